@@ -1,0 +1,272 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+)
+
+// Argmax returns the index of the largest value, the lowest index on ties.
+func Argmax(p []float64) int {
+	best := 0
+	for i, v := range p {
+		if v > p[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// Confusion accumulates a confusion matrix: M[true*K+pred].
+type Confusion struct {
+	K int
+	M []int64
+}
+
+// NewConfusion returns an empty confusion matrix over k classes.
+func NewConfusion(k int) *Confusion { return &Confusion{K: k, M: make([]int64, k*k)} }
+
+// Add records one row.
+func (c *Confusion) Add(label, pred int) { c.M[label*c.K+pred]++ }
+
+// Merge adds another matrix's counts.
+func (c *Confusion) Merge(o *Confusion) error {
+	if o.K != c.K {
+		return ErrClassCount
+	}
+	for i, v := range o.M {
+		c.M[i] += v
+	}
+	return nil
+}
+
+// Rows returns a copy as a K×K matrix (rows are true classes).
+func (c *Confusion) Rows() [][]int64 {
+	out := make([][]int64, c.K)
+	for i := range out {
+		out[i] = append([]int64(nil), c.M[i*c.K:(i+1)*c.K]...)
+	}
+	return out
+}
+
+// ClassReport is every metric that a confusion matrix determines.
+type ClassReport struct {
+	N                 int64
+	Accuracy          float64
+	BalancedAccuracy  float64
+	PrecisionPerClass []float64
+	RecallPerClass    []float64
+	F1PerClass        []float64
+	SupportPerClass   []int64
+	PrecisionMacro    float64
+	RecallMacro       float64
+	F1Macro           float64
+	PrecisionMicro    float64
+	RecallMicro       float64
+	F1Micro           float64
+	PrecisionWeighted float64
+	RecallWeighted    float64
+	F1Weighted        float64
+	MCC               float64
+	CohenKappa        float64
+}
+
+// Result computes the metrics. Empty input gives NaN accuracy.
+func (c *Confusion) Result() ClassReport {
+	k := c.K
+	r := ClassReport{
+		PrecisionPerClass: make([]float64, k),
+		RecallPerClass:    make([]float64, k),
+		F1PerClass:        make([]float64, k),
+		SupportPerClass:   make([]int64, k),
+	}
+	tp := make([]float64, k)
+	predCount := make([]float64, k)
+	trueCount := make([]float64, k)
+	var n, correct float64
+	for t := 0; t < k; t++ {
+		for p := 0; p < k; p++ {
+			v := float64(c.M[t*k+p])
+			n += v
+			trueCount[t] += v
+			predCount[p] += v
+			if t == p {
+				tp[t] = v
+				correct += v
+			}
+		}
+	}
+	r.N = int64(n)
+	r.Accuracy = safeDiv(correct, n)
+	if n == 0 {
+		r.Accuracy = math.NaN()
+	}
+	var recallSum float64
+	var present int
+	for i := 0; i < k; i++ {
+		r.SupportPerClass[i] = int64(trueCount[i])
+		r.PrecisionPerClass[i] = safeDiv(tp[i], predCount[i])
+		r.RecallPerClass[i] = safeDiv(tp[i], trueCount[i])
+		r.F1PerClass[i] = safeDiv(2*tp[i], predCount[i]+trueCount[i])
+		r.PrecisionMacro += r.PrecisionPerClass[i] / float64(k)
+		r.RecallMacro += r.RecallPerClass[i] / float64(k)
+		r.F1Macro += r.F1PerClass[i] / float64(k)
+		w := safeDiv(trueCount[i], n)
+		r.PrecisionWeighted += w * r.PrecisionPerClass[i]
+		r.RecallWeighted += w * r.RecallPerClass[i]
+		r.F1Weighted += w * r.F1PerClass[i]
+		if trueCount[i] > 0 {
+			recallSum += r.RecallPerClass[i]
+			present++
+		}
+	}
+	// scikit-learn's balanced accuracy averages recall over the classes that occur.
+	r.BalancedAccuracy = safeDiv(recallSum, float64(present))
+	// Every row is predicted exactly once, so micro precision = recall = accuracy.
+	r.PrecisionMicro, r.RecallMicro, r.F1Micro = r.Accuracy, r.Accuracy, r.Accuracy
+	if n == 0 {
+		r.PrecisionMicro, r.RecallMicro, r.F1Micro = 0, 0, 0
+	}
+
+	// Matthews correlation, multiclass form (Gorodkin), as scikit-learn computes it.
+	var sumPT, sumPP, sumTT float64
+	for i := 0; i < k; i++ {
+		sumPT += predCount[i] * trueCount[i]
+		sumPP += predCount[i] * predCount[i]
+		sumTT += trueCount[i] * trueCount[i]
+	}
+	cov := correct*n - sumPT
+	den := math.Sqrt((n*n - sumPP) * (n*n - sumTT))
+	r.MCC = safeDiv(cov, den)
+
+	// Cohen's kappa: (po - pe) / (1 - pe).
+	po := safeDiv(correct, n)
+	pe := safeDiv(sumPT, n*n)
+	r.CohenKappa = safeDiv(po-pe, 1-pe)
+	return r
+}
+
+func safeDiv(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// LogLoss accumulates the mean negative log-likelihood of the true class. As in
+// scikit-learn 1.2, each probability is clipped to [1e-15, 1-1e-15] and the row is
+// renormalised to sum to 1 before the log is taken.
+type LogLoss struct {
+	sum  neumaier
+	Rows int64
+}
+
+// Add records one row: the class probabilities and the true class.
+func (l *LogLoss) Add(probs []float64, label int) {
+	const eps = 1e-15
+	var total float64
+	for _, p := range probs {
+		total += min(max(p, eps), 1-eps)
+	}
+	p := min(max(probs[label], eps), 1-eps) / total
+	l.sum.add(-math.Log(p))
+	l.Rows++
+}
+
+// Merge adds another accumulator's rows.
+func (l *LogLoss) Merge(o *LogLoss) {
+	l.sum.merge(o.sum)
+	l.Rows += o.Rows
+}
+
+// Result is the mean log loss (NaN for no rows).
+func (l *LogLoss) Result() float64 {
+	if l.Rows == 0 {
+		return math.NaN()
+	}
+	return l.sum.value() / float64(l.Rows)
+}
+
+// neumaier is compensated summation: merging partial sums in any order agrees with
+// one pass to within a few ulps instead of drifting with the row count.
+type neumaier struct{ s, c float64 }
+
+func (a *neumaier) add(x float64) {
+	t := a.s + x
+	if math.Abs(a.s) >= math.Abs(x) {
+		a.c += (a.s - t) + x
+	} else {
+		a.c += (x - t) + a.s
+	}
+	a.s = t
+}
+
+func (a *neumaier) merge(b neumaier) { a.add(b.s); a.add(b.c) }
+
+func (a neumaier) value() float64 { return a.s + a.c }
+
+// Classification bundles the accumulators lakefuse reports for each strategy and
+// split: the confusion matrix (and all it determines) and log loss.
+type Classification struct {
+	Confusion *Confusion
+	LogLoss   LogLoss
+}
+
+// NewClassification returns an empty accumulator for k classes.
+func NewClassification(k int) *Classification {
+	return &Classification{Confusion: NewConfusion(k)}
+}
+
+// Add records one scored row; the prediction is Argmax(probs).
+func (c *Classification) Add(probs []float64, label int) {
+	c.Confusion.Add(label, Argmax(probs))
+	c.LogLoss.Add(probs, label)
+}
+
+// Merge combines another accumulator into c.
+func (c *Classification) Merge(o *Classification) error {
+	if err := c.Confusion.Merge(o.Confusion); err != nil {
+		return err
+	}
+	c.LogLoss.Merge(&o.LogLoss)
+	return nil
+}
+
+// Metric is one named value, with the class it concerns (-1 for none).
+type Metric struct {
+	Name  string
+	Class int
+	Value float64
+}
+
+// Metrics flattens the result into long format.
+func (c *Classification) Metrics() []Metric {
+	r := c.Confusion.Result()
+	out := []Metric{
+		{"rows", -1, float64(r.N)},
+		{"accuracy", -1, r.Accuracy},
+		{"balanced_accuracy", -1, r.BalancedAccuracy},
+		{"f1_macro", -1, r.F1Macro},
+		{"precision_macro", -1, r.PrecisionMacro},
+		{"recall_macro", -1, r.RecallMacro},
+		{"f1_weighted", -1, r.F1Weighted},
+		{"mcc", -1, r.MCC},
+		{"cohen_kappa", -1, r.CohenKappa},
+		{"log_loss", -1, c.LogLoss.Result()},
+	}
+	for i := 0; i < c.Confusion.K; i++ {
+		out = append(out,
+			Metric{"precision", i, r.PrecisionPerClass[i]},
+			Metric{"recall", i, r.RecallPerClass[i]},
+			Metric{"f1", i, r.F1PerClass[i]},
+			Metric{"support", i, float64(r.SupportPerClass[i])},
+		)
+	}
+	return out
+}
+
+func (m Metric) String() string {
+	if m.Class < 0 {
+		return fmt.Sprintf("%s=%.6g", m.Name, m.Value)
+	}
+	return fmt.Sprintf("%s[%d]=%.6g", m.Name, m.Class, m.Value)
+}

@@ -1,0 +1,95 @@
+package fusion
+
+import "fmt"
+
+// BlockKind says what a modality block holds.
+type BlockKind int
+
+const (
+	// Probs blocks hold per-class probabilities produced upstream (decision level).
+	Probs BlockKind = iota
+	// Features blocks hold numeric features (feature level): an embedding or
+	// numeric columns.
+	Features
+)
+
+func (k BlockKind) String() string {
+	if k == Probs {
+		return "probs"
+	}
+	return "features"
+}
+
+// Block is one modality of an aligned Frame.
+type Block struct {
+	Name    string
+	Kind    BlockKind
+	Width   int
+	Values  []float64 // Rows×Width, row-major; zeros where the modality is absent
+	Present []bool
+}
+
+// Row returns row i's values.
+func (b *Block) Row(i int) []float64 { return b.Values[i*b.Width : (i+1)*b.Width] }
+
+// Frame is the aligned view of a job's entities: one row per entity, one block per
+// modality with a presence mask, the class label and the split.
+type Frame struct {
+	Rows    int
+	Classes int
+	Label   []int32 // class index; -1 when the entity has no label
+	Train   []bool  // the row is in the training split
+	Blocks  []Block
+}
+
+// Validate checks that every slice agrees with Rows and widths.
+func (f *Frame) Validate() error {
+	if len(f.Label) != f.Rows || len(f.Train) != f.Rows {
+		return fmt.Errorf("%w: %d rows, %d labels, %d split flags", ErrShape, f.Rows, len(f.Label), len(f.Train))
+	}
+	for _, b := range f.Blocks {
+		if len(b.Values) != f.Rows*b.Width || len(b.Present) != f.Rows {
+			return fmt.Errorf("%w: modality %q: %d values for %d rows of width %d", ErrShape, b.Name, len(b.Values), f.Rows, b.Width)
+		}
+		if b.Kind == Probs && b.Width != f.Classes {
+			return fmt.Errorf("%w: modality %q has %d probabilities per row, the task has %d classes", ErrShape, b.Name, b.Width, f.Classes)
+		}
+	}
+	return nil
+}
+
+// TrainRows returns the indexes of labelled training rows (where keep, if not nil,
+// is true).
+func (f *Frame) TrainRows(keep []bool) []int {
+	var rows []int
+	for i := 0; i < f.Rows; i++ {
+		if f.Train[i] && f.Label[i] >= 0 && (keep == nil || keep[i]) {
+			rows = append(rows, i)
+		}
+	}
+	return rows
+}
+
+// Inputs is what a strategy sees: the Frame and, per block, the unimodal class
+// probabilities (Rows×Classes, valid where the block is present) produced by the
+// block's unimodal model.
+type Inputs struct {
+	*Frame
+	Unimodal [][]float64
+}
+
+// MajorityClass returns the most frequent label among training rows (lowest index
+// on ties), the prediction of a model that has nothing to go on.
+func (f *Frame) MajorityClass() int {
+	counts := make([]int, f.Classes)
+	for _, i := range f.TrainRows(nil) {
+		counts[f.Label[i]]++
+	}
+	best := 0
+	for c, n := range counts {
+		if n > counts[best] {
+			best = c
+		}
+	}
+	return best
+}

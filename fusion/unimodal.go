@@ -1,0 +1,115 @@
+package fusion
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Unimodal is one modality's own model: a logistic regression for a features
+// block, a renormalisation for a probs block. Its predictions feed late fusion and
+// are the baselines every fused strategy is compared with.
+type Unimodal struct {
+	Block   string    `json:"modality"`
+	Kind    string    `json:"kind"`
+	Classes int       `json:"classes"`
+	Prior   []float64 `json:"prior"` // training class frequencies: the prediction where the modality is missing
+	LR      *LogReg   `json:"logreg,omitempty"`
+}
+
+// FitUnimodal fits one model per block on the training rows where the block is
+// present, at most workers at a time.
+func FitUnimodal(ctx context.Context, f *Frame, opts *LogRegOptions, workers int) ([]*Unimodal, error) {
+	prior := classPrior(f)
+	models := make([]*Unimodal, len(f.Blocks))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(workers, 1))
+	for bi := range f.Blocks {
+		b := &f.Blocks[bi]
+		g.Go(func() error {
+			u := &Unimodal{Block: b.Name, Kind: b.Kind.String(), Classes: f.Classes, Prior: prior}
+			models[bi] = u
+			if b.Kind == Probs {
+				return nil
+			}
+			rows := f.TrainRows(b.Present)
+			if len(rows) == 0 {
+				return fmt.Errorf("modality %q: %w", b.Name, ErrNoTrainingRows)
+			}
+			X := make([]float64, 0, len(rows)*b.Width)
+			y := make([]int32, len(rows))
+			for k, i := range rows {
+				X = append(X, b.Row(i)...)
+				y[k] = f.Label[i]
+			}
+			lr, err := FitLogReg(gctx, X, y, b.Width, f.Classes, opts)
+			if err != nil {
+				return fmt.Errorf("modality %q: %w", b.Name, err)
+			}
+			u.LR = lr
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return models, nil
+}
+
+// Predict writes Rows×Classes probabilities for the block: the model's where the
+// block is present, the training prior where it is missing.
+func (u *Unimodal) Predict(b *Block, out []float64) {
+	k := u.Classes
+	for i := range b.Present {
+		dst := out[i*k : (i+1)*k]
+		if !b.Present[i] {
+			copy(dst, u.Prior)
+			continue
+		}
+		if u.LR != nil {
+			u.LR.PredictProba(b.Row(i), dst)
+			continue
+		}
+		normalise(b.Row(i), dst)
+	}
+}
+
+// normalise copies p into dst as a distribution: negatives and NaN count as 0, and
+// an all-zero row becomes uniform.
+func normalise(p, dst []float64) {
+	s := 0.0
+	for j, v := range p {
+		if !(v > 0) || math.IsInf(v, 0) {
+			v = 0
+		}
+		dst[j] = v
+		s += v
+	}
+	if s == 0 {
+		for j := range dst {
+			dst[j] = 1 / float64(len(dst))
+		}
+		return
+	}
+	for j := range dst {
+		dst[j] /= s
+	}
+}
+
+func classPrior(f *Frame) []float64 {
+	prior := make([]float64, f.Classes)
+	rows := f.TrainRows(nil)
+	for _, i := range rows {
+		prior[f.Label[i]]++
+	}
+	for c := range prior {
+		if len(rows) > 0 {
+			prior[c] /= float64(len(rows))
+		} else {
+			prior[c] = 1 / float64(f.Classes)
+		}
+	}
+	return prior
+}

@@ -1,0 +1,350 @@
+package jobs
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+// classSet maps label values to class indexes.
+type classSet struct {
+	names  []string
+	ints   []int64 // the integer value of each class when labels are integers
+	isInt  bool
+	byName map[string]int
+	byInt  map[int64]int
+}
+
+// collectClasses builds the class list: the spec's, or every distinct label of the
+// label source sorted (numerically for integer labels).
+func collectClasses(spec *Spec, tables []*lake.Table) (*classSet, error) {
+	cs := &classSet{byName: map[string]int{}, byInt: map[int64]int{}}
+	if len(tables) > 0 {
+		cs.isInt = tables[0].IntLabels != nil
+	}
+	for _, t := range tables {
+		if (t.IntLabels != nil) != cs.isInt {
+			return nil, fmt.Errorf("jobs: %w: label column %q is an integer in some files and a string in others (file %s)", ErrInput, spec.Label.Column, t.File)
+		}
+	}
+	if len(spec.Label.Classes) > 0 {
+		for i, name := range spec.Label.Classes {
+			cs.names = append(cs.names, name)
+			cs.byName[name] = i
+			if cs.isInt {
+				v, err := strconv.ParseInt(name, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("jobs: %w: label.classes[%d] %q: labels are integers", ErrSpec, i, name)
+				}
+				cs.ints = append(cs.ints, v)
+				cs.byInt[v] = i
+			}
+		}
+		return cs, nil
+	}
+	if cs.isInt {
+		seen := map[int64]bool{}
+		for _, t := range tables {
+			for i, v := range t.IntLabels {
+				if t.LabelValid == nil || t.LabelValid[i] {
+					seen[v] = true
+				}
+			}
+		}
+		for v := range seen {
+			cs.ints = append(cs.ints, v)
+		}
+		slices.Sort(cs.ints)
+		for i, v := range cs.ints {
+			cs.names = append(cs.names, strconv.FormatInt(v, 10))
+			cs.byInt[v] = i
+			cs.byName[cs.names[i]] = i
+		}
+		return cs, nil
+	}
+	seen := map[string]bool{}
+	for _, t := range tables {
+		for i, v := range t.StrLabels {
+			if t.LabelValid == nil || t.LabelValid[i] {
+				seen[v] = true
+			}
+		}
+	}
+	for v := range seen {
+		cs.names = append(cs.names, v)
+	}
+	slices.Sort(cs.names)
+	for i, v := range cs.names {
+		cs.byName[v] = i
+	}
+	return cs, nil
+}
+
+// labelOf returns the class index of a label source row, -1 for a null label.
+func (cs *classSet) labelOf(t *lake.Table, row int) (int32, error) {
+	if t.LabelValid != nil && !t.LabelValid[row] {
+		return -1, nil
+	}
+	if cs.isInt {
+		c, ok := cs.byInt[t.IntLabels[row]]
+		if !ok {
+			return 0, fmt.Errorf("jobs: %w: file %s row %d: label %d is not one of label.classes %v", ErrInput, t.File, row, t.IntLabels[row], cs.names)
+		}
+		return int32(c), nil
+	}
+	c, ok := cs.byName[t.StrLabels[row]]
+	if !ok {
+		return 0, fmt.Errorf("jobs: %w: file %s row %d: label %q is not one of label.classes %v", ErrInput, t.File, row, t.StrLabels[row], cs.names)
+	}
+	return int32(c), nil
+}
+
+// builtFrame is the aligned Frame plus what the outputs need about each row.
+type builtFrame struct {
+	frame    *fusion.Frame
+	classes  *classSet
+	keys     lake.OutColumn // the entity key of each frame row
+	split    []string       // split name of each frame row
+	splits   []string       // split names in report order
+	rejected lake.OutColumn // keys of aligned entities with no modality
+	aligned  int64
+	stats    []joinStats
+}
+
+// buildFrame turns an alignment into a Frame: class indexes, splits, and one dense
+// block per modality. Entities with no modality present are rejected.
+func buildFrame[K keyed](p *Plan, src []scanned[K], al *alignment[K], cs *classSet) (*builtFrame, error) {
+	spec := p.Spec
+	nMod := len(p.Modalities)
+	n := len(al.keys)
+	// Which aligned rows have at least one modality.
+	keep := make([]int, 0, n)
+	var rejected []K
+	for i := 0; i < n; i++ {
+		any := false
+		for s := 0; s < nMod; s++ {
+			if r := al.refs[s][i]; r != noRef && !src[s].tables[r.table()].IsMissing(r.row()) {
+				any = true
+				break
+			}
+		}
+		if any {
+			keep = append(keep, i)
+		} else {
+			rejected = append(rejected, al.keys[i])
+		}
+	}
+	f := &fusion.Frame{Rows: len(keep), Classes: len(cs.names), Label: make([]int32, len(keep)), Train: make([]bool, len(keep))}
+	bf := &builtFrame{frame: f, classes: cs, split: make([]string, len(keep)), aligned: int64(n), stats: al.stats}
+	bf.keys = keyColumn(spec.Key, al.keys, keep)
+	bf.rejected = keyColumn(spec.Key, rejected, nil)
+
+	L := p.LabelFrom
+	for fi, i := range keep {
+		f.Label[fi] = -1
+		if r := al.refs[L][i]; r != noRef {
+			c, err := cs.labelOf(src[L].tables[r.table()], r.row())
+			if err != nil {
+				return nil, err
+			}
+			f.Label[fi] = c
+		}
+	}
+	if err := assignSplits(spec, bf, src[L].tables, al.refs[L], keep, al.keys); err != nil {
+		return nil, err
+	}
+
+	for s := 0; s < nMod; s++ {
+		blk, err := gatherBlock(p.Modalities[s], src[s].tables, al.refs[s], al.extra[s], keep, len(cs.names))
+		if err != nil {
+			return nil, err
+		}
+		f.Blocks = append(f.Blocks, blk)
+	}
+	return bf, f.Validate()
+}
+
+
+
+func keyColumn[K keyed](name string, keys []K, keep []int) lake.OutColumn {
+	pick := func(i int) K {
+		if keep == nil {
+			return keys[i]
+		}
+		return keys[keep[i]]
+	}
+	n := len(keys)
+	if keep != nil {
+		n = len(keep)
+	}
+	var zero K
+	switch any(zero).(type) {
+	case int64:
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = int64(any(pick(i)).(int64))
+		}
+		return lake.OutColumn{Name: name, Int64: out}
+	default:
+		out := make([]string, n)
+		for i := range out {
+			out[i] = any(pick(i)).(string)
+		}
+		return lake.OutColumn{Name: name, String: out}
+	}
+}
+
+// gatherBlock copies a modality's joined rows into one dense block, converting a
+// binary score s into probabilities (1-s, s) and averaging duplicate rows under the
+// mean policy.
+func gatherBlock(sp *SourcePlan, tables []*lake.Table, refs []ref, extra map[int][]ref, keep []int, classes int) (fusion.Block, error) {
+	width := -1
+	var first string
+	for _, t := range tables {
+		if t.Rows == 0 {
+			continue
+		}
+		if width < 0 {
+			width, first = t.Width, t.File
+		} else if t.Width != width {
+			return fusion.Block{}, fmt.Errorf("jobs: %w: modality %q: file %s has vectors of %d values, file %s has %d", ErrInput, sp.Name, t.File, t.Width, first, width)
+		}
+	}
+	if width < 0 {
+		width = 0
+	}
+	blk := fusion.Block{Name: sp.Name, Kind: fusion.Features, Width: width}
+	switch sp.Kind {
+	case "probs":
+		blk.Kind = fusion.Probs
+		if width != classes {
+			return blk, fmt.Errorf("jobs: %w: modality %q: column %q: file %s has probability vectors of length %d, the task has %d classes", ErrInput, sp.Name, sp.Request.Vector, first, width, classes)
+		}
+	case "score":
+		blk.Kind = fusion.Probs
+		if classes != 2 {
+			return blk, fmt.Errorf("jobs: %w: modality %q: a score column needs a binary task, the labels have %d classes", ErrInput, sp.Name, classes)
+		}
+		blk.Width = 2
+	}
+	blk.Values = make([]float64, len(keep)*blk.Width)
+	blk.Present = make([]bool, len(keep))
+	for fi, i := range keep {
+		r := refs[i]
+		if r == noRef {
+			continue
+		}
+		t := tables[r.table()]
+		if t.IsMissing(r.row()) {
+			continue
+		}
+		dst := blk.Values[fi*blk.Width : (fi+1)*blk.Width]
+		src := t.Values[r.row()*width : (r.row()+1)*width]
+		copy(dst, src)
+		if more := extra[i]; more != nil {
+			cnt := 1.0
+			for _, m := range more {
+				mt := tables[m.table()]
+				if mt.IsMissing(m.row()) {
+					continue
+				}
+				for j, v := range mt.Values[m.row()*width : (m.row()+1)*width] {
+					dst[j] += v
+				}
+				cnt++
+			}
+			for j := range dst {
+				dst[j] /= cnt
+			}
+		}
+		if sp.Kind == "score" {
+			s := dst[0]
+			if math.IsNaN(s) || s < 0 || s > 1 {
+				return blk, fmt.Errorf("jobs: %w: modality %q: file %s row %d: score %v is not a probability", ErrInput, sp.Name, t.File, r.row(), s)
+			}
+			dst[0], dst[1] = 1-s, s
+		}
+		blk.Present[fi] = true
+	}
+	return blk, nil
+}
+
+// assignSplits decides each frame row's split: from the split column, from a
+// seeded stratified holdout, or "all". Unlabelled rows are "unlabelled".
+func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, refs []ref, keep []int, keys []K) error {
+	f := bf.frame
+	seen := map[string]bool{}
+	switch {
+	case spec.Split.Column != "":
+		for fi, i := range keep {
+			if f.Label[fi] < 0 {
+				bf.split[fi] = "unlabelled"
+				continue
+			}
+			r := refs[i]
+			bf.split[fi] = tables[r.table()].Split[r.row()]
+			f.Train[fi] = slices.Contains(spec.Split.Train, bf.split[fi])
+		}
+	case spec.Split.Holdout != nil:
+		h := spec.Split.Holdout
+		byClass := make([][]int, f.Classes)
+		for fi := range keep {
+			if f.Label[fi] < 0 {
+				bf.split[fi] = "unlabelled"
+				continue
+			}
+			byClass[f.Label[fi]] = append(byClass[f.Label[fi]], fi)
+		}
+		for _, rows := range byClass {
+			draw := func(fi int) uint64 { return mix(hashKey(keys[keep[fi]]) ^ mix(h.Seed+0x9e3779b97f4a7c15)) }
+			slices.SortFunc(rows, func(a, b int) int { return cmp.Compare(draw(a), draw(b)) })
+			nTest := int(math.Round(h.TestFraction * float64(len(rows))))
+			for j, fi := range rows {
+				if j < nTest {
+					bf.split[fi] = "test"
+				} else {
+					bf.split[fi] = "train"
+					f.Train[fi] = true
+				}
+			}
+		}
+	default:
+		for fi := range keep {
+			if f.Label[fi] < 0 {
+				bf.split[fi] = "unlabelled"
+				continue
+			}
+			bf.split[fi] = "all"
+			f.Train[fi] = true
+		}
+	}
+	for _, s := range bf.split {
+		seen[s] = true
+	}
+	for _, s := range []string{"train", "test", "all"} {
+		if seen[s] {
+			bf.splits = append(bf.splits, s)
+			delete(seen, s)
+		}
+	}
+	var rest []string
+	for s := range seen {
+		rest = append(rest, s)
+	}
+	slices.Sort(rest)
+	bf.splits = append(bf.splits, rest...)
+	return nil
+}
+
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}

@@ -1,0 +1,207 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lakefuse/lakefuse/eval"
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+const parquetType = "application/vnd.apache.parquet"
+
+// write streams every output of the run under its prefix: scores per strategy,
+// the long-format metrics table, rejected rows, model artifacts and report.json.
+func (r *runner) write(ctx context.Context, rw *lake.RunWriter, plan *Plan, bf *builtFrame, scored []*scoredStrategy, rep *eval.Report) error {
+	defer r.timed("write", time.Now())
+	f := bf.frame
+	k := f.Classes
+	part := r.spec.Outputs.PartRows
+
+	// Columns shared by every strategy's scores.
+	labels := lake.OutColumn{Name: "label", Valid: make([]bool, f.Rows)}
+	if bf.classes.isInt {
+		labels.Int64 = make([]int64, f.Rows)
+	} else {
+		labels.String = make([]string, f.Rows)
+	}
+	for i, c := range f.Label {
+		if c >= 0 {
+			labels.Valid[i] = true
+			if bf.classes.isInt {
+				labels.Int64[i] = bf.classes.ints[c]
+			} else {
+				labels.String[i] = bf.classes.names[c]
+			}
+		}
+	}
+	presence := make([]lake.OutColumn, len(f.Blocks))
+	for b, blk := range f.Blocks {
+		presence[b] = lake.OutColumn{Name: "present_" + blk.Name, Bool: blk.Present}
+	}
+
+	type job struct {
+		rel    string
+		rows   int64
+		encode func(io.Writer) error
+	}
+	var jobs []job
+	for _, s := range scored {
+		if s.baseline && !r.spec.Outputs.BaselineScores {
+			continue
+		}
+		pred := lake.OutColumn{Name: "pred"}
+		if bf.classes.isInt {
+			pred.Int64 = make([]int64, f.Rows)
+		} else {
+			pred.String = make([]string, f.Rows)
+		}
+		for i := 0; i < f.Rows; i++ {
+			c := eval.Argmax(s.probs[i*k : (i+1)*k])
+			if bf.classes.isInt {
+				pred.Int64[i] = bf.classes.ints[c]
+			} else {
+				pred.String[i] = bf.classes.names[c]
+			}
+		}
+		for seq, lo := 0, 0; lo < f.Rows || (seq == 0 && f.Rows == 0); seq, lo = seq+1, lo+part {
+			hi := min(lo+part, f.Rows)
+			cols := []lake.OutColumn{
+				sliceColumn(bf.keys, lo, hi), sliceColumn(labels, lo, hi), sliceColumn(pred, lo, hi),
+				{Name: "split", String: bf.split[lo:hi]},
+				{Name: "probs", List64: s.probs[lo*k : hi*k], Width: k},
+			}
+			for _, p := range presence {
+				cols = append(cols, sliceColumn(p, lo, hi))
+			}
+			jobs = append(jobs, job{
+				rel:    fmt.Sprintf("scores/strategy=%s/part-%05d-%05d.parquet", s.name, 0, seq),
+				rows:   int64(hi - lo),
+				encode: func(w io.Writer) error { return lake.WriteParquet(w, hi-lo, cols) },
+			})
+		}
+	}
+	metrics := metricsTable(rep)
+	jobs = append(jobs, job{rel: "metrics/part-00000.parquet", rows: int64(len(metrics[0].String)),
+		encode: func(w io.Writer) error { return lake.WriteParquet(w, len(metrics[0].String), metrics) }})
+	if n := rowsOf(bf.rejected); n > 0 {
+		reason := slices.Repeat([]string{"no modality present"}, n)
+		cols := []lake.OutColumn{bf.rejected, {Name: "reason", String: reason}}
+		jobs = append(jobs, job{rel: "rejected/part-00000.parquet", rows: int64(n),
+			encode: func(w io.Writer) error { return lake.WriteParquet(w, n, cols) }})
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cpu)
+	var done atomic.Int64
+	for _, j := range jobs {
+		g.Go(func() error {
+			if err := rw.WriteFile(gctx, j.rel, j.rows, parquetType, j.encode); err != nil {
+				return err
+			}
+			r.progress("write", done.Add(1), int64(len(jobs)))
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+
+	for _, s := range scored {
+		body, err := json.MarshalIndent(s.artifact, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := rw.WriteFile(ctx, "models/"+s.name+".json", 0, "application/json", func(w io.Writer) error {
+			_, err := w.Write(body)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return rw.WriteFile(ctx, "report.json", 0, "application/json", rep.WriteJSON)
+}
+
+func rowsOf(c lake.OutColumn) int {
+	if c.Int64 != nil {
+		return len(c.Int64)
+	}
+	return len(c.String)
+}
+
+// sliceColumn returns rows [lo, hi) of a column.
+func sliceColumn(c lake.OutColumn, lo, hi int) lake.OutColumn {
+	out := lake.OutColumn{Name: c.Name, Width: c.Width}
+	switch {
+	case c.Int64 != nil:
+		out.Int64 = c.Int64[lo:hi]
+	case c.String != nil:
+		out.String = c.String[lo:hi]
+	case c.Bool != nil:
+		out.Bool = c.Bool[lo:hi]
+	case c.Float64 != nil:
+		out.Float64 = c.Float64[lo:hi]
+	}
+	if c.Valid != nil {
+		out.Valid = c.Valid[lo:hi]
+	}
+	return out
+}
+
+// metricsTable is the long-format metrics table: one row per run, strategy, split,
+// metric and class. Confidence intervals are null until bootstrap intervals are
+// computed.
+func metricsTable(rep *eval.Report) []lake.OutColumn {
+	var run, strategy, split, metric, class []string
+	var classValid []bool
+	var value []float64
+	add := func(s, sp, m, c string, v float64) {
+		run, strategy, split, metric = append(run, rep.RunID), append(strategy, s), append(split, sp), append(metric, m)
+		class, classValid, value = append(class, c), append(classValid, c != ""), append(value, v)
+	}
+	for _, s := range rep.Strategies {
+		for _, sp := range rep.Splits {
+			res, ok := s.Splits[sp]
+			if !ok {
+				continue
+			}
+			add(s.Name, sp, "rows", "", float64(res.Rows))
+			names := make([]string, 0, len(res.Metrics))
+			for m := range res.Metrics {
+				names = append(names, m)
+			}
+			slices.Sort(names)
+			for _, m := range names {
+				add(s.Name, sp, m, "", res.Metrics[m])
+			}
+			per := make([]string, 0, len(res.PerClass))
+			for m := range res.PerClass {
+				per = append(per, m)
+			}
+			slices.Sort(per)
+			for _, m := range per {
+				for c, v := range res.PerClass[m] {
+					add(s.Name, sp, m, rep.Classes[c], v)
+				}
+			}
+		}
+	}
+	n := len(run)
+	return []lake.OutColumn{
+		{Name: "run", String: run},
+		{Name: "strategy", String: strategy},
+		{Name: "split", String: split},
+		{Name: "metric", String: metric},
+		{Name: "class", String: class, Valid: classValid},
+		{Name: "value", Float64: value},
+		{Name: "ci_low", Float64: make([]float64, n), Valid: make([]bool, n)},
+		{Name: "ci_high", Float64: make([]float64, n), Valid: make([]bool, n)},
+	}
+}

@@ -1,0 +1,229 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+// SourcePlan is one table the job reads: a modality or the labels table.
+type SourcePlan struct {
+	Name    string // modality name, or "labels"
+	Kind    string // probs, score, features, or labels
+	Files   []lake.DataFile
+	Rows    []int64 // per file, from the footers
+	Bytes   int64
+	Request lake.ColumnRequest
+}
+
+// TotalRows sums the rows of every file.
+func (p *SourcePlan) TotalRows() int64 {
+	var n int64
+	for _, r := range p.Rows {
+		n += r
+	}
+	return n
+}
+
+// Plan is what a job will read, checked against the spec before any heavy work.
+type Plan struct {
+	Spec       *Spec
+	Lake       string
+	Modalities []*SourcePlan // in spec order
+	Labels     *SourcePlan   // nil when the label comes from a modality or is absent
+	LabelFrom  int           // index of the label's source: a modality, or len(Modalities) for Labels; -1 for none
+	Anchor     int           // index of the left-join anchor, same numbering
+}
+
+// Sources returns modalities then (if any) the labels table: the numbering used by
+// LabelFrom and Anchor.
+func (p *Plan) Sources() []*SourcePlan {
+	out := slices.Clone(p.Modalities)
+	if p.Labels != nil {
+		out = append(out, p.Labels)
+	}
+	return out
+}
+
+// MakePlan lists the dataset, reads every file's footer and checks the columns the
+// spec needs. Every problem names the file and the column.
+func MakePlan(ctx context.Context, l *lake.Lake, spec *Spec) (*Plan, error) {
+	ds, err := l.DiscoverDataset(ctx, spec.Dataset, spec.Filters)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w: %w", ErrInput, err)
+	}
+	p := &Plan{Spec: spec, Lake: l.String(), LabelFrom: -1}
+	for _, m := range spec.Modalities {
+		files := ds.Modalities[m.Name]
+		if len(files) == 0 {
+			have := strings.Join(ds.ModalityNames(), ", ")
+			return nil, fmt.Errorf("jobs: %w: modality %q: no parquet files under %s/modality=%s/ (the dataset has: %s)", ErrInput, m.Name, lake.Join(l.String(), spec.Dataset), m.Name, have)
+		}
+		sp := &SourcePlan{Name: m.Name, Files: files, Request: lake.ColumnRequest{Key: spec.Key}}
+		switch {
+		case m.Probs != "":
+			sp.Kind, sp.Request.Vector = "probs", m.Probs
+		case m.Score != "":
+			sp.Kind, sp.Request.Scalar = "score", []string{m.Score}
+		default:
+			sp.Kind = "features"
+			sp.Request.Vector = m.Features.Column
+		}
+		if spec.Label.From == m.Name {
+			sp.Request.Label = spec.Label.Column
+			sp.Request.Split = spec.Split.Column
+		}
+		p.Modalities = append(p.Modalities, sp)
+	}
+	if spec.Label.From == "labels" {
+		if len(ds.Labels) > 0 {
+			p.Labels = &SourcePlan{Name: "labels", Kind: "labels", Files: ds.Labels,
+				Request: lake.ColumnRequest{Key: spec.Key, Label: spec.Label.Column, Split: spec.Split.Column}}
+			p.LabelFrom = len(p.Modalities)
+		}
+	} else {
+		for i, m := range spec.Modalities {
+			if m.Name == spec.Label.From {
+				p.LabelFrom = i
+			}
+		}
+	}
+	switch a := spec.Align.Anchor; {
+	case a == "" && p.Labels != nil, a == "labels" && p.Labels != nil:
+		p.Anchor = len(p.Modalities)
+	case a == "labels":
+		return nil, fmt.Errorf("jobs: %w: align.anchor is \"labels\" but %s/labels/ holds no parquet files", ErrInput, lake.Join(l.String(), spec.Dataset))
+	case a == "":
+		p.Anchor = 0
+	default:
+		p.Anchor = slices.Index(spec.ModalityNames(), a)
+	}
+
+	// Footers: one ranged request per file, at most IO at a time.
+	sources := p.Sources()
+	featCols := make([][][]string, len(sources)) // per source, per file: matched feature columns
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(spec.Concurrency.IO)
+	for si, sp := range sources {
+		sp.Rows = make([]int64, len(sp.Files))
+		var pattern *regexp.Regexp
+		if m := spec.modality(sp.Name); m != nil && m.Features != nil && m.Features.Columns != "" {
+			pattern = regexp.MustCompile(m.Features.Columns) // validated by Validate
+			featCols[si] = make([][]string, len(sp.Files))
+		}
+		for fi, f := range sp.Files {
+			sp.Bytes += f.Size
+			g.Go(func() error {
+				info, err := l.Inspect(gctx, f)
+				if err != nil {
+					return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, sp.Kind, sp.Name, err)
+				}
+				sp.Rows[fi] = info.Rows
+				if err := checkColumns(info, sp.Request); err != nil {
+					return fmt.Errorf("jobs: %w: %s %q: file %s: %w", ErrInput, sp.Kind, sp.Name, f.Key, err)
+				}
+				if pattern == nil {
+					return nil
+				}
+				for _, c := range info.Columns {
+					if pattern.MatchString(c.Name) && c.Name != spec.Key && c.Name != spec.Label.Column && isNumeric(c.Type) {
+						featCols[si][fi] = append(featCols[si][fi], c.Name)
+					}
+				}
+				if len(featCols[si][fi]) == 0 {
+					return fmt.Errorf("jobs: %w: modality %q: file %s: no numeric column matches features.columns %q", ErrInput, sp.Name, f.Key, pattern)
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for si, perFile := range featCols {
+		if perFile == nil {
+			continue
+		}
+		sp := sources[si]
+		for fi := range perFile {
+			if !slices.Equal(perFile[fi], perFile[0]) {
+				return nil, fmt.Errorf("jobs: %w: modality %q: file %s matches %d feature columns, file %s matches %d: every file must have the same ones", ErrInput, sp.Name, sp.Files[fi].Key, len(perFile[fi]), sp.Files[0].Key, len(perFile[0]))
+			}
+		}
+		sp.Request.Scalar = perFile[0]
+	}
+	if p.LabelFrom < 0 {
+		return nil, fmt.Errorf("jobs: %w: no labels: %s/labels/ holds no parquet files and label.from names no modality", ErrInput, lake.Join(l.String(), spec.Dataset))
+	}
+	return p, nil
+}
+
+// checkColumns compares a footer with the columns a request needs.
+func checkColumns(info *lake.FileInfo, req lake.ColumnRequest) error {
+	types := map[string]string{}
+	var names []string
+	for _, c := range info.Columns {
+		types[c.Name] = c.Type
+		names = append(names, c.Name)
+	}
+	need := func(col, role string, ok func(string) bool, want string) error {
+		t, found := types[col]
+		if !found {
+			return fmt.Errorf("column %q (%s): %w (file has: %s)", col, role, lake.ErrMissingColumn, strings.Join(names, ", "))
+		}
+		if !ok(t) {
+			return fmt.Errorf("column %q (%s): %w: is %s, want %s", col, role, lake.ErrColumnType, t, want)
+		}
+		return nil
+	}
+	scalarKey := func(t string) bool { return t == "INT32" || t == "INT64" || t == "BYTE_ARRAY" }
+	if err := need(req.Key, "key", scalarKey, "an integer or string scalar"); err != nil {
+		return err
+	}
+	if req.Label != "" {
+		if err := need(req.Label, "label", scalarKey, "an integer or string scalar"); err != nil {
+			return err
+		}
+	}
+	if req.Split != "" {
+		if err := need(req.Split, "split", func(t string) bool { return t == "BYTE_ARRAY" }, "a string"); err != nil {
+			return err
+		}
+	}
+	if req.Vector != "" {
+		isList := func(t string) bool { return strings.HasPrefix(t, "list<") && isNumeric(strings.TrimSuffix(strings.TrimPrefix(t, "list<"), ">")) }
+		if err := need(req.Vector, "vector", isList, "a list of numbers"); err != nil {
+			return err
+		}
+	}
+	for _, c := range req.Scalar {
+		if err := need(c, "numeric", isNumeric, "a numeric scalar"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isNumeric(t string) bool {
+	switch t {
+	case "INT32", "INT64", "FLOAT", "DOUBLE":
+		return true
+	}
+	return false
+}
+
+func (s *Spec) modality(name string) *ModalitySpec {
+	for i := range s.Modalities {
+		if s.Modalities[i].Name == name {
+			return &s.Modalities[i]
+		}
+	}
+	return nil
+}
+

@@ -1,0 +1,362 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lakefuse/lakefuse/eval"
+	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+// Options are the run-time settings that do not belong in the spec.
+type Options struct {
+	Lake   string // overrides spec.lake
+	RunID  string // overrides spec.run_id
+	Logger *slog.Logger
+	// Progress, if set, is told how far each stage has got. It is called from
+	// several goroutines.
+	Progress func(stage string, done, total int64)
+}
+
+// Result is a committed run.
+type Result struct {
+	RunID  string
+	Lake   string
+	Prefix string // the run's prefix within the lake
+	Report *eval.Report
+}
+
+// RunID returns the run id a spec gets: the override, spec.run_id, or
+// <name>-<first 12 hex digits of the spec hash>, so that rerunning an interrupted
+// job continues the same run.
+func RunID(spec *Spec, override string) string {
+	switch {
+	case override != "":
+		return override
+	case spec.RunID != "":
+		return spec.RunID
+	}
+	return spec.Name + "-" + spec.Hash()[:12]
+}
+
+// LakeURL returns the lake a run uses: the override or spec.lake.
+func LakeURL(spec *Spec, override string) (string, error) {
+	if override != "" {
+		return override, nil
+	}
+	if spec.Lake == "" {
+		return "", fmt.Errorf("jobs: %w: lake: not set in the spec and no --lake given", ErrSpec)
+	}
+	return spec.Lake, nil
+}
+
+type runner struct {
+	spec    *Spec
+	opts    Options
+	log     *slog.Logger
+	lake    *lake.Lake
+	cpu     int
+	seconds map[string]float64
+}
+
+func (r *runner) progress(stage string, done, total int64) {
+	if r.opts.Progress != nil {
+		r.opts.Progress(stage, done, total)
+	}
+}
+
+func (r *runner) timed(stage string, start time.Time) {
+	r.seconds[stage] = time.Since(start).Seconds()
+	r.log.Info("stage done", "stage", stage, "seconds", fmt.Sprintf("%.3f", r.seconds[stage]))
+}
+
+// Run executes a job end to end and commits it. A cancelled ctx stops the job
+// without committing: a run without _SUCCESS does not exist, and running the same
+// spec again completes it.
+func Run(ctx context.Context, spec *Spec, opts Options) (*Result, error) {
+	url, err := LakeURL(spec, opts.Lake)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{spec: spec, opts: opts, log: opts.Logger, cpu: spec.Concurrency.CPU, seconds: map[string]float64{}}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.cpu <= 0 {
+		r.cpu = runtime.GOMAXPROCS(0)
+	}
+	l, err := lake.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	r.lake = l
+	runID := RunID(spec, opts.RunID)
+	r.log = r.log.With("run_id", runID)
+
+	start := time.Now()
+	plan, err := MakePlan(ctx, l, spec)
+	if err != nil {
+		return nil, err
+	}
+	r.timed("plan", start)
+	rw, err := l.NewRunWriter(ctx, lake.Join(spec.Output, runID))
+	if err != nil {
+		return nil, err
+	}
+	tables, stats, err := r.scan(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	var bf *builtFrame
+	if len(tables[0]) > 0 && firstTable(tables).IntKeys != nil {
+		bf, err = alignAndBuild[int64](ctx, r, plan, tables, func(t *lake.Table) []int64 { return t.IntKeys })
+	} else {
+		bf, err = alignAndBuild[string](ctx, r, plan, tables, func(t *lake.Table) []string { return t.StrKeys })
+	}
+	if err != nil {
+		return nil, err
+	}
+	scored, err := r.fitPredict(ctx, plan, bf)
+	if err != nil {
+		return nil, err
+	}
+	report := r.evaluate(plan, bf, scored, stats, tables, runID, l.String())
+	if err := r.write(ctx, rw, plan, bf, scored, report); err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	manifest := lake.Manifest{
+		RunID:      runID,
+		SpecSHA256: spec.Hash(),
+		Created:    time.Now().UTC(),
+		Versions:   versions(),
+		Job:        map[string]any{"name": spec.Name, "dataset": spec.Dataset, "rows": report.Rows},
+	}
+	if err := rw.Commit(ctx, manifest); err != nil {
+		return nil, err
+	}
+	r.progress("commit", 1, 1)
+	r.log.Info("run committed", "prefix", rw.Prefix(), "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
+	return &Result{RunID: runID, Lake: l.String(), Prefix: rw.Prefix(), Report: report}, nil
+}
+
+func firstTable(tables [][]*lake.Table) *lake.Table { return tables[0][0] }
+
+// scan reads every file of every source, at most IO files at a time.
+func (r *runner) scan(ctx context.Context, plan *Plan) ([][]*lake.Table, []*lake.ScanStats, error) {
+	defer r.timed("scan", time.Now())
+	sources := plan.Sources()
+	tables := make([][]*lake.Table, len(sources))
+	stats := make([]*lake.ScanStats, len(sources))
+	var total int64
+	var done atomic.Int64
+	for _, sp := range sources {
+		total += sp.Bytes
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.spec.Concurrency.IO)
+	for si, sp := range sources {
+		tables[si] = make([]*lake.Table, len(sp.Files))
+		stats[si] = &lake.ScanStats{}
+		for fi, f := range sp.Files {
+			g.Go(func() error {
+				t, err := r.lake.ScanFile(gctx, f, sp.Request, stats[si])
+				if err != nil {
+					if gctx.Err() != nil {
+						return gctx.Err()
+					}
+					return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, sp.Kind, sp.Name, err)
+				}
+				tables[si][fi] = t
+				r.progress("scan", done.Add(f.Size), total)
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return tables, stats, nil
+}
+
+// alignAndBuild checks the key type, aligns every source by key and builds the Frame.
+func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [][]*lake.Table, keysOf func(*lake.Table) []K) (*builtFrame, error) {
+	start := time.Now()
+	sources := plan.Sources()
+	src := make([]scanned[K], len(sources))
+	for si, sp := range sources {
+		src[si] = scanned[K]{name: sp.Name, tables: tables[si]}
+		for _, t := range tables[si] {
+			k := keysOf(t)
+			if k == nil {
+				return nil, fmt.Errorf("jobs: %w: %s %q: file %s: key column %q has a different type (integer vs string) from the first file's", ErrInput, sp.Kind, sp.Name, t.File, plan.Spec.Key)
+			}
+			src[si].keys = append(src[si].keys, k)
+		}
+	}
+	al, err := alignBuckets(ctx, src, plan.Anchor, plan.Spec.Align.Join, plan.Spec.Align.Duplicates, plan.Spec.Align.Buckets, r.cpu)
+	if err != nil {
+		return nil, err
+	}
+	r.progress("align", 1, 1)
+	cs, err := collectClasses(plan.Spec, tables[plan.LabelFrom])
+	if err != nil {
+		return nil, err
+	}
+	if len(cs.names) < 2 {
+		return nil, fmt.Errorf("jobs: %w: label %q has %d distinct values; classification needs at least 2", ErrInput, plan.Spec.Label.Column, len(cs.names))
+	}
+	bf, err := buildFrame(plan, src, al, cs)
+	if err != nil {
+		return nil, err
+	}
+	r.timed("align", start)
+	return bf, nil
+}
+
+// scoredStrategy is one strategy's (or baseline's) predictions for every frame row.
+type scoredStrategy struct {
+	name       string
+	typ        string
+	baseline   bool
+	modalities []string
+	probs      []float64 // Rows×Classes
+	artifact   any
+	fitSec     float64
+	predictSec float64
+}
+
+// fitPredict fits the unimodal models and every strategy, and scores every row.
+func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]*scoredStrategy, error) {
+	defer r.timed("fit_predict", time.Now())
+	f := bf.frame
+	k := f.Classes
+	lr := &fusion.LogRegOptions{C: r.spec.Model.C, MaxIter: r.spec.Model.MaxIter}
+	start := time.Now()
+	uni, err := fusion.FitUnimodal(ctx, f, lr, r.cpu)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: fit unimodal models: %w", err)
+	}
+	fitSec := time.Since(start).Seconds()
+	in := &fusion.Inputs{Frame: f, Unimodal: make([][]float64, len(f.Blocks))}
+	var out []*scoredStrategy
+	for b := range f.Blocks {
+		start := time.Now()
+		in.Unimodal[b] = make([]float64, f.Rows*k)
+		uni[b].Predict(&f.Blocks[b], in.Unimodal[b])
+		out = append(out, &scoredStrategy{
+			name: "unimodal." + f.Blocks[b].Name, typ: "unimodal", baseline: true,
+			modalities: []string{f.Blocks[b].Name}, probs: in.Unimodal[b], artifact: uni[b],
+			fitSec: fitSec / float64(len(f.Blocks)), predictSec: time.Since(start).Seconds(),
+		})
+	}
+	r.progress("fit", int64(len(f.Blocks)), int64(len(f.Blocks)+len(r.spec.Strategies)))
+
+	strategies := make([]*scoredStrategy, len(r.spec.Strategies))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cpu)
+	for i, st := range r.spec.Strategies {
+		g.Go(func() error {
+			s, err := fusion.New(fusion.Config{Name: st.Name, Type: st.Type, Modalities: st.Modalities, C: st.C, MaxIter: st.MaxIter})
+			if err != nil {
+				return err
+			}
+			t0 := time.Now()
+			if err := s.Fit(gctx, in); err != nil {
+				return fmt.Errorf("jobs: strategy %q: fit: %w", st.Name, err)
+			}
+			t1 := time.Now()
+			probs := make([]float64, f.Rows*k)
+			if err := s.Predict(gctx, in, probs); err != nil {
+				return fmt.Errorf("jobs: strategy %q: predict: %w", st.Name, err)
+			}
+			art := s.Artifact()
+			art.Classes = k
+			strategies[i] = &scoredStrategy{name: st.Name, typ: st.Type, modalities: art.Modalities, probs: probs, artifact: art,
+				fitSec: t1.Sub(t0).Seconds(), predictSec: time.Since(t1).Seconds()}
+			r.progress("fit", int64(len(f.Blocks)+i+1), int64(len(f.Blocks)+len(r.spec.Strategies)))
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return append(strategies, out...), nil
+}
+
+// evaluate accumulates every strategy's metrics on every split and assembles the
+// report.
+func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, stats []*lake.ScanStats, tables [][]*lake.Table, runID, lakeURL string) *eval.Report {
+	defer r.timed("evaluate", time.Now())
+	f := bf.frame
+	k := f.Classes
+	rep := &eval.Report{
+		RunID: runID, Job: r.spec.Name, Dataset: r.spec.Dataset, Lake: lakeURL,
+		Classes: bf.classes.names, Splits: bf.splits, Seconds: r.seconds,
+		Rows: eval.RowCounts{Aligned: bf.aligned, Scored: int64(f.Rows), Rejected: map[string]int64{}, BySplit: map[string]int64{}},
+	}
+	if n := bf.aligned - int64(f.Rows); n > 0 {
+		rep.Rows.Rejected["no modality present"] = n
+	}
+	for _, s := range bf.split {
+		rep.Rows.BySplit[s]++
+	}
+	for si, sp := range plan.Modalities {
+		var rows int64
+		for _, t := range tables[si] {
+			rows += int64(t.Rows)
+		}
+		st := bf.stats[si]
+		rep.Modalities = append(rep.Modalities, eval.ModalityReport{
+			Name: sp.Name, Kind: sp.Kind, Files: len(sp.Files), Width: f.Blocks[si].Width,
+			RowsRead: rows, Matched: st.Matched, Duplicates: st.Duplicates,
+			Unmatched: rows - st.Matched - st.Duplicates, BytesRead: stats[si].BytesRead.Load(),
+		})
+	}
+	splitIndex := map[string]int{}
+	for i, s := range bf.splits {
+		splitIndex[s] = i
+	}
+	for _, s := range scored {
+		accs := make([]*eval.Classification, len(bf.splits))
+		for i := range accs {
+			accs[i] = eval.NewClassification(k)
+		}
+		for i := 0; i < f.Rows; i++ {
+			if f.Label[i] >= 0 {
+				accs[splitIndex[bf.split[i]]].Add(s.probs[i*k:(i+1)*k], int(f.Label[i]))
+			}
+		}
+		sr := eval.StrategyReport{Name: s.name, Type: s.typ, Baseline: s.baseline, Modalities: s.modalities,
+			FitSeconds: s.fitSec, PredictSeconds: s.predictSec, Splits: map[string]*eval.SplitReport{}}
+		for i, name := range bf.splits {
+			if accs[i].Confusion.Result().N > 0 {
+				sr.Splits[name] = eval.NewSplitReport(accs[i])
+			}
+		}
+		rep.Strategies = append(rep.Strategies, sr)
+	}
+	return rep
+}
+
+func versions() map[string]string {
+	v := map[string]string{"lakefuse": lake.Version, "go": runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			switch d.Path {
+			case "github.com/parquet-go/parquet-go", "gocloud.dev", "gonum.org/v1/gonum":
+				v[d.Path] = d.Version
+			}
+		}
+	}
+	return v
+}

@@ -1,0 +1,300 @@
+package jobs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/lakefuse/lakefuse/fusion"
+)
+
+// Spec is a lakefuse job. See the README's spec reference.
+type Spec struct {
+	Name        string            `yaml:"name"`
+	Lake        string            `yaml:"lake"`
+	Dataset     string            `yaml:"dataset"`
+	Output      string            `yaml:"output"`
+	RunID       string            `yaml:"run_id"`
+	Filters     map[string]string `yaml:"filters"`
+	Key         string            `yaml:"key"`
+	Label       LabelSpec         `yaml:"label"`
+	Split       SplitSpec         `yaml:"split"`
+	Align       AlignSpec         `yaml:"align"`
+	Modalities  []ModalitySpec    `yaml:"modalities"`
+	Strategies  []StrategySpec    `yaml:"strategies"`
+	Model       ModelSpec         `yaml:"model"`
+	Outputs     OutputSpec        `yaml:"outputs"`
+	Concurrency ConcurrencySpec   `yaml:"concurrency"`
+
+	hash string
+}
+
+// LabelSpec says where the class label lives.
+type LabelSpec struct {
+	Column  string   `yaml:"column"`  // default "label"
+	From    string   `yaml:"from"`    // "labels" (the labels/ table, default) or a modality name
+	Classes []string `yaml:"classes"` // optional fixed class order; default: sorted distinct labels
+}
+
+// SplitSpec says which rows train and which evaluate. With neither column nor
+// holdout every labelled row is both (in-sample evaluation, reported as "all").
+type SplitSpec struct {
+	Column  string       `yaml:"column"` // a string column of the label source
+	Train   []string     `yaml:"train"`  // values of Column that mean training (default [train])
+	Holdout *HoldoutSpec `yaml:"holdout"`
+}
+
+// HoldoutSpec is a seeded, stratified random holdout.
+type HoldoutSpec struct {
+	TestFraction float64 `yaml:"test_fraction"`
+	Seed         uint64  `yaml:"seed"`
+}
+
+// AlignSpec is the join of modalities by key.
+type AlignSpec struct {
+	Join       string `yaml:"join"`       // left (default), inner, outer
+	Anchor     string `yaml:"anchor"`     // left join anchor: "labels" (default when a labels table exists) or a modality
+	Duplicates string `yaml:"duplicates"` // error (default), first, last, mean
+	Buckets    int    `yaml:"buckets"`    // hash buckets (default 64)
+}
+
+// ModalitySpec declares one modality table: exactly one of Probs, Score, Features.
+type ModalitySpec struct {
+	Name     string        `yaml:"name"`
+	Probs    string        `yaml:"probs"` // list column of per-class probabilities
+	Score    string        `yaml:"score"` // binary tasks: one probability of the positive class
+	Features *FeaturesSpec `yaml:"features"`
+}
+
+// FeaturesSpec picks feature-level inputs: an embedding list column, or the
+// numeric columns whose names match a regular expression.
+type FeaturesSpec struct {
+	Column  string `yaml:"column"`
+	Columns string `yaml:"columns"`
+}
+
+// StrategySpec declares one fusion strategy.
+type StrategySpec struct {
+	Name       string   `yaml:"name"`
+	Type       string   `yaml:"type"`
+	Modalities []string `yaml:"modalities"`
+	C          float64  `yaml:"c"`
+	MaxIter    int      `yaml:"max_iter"`
+}
+
+// ModelSpec configures the unimodal logistic regressions.
+type ModelSpec struct {
+	C       float64 `yaml:"c"`
+	MaxIter int     `yaml:"max_iter"`
+}
+
+// OutputSpec tunes what is written.
+type OutputSpec struct {
+	BaselineScores bool `yaml:"baseline_scores"` // also write each unimodal baseline's scores
+	PartRows       int  `yaml:"part_rows"`       // rows per scores part file (default 1 Mi)
+}
+
+// ConcurrencySpec bounds parallel work; 0 means the default.
+type ConcurrencySpec struct {
+	IO  int `yaml:"io"`  // concurrent object-store reads and writes (default 8)
+	CPU int `yaml:"cpu"` // concurrent CPU tasks (default GOMAXPROCS)
+}
+
+// LoadSpecFile reads and validates a spec file.
+func LoadSpecFile(path string) (*Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w: %v", ErrSpec, err)
+	}
+	return ParseSpec(b, path)
+}
+
+// ParseSpec decodes a spec strictly: an unknown or misspelt field is an error that
+// names the field and its line. The decoded spec is then validated.
+func ParseSpec(b []byte, source string) (*Spec, error) {
+	var s Spec
+	if err := yaml.UnmarshalWithOptions(b, &s, yaml.Strict()); err != nil {
+		return nil, fmt.Errorf("jobs: %w: %s: %s", ErrSpec, source, strings.TrimSpace(yaml.FormatError(err, false, true)))
+	}
+	sum := sha256.Sum256(b)
+	s.hash = hex.EncodeToString(sum[:])
+	s.applyDefaults()
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("jobs: %s: %w", source, err)
+	}
+	return &s, nil
+}
+
+// Hash is the SHA-256 of the spec's bytes.
+func (s *Spec) Hash() string { return s.hash }
+
+func (s *Spec) applyDefaults() {
+	if s.Key == "" {
+		s.Key = "entity_id"
+	}
+	if s.Label.Column == "" {
+		s.Label.Column = "label"
+	}
+	if s.Label.From == "" {
+		s.Label.From = "labels"
+	}
+	if s.Split.Column != "" && len(s.Split.Train) == 0 {
+		s.Split.Train = []string{"train"}
+	}
+	if s.Align.Join == "" {
+		s.Align.Join = "left"
+	}
+	if s.Align.Duplicates == "" {
+		s.Align.Duplicates = "error"
+	}
+	if s.Align.Buckets == 0 {
+		s.Align.Buckets = 64
+	}
+	if s.Output == "" {
+		s.Output = "runs"
+	}
+	if s.Outputs.PartRows == 0 {
+		s.Outputs.PartRows = 1 << 20
+	}
+	if s.Concurrency.IO == 0 {
+		s.Concurrency.IO = 8
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// Validate checks the whole spec and reports every problem at once, each naming
+// its field.
+func (s *Spec) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if s.Name == "" {
+		bad("name", "required")
+	} else if !nameRE.MatchString(s.Name) {
+		bad("name", "%q: use letters, digits, '-', '_' and '.'", s.Name)
+	}
+	if s.Dataset == "" {
+		bad("dataset", "required: the folder under the lake that holds modality=<name>/")
+	}
+	if s.RunID != "" && !nameRE.MatchString(s.RunID) {
+		bad("run_id", "%q: use letters, digits, '-', '_' and '.'", s.RunID)
+	}
+	switch s.Align.Join {
+	case "left", "inner", "outer":
+	default:
+		bad("align.join", "%q: want left, inner or outer", s.Align.Join)
+	}
+	switch s.Align.Duplicates {
+	case "error", "first", "last", "mean":
+	default:
+		bad("align.duplicates", "%q: want error, first, last or mean", s.Align.Duplicates)
+	}
+	if s.Align.Buckets < 1 || s.Align.Buckets > 1<<16 {
+		bad("align.buckets", "%d: want 1 to 65536", s.Align.Buckets)
+	}
+	if h := s.Split.Holdout; h != nil {
+		if s.Split.Column != "" {
+			bad("split", "set column or holdout, not both")
+		}
+		if !(h.TestFraction > 0 && h.TestFraction < 1) {
+			bad("split.holdout.test_fraction", "%v: want a fraction strictly between 0 and 1", h.TestFraction)
+		}
+	}
+	if len(s.Modalities) == 0 {
+		bad("modalities", "declare at least one modality")
+	}
+	seen := map[string]bool{}
+	for i, m := range s.Modalities {
+		field := fmt.Sprintf("modalities[%d]", i)
+		if m.Name == "" {
+			bad(field+".name", "required")
+		} else if !nameRE.MatchString(m.Name) {
+			bad(field+".name", "%q: use letters, digits, '-', '_' and '.'", m.Name)
+		} else if seen[m.Name] {
+			bad(field+".name", "%q declared twice", m.Name)
+		}
+		seen[m.Name] = true
+		n := 0
+		if m.Probs != "" {
+			n++
+		}
+		if m.Score != "" {
+			n++
+		}
+		if m.Features != nil {
+			n++
+			f := m.Features
+			switch {
+			case (f.Column == "") == (f.Columns == ""):
+				bad(field+".features", "set column (an embedding list) or columns (a regular expression), not both or neither")
+			case f.Columns != "":
+				if _, err := regexp.Compile(f.Columns); err != nil {
+					bad(field+".features.columns", "bad regular expression: %v", err)
+				}
+			}
+		}
+		if n != 1 {
+			bad(field, "set exactly one of probs, score or features")
+		}
+	}
+	if s.Label.From != "labels" && !seen[s.Label.From] {
+		bad("label.from", "%q is neither \"labels\" nor a declared modality", s.Label.From)
+	}
+	if s.Align.Anchor != "" && s.Align.Anchor != "labels" && !seen[s.Align.Anchor] {
+		bad("align.anchor", "%q is neither \"labels\" nor a declared modality", s.Align.Anchor)
+	}
+	if len(s.Strategies) == 0 {
+		bad("strategies", "declare at least one strategy (types: %s)", strings.Join(fusion.Types(), ", "))
+	}
+	names := map[string]bool{}
+	types := map[string]bool{}
+	for _, t := range fusion.Types() {
+		types[t] = true
+	}
+	for i, st := range s.Strategies {
+		field := fmt.Sprintf("strategies[%d]", i)
+		switch {
+		case st.Name == "":
+			bad(field+".name", "required")
+		case !nameRE.MatchString(st.Name):
+			bad(field+".name", "%q: use letters, digits, '-', '_' and '.'", st.Name)
+		case names[st.Name]:
+			bad(field+".name", "%q declared twice", st.Name)
+		case strings.HasPrefix(st.Name, "unimodal."):
+			bad(field+".name", "%q: the unimodal. prefix is reserved for baselines", st.Name)
+		}
+		names[st.Name] = true
+		if !types[st.Type] {
+			bad(field+".type", "%q: want one of %s", st.Type, strings.Join(fusion.Types(), ", "))
+		}
+		for _, m := range st.Modalities {
+			if !seen[m] {
+				bad(field+".modalities", "%q is not a declared modality", m)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return fmt.Errorf("%w: %d problems:\n  %s", ErrSpec, len(errs), strings.Join(msgs, "\n  "))
+	}
+	return nil
+}
+
+// ModalityNames lists the declared modalities in spec order.
+func (s *Spec) ModalityNames() []string {
+	out := make([]string, len(s.Modalities))
+	for i, m := range s.Modalities {
+		out[i] = m.Name
+	}
+	return out
+}

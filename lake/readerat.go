@@ -1,0 +1,96 @@
+package lake
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"gocloud.dev/blob"
+)
+
+// footerFetch is how many trailing bytes one request fetches when a file is opened:
+// enough for the footer of files with hundreds of row groups, so a scan learns a
+// file's schema and layout in one round trip.
+const footerFetch = 256 << 10
+
+// blobReaderAt is an io.ReaderAt over ranged reads of one object. The tail of the
+// object (which holds the Parquet footer) is fetched once, in one request, and served
+// from memory afterwards.
+type blobReaderAt struct {
+	ctx    context.Context
+	bucket *blob.Bucket
+	key    string
+	size   int64
+
+	tailOnce sync.Once
+	tail     []byte
+	tailOff  int64
+	tailErr  error
+
+	bytesRead *atomic.Int64 // bytes fetched from storage; may be nil
+	requests  *atomic.Int64 // ranged requests issued; may be nil
+}
+
+func newBlobReaderAt(ctx context.Context, b *blob.Bucket, key string, size int64, bytesRead, requests *atomic.Int64) *blobReaderAt {
+	return &blobReaderAt{ctx: ctx, bucket: b, key: key, size: size, bytesRead: bytesRead, requests: requests}
+}
+
+func (r *blobReaderAt) loadTail() {
+	n := int64(footerFetch)
+	if n > r.size {
+		n = r.size
+	}
+	r.tailOff = r.size - n
+	r.tail = make([]byte, n)
+	r.tailErr = r.fetch(r.tail, r.tailOff)
+}
+
+func (r *blobReaderAt) fetch(p []byte, off int64) error {
+	rd, err := r.bucket.NewRangeReader(r.ctx, r.key, off, int64(len(p)), nil)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	n, err := io.ReadFull(rd, p)
+	if r.bytesRead != nil {
+		r.bytesRead.Add(int64(n))
+		r.requests.Add(1)
+	}
+	return err
+}
+
+// ReadAt implements io.ReaderAt.
+func (r *blobReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("negative offset %d", off)
+	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	want := len(p)
+	if rem := r.size - off; int64(want) > rem {
+		p = p[:rem]
+	}
+	if off+int64(len(p)) > r.size-footerFetch || r.size <= footerFetch {
+		r.tailOnce.Do(r.loadTail)
+		if r.tailErr != nil {
+			return 0, r.tailErr
+		}
+		if off >= r.tailOff {
+			n := copy(p, r.tail[off-r.tailOff:])
+			if n < want {
+				return n, io.EOF
+			}
+			return n, nil
+		}
+	}
+	if err := r.fetch(p, off); err != nil {
+		return 0, err
+	}
+	if len(p) < want {
+		return len(p), io.EOF
+	}
+	return len(p), nil
+}

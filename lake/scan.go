@@ -1,0 +1,564 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// ColumnRequest names the columns to read from one modality (or labels) table.
+// Key is required; every other field is optional.
+type ColumnRequest struct {
+	Key    string   // entity key: integer or string
+	Label  string   // class label: integer or string
+	Split  string   // split name (e.g. "train"/"test"): string
+	Vector string   // a list<float|double|int> column: probabilities or an embedding
+	Scalar []string // numeric scalar columns read as one vector per row, in this order
+}
+
+// Table is one Parquet file's requested columns, read into typed slices. Exactly one
+// of IntKeys and StrKeys is set. Label and split slices are nil when not requested.
+type Table struct {
+	File string
+	Rows int
+
+	IntKeys []int64
+	StrKeys []string
+
+	IntLabels  []int64
+	StrLabels  []string
+	LabelValid []bool // nil when every label is present
+
+	Split []string
+
+	// Width values per row, row-major; Missing marks rows whose vector (or one of
+	// whose scalar columns) is null — the modality counts as absent for that row.
+	Width   int
+	Values  []float64
+	Missing []bool
+}
+
+// ScanStats counts what a scan fetched from storage.
+type ScanStats struct {
+	BytesRead atomic.Int64
+	Requests  atomic.Int64
+}
+
+// FileColumn describes one top-level column of a file, for plans and inspect.
+type FileColumn struct {
+	Name string
+	Type string // physical type of the leaf, with "list<…>" for lists
+}
+
+// FileInfo is what a footer says about a file.
+type FileInfo struct {
+	Rows      int64
+	RowGroups int
+	Columns   []FileColumn
+}
+
+func (l *Lake) openParquet(ctx context.Context, key string, size int64, stats *ScanStats) (*parquet.File, error) {
+	var br, rq *atomic.Int64
+	if stats != nil {
+		br, rq = &stats.BytesRead, &stats.Requests
+	}
+	ra := newBlobReaderAt(ctx, l.Bucket, key, size, br, rq)
+	f, err := parquet.OpenFile(ra, size,
+		parquet.SkipPageIndex(true),
+		parquet.SkipBloomFilters(true),
+		parquet.ReadBufferSize(4<<20),
+	)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("lake: file %s: %w: %v", key, ErrNotParquet, err)
+	}
+	return f, nil
+}
+
+// Inspect reads a file's footer (one ranged request for most files).
+func (l *Lake) Inspect(ctx context.Context, f DataFile) (*FileInfo, error) {
+	pf, err := l.openParquet(ctx, f.Key, f.Size, nil)
+	if err != nil {
+		return nil, err
+	}
+	info := &FileInfo{Rows: pf.NumRows(), RowGroups: len(pf.RowGroups())}
+	for _, c := range pf.Root().Columns() {
+		info.Columns = append(info.Columns, FileColumn{Name: c.Name(), Type: describeColumn(c)})
+	}
+	return info, nil
+}
+
+func describeColumn(c *parquet.Column) string {
+	leaf, _, err := leafOf(c)
+	if err != nil {
+		return "group"
+	}
+	t := leaf.Type().Kind().String()
+	if leaf.MaxRepetitionLevel() > 0 {
+		return "list<" + t + ">"
+	}
+	return t
+}
+
+// ScanFile reads the requested columns of one file, page by page, into a Table.
+// Errors name the file and the column (and the row, for bad values).
+func (l *Lake) ScanFile(ctx context.Context, f DataFile, req ColumnRequest, stats *ScanStats) (*Table, error) {
+	pf, err := l.openParquet(ctx, f.Key, f.Size, stats)
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{File: f.Key, Rows: int(pf.NumRows())}
+	wrap := func(col string, err error) error {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return fmt.Errorf("lake: file %s: column %q: %w", f.Key, col, err)
+	}
+	read := func(name string) (*leafValues, error) {
+		col := lookupColumn(pf, name)
+		if col == nil {
+			return nil, wrap(name, fmt.Errorf("%w (file has %s)", ErrMissingColumn, columnNames(pf)))
+		}
+		lv, err := readLeaf(ctx, pf, col)
+		if err != nil {
+			return nil, wrap(name, err)
+		}
+		if lv.rows != t.Rows {
+			return nil, wrap(name, fmt.Errorf("%w: %d rows, file has %d", ErrBadValue, lv.rows, t.Rows))
+		}
+		return lv, nil
+	}
+
+	key, err := read(req.Key)
+	if err != nil {
+		return nil, err
+	}
+	if key.offsets != nil {
+		return nil, wrap(req.Key, fmt.Errorf("%w: a key must be a scalar, not a list", ErrColumnType))
+	}
+	if r := firstTrue(key.rowNull); r >= 0 {
+		return nil, wrap(req.Key, fmt.Errorf("%w: null key at row %d", ErrBadValue, r))
+	}
+	switch {
+	case key.i64 != nil || key.kind == parquet.Int64 || key.kind == parquet.Int32:
+		t.IntKeys = orEmpty(key.i64)
+	case key.kind == parquet.ByteArray:
+		t.StrKeys = orEmpty(key.str)
+	default:
+		return nil, wrap(req.Key, fmt.Errorf("%w: key must be an integer or a string, not %s", ErrColumnType, key.kind))
+	}
+
+	if req.Label != "" {
+		lab, err := read(req.Label)
+		if err != nil {
+			return nil, err
+		}
+		switch lab.kind {
+		case parquet.Int32, parquet.Int64:
+			t.IntLabels = orEmpty(lab.i64)
+		case parquet.ByteArray:
+			t.StrLabels = orEmpty(lab.str)
+		default:
+			return nil, wrap(req.Label, fmt.Errorf("%w: label must be an integer or a string, not %s", ErrColumnType, lab.kind))
+		}
+		if lab.offsets != nil {
+			return nil, wrap(req.Label, fmt.Errorf("%w: a label must be a scalar, not a list", ErrColumnType))
+		}
+		if firstTrue(lab.rowNull) >= 0 {
+			t.LabelValid = make([]bool, t.Rows)
+			for i, null := range lab.rowNull {
+				t.LabelValid[i] = !null
+			}
+		}
+	}
+
+	if req.Split != "" {
+		sp, err := read(req.Split)
+		if err != nil {
+			return nil, err
+		}
+		if sp.kind != parquet.ByteArray || sp.offsets != nil {
+			return nil, wrap(req.Split, fmt.Errorf("%w: split must be a string column", ErrColumnType))
+		}
+		t.Split = orEmpty(sp.str)
+	}
+
+	switch {
+	case req.Vector != "":
+		v, err := read(req.Vector)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.setVector(v); err != nil {
+			return nil, wrap(req.Vector, err)
+		}
+	case len(req.Scalar) > 0:
+		t.Width = len(req.Scalar)
+		t.Values = make([]float64, t.Rows*t.Width)
+		for j, name := range req.Scalar {
+			v, err := read(name)
+			if err != nil {
+				return nil, err
+			}
+			if v.offsets != nil {
+				return nil, wrap(name, fmt.Errorf("%w: want a numeric scalar, got a list", ErrColumnType))
+			}
+			nums, err := v.numbers()
+			if err != nil {
+				return nil, wrap(name, err)
+			}
+			for i, x := range nums {
+				t.Values[i*t.Width+j] = x
+			}
+			t.markMissing(v.rowNull)
+		}
+	}
+	return t, nil
+}
+
+func (t *Table) setVector(v *leafValues) error {
+	if v.offsets == nil {
+		return fmt.Errorf("%w: want a list column, got a scalar", ErrColumnType)
+	}
+	nums, err := v.numbers()
+	if err != nil {
+		return err
+	}
+	width := -1
+	for i := 0; i < t.Rows; i++ {
+		if v.rowNull != nil && v.rowNull[i] {
+			continue
+		}
+		n := int(v.offsets[i+1] - v.offsets[i])
+		if width < 0 {
+			width = n
+		} else if n != width {
+			return fmt.Errorf("%w: row %d has %d values, earlier rows have %d", ErrBadValue, i, n, width)
+		}
+	}
+	if width < 0 {
+		width = 0
+	}
+	t.Width = width
+	if v.rowNull == nil {
+		t.Values = nums // already dense and row-major
+		return nil
+	}
+	t.Values = make([]float64, t.Rows*width)
+	for i := 0; i < t.Rows; i++ {
+		if !v.rowNull[i] {
+			copy(t.Values[i*width:(i+1)*width], nums[v.offsets[i]:v.offsets[i+1]])
+		}
+	}
+	t.markMissing(v.rowNull)
+	return nil
+}
+
+func (t *Table) markMissing(null []bool) {
+	if firstTrue(null) < 0 {
+		return
+	}
+	if t.Missing == nil {
+		t.Missing = make([]bool, t.Rows)
+	}
+	for i, n := range null {
+		t.Missing[i] = t.Missing[i] || n
+	}
+}
+
+func lookupColumn(f *parquet.File, name string) *parquet.Column {
+	for _, c := range f.Root().Columns() {
+		if c.Name() == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func columnNames(f *parquet.File) string {
+	var names []string
+	for _, c := range f.Root().Columns() {
+		names = append(names, c.Name())
+	}
+	if len(names) > 12 {
+		names = append(names[:12], fmt.Sprintf("… %d more", len(names)-12))
+	}
+	return strings.Join(names, ", ")
+}
+
+// ColumnNames returns the top-level column names of a file (for pattern matching).
+func (l *Lake) ColumnNames(ctx context.Context, f DataFile) ([]string, error) {
+	info, err := l.Inspect(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(info.Columns))
+	for i, c := range info.Columns {
+		names[i] = c.Name
+	}
+	return names, nil
+}
+
+func firstTrue(b []bool) int {
+	for i, v := range b {
+		if v {
+			return i
+		}
+	}
+	return -1
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// leafValues is one column read to the end. Scalars hold one value per row (a zero
+// placeholder where the row is null); lists hold their present elements, and
+// offsets[i]..offsets[i+1] are row i's.
+type leafValues struct {
+	kind    parquet.Kind
+	rows    int
+	rowNull []bool
+	offsets []int32
+	i64     []int64
+	f64     []float64
+	str     []string
+}
+
+func (lv *leafValues) numbers() ([]float64, error) {
+	switch lv.kind {
+	case parquet.Float, parquet.Double:
+		return orEmpty(lv.f64), nil
+	case parquet.Int32, parquet.Int64:
+		out := make([]float64, len(lv.i64))
+		for i, v := range lv.i64 {
+			out[i] = float64(v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: want numbers, got %s", ErrColumnType, lv.kind)
+}
+
+// leafOf walks from a top-level column to its single leaf, returning the definition
+// level at which the (only) repeated node is non-empty (-1 when there is none).
+func leafOf(top *parquet.Column) (*parquet.Column, int, error) {
+	node, level, defRep := top, 0, -1
+	for {
+		if node.Optional() || node.Repeated() {
+			level++
+		}
+		if node.Repeated() {
+			if defRep >= 0 {
+				return nil, 0, fmt.Errorf("%w: nested lists", ErrColumnType)
+			}
+			defRep = level
+		}
+		if node.Leaf() {
+			return node, defRep, nil
+		}
+		kids := node.Columns()
+		if len(kids) != 1 {
+			return nil, 0, fmt.Errorf("%w: struct with %d fields", ErrColumnType, len(kids))
+		}
+		node = kids[0]
+	}
+}
+
+// readLeaf decodes every page of one column, straight from the page buffers into
+// typed slices: no per-row reflection and no parquet.Value per value.
+func readLeaf(ctx context.Context, f *parquet.File, top *parquet.Column) (*leafValues, error) {
+	leaf, defRep, err := leafOf(top)
+	if err != nil {
+		return nil, err
+	}
+	lv := &leafValues{kind: leaf.Type().Kind()}
+	switch lv.kind {
+	case parquet.Int32, parquet.Int64, parquet.Float, parquet.Double, parquet.ByteArray:
+	default:
+		return nil, fmt.Errorf("%w: physical type %s", ErrColumnType, lv.kind)
+	}
+	maxDef := byte(leaf.MaxDefinitionLevel())
+	isList := leaf.MaxRepetitionLevel() > 0
+	topOptional := top.Optional()
+	var count int32 // list elements so far
+	if isList {
+		lv.offsets = []int32{0}
+		lv.offsets = lv.offsets[:0]
+	}
+
+	for _, rg := range f.RowGroups() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		pages := rg.ColumnChunks()[leaf.Index()].Pages()
+		for {
+			page, err := pages.ReadPage()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				pages.Close()
+				return nil, err
+			}
+			n := int(page.NumValues())
+			rep, def := page.RepetitionLevels(), page.DefinitionLevels()
+			before := lv.valueCount()
+			if isList {
+				for j := 0; j < n; j++ {
+					d := maxDef
+					if maxDef > 0 {
+						d = def[j]
+					}
+					if rep[j] == 0 {
+						lv.offsets = append(lv.offsets, count)
+						lv.rowNull = appendNull(lv.rowNull, len(lv.offsets)-1, topOptional && d == 0)
+					}
+					if d == maxDef {
+						count++
+					} else if int(d) >= defRep {
+						parquet.Release(page)
+						pages.Close()
+						return nil, fmt.Errorf("%w: null list element in row %d", ErrBadValue, len(lv.offsets)-1)
+					}
+				}
+				err = lv.appendPresent(page)
+			} else {
+				err = lv.appendScalars(page, def, maxDef)
+			}
+			parquet.Release(page)
+			if err != nil {
+				pages.Close()
+				return nil, err
+			}
+			if isList && lv.valueCount()-before != int(count)-before {
+				pages.Close()
+				return nil, fmt.Errorf("%w: page holds %d values for %d list elements", ErrBadValue, lv.valueCount()-before, int(count)-before)
+			}
+		}
+		if err := pages.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if isList {
+		lv.rows = len(lv.offsets)
+		lv.offsets = append(lv.offsets, count)
+	} else {
+		lv.rows = lv.valueCount()
+	}
+	if lv.rowNull != nil && len(lv.rowNull) < lv.rows {
+		lv.rowNull = append(lv.rowNull, make([]bool, lv.rows-len(lv.rowNull))...)
+	}
+	return lv, nil
+}
+
+// appendNull records row i as null, allocating the mask lazily.
+func appendNull(mask []bool, i int, null bool) []bool {
+	if !null {
+		return mask
+	}
+	if len(mask) <= i {
+		mask = append(mask, make([]bool, i+1-len(mask))...)
+	}
+	mask[i] = true
+	return mask
+}
+
+func (lv *leafValues) valueCount() int {
+	switch lv.kind {
+	case parquet.Float, parquet.Double:
+		return len(lv.f64)
+	case parquet.ByteArray:
+		return len(lv.str)
+	}
+	return len(lv.i64)
+}
+
+// appendPresent appends every value stored in the page (its present values).
+func (lv *leafValues) appendPresent(page parquet.Page) error {
+	return lv.appendWith(page, nil, 0)
+}
+
+// appendScalars appends one value per level entry, a zero placeholder for nulls.
+func (lv *leafValues) appendScalars(page parquet.Page, def []byte, maxDef byte) error {
+	if maxDef == 0 || len(def) == 0 {
+		return lv.appendWith(page, nil, 0)
+	}
+	start := lv.valueCount()
+	for j, d := range def {
+		lv.rowNull = appendNull(lv.rowNull, start+j, d != maxDef)
+	}
+	return lv.appendWith(page, def, maxDef)
+}
+
+// appendWith decodes the page's values (through its dictionary, if any). With def
+// set, it spreads them over the level entries, leaving zeros where d != maxDef.
+func (lv *leafValues) appendWith(page parquet.Page, def []byte, maxDef byte) error {
+	data := page.Data()
+	var idx []int32
+	if d := page.Dictionary(); d != nil {
+		idx = data.Int32()
+		data = d.Page().Data()
+	}
+	switch lv.kind {
+	case parquet.Float:
+		lv.f64 = spread(lv.f64, gather(data.Float(), idx), def, maxDef, func(v float32) float64 { return float64(v) })
+	case parquet.Double:
+		lv.f64 = spread(lv.f64, gather(data.Double(), idx), def, maxDef, func(v float64) float64 { return v })
+	case parquet.Int32:
+		lv.i64 = spread(lv.i64, gather(data.Int32(), idx), def, maxDef, func(v int32) int64 { return int64(v) })
+	case parquet.Int64:
+		lv.i64 = spread(lv.i64, gather(data.Int64(), idx), def, maxDef, func(v int64) int64 { return v })
+	case parquet.ByteArray:
+		buf, offs := data.ByteArray()
+		strs := make([]string, 0, max(len(offs)-1, 0))
+		for i := 0; i+1 < len(offs); i++ {
+			strs = append(strs, string(buf[offs[i]:offs[i+1]]))
+		}
+		lv.str = spread(lv.str, gather(strs, idx), def, maxDef, func(v string) string { return v })
+	}
+	return nil
+}
+
+func gather[T any](dict []T, idx []int32) []T {
+	if idx == nil {
+		return dict
+	}
+	out := make([]T, len(idx))
+	for i, k := range idx {
+		out[i] = dict[k]
+	}
+	return out
+}
+
+func spread[S, D any](dst []D, src []S, def []byte, maxDef byte, conv func(S) D) []D {
+	if def == nil {
+		for _, v := range src {
+			dst = append(dst, conv(v))
+		}
+		return dst
+	}
+	var zero D
+	k := 0
+	for _, d := range def {
+		if d == maxDef && k < len(src) {
+			dst = append(dst, conv(src[k]))
+			k++
+		} else {
+			dst = append(dst, zero)
+		}
+	}
+	return dst
+}
+
+// IsMissing reports whether row i's vector is null (the modality is absent there).
+func (t *Table) IsMissing(i int) bool { return t.Missing != nil && t.Missing[i] }
