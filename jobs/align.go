@@ -227,5 +227,3 @@ func others(n, skip int) []int {
 	}
 	return out
 }
-
-

@@ -169,8 +169,6 @@ func buildFrame[K keyed](p *Plan, src []scanned[K], al *alignment[K], cs *classS
 	return bf, f.Validate()
 }
 
-
-
 func keyColumn[K keyed](name string, keys []K, keep []int) lake.OutColumn {
 	pick := func(i int) K {
 		if keep == nil {

@@ -197,7 +197,9 @@ func checkColumns(info *lake.FileInfo, req lake.ColumnRequest) error {
 		}
 	}
 	if req.Vector != "" {
-		isList := func(t string) bool { return strings.HasPrefix(t, "list<") && isNumeric(strings.TrimSuffix(strings.TrimPrefix(t, "list<"), ">")) }
+		isList := func(t string) bool {
+			return strings.HasPrefix(t, "list<") && isNumeric(strings.TrimSuffix(strings.TrimPrefix(t, "list<"), ">"))
+		}
 		if err := need(req.Vector, "vector", isList, "a list of numbers"); err != nil {
 			return err
 		}
@@ -226,4 +228,3 @@ func (s *Spec) modality(name string) *ModalitySpec {
 	}
 	return nil
 }
-
