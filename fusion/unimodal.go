@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -17,6 +18,8 @@ type Unimodal struct {
 	Classes int       `json:"classes"`
 	Prior   []float64 `json:"prior"` // training class frequencies: the prediction where the modality is missing
 	LR      *LogReg   `json:"logreg,omitempty"`
+
+	FitSeconds float64 `json:"-"` // wall time of this model's fit
 }
 
 // FitUnimodal fits one model per block on the training rows where the block is
@@ -44,11 +47,13 @@ func FitUnimodal(ctx context.Context, f *Frame, opts *LogRegOptions, workers int
 				X = append(X, b.Row(i)...)
 				y[k] = f.Label[i]
 			}
+			start := time.Now()
 			lr, err := FitLogReg(gctx, X, y, b.Width, f.Classes, opts)
 			if err != nil {
 				return fmt.Errorf("modality %q: %w", b.Name, err)
 			}
 			u.LR = lr
+			u.FitSeconds = time.Since(start).Seconds()
 			return nil
 		})
 	}
@@ -59,7 +64,9 @@ func FitUnimodal(ctx context.Context, f *Frame, opts *LogRegOptions, workers int
 }
 
 // Predict writes Rows×Classes probabilities for the block: the model's where the
-// block is present, the training prior where it is missing.
+// block is present, the training prior where it is missing. For a probs block, out
+// may be b.Values itself: the rows are then normalised in place, which saves a copy
+// of the largest arrays of a late-fusion job.
 func (u *Unimodal) Predict(b *Block, out []float64) {
 	k := u.Classes
 	for i := range b.Present {
@@ -76,12 +83,12 @@ func (u *Unimodal) Predict(b *Block, out []float64) {
 	}
 }
 
-// normalise copies p into dst as a distribution: negatives and NaN count as 0, and
-// an all-zero row becomes uniform.
+// normalise copies p into dst (which may be p) as a distribution: negatives, NaN
+// and infinities count as 0, and an all-zero row becomes uniform.
 func normalise(p, dst []float64) {
 	s := 0.0
 	for j, v := range p {
-		if !(v > 0) || math.IsInf(v, 0) {
+		if !(v > 0 && v <= math.MaxFloat64) {
 			v = 0
 		}
 		dst[j] = v

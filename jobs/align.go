@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -65,158 +67,258 @@ type joinStats struct {
 
 // bucketRows routes every row of every source to bucket hash(key) mod B, keeping
 // file and row order within a bucket.
-func bucketRows[K keyed](src []scanned[K], buckets int) [][][]ref {
+func bucketRows[K keyed](src []scanned[K], buckets, workers int) [][][]ref {
 	out := make([][][]ref, len(src)) // [source][bucket]refs
+	var g errgroup.Group
+	g.SetLimit(workers)
 	for s, sc := range src {
-		out[s] = make([][]ref, buckets)
-		for t, keys := range sc.keys {
-			for r, k := range keys {
-				b := hashKey(k) % uint64(buckets)
-				out[s][b] = append(out[s][b], mkref(t, r))
+		g.Go(func() error {
+			// Two passes: count, then fill slices of the exact size.
+			bucketOf := make([]uint32, 0, sc.rows())
+			counts := make([]int, buckets)
+			for _, keys := range sc.keys {
+				for _, k := range keys {
+					b := uint32(hashKey(k) % uint64(buckets))
+					bucketOf = append(bucketOf, b)
+					counts[b]++
+				}
 			}
-		}
+			out[s] = make([][]ref, buckets)
+			for b, n := range counts {
+				out[s][b] = make([]ref, 0, n)
+			}
+			i := 0
+			for t, keys := range sc.keys {
+				for r := range keys {
+					b := bucketOf[i]
+					out[s][b] = append(out[s][b], mkref(t, r))
+					i++
+				}
+			}
+			return nil
+		})
 	}
+	_ = g.Wait()
 	return out
 }
 
-// alignBuckets joins every bucket (at most workers at a time) and concatenates the
-// results in bucket order, which makes the row order deterministic.
+// rows counts the source's rows.
+func (s scanned[K]) rows() int64 {
+	var n int64
+	for _, k := range s.keys {
+		n += int64(len(k))
+	}
+	return n
+}
+
+func (s scanned[K]) isModality() bool { return s.name != "labels" }
+
+// alignBuckets joins every bucket by key, at most workers buckets at a time.
+//
+// The key universe is the anchor's keys (left), the anchor's keys that every
+// modality has (inner: a labels table that is not the anchor is joined left), or
+// every key of every source (outer). A row's position in the result is the position
+// of the source row that emitted it — the anchor's file and row order, then for an
+// outer join the other sources' in turn — so the result does not depend on the
+// number of buckets, and modality vectors are later read in that order, which is
+// sequential when the tables share the anchor's order, as they usually do.
+//
+// Buckets write straight into result arrays at those positions (the positions of
+// different buckets are disjoint), and each worker reuses its hash maps from bucket
+// to bucket: the join allocates little beyond its result.
 func alignBuckets[K keyed](ctx context.Context, src []scanned[K], anchor int, join, dupPolicy string, buckets, workers int) (*alignment[K], error) {
-	routed := bucketRows(src, buckets)
-	parts := make([]*alignment[K], buckets)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(workers)
-	for b := 0; b < buckets; b++ {
+	n := len(src)
+	routed := bucketRows(src, buckets, workers)
+	emitters := []int{anchor}
+	if join == "outer" {
+		emitters = append(emitters, others(n, anchor)...)
+	}
+	base := make([][]int64, n) // base[s][t]: position of table t's first row; nil if s never emits
+	var span int64
+	for _, s := range emitters {
+		base[s] = make([]int64, len(src[s].keys))
+		for t, keys := range src[s].keys {
+			base[s][t] = span
+			span += int64(len(keys))
+		}
+	}
+	a := &alignment[K]{keys: make([]K, span), refs: make([][]ref, n), extra: make([]map[int][]ref, n), stats: make([]joinStats, n)}
+	for s := range a.refs {
+		a.refs[s] = make([]ref, span)
+	}
+	filled := make([]bool, span)
+
+	var (
+		next    atomic.Int64
+		mu      sync.Mutex // guards a.extra and a.stats
+		outer   = join == "outer"
+		g, gctx = errgroup.WithContext(ctx)
+	)
+	for w := 0; w < max(workers, 1); w++ {
 		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
+			index := make([]map[K]ref, n)
+			for s := range index {
+				index[s] = map[K]ref{}
 			}
-			bucketRefs := make([][]ref, len(src))
-			for s := range src {
-				bucketRefs[s] = routed[s][b]
+			var emitted map[K]struct{}
+			if outer {
+				emitted = map[K]struct{}{}
 			}
-			a, err := alignBucket(src, bucketRefs, anchor, join, dupPolicy)
-			parts[b] = a
-			return err
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= buckets {
+					return nil
+				}
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				stats := make([]joinStats, n)
+				dups := make([]map[K][]ref, n)
+				// Build one hash index per source.
+				for s, sc := range src {
+					clear(index[s])
+					for _, r := range routed[s][b] {
+						k := sc.keys[r.table()][r.row()]
+						prev, dup := index[s][k]
+						if !dup {
+							index[s][k] = r
+							continue
+						}
+						stats[s].Duplicates++
+						switch dupPolicy {
+						case "error":
+							return fmt.Errorf("jobs: %w: %s: duplicate key %v: file %s row %d and file %s row %d (align.duplicates is error; choose first, last or mean)",
+								ErrInput, sc.name, k, sc.tables[prev.table()].File, prev.row(), sc.tables[r.table()].File, r.row())
+						case "last":
+							index[s][k] = r
+						case "mean":
+							if dups[s] == nil {
+								dups[s] = map[K][]ref{}
+							}
+							dups[s][k] = append(dups[s][k], r)
+						}
+					}
+				}
+				var extra []map[int][]ref
+				emit := func(k K, from int, r ref) {
+					pos := base[from][r.table()] + int64(r.row())
+					a.keys[pos] = k
+					filled[pos] = true
+					for s := range src {
+						rs, ok := index[s][k]
+						if !ok {
+							a.refs[s][pos] = noRef
+							continue
+						}
+						a.refs[s][pos] = rs
+						stats[s].Matched++
+						if more := dups[s][k]; more != nil {
+							if extra == nil {
+								extra = make([]map[int][]ref, n)
+							}
+							if extra[s] == nil {
+								extra[s] = map[int][]ref{}
+							}
+							extra[s][int(pos)] = more
+						}
+					}
+				}
+				// Each anchor key is emitted once, at the row the duplicate policy kept.
+				switch join {
+				case "left", "inner":
+					for _, r := range routed[anchor][b] {
+						k := src[anchor].keys[r.table()][r.row()]
+						if index[anchor][k] != r {
+							continue
+						}
+						if join == "inner" && !inAllModalities(src, index, k) {
+							continue
+						}
+						emit(k, anchor, r)
+					}
+				case "outer":
+					clear(emitted)
+					for _, s := range emitters {
+						for _, r := range routed[s][b] {
+							k := src[s].keys[r.table()][r.row()]
+							if _, done := emitted[k]; !done && index[s][k] == r {
+								emitted[k] = struct{}{}
+								emit(k, s, r)
+							}
+						}
+					}
+				}
+				mu.Lock()
+				for s := range stats {
+					a.stats[s].Matched += stats[s].Matched
+					a.stats[s].Duplicates += stats[s].Duplicates
+					if extra == nil {
+						continue
+					}
+					for pos, rs := range extra[s] {
+						if a.extra[s] == nil {
+							a.extra[s] = map[int][]ref{}
+						}
+						a.extra[s][pos] = rs
+					}
+				}
+				mu.Unlock()
+			}
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	out := &alignment[K]{refs: make([][]ref, len(src)), extra: make([]map[int][]ref, len(src)), stats: make([]joinStats, len(src))}
-	for _, p := range parts {
-		base := len(out.keys)
-		out.keys = append(out.keys, p.keys...)
-		for s := range src {
-			out.refs[s] = append(out.refs[s], p.refs[s]...)
-			out.stats[s].Matched += p.stats[s].Matched
-			out.stats[s].Duplicates += p.stats[s].Duplicates
-			for row, rs := range p.extra[s] {
-				if out.extra[s] == nil {
-					out.extra[s] = map[int][]ref{}
-				}
-				out.extra[s][base+row] = rs
-			}
-		}
-	}
-	return out, nil
-}
-
-// alignBucket is the hash join of one bucket. The key universe is the anchor's keys
-// (left), the keys every modality has (inner: sources other than the anchor that are
-// not modalities are joined left), or every key of every source (outer).
-func alignBucket[K keyed](src []scanned[K], rows [][]ref, anchor int, join, dupPolicy string) (*alignment[K], error) {
-	n := len(src)
-	index := make([]map[K]ref, n)
-	dups := make([]map[K][]ref, n)
-	a := &alignment[K]{refs: make([][]ref, n), extra: make([]map[int][]ref, n), stats: make([]joinStats, n)}
-	for s, sc := range src {
-		index[s] = make(map[K]ref, len(rows[s]))
-		for _, r := range rows[s] {
-			k := sc.keys[r.table()][r.row()]
-			prev, dup := index[s][k]
-			if !dup {
-				index[s][k] = r
-				continue
-			}
-			a.stats[s].Duplicates++
-			switch dupPolicy {
-			case "error":
-				return nil, fmt.Errorf("jobs: %w: %s: duplicate key %v: file %s row %d and file %s row %d (align.duplicates is error; choose first, last or mean)",
-					ErrInput, sc.name, k, sc.tables[prev.table()].File, prev.row(), sc.tables[r.table()].File, r.row())
-			case "last":
-				index[s][k] = r
-			case "mean":
-				if dups[s] == nil {
-					dups[s] = map[K][]ref{}
-				}
-				dups[s][k] = append(dups[s][k], r)
-			}
-		}
-	}
-	emit := func(k K) {
-		row := len(a.keys)
-		a.keys = append(a.keys, k)
-		for s := range src {
-			r, ok := index[s][k]
-			if !ok {
-				r = noRef
-			} else {
-				a.stats[s].Matched++
-				if more := dups[s][k]; more != nil {
-					if a.extra[s] == nil {
-						a.extra[s] = map[int][]ref{}
-					}
-					a.extra[s][row] = more
-				}
-			}
-			a.refs[s] = append(a.refs[s], r)
-		}
-	}
-	keyOf := func(s int, r ref) K { return src[s].keys[r.table()][r.row()] }
-	switch join {
-	// On left and inner joins each anchor key is emitted once, at the row that the
-	// duplicate policy kept; an outer join remembers what it emitted.
-	case "left":
-		for _, r := range rows[anchor] {
-			if k := keyOf(anchor, r); index[anchor][k] == r {
-				emit(k)
-			}
-		}
-	case "inner":
-		for _, r := range rows[anchor] {
-			k := keyOf(anchor, r)
-			if index[anchor][k] != r {
-				continue
-			}
-			all := true
-			for s := range src {
-				if _, ok := index[s][k]; !ok && src[s].isModality() {
-					all = false
-					break
-				}
-			}
-			if all {
-				emit(k)
-			}
-		}
-	case "outer":
-		emitted := make(map[K]struct{})
-		order := append([]int{anchor}, others(n, anchor)...)
-		for _, s := range order {
-			for _, r := range rows[s] {
-				k := keyOf(s, r)
-				if _, done := emitted[k]; !done {
-					emitted[k] = struct{}{}
-					emit(k)
-				}
-			}
-		}
-	}
+	a.compact(filled)
 	return a, nil
 }
 
-func (s scanned[K]) isModality() bool { return s.name != "labels" }
+func inAllModalities[K keyed](src []scanned[K], index []map[K]ref, k K) bool {
+	for s := range src {
+		if _, ok := index[s][k]; !ok && src[s].isModality() {
+			return false
+		}
+	}
+	return true
+}
+
+// compact drops the positions that no row was emitted at (duplicates, rows an inner
+// join dropped, keys an outer join had already emitted), keeping the order. A left
+// join without duplicates has none and costs nothing here.
+func (a *alignment[K]) compact(filled []bool) {
+	j := 0
+	moved := map[int]int{}
+	for i, ok := range filled {
+		if !ok {
+			continue
+		}
+		if i != j {
+			a.keys[j] = a.keys[i]
+			for s := range a.refs {
+				a.refs[s][j] = a.refs[s][i]
+			}
+			moved[i] = j
+		}
+		j++
+	}
+	a.keys = a.keys[:j]
+	for s := range a.refs {
+		a.refs[s] = a.refs[s][:j]
+	}
+	for s, ex := range a.extra {
+		if len(moved) == 0 || ex == nil {
+			continue
+		}
+		re := make(map[int][]ref, len(ex))
+		for pos, rs := range ex {
+			if to, ok := moved[pos]; ok {
+				pos = to
+			}
+			re[pos] = rs
+		}
+		a.extra[s] = re
+	}
+}
 
 func others(n, skip int) []int {
 	var out []int

@@ -2,10 +2,13 @@ package jobs
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lakefuse/lakefuse/fusion"
 	"github.com/lakefuse/lakefuse/lake"
@@ -116,19 +119,34 @@ type builtFrame struct {
 	stats    []joinStats
 }
 
-// buildFrame turns an alignment into a Frame: class indexes, splits, and one dense
-// block per modality. Entities with no modality present are rejected.
-func buildFrame[K keyed](p *Plan, src []scanned[K], al *alignment[K], cs *classSet) (*builtFrame, error) {
+// buildFrame turns an alignment into a Frame: class indexes, one dense block per
+// modality (decoded from the lake straight into place), and splits. Entities with
+// no modality present are rejected.
+func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[K], al *alignment[K], cs *classSet, stats []*lake.ScanStats) (*builtFrame, error) {
 	spec := p.Spec
-	nMod := len(p.Modalities)
 	n := len(al.keys)
-	// Which aligned rows have at least one modality.
+	nMod := len(p.Modalities)
+	blocks := make([]fusion.Block, nMod)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cpu)
+	for s := 0; s < nMod; s++ {
+		g.Go(func() error {
+			blk, err := r.materialize(gctx, p.Modalities[s], src[s].tables, al.refs[s], al.extra[s], n, len(cs.names), stats[s])
+			blocks[s] = blk
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	// Keep the entities that have at least one modality.
 	keep := make([]int, 0, n)
 	var rejected []K
 	for i := 0; i < n; i++ {
 		any := false
-		for s := 0; s < nMod; s++ {
-			if r := al.refs[s][i]; r != noRef && !src[s].tables[r.table()].IsMissing(r.row()) {
+		for s := range blocks {
+			if blocks[s].Present[i] {
 				any = true
 				break
 			}
@@ -139,11 +157,15 @@ func buildFrame[K keyed](p *Plan, src []scanned[K], al *alignment[K], cs *classS
 			rejected = append(rejected, al.keys[i])
 		}
 	}
-	f := &fusion.Frame{Rows: len(keep), Classes: len(cs.names), Label: make([]int32, len(keep)), Train: make([]bool, len(keep))}
+	if len(keep) < n {
+		for s := range blocks {
+			blocks[s] = compact(blocks[s], keep)
+		}
+	}
+	f := &fusion.Frame{Rows: len(keep), Classes: len(cs.names), Label: make([]int32, len(keep)), Train: make([]bool, len(keep)), Blocks: blocks}
 	bf := &builtFrame{frame: f, classes: cs, split: make([]string, len(keep)), aligned: int64(n), stats: al.stats}
 	bf.keys = keyColumn(spec.Key, al.keys, keep)
 	bf.rejected = keyColumn(spec.Key, rejected, nil)
-
 	L := p.LabelFrom
 	for fi, i := range keep {
 		f.Label[fi] = -1
@@ -158,15 +180,17 @@ func buildFrame[K keyed](p *Plan, src []scanned[K], al *alignment[K], cs *classS
 	if err := assignSplits(spec, bf, src[L].tables, al.refs[L], keep, al.keys); err != nil {
 		return nil, err
 	}
-
-	for s := 0; s < nMod; s++ {
-		blk, err := gatherBlock(p.Modalities[s], src[s].tables, al.refs[s], al.extra[s], keep, len(cs.names))
-		if err != nil {
-			return nil, err
-		}
-		f.Blocks = append(f.Blocks, blk)
-	}
 	return bf, f.Validate()
+}
+
+// compact keeps the given rows of a block.
+func compact(b fusion.Block, keep []int) fusion.Block {
+	out := fusion.Block{Name: b.Name, Kind: b.Kind, Width: b.Width, Values: make([]float64, len(keep)*b.Width), Present: make([]bool, len(keep))}
+	for fi, i := range keep {
+		copy(out.Values[fi*b.Width:(fi+1)*b.Width], b.Row(i))
+		out.Present[fi] = b.Present[i]
+	}
+	return out
 }
 
 func keyColumn[K keyed](name string, keys []K, keep []int) lake.OutColumn {
@@ -197,77 +221,95 @@ func keyColumn[K keyed](name string, keys []K, keep []int) lake.OutColumn {
 	}
 }
 
-// gatherBlock copies a modality's joined rows into one dense block, converting a
-// binary score s into probabilities (1-s, s) and averaging duplicate rows under the
-// mean policy.
-func gatherBlock(sp *SourcePlan, tables []*lake.Table, refs []ref, extra map[int][]ref, keep []int, classes int) (fusion.Block, error) {
-	width := -1
-	var first string
-	for _, t := range tables {
-		if t.Rows == 0 {
-			continue
-		}
-		if width < 0 {
-			width, first = t.Width, t.File
-		} else if t.Width != width {
-			return fusion.Block{}, fmt.Errorf("jobs: %w: modality %q: file %s has vectors of %d values, file %s has %d", ErrInput, sp.Name, t.File, t.Width, first, width)
-		}
-	}
-	if width < 0 {
-		width = 0
-	}
-	blk := fusion.Block{Name: sp.Name, Kind: fusion.Features, Width: width}
-	switch sp.Kind {
-	case "probs":
-		blk.Kind = fusion.Probs
-		if width != classes {
-			return blk, fmt.Errorf("jobs: %w: modality %q: column %q: file %s has probability vectors of length %d, the task has %d classes", ErrInput, sp.Name, sp.Request.Vector, first, width, classes)
-		}
-	case "score":
-		blk.Kind = fusion.Probs
+// materialize decodes one modality's values from its files straight into a dense
+// block of rows aligned entities: a binary score s becomes probabilities (1-s, s),
+// and duplicate rows kept under the mean policy are averaged.
+func (r *runner) materialize(ctx context.Context, sp *SourcePlan, tables []*lake.Table, refs []ref, extra map[int][]ref, rows, classes int, stats *lake.ScanStats) (fusion.Block, error) {
+	blk := fusion.Block{Name: sp.Name, Kind: fusion.Features}
+	width, stride, offset := 0, 0, 0
+	switch {
+	case sp.Kind == "probs":
+		blk.Kind, width, stride = fusion.Probs, classes, classes
+	case sp.Kind == "score":
 		if classes != 2 {
 			return blk, fmt.Errorf("jobs: %w: modality %q: a score column needs a binary task, the labels have %d classes", ErrInput, sp.Name, classes)
 		}
-		blk.Width = 2
-	}
-	blk.Values = make([]float64, len(keep)*blk.Width)
-	blk.Present = make([]bool, len(keep))
-	for fi, i := range keep {
-		r := refs[i]
-		if r == noRef {
-			continue
-		}
-		t := tables[r.table()]
-		if t.IsMissing(r.row()) {
-			continue
-		}
-		dst := blk.Values[fi*blk.Width : (fi+1)*blk.Width]
-		src := t.Values[r.row()*width : (r.row()+1)*width]
-		copy(dst, src)
-		if more := extra[i]; more != nil {
-			cnt := 1.0
-			for _, m := range more {
-				mt := tables[m.table()]
-				if mt.IsMissing(m.row()) {
-					continue
+		blk.Kind, width, stride, offset = fusion.Probs, 1, 2, 1
+	case len(sp.Scalar) > 0:
+		width, stride = len(sp.Scalar), len(sp.Scalar)
+	default:
+		for ti, t := range tables {
+			if t.Rows > 0 {
+				w, err := r.lake.ListWidth(ctx, sp.Files[ti], sp.Vector)
+				if err != nil {
+					return blk, fmt.Errorf("jobs: %w: modality %q: %w", ErrInput, sp.Name, err)
 				}
-				for j, v := range mt.Values[m.row()*width : (m.row()+1)*width] {
-					dst[j] += v
-				}
-				cnt++
+				width, stride = w, w
+				break
 			}
-			for j := range dst {
-				dst[j] /= cnt
+		}
+	}
+	blk.Width = stride
+	blk.Values = make([]float64, rows*stride)
+	blk.Present = make([]bool, rows)
+	hits := make([]uint16, rows)
+
+	dest := make([][]int32, len(tables))
+	for ti, t := range tables {
+		dest[ti] = make([]int32, t.Rows)
+		for i := range dest[ti] {
+			dest[ti][i] = -1
+		}
+	}
+	for i, rf := range refs {
+		if rf != noRef {
+			dest[rf.table()][rf.row()] = int32(i)
+		}
+	}
+	for i, more := range extra {
+		for _, rf := range more {
+			dest[rf.table()][rf.row()] = int32(i)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.spec.Concurrency.IO)
+	if extra != nil {
+		g.SetLimit(1) // averaged duplicates may span files: one writer per row
+	}
+	for ti := range tables {
+		g.Go(func() error {
+			sc := &lake.Scatter{Vector: sp.Vector, Scalar: sp.Scalar, Width: width, Stride: stride, Offset: offset,
+				Dest: dest[ti], Out: blk.Values, Hits: hits}
+			if err := r.lake.ScatterFile(gctx, sp.Files[ti], sc, stats); err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, sp.Kind, sp.Name, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return blk, err
+	}
+	for i, h := range hits {
+		if h == 0 {
+			continue
+		}
+		blk.Present[i] = true
+		row := blk.Values[i*stride : (i+1)*stride]
+		if h > 1 {
+			for j := range row {
+				row[j] /= float64(h)
 			}
 		}
 		if sp.Kind == "score" {
-			s := dst[0]
+			s := row[1]
 			if math.IsNaN(s) || s < 0 || s > 1 {
-				return blk, fmt.Errorf("jobs: %w: modality %q: file %s row %d: score %v is not a probability", ErrInput, sp.Name, t.File, r.row(), s)
+				return blk, fmt.Errorf("jobs: %w: modality %q: column %q: score %v is not a probability", ErrInput, sp.Name, sp.Scalar[0], s)
 			}
-			dst[0], dst[1] = 1-s, s
+			row[0] = 1 - s
 		}
-		blk.Present[fi] = true
 	}
 	return blk, nil
 }

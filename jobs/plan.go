@@ -19,7 +19,11 @@ type SourcePlan struct {
 	Files   []lake.DataFile
 	Rows    []int64 // per file, from the footers
 	Bytes   int64
-	Request lake.ColumnRequest
+	Request lake.ColumnRequest // what the first (key) phase reads
+	// The modality's values, read after alignment straight into the frame: a list
+	// column, or numeric scalar columns.
+	Vector string
+	Scalar []string
 }
 
 // TotalRows sums the rows of every file.
@@ -68,12 +72,12 @@ func MakePlan(ctx context.Context, l *lake.Lake, spec *Spec) (*Plan, error) {
 		sp := &SourcePlan{Name: m.Name, Files: files, Request: lake.ColumnRequest{Key: spec.Key}}
 		switch {
 		case m.Probs != "":
-			sp.Kind, sp.Request.Vector = "probs", m.Probs
+			sp.Kind, sp.Vector = "probs", m.Probs
 		case m.Score != "":
-			sp.Kind, sp.Request.Scalar = "score", []string{m.Score}
+			sp.Kind, sp.Scalar = "score", []string{m.Score}
 		default:
 			sp.Kind = "features"
-			sp.Request.Vector = m.Features.Column
+			sp.Vector = m.Features.Column
 		}
 		if spec.Label.From == m.Name {
 			sp.Request.Label = spec.Label.Column
@@ -125,7 +129,7 @@ func MakePlan(ctx context.Context, l *lake.Lake, spec *Spec) (*Plan, error) {
 					return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, sp.Kind, sp.Name, err)
 				}
 				sp.Rows[fi] = info.Rows
-				if err := checkColumns(info, sp.Request); err != nil {
+				if err := checkColumns(info, sp.Request, sp.Vector, sp.Scalar); err != nil {
 					return fmt.Errorf("jobs: %w: %s %q: file %s: %w", ErrInput, sp.Kind, sp.Name, f.Key, err)
 				}
 				if pattern == nil {
@@ -156,7 +160,7 @@ func MakePlan(ctx context.Context, l *lake.Lake, spec *Spec) (*Plan, error) {
 				return nil, fmt.Errorf("jobs: %w: modality %q: file %s matches %d feature columns, file %s matches %d: every file must have the same ones", ErrInput, sp.Name, sp.Files[fi].Key, len(perFile[fi]), sp.Files[0].Key, len(perFile[0]))
 			}
 		}
-		sp.Request.Scalar = perFile[0]
+		sp.Scalar = perFile[0]
 	}
 	if p.LabelFrom < 0 {
 		return nil, fmt.Errorf("jobs: %w: no labels: %s/labels/ holds no parquet files and label.from names no modality", ErrInput, lake.Join(l.String(), spec.Dataset))
@@ -165,7 +169,7 @@ func MakePlan(ctx context.Context, l *lake.Lake, spec *Spec) (*Plan, error) {
 }
 
 // checkColumns compares a footer with the columns a request needs.
-func checkColumns(info *lake.FileInfo, req lake.ColumnRequest) error {
+func checkColumns(info *lake.FileInfo, req lake.ColumnRequest, vector string, scalar []string) error {
 	types := map[string]string{}
 	var names []string
 	for _, c := range info.Columns {
@@ -196,15 +200,15 @@ func checkColumns(info *lake.FileInfo, req lake.ColumnRequest) error {
 			return err
 		}
 	}
-	if req.Vector != "" {
+	if vector != "" {
 		isList := func(t string) bool {
 			return strings.HasPrefix(t, "list<") && isNumeric(strings.TrimSuffix(strings.TrimPrefix(t, "list<"), ">"))
 		}
-		if err := need(req.Vector, "vector", isList, "a list of numbers"); err != nil {
+		if err := need(vector, "vector", isList, "a list of numbers"); err != nil {
 			return err
 		}
 	}
-	for _, c := range req.Scalar {
+	for _, c := range scalar {
 		if err := need(c, "numeric", isNumeric, "a numeric scalar"); err != nil {
 			return err
 		}

@@ -118,9 +118,9 @@ func Run(ctx context.Context, spec *Spec, opts Options) (*Result, error) {
 	}
 	var bf *builtFrame
 	if len(tables[0]) > 0 && firstTable(tables).IntKeys != nil {
-		bf, err = alignAndBuild[int64](ctx, r, plan, tables, func(t *lake.Table) []int64 { return t.IntKeys })
+		bf, err = alignAndBuild[int64](ctx, r, plan, tables, stats, func(t *lake.Table) []int64 { return t.IntKeys })
 	} else {
-		bf, err = alignAndBuild[string](ctx, r, plan, tables, func(t *lake.Table) []string { return t.StrKeys })
+		bf, err = alignAndBuild[string](ctx, r, plan, tables, stats, func(t *lake.Table) []string { return t.StrKeys })
 	}
 	if err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func (r *runner) scan(ctx context.Context, plan *Plan) ([][]*lake.Table, []*lake
 }
 
 // alignAndBuild checks the key type, aligns every source by key and builds the Frame.
-func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [][]*lake.Table, keysOf func(*lake.Table) []K) (*builtFrame, error) {
+func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [][]*lake.Table, stats []*lake.ScanStats, keysOf func(*lake.Table) []K) (*builtFrame, error) {
 	start := time.Now()
 	sources := plan.Sources()
 	src := make([]scanned[K], len(sources))
@@ -208,6 +208,8 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 		return nil, err
 	}
 	r.progress("align", 1, 1)
+	r.timed("align", start)
+	start = time.Now()
 	cs, err := collectClasses(plan.Spec, tables[plan.LabelFrom])
 	if err != nil {
 		return nil, err
@@ -215,11 +217,11 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 	if len(cs.names) < 2 {
 		return nil, fmt.Errorf("jobs: %w: label %q has %d distinct values; classification needs at least 2", ErrInput, plan.Spec.Label.Column, len(cs.names))
 	}
-	bf, err := buildFrame(plan, src, al, cs)
+	bf, err := buildFrame(ctx, r, plan, src, al, cs, stats)
 	if err != nil {
 		return nil, err
 	}
-	r.timed("align", start)
+	r.timed("load", start)
 	return bf, nil
 }
 
@@ -241,22 +243,24 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 	f := bf.frame
 	k := f.Classes
 	lr := &fusion.LogRegOptions{C: r.spec.Model.C, MaxIter: r.spec.Model.MaxIter}
-	start := time.Now()
 	uni, err := fusion.FitUnimodal(ctx, f, lr, r.cpu)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: fit unimodal models: %w", err)
 	}
-	fitSec := time.Since(start).Seconds()
 	in := &fusion.Inputs{Frame: f, Unimodal: make([][]float64, len(f.Blocks))}
 	var out []*scoredStrategy
 	for b := range f.Blocks {
 		start := time.Now()
-		in.Unimodal[b] = make([]float64, f.Rows*k)
+		if f.Blocks[b].Kind == fusion.Probs {
+			in.Unimodal[b] = f.Blocks[b].Values // normalised in place
+		} else {
+			in.Unimodal[b] = make([]float64, f.Rows*k)
+		}
 		uni[b].Predict(&f.Blocks[b], in.Unimodal[b])
 		out = append(out, &scoredStrategy{
 			name: "unimodal." + f.Blocks[b].Name, typ: "unimodal", baseline: true,
 			modalities: []string{f.Blocks[b].Name}, probs: in.Unimodal[b], artifact: uni[b],
-			fitSec: fitSec / float64(len(f.Blocks)), predictSec: time.Since(start).Seconds(),
+			fitSec: uni[b].FitSeconds, predictSec: time.Since(start).Seconds(),
 		})
 	}
 	r.progress("fit", int64(len(f.Blocks)), int64(len(f.Blocks)+len(r.spec.Strategies)))
@@ -326,16 +330,30 @@ func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, 
 	for i, s := range bf.splits {
 		splitIndex[s] = i
 	}
-	for _, s := range scored {
-		accs := make([]*eval.Classification, len(bf.splits))
-		for i := range accs {
-			accs[i] = eval.NewClassification(k)
-		}
-		for i := 0; i < f.Rows; i++ {
-			if f.Label[i] >= 0 {
-				accs[splitIndex[bf.split[i]]].Add(s.probs[i*k:(i+1)*k], int(f.Label[i]))
+	rowSplit := make([]int, f.Rows)
+	for i, s := range bf.split {
+		rowSplit[i] = splitIndex[s]
+	}
+	accs := make([][]*eval.Classification, len(scored))
+	var g errgroup.Group
+	g.SetLimit(r.cpu)
+	for si, s := range scored {
+		g.Go(func() error {
+			accs[si] = make([]*eval.Classification, len(bf.splits))
+			for i := range accs[si] {
+				accs[si][i] = eval.NewClassification(k)
 			}
-		}
+			for i := 0; i < f.Rows; i++ {
+				if f.Label[i] >= 0 {
+					accs[si][rowSplit[i]].Add(s.probs[i*k:(i+1)*k], int(f.Label[i]))
+				}
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for si, s := range scored {
+		accs := accs[si]
 		sr := eval.StrategyReport{Name: s.name, Type: s.typ, Baseline: s.baseline, Modalities: s.modalities,
 			FitSeconds: s.fitSec, PredictSeconds: s.predictSec, Splits: map[string]*eval.SplitReport{}}
 		for i, name := range bf.splits {

@@ -1,16 +1,20 @@
 package jobs
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
+	"path"
 	"regexp"
 	"strings"
 
 	"github.com/goccy/go-yaml"
 
 	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/lake"
 )
 
 // Spec is a lakefuse job. See the README's spec reference.
@@ -297,4 +301,32 @@ func (s *Spec) ModalityNames() []string {
 		out[i] = m.Name
 	}
 	return out
+}
+
+// LoadSpec reads a spec from a file path or from a lake URL such as
+// s3://bucket/jobs/nightly.yaml?region=eu-west-1 (the object's folder is opened as
+// a lake with the URL's query, and the object read from it).
+func LoadSpec(ctx context.Context, location string) (*Spec, error) {
+	if !strings.Contains(location, "://") {
+		return LoadSpecFile(location)
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w: spec URL: %v", ErrSpec, err)
+	}
+	dir, name := path.Split(u.Path)
+	if name == "" {
+		return nil, fmt.Errorf("jobs: %w: spec URL %s names a folder, not a file", ErrSpec, lake.Redact(location))
+	}
+	u.Path = dir
+	l, err := lake.Open(ctx, u.String())
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	b, err := l.ReadAll(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSpec(b, lake.Redact(location))
 }

@@ -391,9 +391,22 @@ func readLeaf(ctx context.Context, f *parquet.File, top *parquet.Column) (*leafV
 	isList := leaf.MaxRepetitionLevel() > 0
 	topOptional := top.Optional()
 	var count int32 // list elements so far
+	// Size the buffers from the metadata once, instead of growing them page by page
+	// (growth copies dominated the scan of large list columns).
+	var levels int64
+	for _, rg := range f.RowGroups() {
+		levels += rg.ColumnChunks()[leaf.Index()].NumValues()
+	}
+	switch lv.kind {
+	case parquet.Float, parquet.Double:
+		lv.f64 = make([]float64, 0, levels)
+	case parquet.ByteArray:
+		lv.str = make([]string, 0, levels)
+	default:
+		lv.i64 = make([]int64, 0, levels)
+	}
 	if isList {
-		lv.offsets = []int32{0}
-		lv.offsets = lv.offsets[:0]
+		lv.offsets = make([]int32, 0, f.NumRows()+1)
 	}
 
 	for _, rg := range f.RowGroups() {

@@ -1,0 +1,351 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lakefuse/lakefuse/eval"
+	"github.com/lakefuse/lakefuse/examples"
+	"github.com/lakefuse/lakefuse/internal/mfeat"
+	"github.com/lakefuse/lakefuse/jobs"
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("lakefuse "+name, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string, wantArgs int, what string) error {
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if wantArgs >= 0 && fs.NArg() != wantArgs {
+		return fmt.Errorf("%w: lakefuse %s takes %s", errUsage, strings.TrimPrefix(fs.Name(), "lakefuse "), what)
+	}
+	return nil
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run")
+	lakeURL := fs.String("lake", "", "lake URL; overrides the spec's lake")
+	runID := fs.String("run-id", "", "run id; overrides the spec's run_id (default: <name>-<spec hash>)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
+	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			if f, err := os.Create(*memProfile); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
+	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	res, err := runJob(ctx, spec, jobs.Options{Lake: *lakeURL, RunID: *runID}, stderr)
+	if err != nil {
+		return err
+	}
+	printResult(stdout, res)
+	return nil
+}
+
+// runJob runs a spec with logging and progress wired to stderr.
+func runJob(ctx context.Context, spec *jobs.Spec, opts jobs.Options, stderr io.Writer) (*jobs.Result, error) {
+	log := newLogger(stderr)
+	prog := newProgress(stderr, log)
+	if prog.tty {
+		// On a terminal the bars say it all; keep warnings and errors only.
+		opts.Logger = nil
+	} else {
+		opts.Logger = log
+	}
+	opts.Progress = prog.update
+	res, err := jobs.Run(ctx, spec, opts)
+	prog.finish()
+	return res, err
+}
+
+func cmdValidate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("validate")
+	if err := parse(fs, args, 1, "one SPEC"); err != nil {
+		return err
+	}
+	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: valid: job %q, %d modalities, %d strategies, run id %s\n",
+		fs.Arg(0), spec.Name, len(spec.Modalities), len(spec.Strategies), jobs.RunID(spec, ""))
+	return nil
+}
+
+func cmdPlan(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("plan")
+	lakeURL := fs.String("lake", "", "lake URL; overrides the spec's lake")
+	if err := parse(fs, args, 1, "one SPEC"); err != nil {
+		return err
+	}
+	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	url, err := jobs.LakeURL(spec, *lakeURL)
+	if err != nil {
+		return err
+	}
+	l, err := lake.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	p, err := jobs.MakePlan(ctx, l, spec)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "job %s on %s, dataset %s: plan checked\n\n", spec.Name, l, spec.Dataset)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tKIND\tFILES\tROWS\tBYTES\tCOLUMNS")
+	for _, sp := range p.Sources() {
+		cols := []string{sp.Request.Key}
+		for _, c := range []string{sp.Request.Label, sp.Request.Split, sp.Vector} {
+			if c != "" {
+				cols = append(cols, c)
+			}
+		}
+		if n := len(sp.Scalar); n > 0 {
+			cols = append(cols, fmt.Sprintf("%d numeric (%s…%s)", n, sp.Scalar[0], sp.Scalar[n-1]))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", sp.Name, sp.Kind, len(sp.Files), sp.TotalRows(), sp.Bytes, strings.Join(cols, ", "))
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "\nrun id %s → %s\n", jobs.RunID(spec, ""), lake.Join(l.String(), spec.Output, jobs.RunID(spec, "")))
+	return nil
+}
+
+func cmdImport(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("import")
+	lakeURL := fs.String("lake", "", "lake URL (required)")
+	var o jobs.ImportOptions
+	fs.StringVar(&o.Dataset, "dataset", "", "dataset folder (required)")
+	fs.StringVar(&o.Modality, "modality", "", "write the modality=<name> table")
+	fs.BoolVar(&o.Labels, "labels", false, "write the labels/ table")
+	fs.StringVar(&o.Key, "key", "entity_id", "key column; generated from the 0-based row number when the CSV lacks it")
+	fs.StringVar(&o.Prefix, "prefix", "", "prefix for column names (for headers that are numbers)")
+	fs.BoolVar(&o.LabelLast, "label-last", false, "the last column is the class label (written as \"label\")")
+	fs.BoolVar(&o.DropLast, "drop-last", false, "ignore the last column")
+	fs.StringVar(&o.Part, "part", "", "part file name (default part-00000.parquet)")
+	parts := map[string]string{}
+	fs.Func("partition", "extra Hive partition k=v (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" || v == "" {
+			return fmt.Errorf("want k=v, got %q", s)
+		}
+		parts[k] = v
+		return nil
+	})
+	if err := parse(fs, args, 1, "one CSV file"); err != nil {
+		return err
+	}
+	if *lakeURL == "" || o.Dataset == "" {
+		return fmt.Errorf("%w: --lake and --dataset are required", errUsage)
+	}
+	o.Partitions = parts
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("%w: %v", jobs.ErrInput, err)
+	}
+	defer f.Close()
+	l, err := lake.Open(ctx, *lakeURL)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	key, rows, err := jobs.ImportCSV(ctx, l, f, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d rows to %s/%s\n", rows, l, key)
+	return nil
+}
+
+func cmdInspect(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("inspect")
+	if err := parse(fs, args, 1, "one lake URL"); err != nil {
+		return err
+	}
+	l, err := lake.Open(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	objs, err := l.List(ctx, "")
+	if err != nil {
+		return err
+	}
+	var files []lake.Object
+	var other int
+	for _, o := range objs {
+		if strings.HasSuffix(o.Key, ".parquet") {
+			files = append(files, o)
+		} else {
+			other++
+		}
+	}
+	infos := make([]*lake.FileInfo, len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, f := range files {
+		g.Go(func() error {
+			info, err := l.Inspect(gctx, lake.DataFile{Key: f.Key, Size: f.Size})
+			infos[i] = info
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	// Group files by their folder (the partition path).
+	type folder struct {
+		files, rowGroups int
+		rows, bytes      int64
+		schema           string
+	}
+	folders := map[string]*folder{}
+	for i, f := range files {
+		dir := "."
+		if j := strings.LastIndex(f.Key, "/"); j >= 0 {
+			dir = f.Key[:j]
+		}
+		fo := folders[dir]
+		if fo == nil {
+			fo = &folder{}
+			var cols []string
+			for _, c := range infos[i].Columns {
+				cols = append(cols, c.Name+" "+c.Type)
+			}
+			if len(cols) > 8 {
+				cols = append(cols[:8], fmt.Sprintf("… %d more", len(cols)-8))
+			}
+			fo.schema = strings.Join(cols, ", ")
+			folders[dir] = fo
+		}
+		fo.files++
+		fo.rowGroups += infos[i].RowGroups
+		fo.rows += infos[i].Rows
+		fo.bytes += f.Size
+	}
+	dirs := make([]string, 0, len(folders))
+	for d := range folders {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	fmt.Fprintf(stdout, "%s: %d parquet files, %d other objects\n\n", l, len(files), other)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PARTITION\tFILES\tROW GROUPS\tROWS\tBYTES\tSCHEMA")
+	for _, d := range dirs {
+		fo := folders[d]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\n", d, fo.files, fo.rowGroups, fo.rows, fo.bytes, fo.schema)
+	}
+	return tw.Flush()
+}
+
+const demoLake = "file:///tmp/lakefuse-demo"
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo")
+	lakeURL := fs.String("lake", demoLake, "lake to import the demo data into and run on")
+	if err := parse(fs, args, 0, "no arguments"); err != nil {
+		return err
+	}
+	spec, err := jobs.ParseSpec(examples.Mfeat, "examples/mfeat.yaml")
+	if err != nil {
+		return err
+	}
+	l, err := lake.Open(ctx, *lakeURL)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if _, err := l.DiscoverDataset(ctx, spec.Dataset, nil); err != nil {
+		fmt.Fprintf(stdout, "importing the UCI multiple-features digits (6 views × 2,000 rows) into %s/%s\n", l, spec.Dataset)
+		if err := mfeat.Import(ctx, l, spec.Dataset); err != nil {
+			return err
+		}
+	}
+	runID := "demo-" + time.Now().UTC().Format("20060102T150405Z")
+	res, err := runJob(ctx, spec, jobs.Options{Lake: *lakeURL, RunID: runID}, stderr)
+	if err != nil {
+		return err
+	}
+	printResult(stdout, res)
+	if strings.HasPrefix(*lakeURL, "file://") {
+		dir := strings.TrimPrefix(strings.SplitN(*lakeURL, "?", 2)[0], "file://")
+		fmt.Fprintf(stdout, "\nQuery the scores with DuckDB:\n  SELECT strategy, avg((pred = label)::INT) AS accuracy FROM read_parquet('%s/%s/scores/*/*.parquet', hive_partitioning = true) WHERE split = 'test' GROUP BY ALL;\n",
+			dir, res.Prefix)
+	}
+	return nil
+}
+
+// printResult prints the strategy table and where the outputs are.
+func printResult(w io.Writer, res *jobs.Result) {
+	rep := res.Report
+	fmt.Fprintf(w, "\nrun %s: %d entities scored", res.RunID, rep.Rows.Scored)
+	for reason, n := range rep.Rows.Rejected {
+		fmt.Fprintf(w, ", %d rejected (%s)", n, reason)
+	}
+	fmt.Fprintln(w)
+	split := "test"
+	if _, ok := rep.Rows.BySplit["test"]; !ok {
+		split = rep.Splits[0]
+	}
+	fmt.Fprintf(w, "\nmetrics on the %s split (%d rows):\n\n", split, rep.Rows.BySplit[split])
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STRATEGY\tTYPE\tACCURACY\tMACRO-F1\tLOG LOSS\tFIT S")
+	rows := append([]eval.StrategyReport(nil), rep.Strategies...)
+	sort.SliceStable(rows, func(i, j int) bool { return !rows[i].Baseline && rows[j].Baseline })
+	for _, s := range rows {
+		sr := s.Splits[split]
+		if sr == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\n", s.Name, s.Type, num(sr.Metrics["accuracy"]), num(sr.Metrics["f1_macro"]), num(sr.Metrics["log_loss"]), s.FitSeconds)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\noutputs: %s/%s/ (scores/, metrics/, models/, report.json, manifest.json, _SUCCESS)\n", res.Lake, res.Prefix)
+}
+
+func num(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.4f", v)
+}

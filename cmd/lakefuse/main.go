@@ -1,0 +1,131 @@
+// Command lakefuse runs multimodal fusion jobs on a data lake.
+//
+//	lakefuse demo                      import the bundled mfeat data into a folder lake and fuse it
+//	lakefuse run SPEC                  run a job (SPEC is a file or a lake URL)
+//	lakefuse validate SPEC             check a spec without touching the lake
+//	lakefuse plan SPEC                 list files, rows and schemas; check them against the spec
+//	lakefuse import --lake URL …       turn a CSV file into a modality (or labels) table
+//	lakefuse inspect URL               partitions, files, schemas and rows under a lake prefix
+//
+// Exit codes: 0 success, 2 bad spec or usage, 3 bad input data, 4 infrastructure
+// failure (storage, network, disk), 5 the run was already committed, 130 interrupted.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/jobs"
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+const (
+	exitOK          = 0
+	exitSpec        = 2
+	exitInput       = 3
+	exitInfra       = 4
+	exitCommitted   = 5
+	exitInterrupted = 130
+)
+
+const usage = `lakefuse: multimodal fusion jobs on a data lake
+
+usage:
+  lakefuse demo [--lake URL]               fuse the bundled six-view digits data (default lake: file:///tmp/lakefuse-demo)
+  lakefuse run [--lake URL] [--run-id ID] SPEC
+  lakefuse validate SPEC
+  lakefuse plan [--lake URL] SPEC
+  lakefuse import --lake URL --dataset D (--modality M | --labels) [flags] FILE.csv
+  lakefuse inspect URL
+  lakefuse version
+
+SPEC is a YAML file or a lake URL (s3://bucket/jobs/nightly.yaml).
+Run 'lakefuse COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitSpec
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "demo":
+		err = cmdDemo(ctx, rest, stdout, stderr)
+	case "run":
+		err = cmdRun(ctx, rest, stdout, stderr)
+	case "validate":
+		err = cmdValidate(ctx, rest, stdout)
+	case "plan":
+		err = cmdPlan(ctx, rest, stdout)
+	case "import":
+		err = cmdImport(ctx, rest, stdout)
+	case "inspect":
+		err = cmdInspect(ctx, rest, stdout)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "lakefuse %s\n", lake.Version)
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "lakefuse: unknown command %q\n\n%s", cmd, usage)
+		return exitSpec
+	}
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	if code == exitInterrupted {
+		fmt.Fprintln(stderr, "lakefuse: interrupted: nothing was committed")
+	} else {
+		fmt.Fprintf(stderr, "lakefuse: %v\n", err)
+	}
+	return code
+}
+
+// errUsage marks a command-line mistake.
+var errUsage = errors.New("usage")
+
+// exitCode sorts an error into the exit codes a scheduler can act on: fix the spec,
+// fix the data, or retry.
+func exitCode(err error) int {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.Is(err, lake.ErrRunCommitted):
+		return exitCommitted
+	case errors.Is(err, errUsage), errors.Is(err, jobs.ErrSpec), errors.Is(err, lake.ErrBadURL),
+		errors.Is(err, fusion.ErrUnknownStrategy):
+		return exitSpec
+	case errors.Is(err, jobs.ErrInput), errors.Is(err, lake.ErrNoData), errors.Is(err, lake.ErrNotParquet),
+		errors.Is(err, lake.ErrMissingColumn), errors.Is(err, lake.ErrColumnType), errors.Is(err, lake.ErrBadValue),
+		errors.Is(err, fusion.ErrNoTrainingRows), errors.Is(err, fusion.ErrNoModality), errors.Is(err, fusion.ErrShape):
+		return exitInput
+	}
+	return exitInfra
+}
+
+// newLogger writes structured log lines to stderr: text for people, JSON when
+// LAKEFUSE_LOG_FORMAT=json (for log collectors in batch engines).
+func newLogger(stderr io.Writer) *slog.Logger {
+	if os.Getenv("LAKEFUSE_LOG_FORMAT") == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(stderr, nil))
+}

@@ -1,0 +1,293 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
+)
+
+// Scatter says where one file's vectors go. This is late materialisation: a job
+// reads keys first, aligns them, and only then decodes the (much larger) vectors,
+// straight into the rows of the aligned matrix, so every value is copied once.
+//
+// Row r of the file lands in destination row Dest[r] of Out (nowhere where
+// Dest[r] < 0): its Width values are added at Out[Dest[r]*Stride+Offset:], and
+// Hits[Dest[r]] is incremented. Adding lets a caller average duplicate rows. A row
+// whose vector is null is skipped, so Hits also says where the modality is present.
+// Scatters of files whose Dest values do not overlap may run concurrently.
+type Scatter struct {
+	Vector string   // a list<number> column, or
+	Scalar []string // numeric scalar columns (Width must be len(Scalar))
+	Width  int
+	Stride int
+	Offset int
+	Dest   []int32
+	Out    []float64
+	Hits   []uint16
+}
+
+// ScatterFile decodes one file's vectors into s. Errors name the file, the column
+// and, for a vector of the wrong length, the row.
+func (l *Lake) ScatterFile(ctx context.Context, f DataFile, s *Scatter, stats *ScanStats) error {
+	pf, err := l.openParquet(ctx, f.Key, f.Size, stats)
+	if err != nil {
+		return err
+	}
+	if int64(len(s.Dest)) != pf.NumRows() {
+		return fmt.Errorf("lake: file %s: %w: %d rows, %d destinations", f.Key, ErrBadValue, pf.NumRows(), len(s.Dest))
+	}
+	wrap := func(col string, err error) error {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return fmt.Errorf("lake: file %s: column %q: %w", f.Key, col, err)
+	}
+	if s.Vector == "" {
+		return l.scatterScalars(ctx, pf, f, s, wrap)
+	}
+	col := lookupColumn(pf, s.Vector)
+	if col == nil {
+		return wrap(s.Vector, fmt.Errorf("%w (file has %s)", ErrMissingColumn, columnNames(pf)))
+	}
+	if err := scatterList(ctx, pf, col, s); err != nil {
+		return wrap(s.Vector, err)
+	}
+	return nil
+}
+
+// scatterScalars reads each scalar column whole (scalar feature tables are narrow
+// per column), then scatters the rows where no column is null.
+func (l *Lake) scatterScalars(ctx context.Context, pf *parquet.File, f DataFile, s *Scatter, wrap func(string, error) error) error {
+	if len(s.Scalar) != s.Width {
+		return fmt.Errorf("lake: file %s: %w: %d scalar columns for width %d", f.Key, ErrBadValue, len(s.Scalar), s.Width)
+	}
+	cols := make([][]float64, len(s.Scalar))
+	null := make([]bool, pf.NumRows())
+	for j, name := range s.Scalar {
+		col := lookupColumn(pf, name)
+		if col == nil {
+			return wrap(name, fmt.Errorf("%w (file has %s)", ErrMissingColumn, columnNames(pf)))
+		}
+		lv, err := readLeaf(ctx, pf, col)
+		if err != nil {
+			return wrap(name, err)
+		}
+		if lv.offsets != nil {
+			return wrap(name, fmt.Errorf("%w: want a numeric scalar, got a list", ErrColumnType))
+		}
+		if cols[j], err = lv.numbers(); err != nil {
+			return wrap(name, err)
+		}
+		for i, n := range lv.rowNull {
+			null[i] = null[i] || n
+		}
+	}
+	for r, d := range s.Dest {
+		if d < 0 || null[r] {
+			continue
+		}
+		base := int(d)*s.Stride + s.Offset
+		for j := range cols {
+			s.Out[base+j] += cols[j][r]
+		}
+		s.Hits[d]++
+	}
+	return nil
+}
+
+// scatterList streams a list column's pages into s.
+func scatterList(ctx context.Context, f *parquet.File, top *parquet.Column, s *Scatter) error {
+	leaf, defRep, err := leafOf(top)
+	if err != nil {
+		return err
+	}
+	if leaf.MaxRepetitionLevel() == 0 {
+		return fmt.Errorf("%w: want a list column, got a scalar", ErrColumnType)
+	}
+	maxDef := byte(leaf.MaxDefinitionLevel())
+	topOptional := top.Optional()
+	row := -1     // current row
+	elem := 0     // elements seen in the current row
+	live := false // the current row is non-null
+	var base int  // Out index of the current row's first value, when dest >= 0
+	hasDest := false
+	var scratch []float64
+	var dict dictCache
+	endRow := func() error {
+		if row >= 0 && live {
+			if elem != s.Width {
+				return fmt.Errorf("%w: row %d has %d values, want %d", ErrBadValue, row, elem, s.Width)
+			}
+			if hasDest {
+				s.Hits[s.Dest[row]]++
+			}
+		}
+		return nil
+	}
+	err = forEachPage(ctx, f, leaf, func(page parquet.Page) error {
+		vals, err := pageNumbers(page, scratch[:0], &dict)
+		if err != nil {
+			return err
+		}
+		scratch = vals
+		rep, def := page.RepetitionLevels(), page.DefinitionLevels()
+		vi := 0
+		for j := range rep {
+			d := maxDef
+			if maxDef > 0 {
+				d = def[j]
+			}
+			if rep[j] == 0 {
+				if err := endRow(); err != nil {
+					return err
+				}
+				row++
+				elem = 0
+				live = !(topOptional && d == 0)
+				hasDest = row < len(s.Dest) && s.Dest[row] >= 0
+				if hasDest {
+					base = int(s.Dest[row])*s.Stride + s.Offset
+				}
+			}
+			switch {
+			case d == maxDef:
+				if hasDest && elem < s.Width {
+					s.Out[base+elem] += vals[vi]
+				}
+				vi++
+				elem++
+			case int(d) >= defRep:
+				return fmt.Errorf("%w: null list element in row %d", ErrBadValue, row)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return endRow()
+}
+
+// ListWidth returns the length of the first non-null list in a column: the width a
+// job expects of every row of an embedding column.
+func (l *Lake) ListWidth(ctx context.Context, f DataFile, column string) (int, error) {
+	pf, err := l.openParquet(ctx, f.Key, f.Size, nil)
+	if err != nil {
+		return 0, err
+	}
+	top := lookupColumn(pf, column)
+	if top == nil {
+		return 0, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, ErrMissingColumn)
+	}
+	leaf, _, err := leafOf(top)
+	if err != nil {
+		return 0, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, err)
+	}
+	maxDef := byte(leaf.MaxDefinitionLevel())
+	width, started := 0, false
+	errDone := errors.New("done")
+	err = forEachPage(ctx, pf, leaf, func(page parquet.Page) error {
+		rep, def := page.RepetitionLevels(), page.DefinitionLevels()
+		for j := range rep {
+			if rep[j] == 0 && started {
+				return errDone
+			}
+			if rep[j] == 0 && def[j] > 0 {
+				started = true
+			}
+			if started && def[j] == maxDef {
+				width++
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errDone) {
+		return 0, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, err)
+	}
+	return width, nil
+}
+
+// forEachPage calls fn with every page of a leaf column, in order.
+func forEachPage(ctx context.Context, f *parquet.File, leaf *parquet.Column, fn func(parquet.Page) error) error {
+	for _, rg := range f.RowGroups() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pages := rg.ColumnChunks()[leaf.Index()].Pages()
+		for {
+			page, err := pages.ReadPage()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				pages.Close()
+				return err
+			}
+			err = fn(page)
+			parquet.Release(page)
+			if err != nil {
+				pages.Close()
+				return err
+			}
+		}
+		if err := pages.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dictCache holds a column chunk's decoded dictionary: its pages share it.
+type dictCache struct {
+	dict   parquet.Dictionary
+	values []float64
+}
+
+// pageNumbers decodes a page's present values as float64 (through its dictionary,
+// if any), appending to dst.
+func pageNumbers(page parquet.Page, dst []float64, cache *dictCache) ([]float64, error) {
+	data := page.Data()
+	kind := page.Type().Kind()
+	d := page.Dictionary()
+	if d == nil {
+		return kindNumbers(kind, &data, dst)
+	}
+	if cache.dict != d {
+		values := d.Page().Data()
+		dict, err := kindNumbers(d.Type().Kind(), &values, cache.values[:0])
+		if err != nil {
+			return nil, err
+		}
+		cache.dict, cache.values = d, dict
+	}
+	for _, i := range data.Int32() {
+		dst = append(dst, cache.values[i])
+	}
+	return dst, nil
+}
+
+func kindNumbers(kind parquet.Kind, data *encoding.Values, dst []float64) ([]float64, error) {
+	switch kind {
+	case parquet.Float:
+		for _, v := range data.Float() {
+			dst = append(dst, float64(v))
+		}
+	case parquet.Double:
+		dst = append(dst, data.Double()...)
+	case parquet.Int32:
+		for _, v := range data.Int32() {
+			dst = append(dst, float64(v))
+		}
+	case parquet.Int64:
+		for _, v := range data.Int64() {
+			dst = append(dst, float64(v))
+		}
+	default:
+		return nil, fmt.Errorf("%w: want numbers, got %s", ErrColumnType, kind)
+	}
+	return dst, nil
+}
