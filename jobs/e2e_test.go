@@ -1,0 +1,262 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lakefuse/lakefuse/examples"
+	"github.com/lakefuse/lakefuse/internal/mfeat"
+	"github.com/lakefuse/lakefuse/jobs"
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+// The demo job on the real six-view data: accuracy on the published split, the same
+// committed bytes on a file:// lake and on a real S3 server, and DuckDB reading the
+// output to the same numbers.
+func TestMfeatEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	spec, err := jobs.ParseSpec(examples.Mfeat, "examples/mfeat.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fileURL := "file://" + dir
+	if err := mfeat.Import(ctx, openLake(t, fileURL), "mfeat"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := jobs.Run(ctx, spec, jobs.Options{Lake: fileURL, RunID: "e2e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := map[string]float64{}
+	for _, s := range res.Report.Strategies {
+		acc[s.Name] = s.Splits["test"].Metrics["accuracy"]
+	}
+	// scikit-learn gets 0.99 for both with the same models (data/README.md).
+	if acc["early"] < 0.99 || acc["late-mean"] < 0.985 {
+		t.Errorf("test accuracy: early %.4f (want ≥ 0.99), late-mean %.4f (want ≥ 0.985)", acc["early"], acc["late-mean"])
+	}
+	if acc["unimodal.fac"] < 0.99 || acc["unimodal.mor"] > 0.75 {
+		t.Errorf("unimodal baselines off: fac %.4f, mor %.4f", acc["unimodal.fac"], acc["unimodal.mor"])
+	}
+	if got := res.Report.Rows; got.Scored != 2000 || got.BySplit["test"] != 400 || got.BySplit["train"] != 1600 {
+		t.Errorf("row counts: %+v", got)
+	}
+
+	t.Run("duckdb reads the same results", func(t *testing.T) {
+		run := filepath.Join(dir, res.Prefix)
+		out := duckdb(t,
+			fmt.Sprintf(`SELECT strategy, count(*) AS n, avg((pred = label)::INT) AS acc FROM read_parquet('%s/scores/*/*.parquet', hive_partitioning = true) WHERE split = 'test' GROUP BY ALL ORDER BY strategy`, run),
+			fmt.Sprintf(`SELECT count(*) AS n FROM read_parquet('%s/scores/*/*.parquet', hive_partitioning = true)`, run),
+			fmt.Sprintf(`SELECT strategy, value FROM read_parquet('%s/metrics/*.parquet') WHERE metric = 'accuracy' AND split = 'test' AND class IS NULL ORDER BY strategy`, run),
+		)
+		if len(out[0]) != 2 {
+			t.Fatalf("scores by strategy: %v", out[0])
+		}
+		for _, row := range out[0] {
+			name := row["strategy"].(string)
+			if row["n"] != "400" || math.Abs(row["acc"].(float64)-acc[name]) > 1e-12 {
+				t.Errorf("duckdb %s: n=%v acc=%v, lakefuse acc=%v", name, row["n"], row["acc"], acc[name])
+			}
+		}
+		if out[1][0]["n"] != "4000" {
+			t.Errorf("duckdb counts %v score rows, want 4000", out[1][0]["n"])
+		}
+		for _, row := range out[2] {
+			if v := row["value"].(float64); math.Abs(v-acc[row["strategy"].(string)]) > 1e-12 {
+				t.Errorf("metrics table %v", row)
+			}
+		}
+	})
+
+	t.Run("s3 lake commits the same bytes", func(t *testing.T) {
+		url := s3URL(t, "mfeat")
+		if err := mfeat.Import(ctx, openLake(t, url), "mfeat"); err != nil {
+			t.Fatal(err)
+		}
+		s3res, err := jobs.Run(ctx, spec, jobs.Options{Lake: url, RunID: "e2e"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := committedFiles(t, openLake(t, fileURL), res.Prefix)
+		got := committedFiles(t, openLake(t, url), s3res.Prefix)
+		compared := 0
+		for path, w := range want {
+			if !strings.HasPrefix(path, "scores/") && !strings.HasPrefix(path, "metrics/") && !strings.HasPrefix(path, "models/") {
+				continue
+			}
+			compared++
+			if g := got[path]; g.SHA256 != w.SHA256 || g.Rows != w.Rows {
+				t.Errorf("%s: s3 %+v, file %+v", path, g, w)
+			}
+		}
+		if compared < 4 || len(got) != len(want) {
+			t.Errorf("compared %d files; s3 run has %d, file run %d", compared, len(got), len(want))
+		}
+		// A committed run is never overwritten.
+		if _, err := jobs.Run(ctx, spec, jobs.Options{Lake: url, RunID: "e2e"}); !errors.Is(err, lake.ErrRunCommitted) {
+			t.Errorf("rerunning a committed run: got %v, want ErrRunCommitted", err)
+		}
+	})
+}
+
+// Cancelling a run at any stage leaves no _SUCCESS, and running it again completes
+// with the same bytes as a run that was never interrupted.
+func TestInterruptedRunCommitsNothing(t *testing.T) {
+	spec, err := jobs.ParseSpec([]byte(syntheticSpec), "synthetic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := synthetic{rows: 3000, classes: 4, coverage: map[string]float64{"text": 0.9, "image": 0.8, "audio": 0.7}, seed: 1}
+	refURL := "file://" + t.TempDir()
+	data.write(t, openLake(t, refURL), "ds")
+	ref, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: refURL, RunID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := committedFiles(t, openLake(t, refURL), ref.Prefix)
+
+	for _, stage := range []string{"scan", "align", "fit", "write", "commit"} {
+		t.Run(stage, func(t *testing.T) {
+			url := "file://" + t.TempDir()
+			data.write(t, openLake(t, url), "ds")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			_, err := jobs.Run(ctx, spec, jobs.Options{Lake: url, RunID: "r", Progress: func(s string, done, total int64) {
+				// "commit" is reported after the commit; cancel on the last write instead,
+				// just before it.
+				if s == stage || (stage == "commit" && s == "write" && done == total) {
+					cancel()
+				}
+			}})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v, want context.Canceled", err)
+			}
+			l := openLake(t, url)
+			if ok, _ := l.Exists(context.Background(), ref.Prefix+"/_SUCCESS"); ok {
+				t.Fatal("an interrupted run left _SUCCESS")
+			}
+			again, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: url, RunID: "r"})
+			if err != nil {
+				t.Fatalf("rerun: %v", err)
+			}
+			got := committedFiles(t, l, again.Prefix)
+			for path, w := range want {
+				if path == "report.json" {
+					continue // holds timings
+				}
+				if got[path].SHA256 != w.SHA256 {
+					t.Errorf("%s differs from the uninterrupted run", path)
+				}
+			}
+		})
+	}
+}
+
+// Bad input gets an error that says what and where; never a panic.
+func TestBadInput(t *testing.T) {
+	data := synthetic{rows: 200, classes: 4, coverage: map[string]float64{"text": 0.9, "image": 0.8, "audio": 0.7}, seed: 2}
+	tests := []struct {
+		name   string
+		spec   string
+		mutate func(t *testing.T, l *lake.Lake)
+		want   error
+		text   []string
+	}{
+		{
+			name: "missing modality folder",
+			spec: strings.Replace(syntheticSpec, "{name: audio, probs: probs}", "{name: video, probs: probs}", 1),
+			want: jobs.ErrInput, text: []string{`modality "video"`, "no parquet files", "modality=video/"},
+		},
+		{
+			name: "file that is not parquet",
+			mutate: func(t *testing.T, l *lake.Lake) {
+				l.Bucket.WriteAll(context.Background(), "ds/modality=text/part-9.parquet", []byte("id,probs\n1,0.5\n"), nil)
+			},
+			want: lake.ErrNotParquet, text: []string{"ds/modality=text/part-9.parquet"},
+		},
+		{
+			name: "missing key column",
+			spec: "key: id\n" + syntheticSpec,
+			want: lake.ErrMissingColumn, text: []string{`column "id"`, "entity_id"},
+		},
+		{
+			name: "probs vector of the wrong length",
+			mutate: func(t *testing.T, l *lake.Lake) {
+				writeTable(t, l, "ds/modality=text/part-2.parquet", 2, []lake.OutColumn{
+					{Name: "entity_id", Int64: []int64{1, 2}}, {Name: "probs", List64: []float64{0.5, 0.5, 0.2, 0.8}, Width: 2}})
+			},
+			want: jobs.ErrInput, text: []string{"part-2.parquet", `column "probs"`, "row 0 has 2 values, want 4"},
+		},
+		{
+			name: "duplicate keys under the error policy",
+			mutate: func(t *testing.T, l *lake.Lake) {
+				writeTable(t, l, "ds/modality=image/part-2.parquet", 2, []lake.OutColumn{
+					{Name: "entity_id", Int64: []int64{1, 1}}, {Name: "probs", List64: []float64{0.25, 0.25, 0.25, 0.25, 0.1, 0.2, 0.3, 0.4}, Width: 4}})
+			},
+			want: jobs.ErrInput, text: []string{"duplicate key 1", "image", "part-2.parquet row 0", "row 1"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			url := "file://" + t.TempDir()
+			l := openLake(t, url)
+			data.write(t, l, "ds")
+			if tc.mutate != nil {
+				tc.mutate(t, l)
+			}
+			src := syntheticSpec
+			if tc.spec != "" {
+				src = tc.spec
+			}
+			spec, err := jobs.ParseSpec([]byte(src), "spec.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = jobs.Run(context.Background(), spec, jobs.Options{Lake: url})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			for _, s := range tc.text {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not mention %q", err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestSpecErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		spec string
+		text []string
+	}{
+		{"misspelt field", "name: x\ndataset: d\nmodalitis: []\n", []string{`unknown field "modalitis"`, "[3:1]"}},
+		{"every problem at once", "name: x\nmodalities:\n  - {name: a, probs: p, score: s}\nstrategies:\n  - {name: s, type: nope}\n",
+			[]string{"dataset: required", "modalities[0]: set exactly one of", `strategies[0].type: "nope"`}},
+		{"wrong type", "name: x\ndataset: [1]\n", []string{"[2:"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := jobs.ParseSpec([]byte(tc.spec), "spec.yaml")
+			if !errors.Is(err, jobs.ErrSpec) {
+				t.Fatalf("got %v, want ErrSpec", err)
+			}
+			for _, s := range tc.text {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not mention %q", err, s)
+				}
+			}
+		})
+	}
+	if _, err := jobs.LoadSpecFile(filepath.Join(os.TempDir(), "does-not-exist.yaml")); !errors.Is(err, jobs.ErrSpec) {
+		t.Errorf("missing spec file: %v", err)
+	}
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests and benchmarks need beyond Go, into .tools/ (git-ignored):
+#   .tools/bin/versitygw        a real S3-compatible server (Apache-2.0), built from source
+#   .tools/duckdb/              DuckDB for Node (its npm package ships the engine)
+# Idempotent: a second run only checks.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools/bin" "$tools/duckdb"
+
+VERSITYGW_VERSION=v1.8.0
+DUCKDB_NODE_VERSION=1.5.6-r.1
+
+if [ ! -x "$tools/bin/versitygw" ]; then
+  echo "install-tools: building versitygw $VERSITYGW_VERSION (a few minutes on a cold cache)" >&2
+  GOBIN="$tools/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+fi
+
+if [ ! -d "$tools/duckdb/node_modules/@duckdb/node-api" ]; then
+  echo "install-tools: installing @duckdb/node-api $DUCKDB_NODE_VERSION" >&2
+  npm install --silent --no-audit --no-fund --prefix "$tools/duckdb" "@duckdb/node-api@$DUCKDB_NODE_VERSION" >&2
+fi
+# Scripts that import the package must sit beside its node_modules.
+cp "$root/scripts/duckdb-query.mjs" "$tools/duckdb/query.mjs"
