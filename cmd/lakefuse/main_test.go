@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func lakefuse(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	code := run(context.Background(), args, &out, &errw)
+	return code, out.String(), errw.String()
+}
+
+// writeCSVLake imports a tiny two-modality dataset through the CLI.
+func writeCSVLake(t *testing.T) (lakeURL, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	lakeURL = "file://" + filepath.Join(dir, "lake")
+	var a, b, labels strings.Builder
+	a.WriteString("entity_id,x0,x1\n")
+	b.WriteString("entity_id,p0,p1\n")
+	labels.WriteString("entity_id,label,split\n")
+	for i := 0; i < 120; i++ {
+		cls := i % 2
+		split := "train"
+		if i%5 == 0 {
+			split = "test"
+		}
+		fmt.Fprintf(&a, "%d,%g,%g\n", i, float64(cls)*2+float64(i%7)/7, float64(i%3))
+		if i%4 != 0 { // b covers 3 in 4 entities
+			fmt.Fprintf(&b, "%d,%g,%g\n", i, 0.3+0.4*float64(cls), float64(i%5)/5)
+		}
+		fmt.Fprintf(&labels, "%d,%s,%s\n", i, []string{"cat", "dog"}[cls], split)
+	}
+	for name, body := range map[string]string{"a.csv": a.String(), "b.csv": b.String(), "labels.csv": labels.String()} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "a", filepath.Join(dir, "a.csv")},
+		{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "b", filepath.Join(dir, "b.csv")},
+		{"import", "--lake", lakeURL, "--dataset", "toy", "--labels", filepath.Join(dir, "labels.csv")},
+	} {
+		if code, _, stderr := lakefuse(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	return lakeURL, dir
+}
+
+const toySpec = `name: toy
+dataset: toy
+split: {column: split}
+modalities:
+  - name: a
+    features: {columns: "^x"}
+  - name: b
+    features: {columns: "^p"}
+strategies:
+  - {name: late, type: late-mean}
+  - {name: early, type: early}
+`
+
+func TestCommands(t *testing.T) {
+	lakeURL, dir := writeCSVLake(t)
+	spec := filepath.Join(dir, "toy.yaml")
+	os.WriteFile(spec, []byte(toySpec), 0o644)
+
+	code, out, _ := lakefuse(t, "inspect", lakeURL)
+	if code != 0 || !strings.Contains(out, "toy/modality=b") || !strings.Contains(out, "90") {
+		t.Errorf("inspect: exit %d\n%s", code, out)
+	}
+	code, out, stderr := lakefuse(t, "plan", "--lake", lakeURL, spec)
+	if code != 0 || !strings.Contains(out, "2 numeric (x0…x1)") {
+		t.Errorf("plan: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = lakefuse(t, "run", "--lake", lakeURL, "--run-id", "cli", spec)
+	if code != 0 || !strings.Contains(out, "run cli: 120 entities scored") || !strings.Contains(out, "unimodal.b") {
+		t.Fatalf("run: exit %d\n%s%s", code, out, stderr)
+	}
+	if !strings.Contains(stderr, "stage=scan") {
+		t.Errorf("no structured progress on a non-terminal: %s", stderr)
+	}
+	// The spec can live in the lake too.
+	os.WriteFile(filepath.Join(dir, "lake", "toy.yaml"), []byte(toySpec), 0o644)
+	code, out, stderr = lakefuse(t, "run", "--lake", lakeURL, "--run-id", "from-lake", lakeURL+"/toy.yaml")
+	if code != 0 {
+		t.Errorf("spec from a lake URL: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, _, _ := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "cli", spec); code != exitCommitted {
+		t.Errorf("rerunning a committed run: exit %d, want %d", code, exitCommitted)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	lakeURL, dir := writeCSVLake(t)
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	tests := []struct {
+		name string
+		args []string
+		want int
+		text string
+	}{
+		{"no command", nil, exitSpec, "usage"},
+		{"unknown command", []string{"frobnicate"}, exitSpec, "unknown command"},
+		{"version", []string{"version"}, exitOK, ""},
+		{"valid spec", []string{"validate", write("ok.yaml", toySpec)}, exitOK, ""},
+		{"misspelt field", []string{"validate", write("typo.yaml", strings.Replace(toySpec, "strategies:", "strategy:", 1))}, exitSpec, `unknown field "strategy"`},
+		{"missing modality", []string{"run", "--lake", lakeURL, write("missing.yaml", strings.Replace(toySpec, "name: b", "name: c", 1))}, exitInput, `modality "c"`},
+		{"unreachable lake scheme", []string{"plan", "--lake", "nope://x", write("ok2.yaml", toySpec)}, exitSpec, "bad lake URL"},
+		{"missing spec", []string{"run", filepath.Join(dir, "nope.yaml")}, exitSpec, "nope.yaml"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := lakefuse(t, tc.args...)
+			if code != tc.want || !strings.Contains(out+stderr, tc.text) {
+				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tc.want, out, stderr)
+			}
+		})
+	}
+}

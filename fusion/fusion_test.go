@@ -1,0 +1,173 @@
+package fusion
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// blobs returns n points in dim dimensions around one centre per class.
+func blobs(n, dim, classes int, seed uint64) ([]float64, []int32) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	X := make([]float64, n*dim)
+	y := make([]int32, n)
+	for i := range y {
+		y[i] = int32(i % classes)
+		for j := 0; j < dim; j++ {
+			centre := 0.0
+			if j%classes == int(y[i]) {
+				centre = 3
+			}
+			X[i*dim+j] = centre + rng.NormFloat64()
+		}
+	}
+	return X, y
+}
+
+func TestLogRegLearnsAndIsDeterministic(t *testing.T) {
+	X, y := blobs(600, 6, 3, 1)
+	m, err := FitLogReg(context.Background(), X, y, 6, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	correct := 0
+	p := make([]float64, 3)
+	for i := range y {
+		m.PredictProba(X[i*6:(i+1)*6], p)
+		if s := p[0] + p[1] + p[2]; math.Abs(s-1) > 1e-12 {
+			t.Fatalf("row %d: probabilities sum to %v", i, s)
+		}
+		best := 0
+		for c := range p {
+			if p[c] > p[best] {
+				best = c
+			}
+		}
+		if int32(best) == y[i] {
+			correct++
+		}
+	}
+	if acc := float64(correct) / float64(len(y)); acc < 0.95 {
+		t.Errorf("training accuracy %.3f on separable blobs", acc)
+	}
+	again, _ := FitLogReg(context.Background(), X, y, 6, 3, nil)
+	if !slices.Equal(m.Weights, again.Weights) || !slices.Equal(m.Bias, again.Bias) {
+		t.Error("two fits on the same data differ")
+	}
+}
+
+func TestLogRegConstantFeatures(t *testing.T) {
+	X, y := blobs(90, 4, 3, 2)
+	for i := 0; i < 90; i++ {
+		X[i*4+1] = 7 // zero variance
+		X[i*4+2] = 0
+	}
+	m, err := FitLogReg(context.Background(), X, y, 4, 3, &LogRegOptions{C: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range append(m.Weights, m.Bias...) {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			t.Fatalf("non-finite parameter %v", w)
+		}
+	}
+	if _, err := FitLogReg(context.Background(), nil, nil, 4, 3, nil); !errors.Is(err, ErrNoTrainingRows) {
+		t.Errorf("no rows: %v", err)
+	}
+}
+
+func TestLogRegStopsOnCancel(t *testing.T) {
+	X, y := blobs(300, 5, 3, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := FitLogReg(ctx, X, y, 5, 3, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+// frame builds a two-block frame: a probs block and a features block, with some
+// rows missing one block and row 3 missing both.
+func frame() *Frame {
+	f := &Frame{Rows: 4, Classes: 2, Label: []int32{0, 1, 0, 1}, Train: []bool{true, true, true, true}}
+	f.Blocks = []Block{
+		{Name: "p", Kind: Probs, Width: 2, Values: []float64{0.9, 0.1, 0.2, 0.8, 0, 0, 0, 0}, Present: []bool{true, true, false, false}},
+		{Name: "f", Kind: Features, Width: 1, Values: []float64{-1, 1, -2, 0}, Present: []bool{true, false, true, false}},
+	}
+	return f
+}
+
+func TestLateMeanUsesPresentModalities(t *testing.T) {
+	f := frame()
+	uni := [][]float64{{0.9, 0.1, 0.2, 0.8, 0.5, 0.5, 0.5, 0.5}, {0.7, 0.3, 0.5, 0.5, 0.6, 0.4, 0.5, 0.5}}
+	in := &Inputs{Frame: f, Unimodal: uni}
+	s, _ := New(Config{Name: "m", Type: "late-mean"})
+	if err := s.Fit(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float64, 8)
+	err := s.Predict(context.Background(), in, out)
+	if !errors.Is(err, ErrNoModality) {
+		t.Fatalf("row 3 has no modality: got %v", err)
+	}
+	want := []float64{0.8, 0.2, 0.2, 0.8, 0.6, 0.4}
+	for i, w := range want {
+		if math.Abs(out[i]-w) > 1e-12 {
+			t.Fatalf("out[%d] = %v, want %v (all: %v)", i, out[i], w, out[:6])
+		}
+	}
+}
+
+func TestEarlyImputesMissingBlocks(t *testing.T) {
+	f := frame()
+	f.Blocks[0].Present[3], f.Blocks[0].Values[6], f.Blocks[0].Values[7] = true, 0.3, 0.7
+	in := &Inputs{Frame: f}
+	s, _ := New(Config{Name: "e", Type: "early"})
+	out := make([]float64, 8)
+	if err := s.Predict(context.Background(), in, out); !errors.Is(err, ErrNotFitted) {
+		t.Errorf("predict before fit: %v", err)
+	}
+	if err := s.Fit(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Predict(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		if p := out[2*i] + out[2*i+1]; math.Abs(p-1) > 1e-12 || math.IsNaN(p) {
+			t.Errorf("row %d sums to %v", i, p)
+		}
+	}
+	p := s.Artifact().Params.(*earlyParams)
+	if !p.Indicators || p.Impute[1][0] != -1.5 {
+		t.Errorf("imputation %v, indicators %v", p.Impute, p.Indicators)
+	}
+}
+
+func TestUnimodalMissingRowsGetThePrior(t *testing.T) {
+	f := frame()
+	uni, err := FitUnimodal(context.Background(), f, nil, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float64, 8)
+	uni[1].Predict(&f.Blocks[1], out)
+	if out[2] != 0.5 || out[3] != 0.5 {
+		t.Errorf("row 1 lacks the block: got %v, want the training prior", out[2:4])
+	}
+	uni[0].Predict(&f.Blocks[0], out)
+	if out[0] != 0.9 || out[1] != 0.1 {
+		t.Errorf("a probs block passes through: %v", out[:2])
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	if got := Types(); !slices.Contains(got, "late-mean") || !slices.Contains(got, "early") {
+		t.Errorf("types %v", got)
+	}
+	if _, err := New(Config{Type: "nope"}); !errors.Is(err, ErrUnknownStrategy) {
+		t.Errorf("unknown type: %v", err)
+	}
+}
