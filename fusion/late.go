@@ -33,28 +33,27 @@ func (s *lateMean) Predict(ctx context.Context, in *Inputs, out []float64) error
 		return err
 	}
 	k := in.Classes
-	for i := 0; i < in.Rows; i++ {
-		if i%65536 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		dst := out[i*k : (i+1)*k]
-		clear(dst)
-		n := 0
-		for _, b := range idx {
-			if !in.Blocks[b].Present[i] {
-				continue
+	return forRows(ctx, in.Rows, func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			dst := out[i*k : (i+1)*k]
+			clear(dst)
+			n := 0
+			for _, b := range idx {
+				if !in.Blocks[b].Present[i] {
+					continue
+				}
+				axpy(dst, 1, in.Unimodal[b][i*k:(i+1)*k])
+				n++
 			}
-			axpy(dst, 1, in.Unimodal[b][i*k:(i+1)*k])
-			n++
+			if n == 0 {
+				return noModality(i)
+			}
+			for j := range dst {
+				dst[j] /= float64(n)
+			}
 		}
-		if n == 0 {
-			return noModality(i)
-		}
-		for j := range dst {
-			dst[j] /= float64(n)
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (s *lateMean) Artifact() Artifact {

@@ -3,8 +3,11 @@ package fusion
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Strategy fuses the modalities of a Frame into class probabilities.
@@ -120,3 +123,23 @@ func blockNames(f *Frame, idx []int) []string {
 }
 
 func noModality(row int) error { return fmt.Errorf("%w (row %d)", ErrNoModality, row) }
+
+// rowChunk is how many rows a worker of forRows takes at a time.
+const rowChunk = 1 << 16
+
+// forRows runs fn over [0, rows) in chunks, on GOMAXPROCS workers. Each row is
+// computed independently, so the result does not depend on the scheduling; the
+// first error (in any chunk) is returned, and ctx is checked between chunks.
+func forRows(ctx context.Context, rows int, fn func(lo, hi int) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for lo := 0; lo < rows; lo += rowChunk {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			return fn(lo, min(lo+rowChunk, rows))
+		})
+	}
+	return g.Wait()
+}

@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lakefuse/lakefuse/internal/bigmem"
+
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -74,7 +76,7 @@ func bucketRows[K keyed](src []scanned[K], buckets, workers int) [][][]ref {
 	for s, sc := range src {
 		g.Go(func() error {
 			// Two passes: count, then fill slices of the exact size.
-			bucketOf := make([]uint32, 0, sc.rows())
+			bucketOf := bigmem.Make[uint32](0, int(sc.rows()))
 			counts := make([]int, buckets)
 			for _, keys := range sc.keys {
 				for _, k := range keys {
@@ -143,8 +145,11 @@ func alignBuckets[K keyed](ctx context.Context, src []scanned[K], anchor int, jo
 		}
 	}
 	a := &alignment[K]{keys: make([]K, span), refs: make([][]ref, n), extra: make([]map[int][]ref, n), stats: make([]joinStats, n)}
+	if _, isInt := any(a.keys).([]int64); isInt {
+		a.keys = any(bigmem.Make[int64](int(span), int(span))).([]K)
+	}
 	for s := range a.refs {
-		a.refs[s] = make([]ref, span)
+		a.refs[s] = bigmem.Make[ref](int(span), int(span))
 	}
 	filled := make([]bool, span)
 

@@ -7,10 +7,12 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/internal/bigmem"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -126,17 +128,12 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	spec := p.Spec
 	n := len(al.keys)
 	nMod := len(p.Modalities)
-	blocks := make([]fusion.Block, nMod)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.cpu)
-	for s := 0; s < nMod; s++ {
-		g.Go(func() error {
-			blk, err := r.materialize(gctx, p.Modalities[s], src[s].tables, al.refs[s], al.extra[s], n, len(cs.names), stats[s])
-			blocks[s] = blk
-			return err
-		})
+	tables := make([][]*lake.Table, nMod)
+	for s := range tables {
+		tables[s] = src[s].tables
 	}
-	if err := g.Wait(); err != nil {
+	blocks, err := r.materialize(ctx, p, tables, al.refs, al.extra, n, len(cs.names), stats)
+	if err != nil {
 		return nil, err
 	}
 
@@ -221,97 +218,160 @@ func keyColumn[K keyed](name string, keys []K, keep []int) lake.OutColumn {
 	}
 }
 
-// materialize decodes one modality's values from its files straight into a dense
-// block of rows aligned entities: a binary score s becomes probabilities (1-s, s),
-// and duplicate rows kept under the mean policy are averaged.
-func (r *runner) materialize(ctx context.Context, sp *SourcePlan, tables []*lake.Table, refs []ref, extra map[int][]ref, rows, classes int, stats *lake.ScanStats) (fusion.Block, error) {
-	blk := fusion.Block{Name: sp.Name, Kind: fusion.Features}
-	width, stride, offset := 0, 0, 0
+// blockLoad is one modality's block being filled.
+type blockLoad struct {
+	sp                    *SourcePlan
+	blk                   fusion.Block
+	width, stride, offset int
+	dest                  [][]int32 // per file: frame row of each file row, -1 for none
+	hits                  []uint16
+	serial                bool // duplicate rows are averaged: one writer at a time
+}
+
+// materialize decodes every modality's values from its files straight into dense
+// blocks of rows aligned entities. The work is split by row group across all
+// modalities, at most CPU tasks at a time: decoding, not fetching, is the cost. A binary score s becomes probabilities
+// (1-s, s), and duplicate rows kept under the mean policy are averaged.
+func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Table, refs [][]ref, extra []map[int][]ref, rows, classes int, stats []*lake.ScanStats) ([]fusion.Block, error) {
+	loads := make([]*blockLoad, len(p.Modalities))
+	for s, sp := range p.Modalities {
+		ld, err := r.prepareBlock(ctx, sp, tables[s], refs[s], extra[s], rows, classes)
+		if err != nil {
+			return nil, err
+		}
+		loads[s] = ld
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cpu)
+	for s, ld := range loads {
+		var serial sync.Mutex
+		for fi, f := range ld.sp.Files {
+			if tables[s][fi].Rows == 0 {
+				continue
+			}
+			g.Go(func() error {
+				source, err := r.lake.OpenScatter(gctx, f, stats[s])
+				if err != nil {
+					return r.loadErr(gctx, ld.sp, err)
+				}
+				sc := &lake.Scatter{Vector: ld.sp.Vector, Scalar: ld.sp.Scalar, Width: ld.width, Stride: ld.stride, Offset: ld.offset,
+					Dest: ld.dest[fi], Out: ld.blk.Values, Hits: ld.hits}
+				// Row groups fan out as tasks of their own when the group has a free
+				// slot, and run here otherwise, so the group's bound holds.
+				for rg := 0; rg < source.RowGroups(); rg++ {
+					task := func() error {
+						if ld.serial {
+							serial.Lock()
+							defer serial.Unlock()
+						}
+						if err := source.ScatterRowGroup(gctx, rg, sc); err != nil {
+							return r.loadErr(gctx, ld.sp, err)
+						}
+						return nil
+					}
+					if rg < source.RowGroups()-1 && g.TryGo(task) {
+						continue
+					}
+					if err := task(); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	blocks := make([]fusion.Block, len(loads))
+	for s, ld := range loads {
+		if err := ld.finish(); err != nil {
+			return nil, err
+		}
+		blocks[s] = ld.blk
+	}
+	return blocks, nil
+}
+
+func (r *runner) loadErr(ctx context.Context, sp *SourcePlan, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, sp.Kind, sp.Name, err)
+}
+
+// prepareBlock sizes one modality's block and maps every file row to its frame row.
+func (r *runner) prepareBlock(ctx context.Context, sp *SourcePlan, tables []*lake.Table, refs []ref, extra map[int][]ref, rows, classes int) (*blockLoad, error) {
+	ld := &blockLoad{sp: sp, blk: fusion.Block{Name: sp.Name, Kind: fusion.Features}, serial: extra != nil}
 	switch {
 	case sp.Kind == "probs":
-		blk.Kind, width, stride = fusion.Probs, classes, classes
+		ld.blk.Kind, ld.width, ld.stride = fusion.Probs, classes, classes
 	case sp.Kind == "score":
 		if classes != 2 {
-			return blk, fmt.Errorf("jobs: %w: modality %q: a score column needs a binary task, the labels have %d classes", ErrInput, sp.Name, classes)
+			return nil, fmt.Errorf("jobs: %w: modality %q: a score column needs a binary task, the labels have %d classes", ErrInput, sp.Name, classes)
 		}
-		blk.Kind, width, stride, offset = fusion.Probs, 1, 2, 1
+		ld.blk.Kind, ld.width, ld.stride, ld.offset = fusion.Probs, 1, 2, 1
 	case len(sp.Scalar) > 0:
-		width, stride = len(sp.Scalar), len(sp.Scalar)
+		ld.width, ld.stride = len(sp.Scalar), len(sp.Scalar)
 	default:
 		for ti, t := range tables {
 			if t.Rows > 0 {
 				w, err := r.lake.ListWidth(ctx, sp.Files[ti], sp.Vector)
 				if err != nil {
-					return blk, fmt.Errorf("jobs: %w: modality %q: %w", ErrInput, sp.Name, err)
+					return nil, fmt.Errorf("jobs: %w: modality %q: %w", ErrInput, sp.Name, err)
 				}
-				width, stride = w, w
+				ld.width, ld.stride = w, w
 				break
 			}
 		}
 	}
-	blk.Width = stride
-	blk.Values = make([]float64, rows*stride)
-	blk.Present = make([]bool, rows)
-	hits := make([]uint16, rows)
-
-	dest := make([][]int32, len(tables))
+	ld.blk.Width = ld.stride
+	ld.blk.Values = bigmem.Floats(rows * ld.stride)
+	ld.blk.Present = make([]bool, rows)
+	ld.hits = make([]uint16, rows)
+	ld.dest = make([][]int32, len(tables))
 	for ti, t := range tables {
-		dest[ti] = make([]int32, t.Rows)
-		for i := range dest[ti] {
-			dest[ti][i] = -1
+		ld.dest[ti] = make([]int32, t.Rows)
+		for i := range ld.dest[ti] {
+			ld.dest[ti][i] = -1
 		}
 	}
 	for i, rf := range refs {
 		if rf != noRef {
-			dest[rf.table()][rf.row()] = int32(i)
+			ld.dest[rf.table()][rf.row()] = int32(i)
 		}
 	}
 	for i, more := range extra {
 		for _, rf := range more {
-			dest[rf.table()][rf.row()] = int32(i)
+			ld.dest[rf.table()][rf.row()] = int32(i)
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.spec.Concurrency.IO)
-	if extra != nil {
-		g.SetLimit(1) // averaged duplicates may span files: one writer per row
-	}
-	for ti := range tables {
-		g.Go(func() error {
-			sc := &lake.Scatter{Vector: sp.Vector, Scalar: sp.Scalar, Width: width, Stride: stride, Offset: offset,
-				Dest: dest[ti], Out: blk.Values, Hits: hits}
-			if err := r.lake.ScatterFile(gctx, sp.Files[ti], sc, stats); err != nil {
-				if gctx.Err() != nil {
-					return gctx.Err()
-				}
-				return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, sp.Kind, sp.Name, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return blk, err
-	}
-	for i, h := range hits {
+	return ld, nil
+}
+
+// finish turns hit counts into presence, averages duplicates and converts scores.
+func (ld *blockLoad) finish() error {
+	stride := ld.stride
+	for i, h := range ld.hits {
 		if h == 0 {
 			continue
 		}
-		blk.Present[i] = true
-		row := blk.Values[i*stride : (i+1)*stride]
+		ld.blk.Present[i] = true
+		row := ld.blk.Values[i*stride : (i+1)*stride]
 		if h > 1 {
 			for j := range row {
 				row[j] /= float64(h)
 			}
 		}
-		if sp.Kind == "score" {
+		if ld.sp.Kind == "score" {
 			s := row[1]
 			if math.IsNaN(s) || s < 0 || s > 1 {
-				return blk, fmt.Errorf("jobs: %w: modality %q: column %q: score %v is not a probability", ErrInput, sp.Name, sp.Scalar[0], s)
+				return fmt.Errorf("jobs: %w: modality %q: column %q: score %v is not a probability", ErrInput, ld.sp.Name, ld.sp.Scalar[0], s)
 			}
 			row[0] = 1 - s
 		}
 	}
-	return blk, nil
+	return nil
 }
 
 // assignSplits decides each frame row's split: from the split column, from a

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/internal/bigmem"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -248,21 +249,27 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 		return nil, fmt.Errorf("jobs: fit unimodal models: %w", err)
 	}
 	in := &fusion.Inputs{Frame: f, Unimodal: make([][]float64, len(f.Blocks))}
-	var out []*scoredStrategy
+	out := make([]*scoredStrategy, len(f.Blocks))
+	var pg errgroup.Group
+	pg.SetLimit(r.cpu)
 	for b := range f.Blocks {
-		start := time.Now()
-		if f.Blocks[b].Kind == fusion.Probs {
-			in.Unimodal[b] = f.Blocks[b].Values // normalised in place
-		} else {
-			in.Unimodal[b] = make([]float64, f.Rows*k)
-		}
-		uni[b].Predict(&f.Blocks[b], in.Unimodal[b])
-		out = append(out, &scoredStrategy{
-			name: "unimodal." + f.Blocks[b].Name, typ: "unimodal", baseline: true,
-			modalities: []string{f.Blocks[b].Name}, probs: in.Unimodal[b], artifact: uni[b],
-			fitSec: uni[b].FitSeconds, predictSec: time.Since(start).Seconds(),
+		pg.Go(func() error {
+			start := time.Now()
+			if f.Blocks[b].Kind == fusion.Probs {
+				in.Unimodal[b] = f.Blocks[b].Values // normalised in place
+			} else {
+				in.Unimodal[b] = bigmem.Floats(f.Rows * k)
+			}
+			uni[b].Predict(&f.Blocks[b], in.Unimodal[b])
+			out[b] = &scoredStrategy{
+				name: "unimodal." + f.Blocks[b].Name, typ: "unimodal", baseline: true,
+				modalities: []string{f.Blocks[b].Name}, probs: in.Unimodal[b], artifact: uni[b],
+				fitSec: uni[b].FitSeconds, predictSec: time.Since(start).Seconds(),
+			}
+			return nil
 		})
 	}
+	_ = pg.Wait()
 	r.progress("fit", int64(len(f.Blocks)), int64(len(f.Blocks)+len(r.spec.Strategies)))
 
 	strategies := make([]*scoredStrategy, len(r.spec.Strategies))
@@ -279,7 +286,7 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 				return fmt.Errorf("jobs: strategy %q: fit: %w", st.Name, err)
 			}
 			t1 := time.Now()
-			probs := make([]float64, f.Rows*k)
+			probs := bigmem.Floats(f.Rows * k)
 			if err := s.Predict(gctx, in, probs); err != nil {
 				return fmt.Errorf("jobs: strategy %q: predict: %w", st.Name, err)
 			}

@@ -200,3 +200,61 @@ func TestCommitIsConditional(t *testing.T) {
 		t.Error("a failed write left its object behind")
 	}
 }
+
+// Scattering a file (every row group, in any order) puts each row's vector where
+// Dest says, and agrees with a plain scan.
+func TestScatterMatchesScan(t *testing.T) {
+	ctx := context.Background()
+	l := memLake(t)
+	n := 2*RowGroupRows + 5
+	keys := make([]int64, n)
+	probs := make([]float64, 2*n)
+	valid := make([]bool, n)
+	for i := range keys {
+		keys[i] = int64(i)
+		probs[2*i], probs[2*i+1] = float64(i), -float64(i)
+		valid[i] = i%7 != 3
+	}
+	f := put(t, l, "ds/modality=a/part-0.parquet", n, []OutColumn{
+		{Name: "entity_id", Int64: keys}, {Name: "probs", List64: probs, Width: 2, Valid: valid}})
+	dest := make([]int32, n)
+	for i := range dest {
+		dest[i] = int32(n - 1 - i) // reversed
+		if i%11 == 0 {
+			dest[i] = -1
+		}
+	}
+	src, err := l.OpenScatter(ctx, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.RowGroups() != 3 {
+		t.Fatalf("%d row groups", src.RowGroups())
+	}
+	sc := &Scatter{Vector: "probs", Width: 2, Stride: 3, Offset: 1, Dest: dest, Out: make([]float64, 3*n), Hits: make([]uint16, n)}
+	for _, rg := range []int{2, 0, 1} {
+		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for r := 0; r < n; r++ {
+		d := dest[r]
+		if d < 0 {
+			continue
+		}
+		wantHit := uint16(0)
+		if valid[r] {
+			wantHit = 1
+		}
+		if sc.Hits[d] != wantHit {
+			t.Fatalf("file row %d → %d: hits %d, want %d", r, d, sc.Hits[d], wantHit)
+		}
+		if valid[r] && (sc.Out[3*d+1] != float64(r) || sc.Out[3*d+2] != -float64(r) || sc.Out[3*d] != 0) {
+			t.Fatalf("file row %d → %d: got %v", r, d, sc.Out[3*d:3*d+3])
+		}
+	}
+	w, err := l.ListWidth(ctx, f, "probs")
+	if err != nil || w != 2 {
+		t.Errorf("ListWidth = %d, %v", w, err)
+	}
+}

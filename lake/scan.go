@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/lakefuse/lakefuse/internal/bigmem"
 )
 
 // ColumnRequest names the columns to read from one modality (or labels) table.
@@ -377,6 +379,11 @@ func leafOf(top *parquet.Column) (*parquet.Column, int, error) {
 // readLeaf decodes every page of one column, straight from the page buffers into
 // typed slices: no per-row reflection and no parquet.Value per value.
 func readLeaf(ctx context.Context, f *parquet.File, top *parquet.Column) (*leafValues, error) {
+	return readLeafGroups(ctx, f.RowGroups(), top)
+}
+
+// readLeafGroups is readLeaf over some of a file's row groups.
+func readLeafGroups(ctx context.Context, groups []parquet.RowGroup, top *parquet.Column) (*leafValues, error) {
 	leaf, defRep, err := leafOf(top)
 	if err != nil {
 		return nil, err
@@ -393,23 +400,24 @@ func readLeaf(ctx context.Context, f *parquet.File, top *parquet.Column) (*leafV
 	var count int32 // list elements so far
 	// Size the buffers from the metadata once, instead of growing them page by page
 	// (growth copies dominated the scan of large list columns).
-	var levels int64
-	for _, rg := range f.RowGroups() {
+	var levels, rows int64
+	for _, rg := range groups {
 		levels += rg.ColumnChunks()[leaf.Index()].NumValues()
+		rows += rg.NumRows()
 	}
 	switch lv.kind {
 	case parquet.Float, parquet.Double:
-		lv.f64 = make([]float64, 0, levels)
+		lv.f64 = bigmem.Make[float64](0, int(levels))
 	case parquet.ByteArray:
 		lv.str = make([]string, 0, levels)
 	default:
-		lv.i64 = make([]int64, 0, levels)
+		lv.i64 = bigmem.Make[int64](0, int(levels))
 	}
 	if isList {
-		lv.offsets = make([]int32, 0, f.NumRows()+1)
+		lv.offsets = make([]int32, 0, rows+1)
 	}
 
-	for _, rg := range f.RowGroups() {
+	for _, rg := range groups {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
@@ -30,15 +31,39 @@ type Scatter struct {
 	Hits   []uint16
 }
 
-// ScatterFile decodes one file's vectors into s. Errors name the file, the column
-// and, for a vector of the wrong length, the row.
-func (l *Lake) ScatterFile(ctx context.Context, f DataFile, s *Scatter, stats *ScanStats) error {
+// ScatterSource is a file opened for scattering, one row group at a time: row
+// groups are independent units of work that can be decoded concurrently.
+type ScatterSource struct {
+	file   DataFile
+	pf     *parquet.File
+	starts []int64 // first row of each row group
+}
+
+// OpenScatter opens a file (one request for the footer) for ScatterRowGroup.
+func (l *Lake) OpenScatter(ctx context.Context, f DataFile, stats *ScanStats) (*ScatterSource, error) {
 	pf, err := l.openParquet(ctx, f.Key, f.Size, stats)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if int64(len(s.Dest)) != pf.NumRows() {
-		return fmt.Errorf("lake: file %s: %w: %d rows, %d destinations", f.Key, ErrBadValue, pf.NumRows(), len(s.Dest))
+	src := &ScatterSource{file: f, pf: pf}
+	var row int64
+	for _, rg := range pf.RowGroups() {
+		src.starts = append(src.starts, row)
+		row += rg.NumRows()
+	}
+	return src, nil
+}
+
+// RowGroups is the number of row groups.
+func (s *ScatterSource) RowGroups() int { return len(s.starts) }
+
+// ScatterRowGroup decodes row group rg's vectors into sc; sc.Dest is indexed by the
+// file's row numbers. Errors name the file, the column and, for a vector of the
+// wrong length, the file row.
+func (s *ScatterSource) ScatterRowGroup(ctx context.Context, rg int, sc *Scatter) error {
+	f, pf := s.file, s.pf
+	if int64(len(sc.Dest)) != pf.NumRows() {
+		return fmt.Errorf("lake: file %s: %w: %d rows, %d destinations", f.Key, ErrBadValue, pf.NumRows(), len(sc.Dest))
 	}
 	wrap := func(col string, err error) error {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -46,33 +71,49 @@ func (l *Lake) ScatterFile(ctx context.Context, f DataFile, s *Scatter, stats *S
 		}
 		return fmt.Errorf("lake: file %s: column %q: %w", f.Key, col, err)
 	}
-	if s.Vector == "" {
-		return l.scatterScalars(ctx, pf, f, s, wrap)
+	group := pf.RowGroups()[rg]
+	first := s.starts[rg]
+	if sc.Vector == "" {
+		return scatterScalars(ctx, pf, group, first, f, sc, wrap)
 	}
-	col := lookupColumn(pf, s.Vector)
+	col := lookupColumn(pf, sc.Vector)
 	if col == nil {
-		return wrap(s.Vector, fmt.Errorf("%w (file has %s)", ErrMissingColumn, columnNames(pf)))
+		return wrap(sc.Vector, fmt.Errorf("%w (file has %s)", ErrMissingColumn, columnNames(pf)))
 	}
-	if err := scatterList(ctx, pf, col, s); err != nil {
-		return wrap(s.Vector, err)
+	if err := scatterList(ctx, group, first, col, sc); err != nil {
+		return wrap(sc.Vector, err)
 	}
 	return nil
 }
 
-// scatterScalars reads each scalar column whole (scalar feature tables are narrow
-// per column), then scatters the rows where no column is null.
-func (l *Lake) scatterScalars(ctx context.Context, pf *parquet.File, f DataFile, s *Scatter, wrap func(string, error) error) error {
+// ScatterFile decodes every row group of one file into s.
+func (l *Lake) ScatterFile(ctx context.Context, f DataFile, s *Scatter, stats *ScanStats) error {
+	src, err := l.OpenScatter(ctx, f, stats)
+	if err != nil {
+		return err
+	}
+	for rg := 0; rg < src.RowGroups(); rg++ {
+		if err := src.ScatterRowGroup(ctx, rg, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scatterScalars reads each scalar column of a row group whole, then scatters the
+// rows where no column is null.
+func scatterScalars(ctx context.Context, pf *parquet.File, group parquet.RowGroup, first int64, f DataFile, s *Scatter, wrap func(string, error) error) error {
 	if len(s.Scalar) != s.Width {
 		return fmt.Errorf("lake: file %s: %w: %d scalar columns for width %d", f.Key, ErrBadValue, len(s.Scalar), s.Width)
 	}
 	cols := make([][]float64, len(s.Scalar))
-	null := make([]bool, pf.NumRows())
+	null := make([]bool, group.NumRows())
 	for j, name := range s.Scalar {
 		col := lookupColumn(pf, name)
 		if col == nil {
 			return wrap(name, fmt.Errorf("%w (file has %s)", ErrMissingColumn, columnNames(pf)))
 		}
-		lv, err := readLeaf(ctx, pf, col)
+		lv, err := readLeafGroups(ctx, []parquet.RowGroup{group}, col)
 		if err != nil {
 			return wrap(name, err)
 		}
@@ -86,7 +127,8 @@ func (l *Lake) scatterScalars(ctx context.Context, pf *parquet.File, f DataFile,
 			null[i] = null[i] || n
 		}
 	}
-	for r, d := range s.Dest {
+	for r := range null {
+		d := s.Dest[first+int64(r)]
 		if d < 0 || null[r] {
 			continue
 		}
@@ -99,8 +141,9 @@ func (l *Lake) scatterScalars(ctx context.Context, pf *parquet.File, f DataFile,
 	return nil
 }
 
-// scatterList streams a list column's pages into s.
-func scatterList(ctx context.Context, f *parquet.File, top *parquet.Column, s *Scatter) error {
+// scatterList streams a row group's pages of a list column into s; the group's
+// first row is file row first.
+func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *parquet.Column, s *Scatter) error {
 	leaf, defRep, err := leafOf(top)
 	if err != nil {
 		return err
@@ -110,12 +153,14 @@ func scatterList(ctx context.Context, f *parquet.File, top *parquet.Column, s *S
 	}
 	maxDef := byte(leaf.MaxDefinitionLevel())
 	topOptional := top.Optional()
-	row := -1     // current row
-	elem := 0     // elements seen in the current row
-	live := false // the current row is non-null
-	var base int  // Out index of the current row's first value, when dest >= 0
+	row := int(first) - 1 // current file row
+	elem := 0             // elements seen in the current row
+	live := false         // the current row is non-null
+	var base int          // Out index of the current row's first value, when dest >= 0
 	hasDest := false
-	var scratch []float64
+	bufp := scratchPool.Get().(*[]float64)
+	defer scratchPool.Put(bufp)
+	scratch := (*bufp)[:0]
 	var dict dictCache
 	endRow := func() error {
 		if row >= 0 && live {
@@ -128,12 +173,13 @@ func scatterList(ctx context.Context, f *parquet.File, top *parquet.Column, s *S
 		}
 		return nil
 	}
-	err = forEachPage(ctx, f, leaf, func(page parquet.Page) error {
+	err = forEachPage(ctx, []parquet.RowGroup{group}, leaf, func(page parquet.Page) error {
 		vals, err := pageNumbers(page, scratch[:0], &dict)
 		if err != nil {
 			return err
 		}
 		scratch = vals
+		*bufp = vals
 		rep, def := page.RepetitionLevels(), page.DefinitionLevels()
 		vi := 0
 		for j := range rep {
@@ -172,6 +218,11 @@ func scatterList(ctx context.Context, f *parquet.File, top *parquet.Column, s *S
 	return endRow()
 }
 
+// scratchPool recycles page decode buffers: a page of a large list column holds
+// up to millions of values, and growing a fresh buffer per row group would fault in
+// that much new memory each time.
+var scratchPool = sync.Pool{New: func() any { return new([]float64) }}
+
 // ListWidth returns the length of the first non-null list in a column: the width a
 // job expects of every row of an embedding column.
 func (l *Lake) ListWidth(ctx context.Context, f DataFile, column string) (int, error) {
@@ -190,7 +241,7 @@ func (l *Lake) ListWidth(ctx context.Context, f DataFile, column string) (int, e
 	maxDef := byte(leaf.MaxDefinitionLevel())
 	width, started := 0, false
 	errDone := errors.New("done")
-	err = forEachPage(ctx, pf, leaf, func(page parquet.Page) error {
+	err = forEachPage(ctx, pf.RowGroups(), leaf, func(page parquet.Page) error {
 		rep, def := page.RepetitionLevels(), page.DefinitionLevels()
 		for j := range rep {
 			if rep[j] == 0 && started {
@@ -211,9 +262,10 @@ func (l *Lake) ListWidth(ctx context.Context, f DataFile, column string) (int, e
 	return width, nil
 }
 
-// forEachPage calls fn with every page of a leaf column, in order.
-func forEachPage(ctx context.Context, f *parquet.File, leaf *parquet.Column, fn func(parquet.Page) error) error {
-	for _, rg := range f.RowGroups() {
+// forEachPage calls fn with every page of a leaf column in the given row groups, in
+// order.
+func forEachPage(ctx context.Context, groups []parquet.RowGroup, leaf *parquet.Column, fn func(parquet.Page) error) error {
+	for _, rg := range groups {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Times lakefuse against DuckDB on the shared late-fusion workload, side by side:
+# N entities, three modalities of 10-class probabilities (~95 % coverage each).
+# The runs alternate (lakefuse, DuckDB, lakefuse, …) and the medians and their ratio
+# are printed. Machines here are shared and noisy: quote the ratio, not the seconds.
+#
+#   scripts/bench.sh               N=2000000, 5 rounds
+#   N=200000 ROUNDS=3 scripts/bench.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+N=${N:-2000000}
+ROUNDS=${ROUNDS:-5}
+bash scripts/install-tools.sh
+duck="$root/.tools/duckdb"
+cp bench/duckdb/run.mjs "$duck/run.mjs"
+
+work=${BENCH_DIR:-$root/.tools/bench}
+lakedir="$work/lake-$N"
+if [ ! -f "$lakedir/bench/modality=audio/part-0.parquet" ]; then
+  echo "bench: generating the workload, N=$N" >&2
+  mkdir -p "$lakedir/bench/labels" "$lakedir/bench/modality="{text,image,audio}
+  N=$N DIR="$lakedir/bench" node "$duck/run.mjs" bench/duckdb/gen.sql
+fi
+go build -o "$work/lakefuse" ./cmd/lakefuse
+
+now() { date +%s.%N; }
+calc() { python3 -c "import statistics as st; print($1)"; }
+lf_times=() db_times=()
+for i in $(seq 1 "$ROUNDS"); do
+  rm -rf "$lakedir/runs" "$work/ref" && mkdir -p "$work/ref"
+  t0=$(now)
+  "$work/lakefuse" run --lake "file://$lakedir" --run-id "bench-$i" bench/late_mean.yaml > "$work/lakefuse.out" 2> "$work/lakefuse.err"
+  t1=$(now)
+  DIR="$lakedir/bench" OUT="$work/ref" node "$duck/run.mjs" bench/duckdb/ref_late_mean.sql > "$work/duckdb.out"
+  t2=$(now)
+  lf=$(calc "$t1 - $t0") db=$(calc "$t2 - $t1")
+  lf_times+=("$lf") db_times+=("$db")
+  printf 'round %d: lakefuse %.2f s, duckdb %.2f s\n' "$i" "$lf" "$db"
+done
+lf_med=$(calc "st.median([$(IFS=,; echo "${lf_times[*]}")])")
+db_med=$(calc "st.median([$(IFS=,; echo "${db_times[*]}")])")
+echo "lakefuse: $(grep -E '^late-mean ' "$work/lakefuse.out" | awk '{print "accuracy " $3}'); duckdb: $(cat "$work/duckdb.out")"
+printf 'N=%d, %d rounds: median lakefuse %.2f s, median duckdb %.2f s, ratio %.2f\n' "$N" "$ROUNDS" "$lf_med" "$db_med" "$(calc "$lf_med / $db_med")"
