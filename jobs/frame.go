@@ -241,6 +241,18 @@ func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Tabl
 		}
 		loads[s] = ld
 	}
+	// Progress is bytes fetched (the key phase's included) against the files' sizes.
+	var totalBytes int64
+	for _, sp := range p.Sources() {
+		totalBytes += sp.Bytes
+	}
+	fetched := func() int64 {
+		var n int64
+		for _, st := range stats {
+			n += st.BytesRead.Load()
+		}
+		return min(n, totalBytes)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cpu)
 	for s, ld := range loads {
@@ -267,6 +279,7 @@ func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Tabl
 						if err := source.ScatterRowGroup(gctx, rg, sc); err != nil {
 							return r.loadErr(gctx, ld.sp, err)
 						}
+						r.progress("load", fetched(), totalBytes)
 						return nil
 					}
 					if rg < source.RowGroups()-1 && g.TryGo(task) {

@@ -161,7 +161,7 @@ func (r *runner) scan(ctx context.Context, plan *Plan) ([][]*lake.Table, []*lake
 	var total int64
 	var done atomic.Int64
 	for _, sp := range sources {
-		total += sp.Bytes
+		total += int64(len(sp.Files))
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.spec.Concurrency.IO)
@@ -178,7 +178,7 @@ func (r *runner) scan(ctx context.Context, plan *Plan) ([][]*lake.Table, []*lake
 					return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, sp.Kind, sp.Name, err)
 				}
 				tables[si][fi] = t
-				r.progress("scan", done.Add(f.Size), total)
+				r.progress("scan", done.Add(1), total)
 				return nil
 			})
 		}

@@ -130,3 +130,21 @@ func TestExitCodes(t *testing.T) {
 		})
 	}
 }
+
+func TestInterruptedRunExits130(t *testing.T) {
+	lakeURL, dir := writeCSVLake(t)
+	spec := filepath.Join(dir, "toy.yaml")
+	os.WriteFile(spec, []byte(toySpec), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // as if SIGINT arrived before the first stage finished
+	var out, errw bytes.Buffer
+	if code := run(ctx, []string{"run", "--lake", lakeURL, "--run-id", "sigint", spec}, &out, &errw); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s", code, exitInterrupted, errw.String())
+	}
+	if !strings.Contains(errw.String(), "nothing was committed") {
+		t.Errorf("stderr: %s", errw.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lake", "runs", "sigint", "_SUCCESS")); !os.IsNotExist(err) {
+		t.Errorf("_SUCCESS after an interrupted run: %v", err)
+	}
+}

@@ -56,7 +56,7 @@ func (p *progressReporter) update(stage string, done, total int64) {
 			progressbar.OptionThrottle(100 * time.Millisecond),
 			progressbar.OptionShowCount(),
 		}
-		if stage == "scan" {
+		if stage == "load" {
 			opts = append(opts, progressbar.OptionShowBytes(true))
 		}
 		p.bar = progressbar.NewOptions64(total, opts...)
