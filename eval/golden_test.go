@@ -16,8 +16,8 @@ type goldenCase struct {
 	Expected map[string]json.RawMessage `json:"expected"`
 }
 
-// goldenDir holds scikit-learn's values: the shared copy beside the repo.
-const goldenDir = "../../shared/testdata/metrics"
+// goldenDir holds the values scikit-learn 1.2.1 computes for each case (see its README).
+const goldenDir = "testdata/sklearn"
 
 func loadGolden(t *testing.T) map[string]goldenCase {
 	t.Helper()
