@@ -53,41 +53,36 @@ func collectClasses(spec *Spec, tables []*lake.Table) (*classSet, error) {
 		return cs, nil
 	}
 	if cs.isInt {
-		seen := map[int64]bool{}
-		for _, t := range tables {
-			for i, v := range t.IntLabels {
-				if t.LabelValid == nil || t.LabelValid[i] {
-					seen[v] = true
-				}
-			}
-		}
-		for v := range seen {
-			cs.ints = append(cs.ints, v)
-		}
-		slices.Sort(cs.ints)
+		cs.ints = distinctLabels(tables, func(t *lake.Table) []int64 { return t.IntLabels })
 		for i, v := range cs.ints {
 			cs.names = append(cs.names, strconv.FormatInt(v, 10))
 			cs.byInt[v] = i
-			cs.byName[cs.names[i]] = i
 		}
-		return cs, nil
+	} else {
+		cs.names = distinctLabels(tables, func(t *lake.Table) []string { return t.StrLabels })
 	}
-	seen := map[string]bool{}
+	for i, v := range cs.names {
+		cs.byName[v] = i
+	}
+	return cs, nil
+}
+
+// distinctLabels returns the distinct non-null labels of the tables, sorted.
+func distinctLabels[T cmp.Ordered](tables []*lake.Table, labels func(*lake.Table) []T) []T {
+	seen := map[T]bool{}
 	for _, t := range tables {
-		for i, v := range t.StrLabels {
+		for i, v := range labels(t) {
 			if t.LabelValid == nil || t.LabelValid[i] {
 				seen[v] = true
 			}
 		}
 	}
+	out := make([]T, 0, len(seen))
 	for v := range seen {
-		cs.names = append(cs.names, v)
+		out = append(out, v)
 	}
-	slices.Sort(cs.names)
-	for i, v := range cs.names {
-		cs.byName[v] = i
-	}
-	return cs, nil
+	slices.Sort(out)
+	return out
 }
 
 // labelOf returns the class index of a label source row, -1 for a null label.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync/atomic"
 
@@ -417,58 +416,36 @@ func readLeafGroups(ctx context.Context, groups []parquet.RowGroup, top *parquet
 		lv.offsets = make([]int32, 0, rows+1)
 	}
 
-	for _, rg := range groups {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	err = forEachPage(ctx, groups, leaf, func(page parquet.Page) error {
+		rep, def := page.RepetitionLevels(), page.DefinitionLevels()
+		if !isList {
+			return lv.appendScalars(page, def, maxDef)
 		}
-		pages := rg.ColumnChunks()[leaf.Index()].Pages()
-		for {
-			page, err := pages.ReadPage()
-			if err == io.EOF {
-				break
+		for j := range rep {
+			d := maxDef
+			if maxDef > 0 {
+				d = def[j]
 			}
-			if err != nil {
-				pages.Close()
-				return nil, err
+			if rep[j] == 0 {
+				lv.offsets = append(lv.offsets, count)
+				lv.rowNull = appendNull(lv.rowNull, len(lv.offsets)-1, topOptional && d == 0)
 			}
-			n := int(page.NumValues())
-			rep, def := page.RepetitionLevels(), page.DefinitionLevels()
-			before := lv.valueCount()
-			if isList {
-				for j := 0; j < n; j++ {
-					d := maxDef
-					if maxDef > 0 {
-						d = def[j]
-					}
-					if rep[j] == 0 {
-						lv.offsets = append(lv.offsets, count)
-						lv.rowNull = appendNull(lv.rowNull, len(lv.offsets)-1, topOptional && d == 0)
-					}
-					if d == maxDef {
-						count++
-					} else if int(d) >= defRep {
-						parquet.Release(page)
-						pages.Close()
-						return nil, fmt.Errorf("%w: null list element in row %d", ErrBadValue, len(lv.offsets)-1)
-					}
-				}
-				err = lv.appendPresent(page)
-			} else {
-				err = lv.appendScalars(page, def, maxDef)
-			}
-			parquet.Release(page)
-			if err != nil {
-				pages.Close()
-				return nil, err
-			}
-			if isList && lv.valueCount()-before != int(count)-before {
-				pages.Close()
-				return nil, fmt.Errorf("%w: page holds %d values for %d list elements", ErrBadValue, lv.valueCount()-before, int(count)-before)
+			if d == maxDef {
+				count++
+			} else if int(d) >= defRep {
+				return fmt.Errorf("%w: null list element in row %d", ErrBadValue, len(lv.offsets)-1)
 			}
 		}
-		if err := pages.Close(); err != nil {
-			return nil, err
+		if err := lv.appendPresent(page); err != nil {
+			return err
 		}
+		if lv.valueCount() != int(count) {
+			return fmt.Errorf("%w: %d values for %d list elements", ErrBadValue, lv.valueCount(), count)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if isList {
 		lv.rows = len(lv.offsets)
