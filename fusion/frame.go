@@ -1,6 +1,10 @@
 package fusion
 
-import "fmt"
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
 
 // BlockKind says what a modality block holds.
 type BlockKind int
@@ -39,6 +43,11 @@ type Frame struct {
 	Classes int
 	Label   []int32 // class index; -1 when the entity has no label
 	Train   []bool  // the row is in the training split
+	// KeyHash is a fixed hash of each row's entity key. Fits visit training rows in
+	// KeyHash order and out-of-fold splits use it, so a fitted model does not depend
+	// on the order rows arrive in, nor on which other rows the frame holds. Nil
+	// means row order (tests that build frames by hand).
+	KeyHash []uint64
 	Blocks  []Block
 }
 
@@ -59,7 +68,7 @@ func (f *Frame) Validate() error {
 }
 
 // TrainRows returns the indexes of labelled training rows (where keep, if not nil,
-// is true).
+// is true), in canonical (KeyHash) order.
 func (f *Frame) TrainRows(keep []bool) []int {
 	var rows []int
 	for i := 0; i < f.Rows; i++ {
@@ -67,15 +76,36 @@ func (f *Frame) TrainRows(keep []bool) []int {
 			rows = append(rows, i)
 		}
 	}
+	if f.KeyHash != nil {
+		slices.SortStableFunc(rows, func(a, b int) int { return cmp.Compare(f.KeyHash[a], f.KeyHash[b]) })
+	}
 	return rows
 }
 
+// Fold returns the out-of-fold fold (0..k-1) of row i: a function of its key.
+func (f *Frame) Fold(i, k int) int {
+	h := uint64(i) * 0x9e3779b97f4a7c15
+	if f.KeyHash != nil {
+		h = f.KeyHash[i]
+	}
+	h ^= h >> 29 // the low bits feed bucketing; mix before taking the fold
+	h *= 0xbf58476d1ce4e5b9
+	return int((h >> 32) % uint64(k))
+}
+
 // Inputs is what a strategy sees: the Frame and, per block, the unimodal class
-// probabilities (Rows×Classes, valid where the block is present) produced by the
-// block's unimodal model.
+// probabilities (Rows×Classes) produced by the block's unimodal model, valid where
+// the block is present.
+//
+// OOF holds out-of-fold unimodal probabilities: for a training row, the prediction
+// of a model fitted without that row's fold; for every other row, the same as
+// Unimodal. Anything learned on top of unimodal outputs (stacking, learned weights,
+// calibration) fits on OOF, so no row's own label leaks into its features. It is
+// set when a strategy says it needs it (NeedsOOF).
 type Inputs struct {
 	*Frame
 	Unimodal [][]float64
+	OOF      [][]float64
 }
 
 // MajorityClass returns the most frequent label among training rows (lowest index

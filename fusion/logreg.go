@@ -16,6 +16,12 @@ type LogRegOptions struct {
 	C float64
 	// MaxIter bounds L-BFGS iterations (default 500).
 	MaxIter int
+	// NoStandardize fits on the features as given (for features already on a
+	// common scale, such as L2-normalised embeddings).
+	NoStandardize bool
+	// FeatureWeights, if set, multiplies each standardised feature (len = dim, each
+	// > 0): a weight above 1 lets the L2 penalty shrink that feature less.
+	FeatureWeights []float64
 }
 
 func (o *LogRegOptions) withDefaults() LogRegOptions {
@@ -27,6 +33,7 @@ func (o *LogRegOptions) withDefaults() LogRegOptions {
 		if o.MaxIter > 0 {
 			out.MaxIter = o.MaxIter
 		}
+		out.NoStandardize, out.FeatureWeights = o.NoStandardize, o.FeatureWeights
 	}
 	return out
 }
@@ -57,6 +64,9 @@ func FitLogReg(ctx context.Context, X []float64, y []int32, dim, classes int, op
 	if len(X) != n*dim {
 		return nil, fmt.Errorf("%w: %d values for %d rows of %d features", ErrShape, len(X), n, dim)
 	}
+	if o.FeatureWeights != nil && len(o.FeatureWeights) != dim {
+		return nil, fmt.Errorf("%w: %d feature weights for %d features", ErrShape, len(o.FeatureWeights), dim)
+	}
 	m := &LogReg{Classes: classes, Dim: dim, Mean: make([]float64, dim), Scale: make([]float64, dim)}
 	for i := 0; i < n; i++ {
 		for j, v := range X[i*dim : (i+1)*dim] {
@@ -78,6 +88,12 @@ func FitLogReg(ctx context.Context, X []float64, y []int32, dim, classes int, op
 			s = 1 // constant feature: centring alone makes it zero
 		}
 		m.Scale[j] = s
+		if o.NoStandardize {
+			m.Mean[j], m.Scale[j] = 0, 1
+		}
+		if o.FeatureWeights != nil {
+			m.Scale[j] /= o.FeatureWeights[j]
+		}
 	}
 	Z := make([]float64, len(X))
 	for i := 0; i < n; i++ {

@@ -1,7 +1,9 @@
 package fusion
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"sort"
@@ -12,26 +14,46 @@ import (
 
 // Strategy fuses the modalities of a Frame into class probabilities.
 //
-// Fit sees only labelled training rows (Train && Label >= 0). Predict writes
-// Rows×Classes probabilities into out, each row summing to 1, for every row with at
-// least one modality present; it returns an error wrapping ErrNoModality (naming the
-// row) for a row with none, and ErrNotFitted when Fit was needed and not called.
-// Both are deterministic, and stop with ctx.Err() when ctx is cancelled.
+// Fit sees only labelled training rows (Train && Label >= 0), in canonical order.
+// Predict writes Rows×Classes probabilities into out, each row summing to 1, for
+// every row with at least one of the strategy's modalities present; it returns an
+// error wrapping ErrNoModality (naming the row) for a row with none, and
+// ErrNotFitted when neither Fit nor Restore ran. Each row's prediction depends only
+// on that row and the fitted parameters. Fit and Predict are deterministic and stop
+// with ctx.Err() when ctx is cancelled.
 type Strategy interface {
 	Name() string
 	Fit(ctx context.Context, in *Inputs) error
 	Predict(ctx context.Context, in *Inputs, out []float64) error
 	// Artifact returns the fitted parameters, enough to score new data.
 	Artifact() Artifact
+	// Restore sets the fitted parameters from an artifact's params, as if Fit had run.
+	Restore(params json.RawMessage) error
 }
 
-// Config is a strategy as a job spec declares it.
+// UncertaintyPredictor is implemented by strategies that also say how uncertain
+// each prediction is (a mass in [0, 1], 1 = no evidence).
+type UncertaintyPredictor interface {
+	PredictUncertainty(ctx context.Context, in *Inputs, probs, uncertainty []float64) error
+}
+
+// Config is a strategy as a job spec declares it. Options that a type does not use
+// are ignored by it (the spec rejects them).
 type Config struct {
-	Name       string   // unique within the job; names the output partition
-	Type       string   // registered type, e.g. "late-mean", "early"
-	Modalities []string // the blocks it uses; empty means all
-	C          float64  // inverse L2 strength for learned parts (default 1)
-	MaxIter    int      // optimiser iterations for learned parts (default 500)
+	Name       string   `json:"name"`                 // unique within the job; names the output partition
+	Type       string   `json:"type"`                 // registered type, e.g. "late-mean", "early"
+	Modalities []string `json:"modalities,omitempty"` // the blocks it uses; empty means all
+	C          float64  `json:"c,omitempty"`          // inverse L2 strength for learned parts (default 1)
+	MaxIter    int      `json:"max_iter,omitempty"`   // optimiser iterations for learned parts (default 500)
+
+	Calibration  string             `json:"calibration,omitempty"`   // late types: none, temperature, platt
+	Weights      map[string]float64 `json:"weights,omitempty"`       // late-weighted: fixed weights; empty = learned
+	TieRule      string             `json:"tie_rule,omitempty"`      // vote: lowest (default) or mean
+	Normalize    string             `json:"normalize,omitempty"`     // early: standard (default) or l2
+	BlockWeights map[string]float64 `json:"block_weights,omitempty"` // early: per-block feature weights
+	Groups       [][]string         `json:"groups,omitempty"`        // hybrid: modalities fused early, per group
+	Combine      string             `json:"combine,omitempty"`       // hybrid: the late rule over groups and the rest
+	Lambda       float64            `json:"lambda,omitempty"`        // evidential: KL regulariser weight (default 1)
 }
 
 // Factory builds an unfitted strategy from its config.
@@ -84,9 +106,38 @@ type Artifact struct {
 	FormatVersion int      `json:"format_version"`
 	Strategy      string   `json:"strategy"`
 	Type          string   `json:"type"`
+	Config        Config   `json:"config"`
 	Modalities    []string `json:"modalities"`
 	Classes       int      `json:"classes"`
 	Params        any      `json:"params,omitempty"`
+}
+
+// Load rebuilds a fitted strategy from an artifact (its Params as JSON).
+func Load(a Artifact, params json.RawMessage) (Strategy, error) {
+	if a.FormatVersion != ArtifactVersion {
+		return nil, fmt.Errorf("%w: strategy %q: artifact format %d, this lakefuse reads %d", ErrArtifact, a.Strategy, a.FormatVersion, ArtifactVersion)
+	}
+	s, err := New(a.Config)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Restore(params); err != nil {
+		return nil, fmt.Errorf("%w: strategy %q: %v", ErrArtifact, a.Strategy, err)
+	}
+	return s, nil
+}
+
+// artifact fills in the common fields.
+func artifact(cfg Config, modalities []string, classes int, params any) Artifact {
+	return Artifact{FormatVersion: ArtifactVersion, Strategy: cfg.Name, Type: cfg.Type, Config: cfg,
+		Modalities: modalities, Classes: classes, Params: params}
+}
+
+// restore decodes params into dst, rejecting unknown fields.
+func restore(params json.RawMessage, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(params))
+	dec.DisallowUnknownFields()
+	return dec.Decode(dst)
 }
 
 // selectBlocks resolves a strategy's modality list to block indexes.

@@ -154,7 +154,11 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 			blocks[s] = compact(blocks[s], keep)
 		}
 	}
-	f := &fusion.Frame{Rows: len(keep), Classes: len(cs.names), Label: make([]int32, len(keep)), Train: make([]bool, len(keep)), Blocks: blocks}
+	f := &fusion.Frame{Rows: len(keep), Classes: len(cs.names), Label: make([]int32, len(keep)), Train: make([]bool, len(keep)), Blocks: blocks,
+		KeyHash: make([]uint64, len(keep))}
+	for fi, i := range keep {
+		f.KeyHash[fi] = hashKey(al.keys[i])
+	}
 	bf := &builtFrame{frame: f, classes: cs, split: make([]string, len(keep)), aligned: int64(n), stats: al.stats}
 	bf.keys = keyColumn(spec.Key, al.keys, keep)
 	bf.rejected = keyColumn(spec.Key, rejected, nil)

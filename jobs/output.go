@@ -81,6 +81,9 @@ func (r *runner) write(ctx context.Context, rw *lake.RunWriter, plan *Plan, bf *
 			for _, p := range presence {
 				cols = append(cols, sliceColumn(p, lo, hi))
 			}
+			if s.uncertainty != nil {
+				cols = append(cols, lake.OutColumn{Name: "uncertainty", Float64: s.uncertainty[lo:hi]})
+			}
 			jobs = append(jobs, job{
 				rel:    fmt.Sprintf("scores/strategy=%s/part-%05d-%05d.parquet", s.name, 0, seq),
 				rows:   int64(hi - lo),

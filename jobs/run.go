@@ -228,26 +228,73 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 
 // scoredStrategy is one strategy's (or baseline's) predictions for every frame row.
 type scoredStrategy struct {
-	name       string
-	typ        string
-	baseline   bool
-	modalities []string
-	probs      []float64 // Rows×Classes
-	artifact   any
-	fitSec     float64
-	predictSec float64
+	name        string
+	typ         string
+	baseline    bool
+	modalities  []string
+	probs       []float64 // Rows×Classes
+	uncertainty []float64 // per row, for uncertainty-aware strategies; else nil
+	artifact    any
+	fitSec      float64
+	predictSec  float64
 }
 
 // fitPredict fits the unimodal models and every strategy, and scores every row.
 func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]*scoredStrategy, error) {
 	defer r.timed("fit_predict", time.Now())
 	f := bf.frame
-	k := f.Classes
 	lr := &fusion.LogRegOptions{C: r.spec.Model.C, MaxIter: r.spec.Model.MaxIter}
 	uni, err := fusion.FitUnimodal(ctx, f, lr, r.cpu)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: fit unimodal models: %w", err)
 	}
+	in, baselines := r.predictUnimodal(f, uni)
+	strategies := make([]fusion.Strategy, len(r.spec.Strategies))
+	for i, st := range r.spec.Strategies {
+		if strategies[i], err = fusion.New(st.Config()); err != nil {
+			return nil, fmt.Errorf("jobs: %w: strategies[%d]: %w", ErrSpec, i, err)
+		}
+	}
+	if fusion.NeedsOOF(strategies) {
+		start := time.Now()
+		if in.OOF, err = fusion.OutOfFold(ctx, f, in.Unimodal, lr, r.cpu); err != nil {
+			return nil, fmt.Errorf("jobs: out-of-fold predictions: %w", err)
+		}
+		r.seconds["out_of_fold"] = time.Since(start).Seconds()
+	}
+	r.progress("fit", int64(len(f.Blocks)), int64(len(f.Blocks)+len(strategies)))
+
+	scored := make([]*scoredStrategy, len(strategies))
+	var done atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cpu)
+	for i, s := range strategies {
+		g.Go(func() error {
+			t0 := time.Now()
+			if err := s.Fit(gctx, in); err != nil {
+				return fmt.Errorf("jobs: strategy %q: fit: %w", s.Name(), err)
+			}
+			fitSec := time.Since(t0).Seconds()
+			sc, err := predictStrategy(gctx, s, in)
+			if err != nil {
+				return err
+			}
+			sc.fitSec = fitSec
+			scored[i] = sc
+			r.progress("fit", int64(len(f.Blocks))+done.Add(1), int64(len(f.Blocks)+len(strategies)))
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return append(scored, baselines...), nil
+}
+
+// predictUnimodal scores every block with its unimodal model: the strategies'
+// inputs, and the baselines.
+func (r *runner) predictUnimodal(f *fusion.Frame, uni []*fusion.Unimodal) (*fusion.Inputs, []*scoredStrategy) {
+	k := f.Classes
 	in := &fusion.Inputs{Frame: f, Unimodal: make([][]float64, len(f.Blocks))}
 	out := make([]*scoredStrategy, len(f.Blocks))
 	var pg errgroup.Group
@@ -270,38 +317,28 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 		})
 	}
 	_ = pg.Wait()
-	r.progress("fit", int64(len(f.Blocks)), int64(len(f.Blocks)+len(r.spec.Strategies)))
+	return in, out
+}
 
-	strategies := make([]*scoredStrategy, len(r.spec.Strategies))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.cpu)
-	for i, st := range r.spec.Strategies {
-		g.Go(func() error {
-			s, err := fusion.New(fusion.Config{Name: st.Name, Type: st.Type, Modalities: st.Modalities, C: st.C, MaxIter: st.MaxIter})
-			if err != nil {
-				return err
-			}
-			t0 := time.Now()
-			if err := s.Fit(gctx, in); err != nil {
-				return fmt.Errorf("jobs: strategy %q: fit: %w", st.Name, err)
-			}
-			t1 := time.Now()
-			probs := bigmem.Floats(f.Rows * k)
-			if err := s.Predict(gctx, in, probs); err != nil {
-				return fmt.Errorf("jobs: strategy %q: predict: %w", st.Name, err)
-			}
-			art := s.Artifact()
-			art.Classes = k
-			strategies[i] = &scoredStrategy{name: st.Name, typ: st.Type, modalities: art.Modalities, probs: probs, artifact: art,
-				fitSec: t1.Sub(t0).Seconds(), predictSec: time.Since(t1).Seconds()}
-			r.progress("fit", int64(len(f.Blocks)+i+1), int64(len(f.Blocks)+len(r.spec.Strategies)))
-			return nil
-		})
+// predictStrategy scores every row with a fitted (or restored) strategy.
+func predictStrategy(ctx context.Context, s fusion.Strategy, in *fusion.Inputs) (*scoredStrategy, error) {
+	t0 := time.Now()
+	art := s.Artifact()
+	sc := &scoredStrategy{name: s.Name(), typ: art.Type, modalities: art.Modalities, probs: bigmem.Floats(in.Rows * in.Classes)}
+	var err error
+	if up, ok := s.(fusion.UncertaintyPredictor); ok {
+		sc.uncertainty = make([]float64, in.Rows)
+		err = up.PredictUncertainty(ctx, in, sc.probs, sc.uncertainty)
+	} else {
+		err = s.Predict(ctx, in, sc.probs)
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	if err != nil {
+		return nil, fmt.Errorf("jobs: strategy %q: predict: %w", s.Name(), err)
 	}
-	return append(strategies, out...), nil
+	art.Classes = in.Classes
+	sc.artifact = art
+	sc.predictSec = time.Since(t0).Seconds()
+	return sc, nil
 }
 
 // evaluate accumulates every strategy's metrics on every split and assembles the

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -20,6 +21,7 @@ import (
 // Spec is a lakefuse job. See the README's spec reference.
 type Spec struct {
 	Name        string            `yaml:"name"`
+	Mode        string            `yaml:"mode"` // run (default): fit, score, evaluate; fit: fit and evaluate, write models, no scores
 	Lake        string            `yaml:"lake"`
 	Dataset     string            `yaml:"dataset"`
 	Output      string            `yaml:"output"`
@@ -82,13 +84,68 @@ type FeaturesSpec struct {
 	Columns string `yaml:"columns"`
 }
 
-// StrategySpec declares one fusion strategy.
+// StrategySpec declares one fusion strategy. Options a type does not use are
+// rejected by validation.
 type StrategySpec struct {
 	Name       string   `yaml:"name"`
 	Type       string   `yaml:"type"`
 	Modalities []string `yaml:"modalities"`
 	C          float64  `yaml:"c"`
 	MaxIter    int      `yaml:"max_iter"`
+
+	Calibration  string             `yaml:"calibration"`   // late types: none, temperature, platt
+	Weights      map[string]float64 `yaml:"weights"`       // late-weighted: fixed weights; empty = learned
+	TieRule      string             `yaml:"tie_rule"`      // vote: lowest or mean
+	Normalize    string             `yaml:"normalize"`     // early, hybrid: standard or l2
+	BlockWeights map[string]float64 `yaml:"block_weights"` // early, hybrid
+	Groups       [][]string         `yaml:"groups"`        // hybrid: modalities fused early, per group
+	Combine      string             `yaml:"combine"`       // hybrid: late rule over groups and the rest
+	Lambda       float64            `yaml:"lambda"`        // evidential: KL weight (default 1)
+}
+
+// Config is the strategy's fusion config.
+func (st StrategySpec) Config() fusion.Config {
+	return fusion.Config{Name: st.Name, Type: st.Type, Modalities: st.Modalities, C: st.C, MaxIter: st.MaxIter,
+		Calibration: st.Calibration, Weights: st.Weights, TieRule: st.TieRule, Normalize: st.Normalize,
+		BlockWeights: st.BlockWeights, Groups: st.Groups, Combine: st.Combine, Lambda: st.Lambda}
+}
+
+// strategyOptions says which options each type reads; any other option set in the
+// spec is an error rather than silently ignored.
+func strategyOptions(typ string) map[string]bool {
+	late := map[string]bool{"calibration": true}
+	switch typ {
+	case "late-weighted":
+		late["weights"] = true
+		return late
+	case "vote":
+		late["tie_rule"] = true
+		return late
+	case "late-mean", "late-max", "late-product", "late-geomean", "rank-average", "noisy-or":
+		return late
+	case "early":
+		return map[string]bool{"normalize": true, "block_weights": true}
+	case "hybrid":
+		return map[string]bool{"normalize": true, "block_weights": true, "groups": true, "combine": true, "tie_rule": true}
+	case "evidential":
+		return map[string]bool{"lambda": true}
+	}
+	return map[string]bool{}
+}
+
+func (st StrategySpec) setOptions() []string {
+	var set []string
+	for name, on := range map[string]bool{
+		"calibration": st.Calibration != "", "weights": len(st.Weights) > 0, "tie_rule": st.TieRule != "",
+		"normalize": st.Normalize != "", "block_weights": len(st.BlockWeights) > 0, "groups": len(st.Groups) > 0,
+		"combine": st.Combine != "", "lambda": st.Lambda != 0,
+	} {
+		if on {
+			set = append(set, name)
+		}
+	}
+	sort.Strings(set)
+	return set
 }
 
 // ModelSpec configures the unimodal logistic regressions.
@@ -138,6 +195,9 @@ func ParseSpec(b []byte, source string) (*Spec, error) {
 func (s *Spec) Hash() string { return s.hash }
 
 func (s *Spec) applyDefaults() {
+	if s.Mode == "" {
+		s.Mode = "run"
+	}
 	if s.Key == "" {
 		s.Key = "entity_id"
 	}
@@ -178,6 +238,11 @@ func (s *Spec) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	switch s.Mode {
+	case "run", "fit":
+	default:
+		bad("mode", "%q: want run or fit", s.Mode)
 	}
 	if s.Name == "" {
 		bad("name", "required")
@@ -223,6 +288,8 @@ func (s *Spec) Validate() error {
 			bad(field+".name", "%q: use letters, digits, '-', '_' and '.'", m.Name)
 		} else if seen[m.Name] {
 			bad(field+".name", "%q declared twice", m.Name)
+		} else if m.Name == "labels" {
+			bad(field+".name", "\"labels\" is the labels table's folder, not a modality name")
 		}
 		seen[m.Name] = true
 		n := 0
@@ -277,6 +344,23 @@ func (s *Spec) Validate() error {
 		names[st.Name] = true
 		if !types[st.Type] {
 			bad(field+".type", "%q: want one of %s", st.Type, strings.Join(fusion.Types(), ", "))
+		} else {
+			allowed := strategyOptions(st.Type)
+			for _, opt := range st.setOptions() {
+				if !allowed[opt] {
+					bad(field+"."+opt, "not an option of type %s", st.Type)
+				}
+			}
+			if _, err := fusion.New(st.Config()); err != nil {
+				bad(field, "%v", err)
+			}
+			for g, group := range st.Groups {
+				for _, m := range group {
+					if !seen[m] {
+						bad(fmt.Sprintf("%s.groups[%d]", field, g), "%q is not a declared modality", m)
+					}
+				}
+			}
 		}
 		for _, m := range st.Modalities {
 			if !seen[m] {

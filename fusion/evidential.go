@@ -1,0 +1,378 @@
+package fusion
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"golang.org/x/sync/errgroup"
+	"gonum.org/v1/gonum/mathext"
+	"gonum.org/v1/gonum/optimize"
+)
+
+func init() {
+	Register("evidential", func(cfg Config) (Strategy, error) {
+		if cfg.Lambda < 0 {
+			return nil, fmt.Errorf("%w: lambda %v: want a non-negative weight", ErrConfig, cfg.Lambda)
+		}
+		return &evidential{cfg: cfg}, nil
+	})
+}
+
+// evidential is uncertainty-aware late fusion after Trusted Multi-View
+// Classification (Han et al., ICLR 2021). Each modality has a linear evidential
+// classifier: evidence e = softplus(W·x + b) ≥ 0 on its standardised features (a
+// probs modality uses the log of its probabilities as features), Dirichlet
+// parameters α = e + 1. It is trained with TMC's loss: the expected cross-entropy
+// under Dir(α), ψ(S) − ψ(α_y) with S = Σα, plus lambda × KL(Dir(α̃) ‖ Dir(1)), where α̃
+// removes the true class's evidence (TMC anneals this weight up to 1 over training;
+// a full-batch fit uses its final value), plus the L2 penalty ‖W‖²/(2C).
+//
+// A modality's opinion is belief b_k = e_k/S and uncertainty u = K/S. The opinions
+// of the modalities present are combined by the reduced Dempster's rule,
+//
+//	b_k = (b¹_k b²_k + b¹_k u² + b²_k u¹) / (1 − C),  u = u¹u² / (1 − C),
+//	C = Σ_{i≠j} b¹_i b²_j,
+//
+// and the fused probabilities are α/S with S = K/u, α = b·S + 1. The fused
+// uncertainty u is written next to the scores.
+type evidential struct {
+	cfg Config
+	p   *evidentialParams
+}
+
+type evidentialParams struct {
+	Blocks  []string           `json:"blocks"`
+	Classes int                `json:"classes"`
+	Models  []*evidentialModel `json:"models"`
+}
+
+// evidentialModel is one modality's linear evidential classifier.
+type evidentialModel struct {
+	Kind    string    `json:"kind"` // features, or probs (features are log probabilities)
+	Dim     int       `json:"dim"`
+	Mean    []float64 `json:"mean"`
+	Scale   []float64 `json:"scale"`
+	Weights []float64 `json:"weights"` // Classes×Dim
+	Bias    []float64 `json:"bias"`
+}
+
+var (
+	_ Strategy             = (*evidential)(nil)
+	_ UncertaintyPredictor = (*evidential)(nil)
+)
+
+func (s *evidential) Name() string { return s.cfg.Name }
+
+func (s *evidential) Fit(ctx context.Context, in *Inputs) error {
+	idx, err := selectBlocks(in.Frame, s.cfg.Modalities)
+	if err != nil {
+		return err
+	}
+	lambda := s.cfg.Lambda
+	if lambda == 0 {
+		lambda = 1
+	}
+	c := s.cfg.C
+	if c == 0 {
+		c = 1
+	}
+	maxIter := s.cfg.MaxIter
+	if maxIter == 0 {
+		maxIter = 500
+	}
+	p := &evidentialParams{Blocks: blockNames(in.Frame, idx), Classes: in.Classes, Models: make([]*evidentialModel, len(idx))}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(len(idx))
+	for j, b := range idx {
+		g.Go(func() error {
+			m, err := fitEvidential(gctx, &in.Blocks[b], in.Frame, lambda, c, maxIter)
+			if err != nil {
+				return fmt.Errorf("modality %q: %w", in.Blocks[b].Name, err)
+			}
+			p.Models[j] = m
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	s.p = p
+	return nil
+}
+
+// features writes the model's standardised input for block row i into dst.
+func (m *evidentialModel) features(blk *Block, i int, dst []float64) {
+	for j, v := range blk.Row(i) {
+		if m.Kind == "probs" {
+			v = math.Log(max(v, probFloor))
+		}
+		dst[j] = (v - m.Mean[j]) / m.Scale[j]
+	}
+}
+
+// evidence writes e = softplus(W·x + b) into e, and sigmoid(W·x + b) (its
+// derivative) into de when not nil.
+func (m *evidentialModel) evidence(x, e, de []float64) {
+	for k := range e {
+		z := m.Bias[k] + dot(m.Weights[k*m.Dim:(k+1)*m.Dim], x)
+		e[k] = softplus(z)
+		if de != nil {
+			de[k] = 1 / (1 + math.Exp(-z))
+		}
+	}
+}
+
+func softplus(z float64) float64 {
+	if z > 30 {
+		return z
+	}
+	return math.Log1p(math.Exp(z))
+}
+
+func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64, maxIter int) (*evidentialModel, error) {
+	rows := f.TrainRows(blk.Present)
+	if len(rows) == 0 {
+		return nil, ErrNoTrainingRows
+	}
+	k, d, n := f.Classes, blk.Width, len(rows)
+	m := &evidentialModel{Kind: blk.Kind.String(), Dim: d, Mean: make([]float64, d), Scale: make([]float64, d)}
+	// Standardise (on log probabilities for a probs block).
+	X := make([]float64, n*d)
+	for r, i := range rows {
+		for j, v := range blk.Row(i) {
+			if blk.Kind == Probs {
+				v = math.Log(max(v, probFloor))
+			}
+			X[r*d+j] = v
+			m.Mean[j] += v / float64(n)
+		}
+	}
+	for r := 0; r < n; r++ {
+		for j := 0; j < d; j++ {
+			dv := X[r*d+j] - m.Mean[j]
+			m.Scale[j] += dv * dv / float64(n)
+		}
+	}
+	for j := range m.Scale {
+		m.Scale[j] = math.Sqrt(m.Scale[j])
+		if m.Scale[j] < 1e-12 || math.IsNaN(m.Scale[j]) {
+			m.Scale[j] = 1
+		}
+	}
+	for r := 0; r < n; r++ {
+		for j := 0; j < d; j++ {
+			X[r*d+j] = (X[r*d+j] - m.Mean[j]) / m.Scale[j]
+		}
+	}
+	np := k*d + k
+	e, de, ga := make([]float64, k), make([]float64, k), make([]float64, k)
+	objective := func(theta, grad []float64) float64 {
+		m.Weights, m.Bias = theta[:k*d], theta[k*d:]
+		if grad != nil {
+			clear(grad)
+		}
+		total := 0.0
+		for r, i := range rows {
+			x := X[r*d : (r+1)*d]
+			y := int(f.Label[i])
+			m.evidence(x, e, de)
+			// Expected cross-entropy: ψ(S) − ψ(α_y).
+			S, St := float64(k), 1.0 // S = Σα; St = Σα̃ (α̃_y = 1)
+			for kk, v := range e {
+				S += v
+				if kk != y {
+					St += v + 1
+				}
+			}
+			total += mathext.Digamma(S) - mathext.Digamma(e[y]+1)
+			// KL(Dir(α̃) ‖ Dir(1)).
+			kl, _ := math.Lgamma(St)
+			lgK, _ := math.Lgamma(float64(k))
+			kl -= lgK
+			psiSt := mathext.Digamma(St)
+			for kk, v := range e {
+				if kk == y {
+					continue
+				}
+				a := v + 1
+				lga, _ := math.Lgamma(a)
+				kl += -lga + (a-1)*(mathext.Digamma(a)-psiSt)
+			}
+			total += lambda * kl
+			if grad == nil {
+				continue
+			}
+			tS, tSt := trigamma(S), trigamma(St)
+			for kk, v := range e {
+				g := tS // ∂/∂α_k of ψ(S)
+				if kk == y {
+					g -= trigamma(v + 1)
+				} else {
+					a := v + 1
+					g += lambda * ((a-1)*trigamma(a) - tSt*(St-float64(k)))
+				}
+				ga[kk] = g * de[kk] // through the softplus
+			}
+			for kk := 0; kk < k; kk++ {
+				axpy(grad[kk*d:(kk+1)*d], ga[kk], x)
+				grad[k*d+kk] += ga[kk]
+			}
+		}
+		reg := 0.0
+		for j := 0; j < k*d; j++ {
+			reg += theta[j] * theta[j]
+			if grad != nil {
+				grad[j] = grad[j]/float64(n) + theta[j]/(c*float64(n))
+			}
+		}
+		if grad != nil {
+			for kk := 0; kk < k; kk++ {
+				grad[k*d+kk] /= float64(n)
+			}
+		}
+		return total/float64(n) + reg/(2*c*float64(n))
+	}
+	problem := optimize.Problem{
+		Func: func(x []float64) float64 { return objective(x, nil) },
+		Grad: func(g, x []float64) { objective(x, g) },
+		Status: func() (optimize.Status, error) {
+			if err := ctx.Err(); err != nil {
+				return optimize.Failure, err
+			}
+			return optimize.NotTerminated, nil
+		},
+	}
+	res, err := optimize.Minimize(problem, make([]float64, np), &optimize.Settings{GradientThreshold: 1e-6, MajorIterations: maxIter}, &optimize.LBFGS{})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if res == nil {
+		return nil, fmt.Errorf("fusion: evidential fit: %v", err)
+	}
+	m.Weights = append([]float64(nil), res.X[:k*d]...)
+	m.Bias = append([]float64(nil), res.X[k*d:]...)
+	return m, nil
+}
+
+// trigamma is ψ'(x) for x > 0: the recurrence ψ'(x) = ψ'(x+1) + 1/x² up to x ≥ 6,
+// then the asymptotic series (error below 1e-12 there).
+func trigamma(x float64) float64 {
+	r := 0.0
+	for x < 6 {
+		r += 1 / (x * x)
+		x++
+	}
+	x2 := 1 / (x * x)
+	return r + 1/x + x2/2 + x2/x*(1.0/6-x2*(1.0/30-x2*(1.0/42-x2/30)))
+}
+
+func (s *evidential) Predict(ctx context.Context, in *Inputs, out []float64) error {
+	return s.PredictUncertainty(ctx, in, out, nil)
+}
+
+// PredictUncertainty writes fused probabilities and, when uncertainty is not nil,
+// the fused uncertainty mass of each row.
+func (s *evidential) PredictUncertainty(ctx context.Context, in *Inputs, probs, uncertainty []float64) error {
+	if s.p == nil {
+		return ErrNotFitted
+	}
+	idx, err := selectBlocks(in.Frame, s.p.Blocks)
+	if err != nil {
+		return err
+	}
+	k := in.Classes
+	if k != s.p.Classes {
+		return fmt.Errorf("%w: %d classes, the strategy was fitted on %d", ErrShape, k, s.p.Classes)
+	}
+	for j, b := range idx {
+		if in.Blocks[b].Width != s.p.Models[j].Dim {
+			return fmt.Errorf("%w: modality %q has width %d, the model was fitted on %d", ErrShape, in.Blocks[b].Name, in.Blocks[b].Width, s.p.Models[j].Dim)
+		}
+	}
+	maxDim := 0
+	for _, m := range s.p.Models {
+		maxDim = max(maxDim, m.Dim)
+	}
+	return forRows(ctx, in.Rows, func(lo, hi int) error {
+		x := make([]float64, maxDim)
+		e := make([]float64, k)
+		b, b2 := make([]float64, k), make([]float64, k)
+		for i := lo; i < hi; i++ {
+			u, n := 1.0, 0
+			for j, blk := range idx {
+				if !in.Blocks[blk].Present[i] {
+					continue
+				}
+				m := s.p.Models[j]
+				x = x[:m.Dim]
+				m.features(&in.Blocks[blk], i, x)
+				m.evidence(x, e, nil)
+				S := float64(k)
+				for _, v := range e {
+					S += v
+				}
+				u2 := float64(k) / S
+				for c := range b2 {
+					b2[c] = e[c] / S
+				}
+				if n == 0 {
+					copy(b, b2)
+					u = u2
+				} else {
+					b, u = dempster(b, u, b2, u2)
+				}
+				n++
+			}
+			if n == 0 {
+				return noModality(i)
+			}
+			dst := probs[i*k : (i+1)*k]
+			S := float64(k) / u
+			for c := range dst {
+				dst[c] = (b[c]*S + 1) / S
+			}
+			normalise(dst, dst) // guards the last ulp
+			if uncertainty != nil {
+				uncertainty[i] = u
+			}
+		}
+		return nil
+	})
+}
+
+// dempster combines two opinions with the reduced Dempster's rule, in place in b1.
+func dempster(b1 []float64, u1 float64, b2 []float64, u2 float64) ([]float64, float64) {
+	var s1, s2, agree float64
+	for c := range b1 {
+		s1 += b1[c]
+		s2 += b2[c]
+		agree += b1[c] * b2[c]
+	}
+	conflict := s1*s2 - agree
+	scale := 1 / (1 - conflict)
+	for c := range b1 {
+		b1[c] = (b1[c]*b2[c] + b1[c]*u2 + b2[c]*u1) * scale
+	}
+	return b1, u1 * u2 * scale
+}
+
+func (s *evidential) Artifact() Artifact {
+	if s.p == nil {
+		return artifact(s.cfg, nil, 0, nil)
+	}
+	return artifact(s.cfg, s.p.Blocks, s.p.Classes, s.p)
+}
+
+func (s *evidential) Restore(params json.RawMessage) error {
+	var p evidentialParams
+	if err := restore(params, &p); err != nil {
+		return err
+	}
+	if len(p.Models) != len(p.Blocks) {
+		return fmt.Errorf("%d models for %d blocks", len(p.Models), len(p.Blocks))
+	}
+	s.p = &p
+	return nil
+}

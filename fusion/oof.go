@@ -1,0 +1,83 @@
+package fusion
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Folds is the number of out-of-fold splits.
+const Folds = 5
+
+// OOFUser is implemented by strategies that fit on out-of-fold unimodal
+// probabilities; the caller computes Inputs.OOF for them (OutOfFold).
+type OOFUser interface {
+	NeedsOOF() bool
+}
+
+// NeedsOOF reports whether any of the strategies needs Inputs.OOF.
+func NeedsOOF(strategies []Strategy) bool {
+	for _, s := range strategies {
+		if u, ok := s.(OOFUser); ok && u.NeedsOOF() {
+			return true
+		}
+	}
+	return false
+}
+
+// OutOfFold computes Inputs.OOF: for each features block, Folds logistic
+// regressions, each fitted on the training rows outside one fold and predicting the
+// training rows inside it; probs blocks are their own out-of-fold predictions. Rows
+// that are not training rows get the full model's prediction (unimodal[b]).
+func OutOfFold(ctx context.Context, f *Frame, unimodal [][]float64, opts *LogRegOptions, workers int) ([][]float64, error) {
+	k := f.Classes
+	oof := make([][]float64, len(f.Blocks))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(workers, 1))
+	for b := range f.Blocks {
+		blk := &f.Blocks[b]
+		if blk.Kind == Probs {
+			oof[b] = unimodal[b]
+			continue
+		}
+		oof[b] = append([]float64(nil), unimodal[b]...)
+		rows := f.TrainRows(blk.Present)
+		for fold := 0; fold < Folds; fold++ {
+			g.Go(func() error {
+				var fitRows, heldOut []int
+				for _, i := range rows {
+					if f.Fold(i, Folds) == fold {
+						heldOut = append(heldOut, i)
+					} else {
+						fitRows = append(fitRows, i)
+					}
+				}
+				if len(heldOut) == 0 {
+					return nil
+				}
+				if len(fitRows) == 0 {
+					return fmt.Errorf("modality %q: fold %d: %w", blk.Name, fold, ErrNoTrainingRows)
+				}
+				X := make([]float64, 0, len(fitRows)*blk.Width)
+				y := make([]int32, len(fitRows))
+				for j, i := range fitRows {
+					X = append(X, blk.Row(i)...)
+					y[j] = f.Label[i]
+				}
+				lr, err := FitLogReg(gctx, X, y, blk.Width, k, opts)
+				if err != nil {
+					return fmt.Errorf("modality %q: fold %d: %w", blk.Name, fold, err)
+				}
+				for _, i := range heldOut { // folds own disjoint rows
+					lr.PredictProba(blk.Row(i), oof[b][i*k:(i+1)*k])
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return oof, nil
+}
