@@ -55,10 +55,10 @@ type late struct {
 type lateParams struct {
 	Blocks      []string      `json:"blocks"`
 	Classes     int           `json:"classes"`
-	Calibrators []*Calibrator `json:"calibrators"`         // per block; null = uncalibrated
-	Weights     []float64     `json:"weights,omitempty"`   // late-weighted, per block
-	Ranks       [][][]float64 `json:"ranks,omitempty"`     // rank-average: per block, per class, sorted reference values
-	TieRule     string        `json:"tie_rule,omitempty"`  // vote
+	Calibrators []*Calibrator `json:"calibrators"`        // per block; null = uncalibrated
+	Weights     []float64     `json:"weights,omitempty"`  // late-weighted, per block
+	Ranks       [][][]float64 `json:"ranks,omitempty"`    // rank-average: per block, per class, sorted reference values
+	TieRule     string        `json:"tie_rule,omitempty"` // vote
 }
 
 var _ Strategy = (*late)(nil)
