@@ -205,7 +205,7 @@ func TestConformance(t *testing.T) {
 
 				// A row with no modality is an error naming it.
 				for b := range in.Blocks {
-					in.Blocks[b].Present[7], in.Blocks[b].Present[8] = false, in.Blocks[b].Present[8]
+					in.Blocks[b].Present[7] = false
 				}
 				err = s.Predict(context.Background(), in, out3)
 				if !errors.Is(err, ErrNoModality) {

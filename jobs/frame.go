@@ -27,10 +27,19 @@ type classSet struct {
 
 // collectClasses builds the class list: the spec's, or every distinct label of the
 // label source sorted (numerically for integer labels).
-func collectClasses(spec *Spec, tables []*lake.Table) (*classSet, error) {
+// When scoring with saved models, modelInteger is the models' label type: labels
+// in the data, if any, must have it; without labels it is the output's label type.
+func collectClasses(spec *Spec, tables []*lake.Table, modelInteger *bool) (*classSet, error) {
 	cs := &classSet{byName: map[string]int{}, byInt: map[int64]int{}}
+	if modelInteger != nil {
+		cs.isInt = *modelInteger
+	}
 	if len(tables) > 0 {
-		cs.isInt = tables[0].IntLabels != nil
+		dataInteger := tables[0].IntLabels != nil
+		if modelInteger != nil && dataInteger != *modelInteger {
+			return nil, fmt.Errorf("jobs: %w: label column %q holds %s labels, the model's are %s", ErrInput, spec.Label.Column, labelType(dataInteger), labelType(*modelInteger))
+		}
+		cs.isInt = dataInteger
 	}
 	for _, t := range tables {
 		if (t.IntLabels != nil) != cs.isInt {
@@ -83,6 +92,13 @@ func distinctLabels[T cmp.Ordered](tables []*lake.Table, labels func(*lake.Table
 	}
 	slices.Sort(out)
 	return out
+}
+
+func labelType(integer bool) string {
+	if integer {
+		return "integer"
+	}
+	return "string"
 }
 
 // labelOf returns the class index of a label source row, -1 for a null label.
@@ -165,6 +181,9 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	L := p.LabelFrom
 	for fi, i := range keep {
 		f.Label[fi] = -1
+		if L < 0 {
+			continue
+		}
 		if r := al.refs[L][i]; r != noRef {
 			c, err := cs.labelOf(src[L].tables[r.table()], r.row())
 			if err != nil {
@@ -173,7 +192,12 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 			f.Label[fi] = c
 		}
 	}
-	if err := assignSplits(spec, bf, src[L].tables, al.refs[L], keep, al.keys); err != nil {
+	var labelTables []*lake.Table
+	var labelRefs []ref
+	if L >= 0 {
+		labelTables, labelRefs = src[L].tables, al.refs[L]
+	}
+	if err := assignSplits(spec, bf, labelTables, labelRefs, keep, al.keys); err != nil {
 		return nil, err
 	}
 	return bf, f.Validate()

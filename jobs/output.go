@@ -17,9 +17,10 @@ import (
 
 const parquetType = "application/vnd.apache.parquet"
 
-// write streams every output of the run under its prefix: scores per strategy,
-// the long-format metrics table, rejected rows, model artifacts and report.json.
-func (r *runner) write(ctx context.Context, rw *lake.RunWriter, plan *Plan, bf *builtFrame, scored []*scoredStrategy, rep *eval.Report) error {
+// write streams every output of the run under its prefix: scores per strategy
+// (when writeScores), the long-format metrics table, rejected rows, model files
+// and report.json.
+func (r *runner) write(ctx context.Context, rw *lake.RunWriter, bf *builtFrame, scored []*scoredStrategy, models map[string]*ModelFile, writeScores bool, rep *eval.Report) error {
 	defer r.timed("write", time.Now())
 	f := bf.frame
 	k := f.Classes
@@ -54,7 +55,7 @@ func (r *runner) write(ctx context.Context, rw *lake.RunWriter, plan *Plan, bf *
 	}
 	var jobs []job
 	for _, s := range scored {
-		if s.baseline && !r.spec.Outputs.BaselineScores {
+		if !writeScores || (s.baseline && !r.spec.Outputs.BaselineScores) {
 			continue
 		}
 		pred := lake.OutColumn{Name: "pred"}
@@ -117,12 +118,12 @@ func (r *runner) write(ctx context.Context, rw *lake.RunWriter, plan *Plan, bf *
 		return err
 	}
 
-	for _, s := range scored {
-		body, err := json.MarshalIndent(s.artifact, "", "  ")
+	for _, name := range sortedKeys(models) {
+		body, err := json.MarshalIndent(models[name], "", "  ")
 		if err != nil {
 			return err
 		}
-		if err := rw.WriteFile(ctx, "models/"+s.name+".json", 0, "application/json", func(w io.Writer) error {
+		if err := rw.WriteFile(ctx, "models/"+name+".json", 0, "application/json", func(w io.Writer) error {
 			_, err := w.Write(body)
 			return err
 		}); err != nil {
@@ -162,9 +163,10 @@ func sliceColumn(c lake.OutColumn, lo, hi int) lake.OutColumn {
 // metric and class. Confidence intervals are null until bootstrap intervals are
 // computed.
 func metricsTable(rep *eval.Report) []lake.OutColumn {
-	var run, strategy, split, metric, class []string
-	var classValid []bool
-	var value []float64
+	// Non-nil even when empty (an unlabelled run has no metrics): the slices type
+	// the columns.
+	run, strategy, split, metric, class := []string{}, []string{}, []string{}, []string{}, []string{}
+	classValid, value := []bool{}, []float64{}
 	add := func(s, sp, m, c string, v float64) {
 		run, strategy, split, metric = append(run, rep.RunID), append(strategy, s), append(split, sp), append(metric, m)
 		class, classValid, value = append(class, c), append(classValid, c != ""), append(value, v)

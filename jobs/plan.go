@@ -58,6 +58,11 @@ func (p *Plan) Sources() []*SourcePlan {
 // MakePlan lists the dataset, reads every file's footer and checks the columns the
 // spec needs. Every problem names the file and the column.
 func MakePlan(ctx context.Context, l *lake.Lake, spec *Spec) (*Plan, error) {
+	return makePlan(ctx, l, spec, true)
+}
+
+// makePlan is MakePlan; labels may be absent when scoring with saved models.
+func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool) (*Plan, error) {
 	ds, err := l.DiscoverDataset(ctx, spec.Dataset, spec.Filters)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w: %w", ErrInput, err)
@@ -162,7 +167,7 @@ func MakePlan(ctx context.Context, l *lake.Lake, spec *Spec) (*Plan, error) {
 		}
 		sp.Scalar = perFile[0]
 	}
-	if p.LabelFrom < 0 {
+	if p.LabelFrom < 0 && labelsRequired {
 		return nil, fmt.Errorf("jobs: %w: no labels: %s/labels/ holds no parquet files and label.from names no modality", ErrInput, lake.Join(l.String(), spec.Dataset))
 	}
 	return p, nil

@@ -79,10 +79,26 @@ func (r *runner) timed(stage string, start time.Time) {
 	r.log.Info("stage done", "stage", stage, "seconds", fmt.Sprintf("%.3f", r.seconds[stage]))
 }
 
-// Run executes a job end to end and commits it. A cancelled ctx stops the job
-// without committing: a run without _SUCCESS does not exist, and running the same
-// spec again completes it.
+// Run executes a job end to end and commits it: fit on the training rows, score
+// every row (unless the spec's mode is fit), evaluate, write. A cancelled ctx stops
+// the job without committing: a run without _SUCCESS does not exist, and running
+// the same spec again completes it.
 func Run(ctx context.Context, spec *Spec, opts Options) (*Result, error) {
+	return execute(ctx, spec, opts, nil)
+}
+
+// Score applies saved models (LoadModels' location: a run, its models/ folder, or
+// one model file) to the spec's data, which need not have labels, and commits the
+// scores as a run of its own. Where labels exist, the scores are evaluated too.
+func Score(ctx context.Context, spec *Spec, opts Options, models string) (*Result, error) {
+	lm, err := LoadModels(ctx, models)
+	if err != nil {
+		return nil, err
+	}
+	return execute(ctx, spec, opts, lm)
+}
+
+func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (*Result, error) {
 	url, err := LakeURL(spec, opts.Lake)
 	if err != nil {
 		return nil, err
@@ -104,7 +120,7 @@ func Run(ctx context.Context, spec *Spec, opts Options) (*Result, error) {
 	r.log = r.log.With("run_id", runID)
 
 	start := time.Now()
-	plan, err := MakePlan(ctx, l, spec)
+	plan, err := makePlan(ctx, l, spec, lm == nil)
 	if err != nil {
 		return nil, err
 	}
@@ -119,19 +135,31 @@ func Run(ctx context.Context, spec *Spec, opts Options) (*Result, error) {
 	}
 	var bf *builtFrame
 	if len(tables[0]) > 0 && firstTable(tables).IntKeys != nil {
-		bf, err = alignAndBuild[int64](ctx, r, plan, tables, stats, func(t *lake.Table) []int64 { return t.IntKeys })
+		bf, err = alignAndBuild[int64](ctx, r, plan, tables, stats, lm, func(t *lake.Table) []int64 { return t.IntKeys })
 	} else {
-		bf, err = alignAndBuild[string](ctx, r, plan, tables, stats, func(t *lake.Table) []string { return t.StrKeys })
+		bf, err = alignAndBuild[string](ctx, r, plan, tables, stats, lm, func(t *lake.Table) []string { return t.StrKeys })
 	}
 	if err != nil {
 		return nil, err
 	}
-	scored, err := r.fitPredict(ctx, plan, bf)
+	var scored []*scoredStrategy
+	var models map[string]*ModelFile
+	if lm != nil {
+		if err := lm.checkSchema(plan, bf.frame); err != nil {
+			return nil, err
+		}
+		scored, err = r.restorePredict(ctx, bf, lm)
+	} else {
+		var uni map[string]*fusion.Unimodal
+		scored, uni, err = r.fitPredict(ctx, plan, bf)
+		models = modelFiles(spec, plan, bf, scored, uni, runID)
+	}
 	if err != nil {
 		return nil, err
 	}
 	report := r.evaluate(plan, bf, scored, stats, tables, runID, l.String())
-	if err := r.write(ctx, rw, plan, bf, scored, report); err != nil {
+	writeScores := lm != nil || spec.Mode != "fit"
+	if err := r.write(ctx, rw, bf, scored, models, writeScores, report); err != nil {
 		return nil, err
 	}
 	start = time.Now()
@@ -190,7 +218,7 @@ func (r *runner) scan(ctx context.Context, plan *Plan) ([][]*lake.Table, []*lake
 }
 
 // alignAndBuild checks the key type, aligns every source by key and builds the Frame.
-func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [][]*lake.Table, stats []*lake.ScanStats, keysOf func(*lake.Table) []K) (*builtFrame, error) {
+func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [][]*lake.Table, stats []*lake.ScanStats, lm *loadedModels, keysOf func(*lake.Table) []K) (*builtFrame, error) {
 	start := time.Now()
 	sources := plan.Sources()
 	src := make([]scanned[K], len(sources))
@@ -211,7 +239,21 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 	r.progress("align", 1, 1)
 	r.timed("align", start)
 	start = time.Now()
-	cs, err := collectClasses(plan.Spec, tables[plan.LabelFrom])
+	var labelTables []*lake.Table
+	if plan.LabelFrom >= 0 {
+		labelTables = tables[plan.LabelFrom]
+	}
+	spec := plan.Spec
+	if lm != nil { // the models fix the classes and their order
+		cp := *spec
+		cp.Label.Classes = lm.classes
+		spec = &cp
+	}
+	var modelInteger *bool
+	if lm != nil {
+		modelInteger = &lm.integer
+	}
+	cs, err := collectClasses(spec, labelTables, modelInteger)
 	if err != nil {
 		return nil, err
 	}
@@ -240,25 +282,29 @@ type scoredStrategy struct {
 }
 
 // fitPredict fits the unimodal models and every strategy, and scores every row.
-func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]*scoredStrategy, error) {
+func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]*scoredStrategy, map[string]*fusion.Unimodal, error) {
 	defer r.timed("fit_predict", time.Now())
 	f := bf.frame
 	lr := &fusion.LogRegOptions{C: r.spec.Model.C, MaxIter: r.spec.Model.MaxIter}
 	uni, err := fusion.FitUnimodal(ctx, f, lr, r.cpu)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: fit unimodal models: %w", err)
+		return nil, nil, fmt.Errorf("jobs: fit unimodal models: %w", err)
+	}
+	byName := map[string]*fusion.Unimodal{}
+	for b, u := range uni {
+		byName[f.Blocks[b].Name] = u
 	}
 	in, baselines := r.predictUnimodal(f, uni)
 	strategies := make([]fusion.Strategy, len(r.spec.Strategies))
 	for i, st := range r.spec.Strategies {
 		if strategies[i], err = fusion.New(st.Config()); err != nil {
-			return nil, fmt.Errorf("jobs: %w: strategies[%d]: %w", ErrSpec, i, err)
+			return nil, nil, fmt.Errorf("jobs: %w: strategies[%d]: %w", ErrSpec, i, err)
 		}
 	}
 	if fusion.NeedsOOF(strategies) {
 		start := time.Now()
 		if in.OOF, err = fusion.OutOfFold(ctx, f, in.Unimodal, lr, r.cpu); err != nil {
-			return nil, fmt.Errorf("jobs: out-of-fold predictions: %w", err)
+			return nil, nil, fmt.Errorf("jobs: out-of-fold predictions: %w", err)
 		}
 		r.seconds["out_of_fold"] = time.Since(start).Seconds()
 	}
@@ -286,8 +332,39 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return append(scored, baselines...), byName, nil
+}
+
+// restorePredict scores every row with loaded models: the unimodal models they
+// carry (also reported as baselines) and the strategies.
+func (r *runner) restorePredict(ctx context.Context, bf *builtFrame, lm *loadedModels) ([]*scoredStrategy, error) {
+	defer r.timed("predict", time.Now())
+	f := bf.frame
+	uni := make([]*fusion.Unimodal, len(f.Blocks))
+	var blocks []fusion.Block
+	var models []*fusion.Unimodal
+	for b, blk := range f.Blocks {
+		if u, ok := lm.unimodal[blk.Name]; ok {
+			uni[b] = u
+			blocks = append(blocks, blk)
+			models = append(models, u)
+		}
+	}
+	// Only the modalities the models use are scored; the others stay out of the frame.
+	sub := *f
+	sub.Blocks = blocks
+	in, baselines := r.predictUnimodal(&sub, models)
+	var scored []*scoredStrategy
+	for _, s := range lm.strategies {
+		sc, err := predictStrategy(ctx, s, in)
+		if err != nil {
+			return nil, err
+		}
+		scored = append(scored, sc)
+	}
+	r.progress("fit", 1, 1)
 	return append(scored, baselines...), nil
 }
 

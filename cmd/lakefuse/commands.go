@@ -38,10 +38,74 @@ func parse(fs *flag.FlagSet, args []string, wantArgs int, what string) error {
 	return nil
 }
 
+// filterFlag collects --filter k=v partition filters, which override the spec's.
+func filterFlag(fs *flag.FlagSet) map[string]string {
+	filters := map[string]string{}
+	fs.Func("filter", "partition filter k=v, overriding the spec's (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want k=v, got %q", s)
+		}
+		filters[k] = v
+		return nil
+	})
+	return filters
+}
+
+func applyFilters(spec *jobs.Spec, filters map[string]string) {
+	if len(filters) == 0 {
+		return
+	}
+	merged := map[string]string{}
+	for k, v := range spec.Filters {
+		merged[k] = v
+	}
+	for k, v := range filters {
+		merged[k] = v
+	}
+	spec.Filters = merged
+}
+
+func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("score")
+	models := fs.String("models", "", "saved models: a run (lake URL of its prefix), its models/ folder, or one model file (required)")
+	lakeURL := fs.String("lake", "", "lake URL; overrides the spec's lake")
+	runID := fs.String("run-id", "", "run id of the scores (default: <name>-score-<UTC time>)")
+	filters := filterFlag(fs)
+	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
+		return err
+	}
+	if *models == "" {
+		return fmt.Errorf("%w: --models is required", errUsage)
+	}
+	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	applyFilters(spec, filters)
+	if *runID == "" {
+		*runID = spec.Name + "-score-" + time.Now().UTC().Format("20060102T150405Z")
+	}
+	log := newLogger(stderr)
+	prog := newProgress(stderr, log)
+	opts := jobs.Options{Lake: *lakeURL, RunID: *runID, Progress: prog.update}
+	if !prog.tty {
+		opts.Logger = log
+	}
+	res, err := jobs.Score(ctx, spec, opts, *models)
+	prog.finish()
+	if err != nil {
+		return err
+	}
+	printResult(stdout, res)
+	return nil
+}
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run")
 	lakeURL := fs.String("lake", "", "lake URL; overrides the spec's lake")
 	runID := fs.String("run-id", "", "run id; overrides the spec's run_id (default: <name>-<spec hash>)")
+	filters := filterFlag(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
@@ -70,6 +134,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	applyFilters(spec, filters)
 	res, err := runJob(ctx, spec, jobs.Options{Lake: *lakeURL, RunID: *runID}, stderr)
 	if err != nil {
 		return err
@@ -326,6 +391,11 @@ func printResult(w io.Writer, res *jobs.Result) {
 	split := "test"
 	if _, ok := rep.Rows.BySplit["test"]; !ok {
 		split = rep.Splits[0]
+	}
+	if split == "unlabelled" {
+		fmt.Fprintf(w, "no labels: scores written, nothing to evaluate\n")
+		fmt.Fprintf(w, "\noutputs: %s/%s/\n", res.Lake, res.Prefix)
+		return
 	}
 	fmt.Fprintf(w, "\nmetrics on the %s split (%d rows):\n\n", split, rep.Rows.BySplit[split])
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
