@@ -260,3 +260,48 @@ func TestSpecErrors(t *testing.T) {
 		t.Errorf("missing spec file: %v", err)
 	}
 }
+
+// With 30 % of each modality's rows removed at random, every strategy still scores
+// every entity that has a modality, and the best fused accuracy over all entities
+// beats every unimodal baseline's (which falls back to the training prior — the
+// majority class — where its modality is missing).
+func TestMfeatMissingModalities(t *testing.T) {
+	ctx := context.Background()
+	spec, err := jobs.ParseSpec(examples.Mfeat, "examples/mfeat.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "file://" + t.TempDir()
+	if err := mfeat.ImportMissing(ctx, openLake(t, url), "mfeat", 0.3, 1); err != nil {
+		t.Fatal(err)
+	}
+	res, err := jobs.Run(ctx, spec, jobs.Options{Lake: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := res.Report.Rows
+	if rows.Aligned != 2000 || rows.Scored+rows.Rejected["no modality present"] != 2000 {
+		t.Fatalf("rows %+v", rows)
+	}
+	bestFused, bestBaseline := 0.0, 0.0
+	for _, s := range res.Report.Strategies {
+		for _, split := range []string{"train", "test"} {
+			if got := s.Splits[split].Rows; got != rows.BySplit[split] {
+				t.Errorf("%s scored %d of the %d %s entities", s.Name, got, rows.BySplit[split], split)
+			}
+		}
+		acc := s.Splits["test"].Metrics["accuracy"]
+		if s.Baseline {
+			bestBaseline = max(bestBaseline, acc)
+			if present := s.Splits["test"].Metrics["accuracy_when_present"]; !(present > acc) {
+				t.Errorf("%s: accuracy where present %v should exceed the accuracy over all entities %v", s.Name, present, acc)
+			}
+		} else {
+			bestFused = max(bestFused, acc)
+		}
+	}
+	if !(bestFused > bestBaseline) {
+		t.Errorf("best fused accuracy %.4f is not above the best unimodal baseline's %.4f", bestFused, bestBaseline)
+	}
+	t.Logf("best fused %.4f, best baseline over all entities %.4f", bestFused, bestBaseline)
+}

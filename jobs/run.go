@@ -455,7 +455,11 @@ func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, 
 	for i, s := range bf.split {
 		rowSplit[i] = splitIndex[s]
 	}
+	// Every strategy is evaluated over all the entities of a split. A unimodal
+	// baseline is also evaluated over the entities that have its modality: where it
+	// is missing, the baseline can only predict the training prior.
 	accs := make([][]*eval.Classification, len(scored))
+	present := make([][]*eval.Classification, len(scored))
 	var g errgroup.Group
 	g.SetLimit(r.cpu)
 	for si, s := range scored {
@@ -464,9 +468,26 @@ func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, 
 			for i := range accs[si] {
 				accs[si][i] = eval.NewClassification(k)
 			}
+			var mask []bool
+			if s.baseline {
+				present[si] = make([]*eval.Classification, len(bf.splits))
+				for i := range present[si] {
+					present[si][i] = eval.NewClassification(k)
+				}
+				for b := range f.Blocks {
+					if f.Blocks[b].Name == s.modalities[0] {
+						mask = f.Blocks[b].Present
+					}
+				}
+			}
 			for i := 0; i < f.Rows; i++ {
-				if f.Label[i] >= 0 {
-					accs[si][rowSplit[i]].Add(s.probs[i*k:(i+1)*k], int(f.Label[i]))
+				if f.Label[i] < 0 {
+					continue
+				}
+				p := s.probs[i*k : (i+1)*k]
+				accs[si][rowSplit[i]].Add(p, int(f.Label[i]))
+				if mask != nil && mask[i] {
+					present[si][rowSplit[i]].Add(p, int(f.Label[i]))
 				}
 			}
 			return nil
@@ -474,12 +495,17 @@ func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, 
 	}
 	_ = g.Wait()
 	for si, s := range scored {
-		accs := accs[si]
 		sr := eval.StrategyReport{Name: s.name, Type: s.typ, Baseline: s.baseline, Modalities: s.modalities,
 			FitSeconds: s.fitSec, PredictSeconds: s.predictSec, Splits: map[string]*eval.SplitReport{}}
 		for i, name := range bf.splits {
-			if accs[i].Confusion.Result().N > 0 {
-				sr.Splits[name] = eval.NewSplitReport(accs[i])
+			if accs[si][i].Confusion.Result().N == 0 {
+				continue
+			}
+			sr.Splits[name] = eval.NewSplitReport(accs[si][i])
+			if present[si] != nil {
+				pr := present[si][i].Confusion.Result()
+				sr.Splits[name].Metrics["rows_when_present"] = float64(pr.N)
+				sr.Splits[name].Metrics["accuracy_when_present"] = pr.Accuracy
 			}
 		}
 		rep.Strategies = append(rep.Strategies, sr)

@@ -348,12 +348,19 @@ const demoLake = "file:///tmp/lakefuse-demo"
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo")
 	lakeURL := fs.String("lake", demoLake, "lake to import the demo data into and run on")
+	missing := fs.Float64("missing", 0, "leave out this fraction of each view's rows (seeded), to see fusion with missing modalities")
 	if err := parse(fs, args, 0, "no arguments"); err != nil {
 		return err
+	}
+	if *missing < 0 || *missing >= 1 {
+		return fmt.Errorf("%w: --missing %v: want a fraction in [0, 1)", errUsage, *missing)
 	}
 	spec, err := jobs.ParseSpec(examples.Mfeat, "examples/mfeat.yaml")
 	if err != nil {
 		return err
+	}
+	if *missing > 0 {
+		spec.Dataset = fmt.Sprintf("mfeat-missing-%02.0f", *missing*100)
 	}
 	l, err := lake.Open(ctx, *lakeURL)
 	if err != nil {
@@ -361,8 +368,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer l.Close()
 	if _, err := l.DiscoverDataset(ctx, spec.Dataset, nil); err != nil {
-		fmt.Fprintf(stdout, "importing the UCI multiple-features digits (6 views × 2,000 rows) into %s/%s\n", l, spec.Dataset)
-		if err := mfeat.Import(ctx, l, spec.Dataset); err != nil {
+		fmt.Fprintf(stdout, "importing the UCI multiple-features digits (6 views × 2,000 rows, %.0f%% of each view left out) into %s/%s\n", *missing*100, l, spec.Dataset)
+		if err := mfeat.ImportMissing(ctx, l, spec.Dataset, *missing, 1); err != nil {
 			return err
 		}
 	}
@@ -399,7 +406,7 @@ func printResult(w io.Writer, res *jobs.Result) {
 	}
 	fmt.Fprintf(w, "\nmetrics on the %s split (%d rows):\n\n", split, rep.Rows.BySplit[split])
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STRATEGY\tTYPE\tACCURACY\tMACRO-F1\tLOG LOSS\tFIT S")
+	fmt.Fprintln(tw, "STRATEGY\tTYPE\tACCURACY\tMACRO-F1\tLOG LOSS\tACC. WHERE PRESENT\tFIT S")
 	rows := append([]eval.StrategyReport(nil), rep.Strategies...)
 	sort.SliceStable(rows, func(i, j int) bool { return !rows[i].Baseline && rows[j].Baseline })
 	for _, s := range rows {
@@ -407,7 +414,11 @@ func printResult(w io.Writer, res *jobs.Result) {
 		if sr == nil {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\n", s.Name, s.Type, num(sr.Metrics["accuracy"]), num(sr.Metrics["f1_macro"]), num(sr.Metrics["log_loss"]), s.FitSeconds)
+		whenPresent := ""
+		if v, ok := sr.Metrics["accuracy_when_present"]; ok {
+			whenPresent = fmt.Sprintf("%s (%d rows)", num(v), int(sr.Metrics["rows_when_present"]))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n", s.Name, s.Type, num(sr.Metrics["accuracy"]), num(sr.Metrics["f1_macro"]), num(sr.Metrics["log_loss"]), whenPresent, s.FitSeconds)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\noutputs: %s/%s/ (scores/, metrics/, models/, report.json, manifest.json, _SUCCESS)\n", res.Lake, res.Prefix)

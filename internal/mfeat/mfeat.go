@@ -5,8 +5,11 @@
 package mfeat
 
 import (
+	"bytes"
 	"context"
 	"embed"
+	"math/rand/v2"
+	"strings"
 	"encoding/csv"
 	"fmt"
 	"strconv"
@@ -30,13 +33,30 @@ var Views = []string{"fac", "fou", "kar", "mor", "pix", "zer"}
 //
 // The entity key is the 0-based row index, which is the same digit in every view.
 func Import(ctx context.Context, l *lake.Lake, dataset string) error {
-	for _, v := range Views {
-		f, err := Data.Open("data/mfeat-" + v + ".csv")
+	return ImportMissing(ctx, l, dataset, 0, 0)
+}
+
+// ImportMissing is Import with a fraction of each view's rows left out, drawn
+// independently per view from a generator seeded by seed: a dataset where entities
+// lack modalities at random, for robustness checks.
+func ImportMissing(ctx context.Context, l *lake.Lake, dataset string, missing float64, seed uint64) error {
+	for vi, v := range Views {
+		body, err := Data.ReadFile("data/mfeat-" + v + ".csv")
 		if err != nil {
 			return err
 		}
-		_, _, err = jobs.ImportCSV(ctx, l, f, jobs.ImportOptions{Dataset: dataset, Modality: v, Prefix: "f", DropLast: true})
-		f.Close()
+		rng := rand.New(rand.NewPCG(seed, uint64(vi)))
+		// Prepend the key (the row index) and keep the rows that survive the draw.
+		var buf bytes.Buffer
+		for i, line := range strings.Split(strings.TrimRight(string(body), "\n"), "\n") {
+			switch {
+			case i == 0:
+				buf.WriteString("entity_id," + line + "\n")
+			case missing == 0 || rng.Float64() >= missing:
+				fmt.Fprintf(&buf, "%d,%s\n", i-1, line)
+			}
+		}
+		_, _, err = jobs.ImportCSV(ctx, l, &buf, jobs.ImportOptions{Dataset: dataset, Modality: v, Prefix: "f", DropLast: true})
 		if err != nil {
 			return fmt.Errorf("mfeat: view %s: %w", v, err)
 		}
