@@ -8,11 +8,11 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"math/rand/v2"
-	"strings"
 	"encoding/csv"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
+	"strings"
 
 	"github.com/lakefuse/lakefuse/jobs"
 	"github.com/lakefuse/lakefuse/lake"
