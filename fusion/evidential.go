@@ -256,11 +256,11 @@ func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64,
 	return m, nil
 }
 
-// trigamma is ψ'(x) for x > 0: the recurrence ψ'(x) = ψ'(x+1) + 1/x² up to x ≥ 6,
-// then the asymptotic series (error below 1e-12 there).
+// trigamma is ψ'(x) for x > 0: the recurrence ψ'(x) = ψ'(x+1) + 1/x² up to x ≥ 10,
+// then the asymptotic series (error about 1e-12 there).
 func trigamma(x float64) float64 {
 	r := 0.0
-	for x < 6 {
+	for x < 10 {
 		r += 1 / (x * x)
 		x++
 	}
