@@ -90,26 +90,15 @@ func (s *late) Fit(ctx context.Context, in *Inputs) error {
 		}
 		src = in.OOF
 	}
-	// Calibrated out-of-fold probabilities of each block's training rows.
+	// Calibrated out-of-fold probabilities of each block's training rows, gathered
+	// only when something is learned from them (a plain rule needs none).
 	cal := make([][]float64, len(idx))
 	rows := make([][]int, len(idx))
-	for j, b := range idx {
-		rows[j] = in.TrainRows(in.Blocks[b].Present)
-		probs := make([]float64, 0, len(rows[j])*k)
-		y := make([]int32, len(rows[j]))
-		for r, i := range rows[j] {
-			probs = append(probs, src[b][i*k:(i+1)*k]...)
-			y[r] = in.Label[i]
-		}
-		c, err := fitCalibrator(s.cfg.Calibration, probs, y, k)
-		if err != nil {
+	p.Calibrators = make([]*Calibrator, len(idx))
+	if s.NeedsOOF() {
+		if err := s.calibrate(in, idx, src, p, cal, rows); err != nil {
 			return err
 		}
-		p.Calibrators = append(p.Calibrators, c)
-		for r := range rows[j] {
-			c.Apply(probs[r*k:(r+1)*k], probs[r*k:(r+1)*k])
-		}
-		cal[j] = probs
 	}
 	switch s.rule {
 	case "late-weighted":
@@ -136,6 +125,31 @@ func (s *late) Fit(ctx context.Context, in *Inputs) error {
 		}
 	}
 	s.p = p
+	return nil
+}
+
+// calibrate fits each block's calibrator on its training rows' out-of-fold
+// probabilities, leaving the calibrated probabilities in cal and the rows in rows.
+func (s *late) calibrate(in *Inputs, idx []int, src [][]float64, p *lateParams, cal [][]float64, rows [][]int) error {
+	k := in.Classes
+	for j, b := range idx {
+		rows[j] = in.TrainRows(in.Blocks[b].Present)
+		probs := make([]float64, 0, len(rows[j])*k)
+		y := make([]int32, len(rows[j]))
+		for r, i := range rows[j] {
+			probs = append(probs, src[b][i*k:(i+1)*k]...)
+			y[r] = in.Label[i]
+		}
+		c, err := fitCalibrator(s.cfg.Calibration, probs, y, k)
+		if err != nil {
+			return err
+		}
+		p.Calibrators[j] = c
+		for r := range rows[j] {
+			c.Apply(probs[r*k:(r+1)*k], probs[r*k:(r+1)*k])
+		}
+		cal[j] = probs
+	}
 	return nil
 }
 

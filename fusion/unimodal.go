@@ -107,13 +107,16 @@ func normalise(p, dst []float64) {
 
 func classPrior(f *Frame) []float64 {
 	prior := make([]float64, f.Classes)
-	rows := f.TrainRows(nil)
-	for _, i := range rows {
-		prior[f.Label[i]]++
+	n := 0
+	for i := 0; i < f.Rows; i++ { // counts: no need for the canonical order
+		if f.Train[i] && f.Label[i] >= 0 {
+			prior[f.Label[i]]++
+			n++
+		}
 	}
 	for c := range prior {
-		if len(rows) > 0 {
-			prior[c] /= float64(len(rows))
+		if n > 0 {
+			prior[c] /= float64(n)
 		} else {
 			prior[c] = 1 / float64(f.Classes)
 		}

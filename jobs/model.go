@@ -53,21 +53,28 @@ type TrainingInfo struct {
 	Dataset     string `json:"dataset"`
 	SpecSHA256  string `json:"spec_sha256"`
 	Rows        int    `json:"rows"`
-	Fingerprint string `json:"fingerprint"` // SHA-256 over the training rows' key hashes and labels, in key-hash order
+	Fingerprint string `json:"fingerprint"` // of the training rows' (key, label) pairs, independent of their order
 }
 
 // modelFiles builds the model files of a fitted run.
 func modelFiles(spec *Spec, plan *Plan, bf *builtFrame, scored []*scoredStrategy, uni map[string]*fusion.Unimodal, runID string) map[string]*ModelFile {
 	f := bf.frame
-	rows := f.TrainRows(nil)
-	h := sha256.New()
-	var buf [12]byte
-	for _, i := range rows {
-		binary.LittleEndian.PutUint64(buf[:8], f.KeyHash[i])
-		binary.LittleEndian.PutUint32(buf[8:], uint32(f.Label[i]))
-		h.Write(buf[:])
+	// An order-independent fingerprint of the (key, label) pairs trained on: the
+	// count, sum and xor of a mix of each pair, hashed. Two runs that train on the
+	// same rows agree whatever order the rows came in, without sorting millions.
+	var n, sum, xor uint64
+	for i := 0; i < f.Rows; i++ {
+		if f.Train[i] && f.Label[i] >= 0 {
+			h := mix(f.KeyHash[i] ^ (uint64(f.Label[i])+1)*0x9e3779b97f4a7c15)
+			n, sum, xor = n+1, sum+h, xor^h
+		}
 	}
-	training := TrainingInfo{RunID: runID, Dataset: spec.Dataset, SpecSHA256: spec.Hash(), Rows: len(rows), Fingerprint: hex.EncodeToString(h.Sum(nil))}
+	var buf [24]byte
+	binary.LittleEndian.PutUint64(buf[0:], n)
+	binary.LittleEndian.PutUint64(buf[8:], sum)
+	binary.LittleEndian.PutUint64(buf[16:], xor)
+	digest := sha256.Sum256(buf[:])
+	training := TrainingInfo{RunID: runID, Dataset: spec.Dataset, SpecSHA256: spec.Hash(), Rows: int(n), Fingerprint: hex.EncodeToString(digest[:])}
 	schema := map[string]FeatureSchema{}
 	for b, sp := range plan.Modalities {
 		schema[sp.Name] = FeatureSchema{Modality: sp.Name, Kind: sp.Kind, Width: f.Blocks[b].Width, Vector: sp.Vector, Scalar: sp.Scalar}

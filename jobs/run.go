@@ -459,7 +459,7 @@ func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, 
 	// baseline is also evaluated over the entities that have its modality: where it
 	// is missing, the baseline can only predict the training prior.
 	accs := make([][]*eval.Classification, len(scored))
-	present := make([][]*eval.Classification, len(scored))
+	present := make([][]*eval.Confusion, len(scored))
 	var g errgroup.Group
 	g.SetLimit(r.cpu)
 	for si, s := range scored {
@@ -470,9 +470,9 @@ func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, 
 			}
 			var mask []bool
 			if s.baseline {
-				present[si] = make([]*eval.Classification, len(bf.splits))
+				present[si] = make([]*eval.Confusion, len(bf.splits))
 				for i := range present[si] {
-					present[si][i] = eval.NewClassification(k)
+					present[si][i] = eval.NewConfusion(k)
 				}
 				for b := range f.Blocks {
 					if f.Blocks[b].Name == s.modalities[0] {
@@ -487,7 +487,7 @@ func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, 
 				p := s.probs[i*k : (i+1)*k]
 				accs[si][rowSplit[i]].Add(p, int(f.Label[i]))
 				if mask != nil && mask[i] {
-					present[si][rowSplit[i]].Add(p, int(f.Label[i]))
+					present[si][rowSplit[i]].Add(int(f.Label[i]), eval.Argmax(p))
 				}
 			}
 			return nil
@@ -503,7 +503,7 @@ func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, 
 			}
 			sr.Splits[name] = eval.NewSplitReport(accs[si][i])
 			if present[si] != nil {
-				pr := present[si][i].Confusion.Result()
+				pr := present[si][i].Result()
 				sr.Splits[name].Metrics["rows_when_present"] = float64(pr.N)
 				sr.Splits[name].Metrics["accuracy_when_present"] = pr.Accuracy
 			}
