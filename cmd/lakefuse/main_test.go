@@ -148,3 +148,25 @@ func TestInterruptedRunExits130(t *testing.T) {
 		t.Errorf("_SUCCESS after an interrupted run: %v", err)
 	}
 }
+
+func TestFitAndScoreCommands(t *testing.T) {
+	lakeURL, dir := writeCSVLake(t)
+	spec := filepath.Join(dir, "fit.yaml")
+	os.WriteFile(spec, []byte(toySpec+"mode: fit\n"), 0o644)
+	if code, out, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "fit", spec); code != 0 {
+		t.Fatalf("fit: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lake", "runs", "fit", "models", "early.json")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := lakefuse(t, "score", "--lake", lakeURL, "--models", lakeURL+"/runs/fit", "--run-id", "scored", spec)
+	if code != 0 || !strings.Contains(out, "run scored: 120 entities scored") {
+		t.Fatalf("score: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lake", "runs", "scored", "scores", "strategy=early")); err != nil {
+		t.Errorf("no scores: %v", err)
+	}
+	if code, _, stderr := lakefuse(t, "score", "--lake", lakeURL, spec); code != exitSpec || !strings.Contains(stderr, "--models") {
+		t.Errorf("score without --models: exit %d: %s", code, stderr)
+	}
+}
