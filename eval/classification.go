@@ -205,21 +205,49 @@ func (a *neumaier) merge(b neumaier) { a.add(b.s); a.add(b.c) }
 func (a neumaier) value() float64 { return a.s + a.c }
 
 // Classification bundles the accumulators lakefuse reports for each strategy and
-// split: the confusion matrix (and all it determines) and log loss.
+// split: the confusion matrix (and all it determines), log loss, Brier score, top-2
+// accuracy, the reliability diagram, and one-vs-rest rankings for ROC AUC and
+// average precision (one ranking on the positive class for a binary task).
 type Classification struct {
-	Confusion *Confusion
-	LogLoss   LogLoss
+	Confusion   *Confusion
+	LogLoss     LogLoss
+	Brier       Brier
+	Top2        TopK
+	Calibration Calibration
+	Rankings    []*Ranking
 }
 
-// NewClassification returns an empty accumulator for k classes.
-func NewClassification(k int) *Classification {
-	return &Classification{Confusion: NewConfusion(k)}
+// NewClassification returns an empty accumulator for k classes whose rankings stay
+// exact up to DefaultExactLimit rows.
+func NewClassification(k int) *Classification { return NewClassificationLimit(k, 0) }
+
+// NewClassificationLimit is NewClassification with the rankings' exact limit.
+func NewClassificationLimit(k, exactLimit int) *Classification {
+	c := &Classification{Confusion: NewConfusion(k), Top2: TopK{K: 2}}
+	n := k
+	if k == 2 {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		c.Rankings = append(c.Rankings, NewRanking(exactLimit))
+	}
+	return c
 }
 
 // Add records one scored row; the prediction is Argmax(probs).
 func (c *Classification) Add(probs []float64, label int) {
 	c.Confusion.Add(label, Argmax(probs))
 	c.LogLoss.Add(probs, label)
+	c.Brier.Add(probs, label)
+	c.Top2.Add(probs, label)
+	c.Calibration.Add(probs, label)
+	if len(c.Rankings) == 1 {
+		c.Rankings[0].Add(probs[1], label == 1)
+		return
+	}
+	for k, r := range c.Rankings {
+		r.Add(probs[k], label == k)
+	}
 }
 
 // Merge combines another accumulator into c.
@@ -228,7 +256,39 @@ func (c *Classification) Merge(o *Classification) error {
 		return err
 	}
 	c.LogLoss.Merge(&o.LogLoss)
+	c.Brier.Merge(&o.Brier)
+	c.Top2.Merge(&o.Top2)
+	c.Calibration.Merge(&o.Calibration)
+	for i, r := range c.Rankings {
+		r.Merge(o.Rankings[i])
+	}
 	return nil
+}
+
+// Ranks returns ROC AUC and average precision: for a binary task on the positive
+// class; for more classes one-vs-rest, averaged over classes (macro) and weighted by
+// their support (weighted), defined only when every class occurs. bound is the
+// largest error bound of the approximations involved (0 when exact).
+func (c *Classification) Ranks() (auc, aucWeighted, ap float64, bound float64, perClass []RankResult) {
+	for _, r := range c.Rankings {
+		perClass = append(perClass, r.Result())
+	}
+	if len(perClass) == 1 {
+		r := perClass[0]
+		return r.AUC, r.AUC, r.AP, max(r.AUCBound, r.APBound), perClass
+	}
+	var total float64
+	for _, r := range perClass {
+		if r.Positives == 0 {
+			return math.NaN(), math.NaN(), math.NaN(), 0, perClass
+		}
+		auc += r.AUC / float64(len(perClass))
+		ap += r.AP / float64(len(perClass))
+		aucWeighted += r.AUC * float64(r.Positives)
+		total += float64(r.Positives)
+		bound = max(bound, r.AUCBound, r.APBound)
+	}
+	return auc, aucWeighted / total, ap, bound, perClass
 }
 
 // Metric is one named value, with the class it concerns (-1 for none).
@@ -241,6 +301,8 @@ type Metric struct {
 // Metrics flattens the result into long format.
 func (c *Classification) Metrics() []Metric {
 	r := c.Confusion.Result()
+	ece, _ := c.Calibration.Result()
+	auc, aucW, ap, bound, perClass := c.Ranks()
 	out := []Metric{
 		{"rows", -1, float64(r.N)},
 		{"accuracy", -1, r.Accuracy},
@@ -248,10 +310,20 @@ func (c *Classification) Metrics() []Metric {
 		{"f1_macro", -1, r.F1Macro},
 		{"precision_macro", -1, r.PrecisionMacro},
 		{"recall_macro", -1, r.RecallMacro},
+		{"f1_micro", -1, r.F1Micro},
 		{"f1_weighted", -1, r.F1Weighted},
+		{"precision_weighted", -1, r.PrecisionWeighted},
+		{"recall_weighted", -1, r.RecallWeighted},
 		{"mcc", -1, r.MCC},
 		{"cohen_kappa", -1, r.CohenKappa},
 		{"log_loss", -1, c.LogLoss.Result()},
+		{"brier", -1, c.Brier.Result()},
+		{"top_2_accuracy", -1, c.Top2.Result()},
+		{"ece", -1, ece},
+		{"roc_auc", -1, auc},
+		{"roc_auc_weighted", -1, aucW},
+		{"average_precision", -1, ap},
+		{"rank_error_bound", -1, bound},
 	}
 	for i := 0; i < c.Confusion.K; i++ {
 		out = append(out,
@@ -260,6 +332,9 @@ func (c *Classification) Metrics() []Metric {
 			Metric{"f1", i, r.F1PerClass[i]},
 			Metric{"support", i, float64(r.SupportPerClass[i])},
 		)
+		if len(perClass) > 1 {
+			out = append(out, Metric{"roc_auc_ovr", i, perClass[i].AUC}, Metric{"average_precision_ovr", i, perClass[i].AP})
+		}
 	}
 	return out
 }

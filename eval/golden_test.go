@@ -55,6 +55,33 @@ func TestGoldenClassification(t *testing.T) {
 				"precision_weighted": r.PrecisionWeighted, "recall_weighted": r.RecallWeighted, "f1_weighted": r.F1Weighted,
 				"mcc": r.MCC, "cohen_kappa": r.CohenKappa, "log_loss": acc.LogLoss.Result(),
 			}
+			auc, aucW, ap, bound, _ := acc.Ranks()
+			if bound != 0 {
+				t.Fatalf("%d rows should rank exactly", len(gc.YTrue))
+			}
+			optional := map[string]float64{
+				"roc_auc": auc, "average_precision": ap, "brier": acc.Brier.Result(),
+				"roc_auc_ovr_macro": auc, "roc_auc_ovr_weighted": aucW, "top_2_accuracy": acc.Top2.Result(),
+			}
+			checked := 0
+			for metric, got := range optional {
+				raw, ok := gc.Expected[metric]
+				if !ok {
+					continue
+				}
+				checked++
+				var want float64
+				if err := json.Unmarshal(raw, &want); err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(got-want) > 1e-9 {
+					t.Errorf("%s: got %.12g, want %.12g", metric, got, want)
+				}
+			}
+			// Every golden value is checked: the scalars below plus these.
+			if len(scalars)+checked+5 != len(gc.Expected) {
+				t.Errorf("checked %d of %d golden values", len(scalars)+checked+5, len(gc.Expected))
+			}
 			for metric, got := range scalars {
 				raw, ok := gc.Expected[metric]
 				if !ok {

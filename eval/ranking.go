@@ -1,0 +1,220 @@
+package eval
+
+import (
+	"math"
+	"slices"
+)
+
+// DefaultExactLimit is how many (score, label) pairs a Ranking keeps exactly
+// before it switches to a histogram.
+const DefaultExactLimit = 1 << 18
+
+// rankBins is the histogram resolution of an approximate Ranking: equal-width bins
+// of the score over [0, 1].
+const rankBins = 1 << 16
+
+// Ranking accumulates (score, positive?) pairs of one binary problem for ROC AUC,
+// average precision and the ROC curve.
+//
+// Up to its exact limit it keeps every pair and its results equal scikit-learn's,
+// ties included (AUC counts a tied positive-negative pair as one half; average
+// precision is the step-wise sum over distinct thresholds). Past the limit, or when
+// merged with an approximate Ranking, it keeps a histogram of rankBins bins over
+// [0, 1] instead (state: 1 MiB, whatever the row count) and treats scores in one bin
+// as tied. Result then reports error bounds, computed from the histogram itself:
+//
+//	|ΔAUC| ≤ ½ Σ_b pos_b·neg_b / (P·N)        only pairs sharing a bin can change
+//	|ΔAP|  ≤ Σ_b (pos_b/P)·(hi_b − lo_b)      each positive's precision stays within
+//	                                           its bin's precision range [lo_b, hi_b]
+//
+// Scores outside [0, 1] are clamped into the end bins in approximate mode.
+type Ranking struct {
+	Limit  int
+	scores []float64
+	labels []bool
+	pos    []int64 // approximate mode: positives per bin
+	neg    []int64
+}
+
+// NewRanking returns an empty Ranking that stays exact up to limit pairs
+// (DefaultExactLimit when limit <= 0).
+func NewRanking(limit int) *Ranking {
+	if limit <= 0 {
+		limit = DefaultExactLimit
+	}
+	return &Ranking{Limit: limit}
+}
+
+// Exact reports whether the Ranking still holds every pair.
+func (r *Ranking) Exact() bool { return r.pos == nil }
+
+// Add records one pair.
+func (r *Ranking) Add(score float64, positive bool) {
+	if r.pos != nil {
+		r.addBin(score, positive, 1)
+		return
+	}
+	r.scores = append(r.scores, score)
+	r.labels = append(r.labels, positive)
+	if len(r.scores) > r.Limit {
+		r.toHistogram()
+	}
+}
+
+func (r *Ranking) addBin(score float64, positive bool, n int64) {
+	b := int(score * rankBins)
+	b = min(max(b, 0), rankBins-1)
+	if math.IsNaN(score) {
+		b = 0
+	}
+	if positive {
+		r.pos[b] += n
+	} else {
+		r.neg[b] += n
+	}
+}
+
+func (r *Ranking) toHistogram() {
+	r.pos, r.neg = make([]int64, rankBins), make([]int64, rankBins)
+	for i, s := range r.scores {
+		r.addBin(s, r.labels[i], 1)
+	}
+	r.scores, r.labels = nil, nil
+}
+
+// Merge adds another Ranking's pairs. The result is exact only if both were and
+// the pairs fit the limit.
+func (r *Ranking) Merge(o *Ranking) {
+	if r.pos == nil && o.pos == nil && len(r.scores)+len(o.scores) <= r.Limit {
+		r.scores = append(r.scores, o.scores...)
+		r.labels = append(r.labels, o.labels...)
+		return
+	}
+	if r.pos == nil {
+		r.toHistogram()
+	}
+	if o.pos == nil {
+		for i, s := range o.scores {
+			r.addBin(s, o.labels[i], 1)
+		}
+		return
+	}
+	for b := range r.pos {
+		r.pos[b] += o.pos[b]
+		r.neg[b] += o.neg[b]
+	}
+}
+
+// RankResult is ROC AUC, average precision and the ROC curve of one binary problem.
+// AUC and AP are NaN when one of the classes has no rows.
+type RankResult struct {
+	AUC, AP           float64
+	AUCBound, APBound float64 // 0 when exact
+	Positives         int64
+	Negatives         int64
+	Curve             []CurvePoint // ROC, at most curvePoints points, from (0,0) to (1,1)
+}
+
+// CurvePoint is one point of a ROC curve.
+type CurvePoint struct {
+	FPR float64 `json:"fpr"`
+	TPR float64 `json:"tpr"`
+}
+
+const curvePoints = 200
+
+// group is the pairs at one threshold: positives and negatives tied at a score.
+type group struct{ pos, neg int64 }
+
+// groups returns tie groups in descending score order.
+func (r *Ranking) groups() []group {
+	if r.pos != nil {
+		var gs []group
+		for b := rankBins - 1; b >= 0; b-- {
+			if r.pos[b]+r.neg[b] > 0 {
+				gs = append(gs, group{r.pos[b], r.neg[b]})
+			}
+		}
+		return gs
+	}
+	idx := make([]int, len(r.scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		switch {
+		case r.scores[a] > r.scores[b]:
+			return -1
+		case r.scores[a] < r.scores[b]:
+			return 1
+		}
+		return 0
+	})
+	var gs []group
+	for j, i := range idx {
+		if j == 0 || r.scores[i] != r.scores[idx[j-1]] {
+			gs = append(gs, group{})
+		}
+		if r.labels[i] {
+			gs[len(gs)-1].pos++
+		} else {
+			gs[len(gs)-1].neg++
+		}
+	}
+	return gs
+}
+
+// Result computes the metrics.
+func (r *Ranking) Result() RankResult {
+	gs := r.groups()
+	var res RankResult
+	for _, g := range gs {
+		res.Positives += g.pos
+		res.Negatives += g.neg
+	}
+	P, N := float64(res.Positives), float64(res.Negatives)
+	if P == 0 || N == 0 {
+		res.AUC, res.AP = math.NaN(), math.NaN()
+		return res
+	}
+	var tp, fp float64
+	var auc, ap, aucBound, apBound float64
+	points := []CurvePoint{{0, 0}}
+	for _, g := range gs {
+		gp, gn := float64(g.pos), float64(g.neg)
+		// Each negative in the group is outranked by the positives above it and
+		// tied with the group's positives.
+		auc += gn * (tp + gp/2)
+		lo := tp / (tp + fp + gn)
+		if tp+fp+gn == 0 {
+			lo = 0
+		}
+		tp += gp
+		fp += gn
+		prec := tp / (tp + fp)
+		ap += gp / P * prec
+		if r.pos != nil && gp > 0 {
+			aucBound += gp * gn / 2
+			hi := (tp) / (tp - gp + fp - gn + gp)
+			apBound += gp / P * (hi - lo)
+		}
+		points = append(points, CurvePoint{FPR: fp / N, TPR: tp / P})
+	}
+	res.AUC = auc / (P * N)
+	res.AP = ap
+	res.AUCBound = aucBound / (P * N)
+	res.APBound = apBound
+	res.Curve = thinCurve(points, curvePoints)
+	return res
+}
+
+func thinCurve(p []CurvePoint, n int) []CurvePoint {
+	if len(p) <= n {
+		return p
+	}
+	out := make([]CurvePoint, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, p[i*(len(p)-1)/(n-1)])
+	}
+	return out
+}
