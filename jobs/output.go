@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -160,16 +161,26 @@ func sliceColumn(c lake.OutColumn, lo, hi int) lake.OutColumn {
 }
 
 // metricsTable is the long-format metrics table: one row per run, strategy, split,
-// metric and class. Confidence intervals are null until bootstrap intervals are
-// computed.
+// metric and class, with the bootstrap interval where one was computed (headline
+// metrics on evaluation splits), the accuracy difference from the best single
+// modality and McNemar's p, and each ablation. NaN values (a metric over no rows)
+// are null.
 func metricsTable(rep *eval.Report) []lake.OutColumn {
 	// Non-nil even when empty (an unlabelled run has no metrics): the slices type
 	// the columns.
 	run, strategy, split, metric, class := []string{}, []string{}, []string{}, []string{}, []string{}
-	classValid, value := []bool{}, []float64{}
-	add := func(s, sp, m, c string, v float64) {
+	classValid, value, valueValid := []bool{}, []float64{}, []bool{}
+	ciLow, ciHigh, ciValid := []float64{}, []float64{}, []bool{}
+	add := func(s, sp, m, c string, v float64, ci *eval.Interval) {
 		run, strategy, split, metric = append(run, rep.RunID), append(strategy, s), append(split, sp), append(metric, m)
-		class, classValid, value = append(class, c), append(classValid, c != ""), append(value, v)
+		class, classValid = append(class, c), append(classValid, c != "")
+		finite := !math.IsNaN(v) && !math.IsInf(v, 0)
+		value, valueValid = append(value, v), append(valueValid, finite)
+		if ci != nil && !math.IsNaN(ci.Low) && !math.IsNaN(ci.High) {
+			ciLow, ciHigh, ciValid = append(ciLow, ci.Low), append(ciHigh, ci.High), append(ciValid, true)
+		} else {
+			ciLow, ciHigh, ciValid = append(ciLow, 0), append(ciHigh, 0), append(ciValid, false)
+		}
 	}
 	for _, s := range rep.Strategies {
 		for _, sp := range rep.Splits {
@@ -177,36 +188,37 @@ func metricsTable(rep *eval.Report) []lake.OutColumn {
 			if !ok {
 				continue
 			}
-			add(s.Name, sp, "rows", "", float64(res.Rows))
-			names := make([]string, 0, len(res.Metrics))
-			for m := range res.Metrics {
-				names = append(names, m)
-			}
-			slices.Sort(names)
-			for _, m := range names {
-				add(s.Name, sp, m, "", res.Metrics[m])
-			}
-			per := make([]string, 0, len(res.PerClass))
-			for m := range res.PerClass {
-				per = append(per, m)
-			}
-			slices.Sort(per)
-			for _, m := range per {
-				for c, v := range res.PerClass[m] {
-					add(s.Name, sp, m, rep.Classes[c], v)
+			add(s.Name, sp, "rows", "", float64(res.Rows), nil)
+			for _, m := range sortedKeys(res.Metrics) {
+				var ci *eval.Interval
+				if iv, ok := res.Intervals[m]; ok {
+					ci = &iv
 				}
+				add(s.Name, sp, m, "", res.Metrics[m], ci)
+			}
+			for _, m := range sortedKeys(res.PerClass) {
+				for c, v := range res.PerClass[m] {
+					add(s.Name, sp, m, rep.Classes[c], v, nil)
+				}
+			}
+			if c := res.Comparison; c != nil {
+				iv := c.Interval
+				add(s.Name, sp, "accuracy_difference_vs_best_baseline", "", c.Difference, &iv)
+				add(s.Name, sp, "mcnemar_p_vs_best_baseline", "", c.McNemarP, nil)
 			}
 		}
 	}
-	n := len(run)
+	for _, a := range rep.Ablation {
+		add(a.Strategy, a.Split, "accuracy_without_"+a.Without, "", a.Accuracy, nil)
+	}
 	return []lake.OutColumn{
 		{Name: "run", String: run},
 		{Name: "strategy", String: strategy},
 		{Name: "split", String: split},
 		{Name: "metric", String: metric},
 		{Name: "class", String: class, Valid: classValid},
-		{Name: "value", Float64: value},
-		{Name: "ci_low", Float64: make([]float64, n), Valid: make([]bool, n)},
-		{Name: "ci_high", Float64: make([]float64, n), Valid: make([]bool, n)},
+		{Name: "value", Float64: value, Valid: valueValid},
+		{Name: "ci_low", Float64: ciLow, Valid: ciValid},
+		{Name: "ci_high", Float64: ciHigh, Valid: ciValid},
 	}
 }

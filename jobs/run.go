@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -144,6 +145,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (*
 	}
 	var scored []*scoredStrategy
 	var models map[string]*ModelFile
+	var fitted *fittedState
 	if lm != nil {
 		if err := lm.checkSchema(plan, bf.frame); err != nil {
 			return nil, err
@@ -151,13 +153,18 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (*
 		scored, err = r.restorePredict(ctx, bf, lm)
 	} else {
 		var uni map[string]*fusion.Unimodal
-		scored, uni, err = r.fitPredict(ctx, plan, bf)
-		models = modelFiles(spec, plan, bf, scored, uni, runID)
+		scored, uni, fitted, err = r.fitPredict(ctx, plan, bf)
+		if err == nil {
+			models = modelFiles(spec, plan, bf, scored, uni, runID)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	report := r.evaluate(plan, bf, scored, stats, tables, runID, l.String())
+	report, err := r.evaluate(ctx, plan, bf, scored, fitted, stats, tables, runID, l.String())
+	if err != nil {
+		return nil, err
+	}
 	writeScores := lm != nil || spec.Mode != "fit"
 	if err := r.write(ctx, rw, bf, scored, models, writeScores, report); err != nil {
 		return nil, err
@@ -282,13 +289,13 @@ type scoredStrategy struct {
 }
 
 // fitPredict fits the unimodal models and every strategy, and scores every row.
-func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]*scoredStrategy, map[string]*fusion.Unimodal, error) {
+func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]*scoredStrategy, map[string]*fusion.Unimodal, *fittedState, error) {
 	defer r.timed("fit_predict", time.Now())
 	f := bf.frame
 	lr := &fusion.LogRegOptions{C: r.spec.Model.C, MaxIter: r.spec.Model.MaxIter}
 	uni, err := fusion.FitUnimodal(ctx, f, lr, r.cpu)
 	if err != nil {
-		return nil, nil, fmt.Errorf("jobs: fit unimodal models: %w", err)
+		return nil, nil, nil, fmt.Errorf("jobs: fit unimodal models: %w", err)
 	}
 	byName := map[string]*fusion.Unimodal{}
 	for b, u := range uni {
@@ -298,13 +305,13 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 	strategies := make([]fusion.Strategy, len(r.spec.Strategies))
 	for i, st := range r.spec.Strategies {
 		if strategies[i], err = fusion.New(st.Config()); err != nil {
-			return nil, nil, fmt.Errorf("jobs: %w: strategies[%d]: %w", ErrSpec, i, err)
+			return nil, nil, nil, fmt.Errorf("jobs: %w: strategies[%d]: %w", ErrSpec, i, err)
 		}
 	}
 	if fusion.NeedsOOF(strategies) {
 		start := time.Now()
 		if in.OOF, err = fusion.OutOfFold(ctx, f, in.Unimodal, lr, r.cpu); err != nil {
-			return nil, nil, fmt.Errorf("jobs: out-of-fold predictions: %w", err)
+			return nil, nil, nil, fmt.Errorf("jobs: out-of-fold predictions: %w", err)
 		}
 		r.seconds["out_of_fold"] = time.Since(start).Seconds()
 	}
@@ -332,9 +339,13 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return append(scored, baselines...), byName, nil
+	var prior []float64
+	if len(uni) > 0 {
+		prior = uni[0].Prior
+	}
+	return append(scored, baselines...), byName, &fittedState{in: in, strategies: strategies, prior: prior}, nil
 }
 
 // restorePredict scores every row with loaded models: the unimodal models they
@@ -418,22 +429,27 @@ func predictStrategy(ctx context.Context, s fusion.Strategy, in *fusion.Inputs) 
 	return sc, nil
 }
 
-// evaluate accumulates every strategy's metrics on every split and assembles the
-// report.
-func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, stats []*lake.ScanStats, tables [][]*lake.Table, runID, lakeURL string) *eval.Report {
+// evaluate computes every strategy's and baseline's metrics, with intervals, the
+// comparison with the best single modality, robustness by presence pattern and
+// ablations, and assembles the report.
+func (r *runner) evaluate(ctx context.Context, plan *Plan, bf *builtFrame, scored []*scoredStrategy, fitted *fittedState, stats []*lake.ScanStats, tables [][]*lake.Table, runID, lakeURL string) (*eval.Report, error) {
 	defer r.timed("evaluate", time.Now())
 	f := bf.frame
-	k := f.Classes
 	rep := &eval.Report{
 		RunID: runID, Job: r.spec.Name, Dataset: r.spec.Dataset, Lake: lakeURL,
 		Classes: bf.classes.names, Splits: bf.splits, Seconds: r.seconds,
 		Rows: eval.RowCounts{Aligned: bf.aligned, Scored: int64(f.Rows), Rejected: map[string]int64{}, BySplit: map[string]int64{}},
+		Cost: eval.CostReport{BytesRead: map[string]int64{}, Requests: map[string]int64{}},
 	}
 	if n := bf.aligned - int64(f.Rows); n > 0 {
 		rep.Rows.Rejected["no modality present"] = n
 	}
 	for _, s := range bf.split {
 		rep.Rows.BySplit[s]++
+	}
+	for si, sp := range plan.Sources() {
+		rep.Cost.BytesRead[sp.Name] = stats[si].BytesRead.Load()
+		rep.Cost.Requests[sp.Name] = stats[si].Requests.Load()
 	}
 	for si, sp := range plan.Modalities {
 		var rows int64
@@ -447,70 +463,133 @@ func (r *runner) evaluate(plan *Plan, bf *builtFrame, scored []*scoredStrategy, 
 			Unmatched: rows - st.Matched - st.Duplicates, BytesRead: stats[si].BytesRead.Load(),
 		})
 	}
+
 	splitIndex := map[string]int{}
 	for i, s := range bf.splits {
 		splitIndex[s] = i
 	}
-	rowSplit := make([]int, f.Rows)
+	rows := eval.Rows{Classes: f.Classes, ClassNames: bf.classes.names, Label: f.Label, Split: make([]int, f.Rows),
+		Splits: bf.splits, KeyHash: f.KeyHash}
 	for i, s := range bf.split {
-		rowSplit[i] = splitIndex[s]
+		rows.Split[i] = splitIndex[s]
 	}
-	// Every strategy is evaluated over all the entities of a split. A unimodal
-	// baseline is also evaluated over the entities that have its modality: where it
-	// is missing, the baseline can only predict the training prior.
-	accs := make([][]*eval.Classification, len(scored))
-	present := make([][]*eval.Confusion, len(scored))
-	var g errgroup.Group
-	g.SetLimit(r.cpu)
-	for si, s := range scored {
-		g.Go(func() error {
-			accs[si] = make([]*eval.Classification, len(bf.splits))
-			for i := range accs[si] {
-				accs[si][i] = eval.NewClassification(k)
-			}
-			var mask []bool
-			if s.baseline {
-				present[si] = make([]*eval.Confusion, len(bf.splits))
-				for i := range present[si] {
-					present[si][i] = eval.NewConfusion(k)
-				}
-				for b := range f.Blocks {
-					if f.Blocks[b].Name == s.modalities[0] {
-						mask = f.Blocks[b].Present
+	for _, b := range f.Blocks {
+		rows.Modalities = append(rows.Modalities, b.Name)
+		rows.Present = append(rows.Present, b.Present)
+	}
+	var scores []eval.Scores
+	for _, s := range scored {
+		scores = append(scores, eval.Scores{Name: s.name, Baseline: s.baseline, Modalities: s.modalities, Probs: s.probs})
+	}
+	if fitted != nil && r.spec.Evaluation.ablation() {
+		abl, err := r.ablations(ctx, bf, fitted, rows)
+		if err != nil {
+			return nil, err
+		}
+		scores = append(scores, abl...)
+	}
+	ev := eval.Evaluate(rows, scores, eval.Options{Replicates: r.spec.Evaluation.replicates(), ExactLimit: r.spec.Evaluation.ExactRankLimit, Workers: r.cpu})
+	ev.Fill(rep)
+	for i := range rep.Strategies {
+		s := scored[i]
+		st := &rep.Strategies[i]
+		st.Type, st.FitSeconds, st.PredictSeconds = s.typ, s.fitSec, s.predictSec
+		if s.predictSec > 0 {
+			st.RowsPerSecond = float64(f.Rows) / s.predictSec
+		}
+	}
+	rep.Cost.PeakRSSBytes = peakRSS()
+	return rep, nil
+}
+
+// fittedState is what ablations re-score: the fitted strategies and their inputs.
+type fittedState struct {
+	in         *fusion.Inputs
+	strategies []fusion.Strategy
+	prior      []float64
+}
+
+// ablations re-scores every fitted strategy with each of its modalities removed in
+// turn, on the rows of the evaluation splits (not "train"). A row left with none
+// of the strategy's modalities gets the training prior, as a model with nothing to
+// go on would.
+func (r *runner) ablations(ctx context.Context, bf *builtFrame, fs *fittedState, rows eval.Rows) ([]eval.Scores, error) {
+	f := fs.in.Frame
+	k := f.Classes
+	var evalRows []int
+	for i := 0; i < f.Rows; i++ {
+		if f.Label[i] >= 0 && bf.split[i] != "train" {
+			evalRows = append(evalRows, i)
+		}
+	}
+	var out []eval.Scores
+	for _, s := range fs.strategies {
+		used := s.Artifact().Modalities
+		if len(used) < 2 {
+			continue
+		}
+		for _, without := range used {
+			// Rows that keep at least one of the strategy's modalities.
+			var keep []int
+			for _, i := range evalRows {
+				for b, blk := range f.Blocks {
+					if blk.Name != without && slices.Contains(used, blk.Name) && f.Blocks[b].Present[i] {
+						keep = append(keep, i)
+						break
 					}
 				}
 			}
+			probs := make([]float64, f.Rows*k)
 			for i := 0; i < f.Rows; i++ {
-				if f.Label[i] < 0 {
-					continue
+				copy(probs[i*k:(i+1)*k], fs.prior)
+			}
+			if len(keep) > 0 {
+				sub := subInputs(fs.in, keep, without)
+				subProbs := make([]float64, len(keep)*k)
+				if err := s.Predict(ctx, sub, subProbs); err != nil {
+					return nil, fmt.Errorf("jobs: ablation of %q without %q: %w", s.Name(), without, err)
 				}
-				p := s.probs[i*k : (i+1)*k]
-				accs[si][rowSplit[i]].Add(p, int(f.Label[i]))
-				if mask != nil && mask[i] {
-					present[si][rowSplit[i]].Add(int(f.Label[i]), eval.Argmax(p))
+				for j, i := range keep {
+					copy(probs[i*k:(i+1)*k], subProbs[j*k:(j+1)*k])
 				}
 			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	for si, s := range scored {
-		sr := eval.StrategyReport{Name: s.name, Type: s.typ, Baseline: s.baseline, Modalities: s.modalities,
-			FitSeconds: s.fitSec, PredictSeconds: s.predictSec, Splits: map[string]*eval.SplitReport{}}
-		for i, name := range bf.splits {
-			if accs[si][i].Confusion.Result().N == 0 {
-				continue
-			}
-			sr.Splits[name] = eval.NewSplitReport(accs[si][i])
-			if present[si] != nil {
-				pr := present[si][i].Result()
-				sr.Splits[name].Metrics["rows_when_present"] = float64(pr.N)
-				sr.Splits[name].Metrics["accuracy_when_present"] = pr.Accuracy
-			}
+			out = append(out, eval.Scores{Name: s.Name() + " without " + without, Of: s.Name(), Without: without, Modalities: used, Probs: probs})
 		}
-		rep.Strategies = append(rep.Strategies, sr)
 	}
-	return rep
+	return out, nil
+}
+
+// subInputs copies the given rows of the inputs, with modality without marked absent.
+func subInputs(in *fusion.Inputs, rows []int, without string) *fusion.Inputs {
+	f := in.Frame
+	k := f.Classes
+	g := &fusion.Frame{Rows: len(rows), Classes: k, Label: make([]int32, len(rows)), Train: make([]bool, len(rows)), KeyHash: make([]uint64, len(rows))}
+	out := &fusion.Inputs{Frame: g}
+	pick := func(src []float64, w int) []float64 {
+		if src == nil {
+			return nil
+		}
+		dst := make([]float64, len(rows)*w)
+		for j, i := range rows {
+			copy(dst[j*w:(j+1)*w], src[i*w:(i+1)*w])
+		}
+		return dst
+	}
+	for j, i := range rows {
+		g.Label[j], g.Train[j], g.KeyHash[j] = f.Label[i], f.Train[i], f.KeyHash[i]
+	}
+	for b, blk := range f.Blocks {
+		nb := fusion.Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: pick(blk.Values, blk.Width), Present: make([]bool, len(rows))}
+		for j, i := range rows {
+			nb.Present[j] = blk.Present[i] && blk.Name != without
+		}
+		g.Blocks = append(g.Blocks, nb)
+		out.Unimodal = append(out.Unimodal, pick(in.Unimodal[b], k))
+		if in.OOF != nil {
+			out.OOF = append(out.OOF, pick(in.OOF[b], k))
+		}
+	}
+	return out
 }
 
 func versions() map[string]string {

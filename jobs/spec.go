@@ -35,6 +35,7 @@ type Spec struct {
 	Strategies  []StrategySpec    `yaml:"strategies"`
 	Model       ModelSpec         `yaml:"model"`
 	Outputs     OutputSpec        `yaml:"outputs"`
+	Evaluation  EvaluationSpec    `yaml:"evaluation"`
 	Concurrency ConcurrencySpec   `yaml:"concurrency"`
 
 	hash string
@@ -160,6 +161,25 @@ type OutputSpec struct {
 	PartRows       int  `yaml:"part_rows"`       // rows per scores part file (default 1 Mi)
 }
 
+// EvaluationSpec tunes evaluation.
+type EvaluationSpec struct {
+	Bootstrap      *int  `yaml:"bootstrap"`        // Poisson-bootstrap replicates (default 1000; 0 = no intervals)
+	Ablation       *bool `yaml:"ablation"`         // re-score each strategy without each modality (default true)
+	ExactRankLimit int   `yaml:"exact_rank_limit"` // rows kept exactly per ROC/AP ranking (default 262144)
+}
+
+func (e EvaluationSpec) replicates() int {
+	if e.Bootstrap == nil {
+		return 0 // eval's default
+	}
+	if *e.Bootstrap == 0 {
+		return -1
+	}
+	return *e.Bootstrap
+}
+
+func (e EvaluationSpec) ablation() bool { return e.Ablation == nil || *e.Ablation }
+
 // ConcurrencySpec bounds parallel work; 0 means the default.
 type ConcurrencySpec struct {
 	IO  int `yaml:"io"`  // concurrent object-store reads and writes (default 8)
@@ -264,6 +284,12 @@ func (s *Spec) Validate() error {
 	case "error", "first", "last", "mean":
 	default:
 		bad("align.duplicates", "%q: want error, first, last or mean", s.Align.Duplicates)
+	}
+	if b := s.Evaluation.Bootstrap; b != nil && (*b < 0 || *b > 100000) {
+		bad("evaluation.bootstrap", "%d: want 0 (no intervals) to 100000 replicates", *b)
+	}
+	if s.Evaluation.ExactRankLimit < 0 {
+		bad("evaluation.exact_rank_limit", "%d: want a positive number of rows", s.Evaluation.ExactRankLimit)
 	}
 	if s.Align.Buckets < 1 || s.Align.Buckets > 1<<16 {
 		bad("align.buckets", "%d: want 1 to 65536", s.Align.Buckets)

@@ -406,7 +406,7 @@ func printResult(w io.Writer, res *jobs.Result) {
 	}
 	fmt.Fprintf(w, "\nmetrics on the %s split (%d rows):\n\n", split, rep.Rows.BySplit[split])
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STRATEGY\tTYPE\tACCURACY\tMACRO-F1\tLOG LOSS\tACC. WHERE PRESENT\tFIT S")
+	fmt.Fprintln(tw, "STRATEGY\tTYPE\tACCURACY\t95% CI\tMACRO-F1\tLOG LOSS\tECE\tACC. WHERE PRESENT\tFIT S")
 	rows := append([]eval.StrategyReport(nil), rep.Strategies...)
 	sort.SliceStable(rows, func(i, j int) bool { return !rows[i].Baseline && rows[j].Baseline })
 	for _, s := range rows {
@@ -418,10 +418,30 @@ func printResult(w io.Writer, res *jobs.Result) {
 		if v, ok := sr.Metrics["accuracy_when_present"]; ok {
 			whenPresent = fmt.Sprintf("%s (%d rows)", num(v), int(sr.Metrics["rows_when_present"]))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n", s.Name, s.Type, num(sr.Metrics["accuracy"]), num(sr.Metrics["f1_macro"]), num(sr.Metrics["log_loss"]), whenPresent, s.FitSeconds)
+		ci := ""
+		if iv, ok := sr.Intervals["accuracy"]; ok {
+			ci = fmt.Sprintf("[%.4f, %.4f]", iv.Low, iv.High)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\n", s.Name, s.Type, num(sr.Metrics["accuracy"]), ci, num(sr.Metrics["f1_macro"]),
+			num(sr.Metrics["log_loss"]), num(sr.Metrics["ece"]), whenPresent, s.FitSeconds)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\noutputs: %s/%s/ (scores/, metrics/, models/, report.json, manifest.json, _SUCCESS)\n", res.Lake, res.Prefix)
+	if rep.BestBaseline != "" {
+		fmt.Fprintf(w, "\nagainst the best single modality, %s (chosen on the %s split), on the %s split:\n\n", rep.BestBaseline, rep.ChosenOn, split)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "STRATEGY\tDIFFERENCE\t95% CI\tMCNEMAR P\tVERDICT")
+		for _, s := range rows {
+			sr := s.Splits[split]
+			if sr == nil || sr.Comparison == nil {
+				continue
+			}
+			c := sr.Comparison
+			verdict := map[string]string{"helped": "fusion helped", "hurt": "fusion hurt", "inconclusive": "cannot be told apart"}[c.Verdict]
+			fmt.Fprintf(tw, "%s\t%+.2f pts\t[%+.2f, %+.2f]\t%.3g\t%s\n", s.Name, 100*c.Difference, 100*c.Interval.Low, 100*c.Interval.High, c.McNemarP, verdict)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\noutputs: %s/%s/ (scores/, metrics/, models/, report.json, report.html, manifest.json, _SUCCESS)\n", res.Lake, res.Prefix)
 }
 
 func num(v float64) string {

@@ -1,0 +1,284 @@
+package eval
+
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+	"sync"
+)
+
+// Rows describes the evaluated rows in plain types.
+type Rows struct {
+	Classes    int
+	ClassNames []string // for the report; default "0", "1", …
+	Label      []int32  // class index; -1 for an unlabelled row (not evaluated)
+	Split      []int    // index into Splits
+	Splits     []string
+	KeyHash    []uint64 // seeds each row's bootstrap weights
+	Modalities []string
+	Present    [][]bool // per modality, per row
+}
+
+// Scores is one classifier's class probabilities for every row.
+type Scores struct {
+	Name       string
+	Baseline   bool     // a unimodal baseline; Modalities holds its one modality
+	Modalities []string // the modalities the classifier uses
+	Probs      []float64
+	// An ablation: strategy Of re-scored without modality Without. Ablations are
+	// evaluated on the evaluation splits only, without intervals.
+	Of, Without string
+}
+
+// Options configure Evaluate. The zero value means defaults.
+type Options struct {
+	Replicates int // bootstrap replicates for intervals and paired comparisons; 0 = DefaultReplicates, < 0 = none
+	ExactLimit int // pairs a ranking keeps exactly; 0 = DefaultExactLimit
+	Workers    int // goroutines; 0 = 1
+}
+
+// partitions fixes how rows are split for parallel evaluation: each partition
+// accumulates its chunks and the partitions merge in order, so the floating-point
+// sums do not depend on the number of workers.
+const partitions = 8
+
+const chunkRows = 4096
+
+// Evaluation holds every accumulator of an evaluation, merged.
+type Evaluation struct {
+	Rows    Rows
+	Scores  []Scores
+	Options Options
+	// Per score, per split.
+	Metrics   [][]*Classification
+	Intervals [][]*Bootstrap // nil for the training split and for ablations
+	Present   [][]*Confusion // baselines only: the rows that have the modality
+	// BestBaseline is the baseline with the highest accuracy on the training split
+	// (on the first split when there is no training split); -1 without baselines.
+	BestBaseline int
+	ChosenOn     string
+	Paired       [][]*Paired // strategies only, per split: against BestBaseline
+	// Patterns: per evaluation split, modality-presence bitmask → per score, rows
+	// and correct predictions.
+	Patterns []map[uint64][]int64
+}
+
+// evalSplit reports whether split s gets intervals, comparisons and patterns: every
+// split but "train" (and "unlabelled", which has nothing to evaluate).
+func (r *Rows) evalSplit(s int) bool { return r.Splits[s] != "train" && r.Splits[s] != "unlabelled" }
+
+// Evaluate computes every metric of every classifier on every split.
+func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
+	if opts.Replicates == 0 {
+		opts.Replicates = DefaultReplicates
+	}
+	reps := max(opts.Replicates, 0)
+	e := &Evaluation{Rows: rows, Scores: scores, Options: opts, BestBaseline: -1}
+	e.chooseBaseline()
+
+	type part struct {
+		metrics   [][]*Classification
+		intervals [][]*Bootstrap
+		present   [][]*Confusion
+		paired    [][]*Paired
+		patterns  []map[uint64][]int64
+	}
+	ns := len(rows.Splits)
+	newPart := func() *part {
+		p := &part{metrics: make([][]*Classification, len(scores)), intervals: make([][]*Bootstrap, len(scores)),
+			present: make([][]*Confusion, len(scores)), paired: make([][]*Paired, len(scores)), patterns: make([]map[uint64][]int64, ns)}
+		for i, s := range scores {
+			p.metrics[i] = make([]*Classification, ns)
+			p.intervals[i] = make([]*Bootstrap, ns)
+			p.present[i] = make([]*Confusion, ns)
+			p.paired[i] = make([]*Paired, ns)
+			for sp := 0; sp < ns; sp++ {
+				ablation := s.Of != ""
+				if ablation && !rows.evalSplit(sp) {
+					continue
+				}
+				p.metrics[i][sp] = NewClassificationLimit(rows.Classes, opts.ExactLimit)
+				if !rows.evalSplit(sp) || ablation {
+					continue
+				}
+				if reps > 0 {
+					p.intervals[i][sp] = NewBootstrap(reps, rows.Classes)
+				}
+				if s.Baseline {
+					p.present[i][sp] = NewConfusion(rows.Classes)
+				} else if e.BestBaseline >= 0 && reps > 0 {
+					p.paired[i][sp] = NewPaired(reps)
+				}
+			}
+			if s.Baseline {
+				for sp := 0; sp < ns; sp++ {
+					if p.present[i][sp] == nil {
+						p.present[i][sp] = NewConfusion(rows.Classes)
+					}
+				}
+			}
+		}
+		for sp := range p.patterns {
+			p.patterns[sp] = map[uint64][]int64{}
+		}
+		return p
+	}
+	modalityIndex := map[string]int{}
+	for m, name := range rows.Modalities {
+		modalityIndex[name] = m
+	}
+	k := rows.Classes
+	n := len(rows.Label)
+	parts := make([]*part, partitions)
+	var wg sync.WaitGroup
+	workers := max(opts.Workers, 1)
+	next := make(chan int, partitions)
+	for p := 0; p < partitions; p++ {
+		next <- p
+	}
+	close(next)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			weights := make([]uint8, reps)
+			for p := range next {
+				pt := newPart()
+				parts[p] = pt
+				for lo := p * chunkRows; lo < n; lo += partitions * chunkRows {
+					for i := lo; i < min(lo+chunkRows, n); i++ {
+						y := int(rows.Label[i])
+						if y < 0 {
+							continue
+						}
+						sp := rows.Split[i]
+						eval := rows.evalSplit(sp)
+						if eval && reps > 0 {
+							PoissonWeights(rows.KeyHash[i], weights)
+						}
+						var pattern uint64
+						var patternCounts []int64
+						if eval {
+							for m := range rows.Modalities {
+								if rows.Present[m][i] {
+									pattern |= 1 << m
+								}
+							}
+							patternCounts = pt.patterns[sp][pattern]
+							if patternCounts == nil {
+								patternCounts = make([]int64, 1+len(scores))
+								pt.patterns[sp][pattern] = patternCounts
+							}
+							patternCounts[0]++
+						}
+						baseRight := false
+						if e.BestBaseline >= 0 {
+							baseRight = Argmax(scores[e.BestBaseline].Probs[i*k:(i+1)*k]) == y
+						}
+						for si, s := range scores {
+							acc := pt.metrics[si][sp]
+							if acc == nil {
+								continue
+							}
+							probs := s.Probs[i*k : (i+1)*k]
+							acc.Add(probs, y)
+							right := Argmax(probs) == y
+							if b := pt.intervals[si][sp]; b != nil {
+								b.Add(weights, probs, y)
+							}
+							if c := pt.present[si][sp]; c != nil && rows.Present[modalityIndex[s.Modalities[0]]][i] {
+								c.Add(y, Argmax(probs))
+							}
+							if pp := pt.paired[si][sp]; pp != nil {
+								pp.Add(weights, right, baseRight)
+							}
+							if eval && right && s.Of == "" {
+								patternCounts[1+si]++
+							}
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+
+	// Merge the partitions in order.
+	e.Metrics, e.Intervals, e.Present, e.Paired = parts[0].metrics, parts[0].intervals, parts[0].present, parts[0].paired
+	e.Patterns = parts[0].patterns
+	for _, pt := range parts[1:] {
+		for si := range scores {
+			for sp := 0; sp < ns; sp++ {
+				if a := e.Metrics[si][sp]; a != nil {
+					a.Merge(pt.metrics[si][sp])
+				}
+				if b := e.Intervals[si][sp]; b != nil {
+					b.Merge(pt.intervals[si][sp])
+				}
+				if c := e.Present[si][sp]; c != nil {
+					c.Merge(pt.present[si][sp])
+				}
+				if pp := e.Paired[si][sp]; pp != nil {
+					pp.Merge(pt.paired[si][sp])
+				}
+			}
+		}
+		for sp := range e.Patterns {
+			for pattern, counts := range pt.patterns[sp] {
+				if cur := e.Patterns[sp][pattern]; cur != nil {
+					for j := range cur {
+						cur[j] += counts[j]
+					}
+				} else {
+					e.Patterns[sp][pattern] = counts
+				}
+			}
+		}
+	}
+	return e
+}
+
+// chooseBaseline picks the baseline with the highest training accuracy.
+func (e *Evaluation) chooseBaseline() {
+	r := &e.Rows
+	split := slices.Index(r.Splits, "train")
+	if split < 0 {
+		split = 0
+	}
+	if len(r.Splits) == 0 {
+		return
+	}
+	e.ChosenOn = r.Splits[split]
+	k := r.Classes
+	best, bestAcc := -1, -1.0
+	for si, s := range e.Scores {
+		if !s.Baseline {
+			continue
+		}
+		var right, total int
+		for i, y := range r.Label {
+			if y >= 0 && r.Split[i] == split {
+				total++
+				if Argmax(s.Probs[i*k:(i+1)*k]) == int(y) {
+					right++
+				}
+			}
+		}
+		acc := safeDiv(float64(right), float64(total))
+		if acc > bestAcc || (acc == bestAcc && best >= 0 && cmp.Less(s.Name, e.Scores[best].Name)) {
+			best, bestAcc = si, acc
+		}
+	}
+	e.BestBaseline = best
+}
+
+// PatternModalities lists the modalities present in a pattern bitmask.
+func (r *Rows) PatternModalities(pattern uint64) []string {
+	var out []string
+	for pattern != 0 {
+		m := bits.TrailingZeros64(pattern)
+		out = append(out, r.Modalities[m])
+		pattern &^= 1 << m
+	}
+	return out
+}
