@@ -97,7 +97,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 				if ablation && !rows.evalSplit(sp) {
 					continue
 				}
-				p.metrics[i][sp] = NewClassificationLimit(rows.Classes, opts.ExactLimit)
+				p.metrics[i][sp] = NewClassificationLimit(rows.Classes, -1) // ranked below
 				if !rows.evalSplit(sp) || ablation {
 					continue
 				}
@@ -123,9 +123,13 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 		}
 		return p
 	}
-	modalityIndex := map[string]int{}
-	for m, name := range rows.Modalities {
-		modalityIndex[name] = m
+	// A baseline's modality, as an index into rows.Present (-1 for others).
+	baselineModality := make([]int, len(scores))
+	for si, s := range scores {
+		baselineModality[si] = -1
+		if s.Baseline {
+			baselineModality[si] = slices.Index(rows.Modalities, s.Modalities[0])
+		}
 	}
 	k := rows.Classes
 	n := len(rows.Label)
@@ -145,6 +149,8 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			for p := range next {
 				pt := newPart()
 				parts[p] = pt
+				// Consecutive rows usually share a presence pattern: remember the last.
+				lastPattern, lastSplit, lastCounts := uint64(0), -1, []int64(nil)
 				for lo := p * chunkRows; lo < n; lo += partitions * chunkRows {
 					for i := lo; i < min(lo+chunkRows, n); i++ {
 						y := int(rows.Label[i])
@@ -156,18 +162,23 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 						if eval && reps > 0 {
 							PoissonWeights(rows.KeyHash[i], weights)
 						}
-						var pattern uint64
 						var patternCounts []int64
 						if eval {
+							var pattern uint64
 							for m := range rows.Modalities {
 								if rows.Present[m][i] {
 									pattern |= 1 << m
 								}
 							}
-							patternCounts = pt.patterns[sp][pattern]
-							if patternCounts == nil {
-								patternCounts = make([]int64, 1+len(scores))
-								pt.patterns[sp][pattern] = patternCounts
+							if pattern == lastPattern && sp == lastSplit {
+								patternCounts = lastCounts
+							} else {
+								patternCounts = pt.patterns[sp][pattern]
+								if patternCounts == nil {
+									patternCounts = make([]int64, 1+len(scores))
+									pt.patterns[sp][pattern] = patternCounts
+								}
+								lastPattern, lastSplit, lastCounts = pattern, sp, patternCounts
 							}
 							patternCounts[0]++
 						}
@@ -181,13 +192,14 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 								continue
 							}
 							probs := s.Probs[i*k : (i+1)*k]
-							acc.Add(probs, y)
-							right := Argmax(probs) == y
+							pred := Argmax(probs)
+							acc.AddPredicted(probs, pred, y)
+							right := pred == y
 							if b := pt.intervals[si][sp]; b != nil {
 								b.Add(weights, probs, y)
 							}
-							if c := pt.present[si][sp]; c != nil && rows.Present[modalityIndex[s.Modalities[0]]][i] {
-								c.Add(y, Argmax(probs))
+							if c := pt.present[si][sp]; c != nil && rows.Present[baselineModality[si]][i] {
+								c.Add(y, pred)
 							}
 							if pp := pt.paired[si][sp]; pp != nil {
 								pp.Add(weights, right, baseRight)
@@ -202,6 +214,8 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 		}()
 	}
 	wg.Wait()
+
+	e.rank(parts[0].metrics, workers)
 
 	// Merge the partitions in order.
 	e.Metrics, e.Intervals, e.Present, e.Paired = parts[0].metrics, parts[0].intervals, parts[0].present, parts[0].paired
@@ -236,6 +250,46 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 		}
 	}
 	return e
+}
+
+// rank fills the rankings (ROC AUC, average precision) of every classifier and
+// split, in one pass per pair. Rankings do not depend on the order of their rows,
+// so unlike the other accumulators they need no partitions: one per class holds
+// the whole split, which keeps their memory to one copy.
+func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
+	type task struct{ si, sp int }
+	var tasks []task
+	for si := range metrics {
+		for sp, acc := range metrics[si] {
+			if acc != nil {
+				tasks = append(tasks, task{si, sp})
+			}
+		}
+	}
+	k := e.Rows.Classes
+	ch := make(chan task, len(tasks))
+	for _, t := range tasks {
+		ch <- t
+	}
+	close(ch)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range ch {
+				withRanks := NewClassificationLimit(k, e.Options.ExactLimit)
+				probs := e.Scores[t.si].Probs
+				for i, y := range e.Rows.Label {
+					if y >= 0 && e.Rows.Split[i] == t.sp {
+						withRanks.addRanks(probs[i*k:(i+1)*k], int(y))
+					}
+				}
+				metrics[t.si][t.sp].Rankings = withRanks.Rankings
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // chooseBaseline picks the baseline with the highest training accuracy.

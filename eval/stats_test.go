@@ -125,3 +125,15 @@ func TestIntervalsAndComparison(t *testing.T) {
 		t.Errorf("%d presence patterns: %+v", len(rep.Robustness), rep.Robustness)
 	}
 }
+
+func TestArgmaxTiesGoLow(t *testing.T) {
+	tests := []struct {
+		p    []float64
+		want int
+	}{{[]float64{0.2, 0.5, 0.3}, 1}, {[]float64{0.4, 0.4, 0.2}, 0}, {[]float64{0.1, 0.45, 0.45}, 1}, {[]float64{1}, 0}}
+	for _, tc := range tests {
+		if got := Argmax(tc.p); got != tc.want {
+			t.Errorf("Argmax(%v) = %d, want %d", tc.p, got, tc.want)
+		}
+	}
+}

@@ -131,7 +131,10 @@ func (r *runner) write(ctx context.Context, rw *lake.RunWriter, bf *builtFrame, 
 			return err
 		}
 	}
-	return rw.WriteFile(ctx, "report.json", 0, "application/json", rep.WriteJSON)
+	if err := rw.WriteFile(ctx, "report.json", 0, "application/json", rep.WriteJSON); err != nil {
+		return err
+	}
+	return rw.WriteFile(ctx, "report.html", 0, "text/html; charset=utf-8", rep.WriteHTML)
 }
 
 func rowsOf(c lake.OutColumn) int {

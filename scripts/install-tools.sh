@@ -2,6 +2,7 @@
 # Installs what the tests and benchmarks need beyond Go, into .tools/ (git-ignored):
 #   .tools/bin/versitygw        a real S3-compatible server (Apache-2.0), built from source
 #   .tools/duckdb/              DuckDB for Node (its npm package ships the engine)
+#   chromium                    Debian's package, system-wide, to render report.html
 # Idempotent: a second run only checks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +15,17 @@ DUCKDB_NODE_VERSION=1.5.6-r.1
 if [ ! -x "$tools/bin/versitygw" ]; then
   echo "install-tools: building versitygw $VERSITYGW_VERSION (a few minutes on a cold cache)" >&2
   GOBIN="$tools/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+fi
+
+# Headless Chromium renders report.html in the tests (Debian's package).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "install-tools: installing chromium (Debian package)" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+  else
+    echo "install-tools: chromium is missing and cannot be installed here (needs root and apt-get); the report rendering test will skip" >&2
+  fi
 fi
 
 if [ ! -d "$tools/duckdb/node_modules/@duckdb/node-api" ]; then

@@ -450,3 +450,44 @@ func num(v float64) string {
 	}
 	return fmt.Sprintf("%.4f", v)
 }
+
+func cmdReport(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("report")
+	out := fs.String("out", "", "write the HTML here (default: standard output)")
+	if err := parse(fs, args, -1, ""); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("%w: lakefuse report takes one or more runs (lake URLs of run prefixes)", errUsage)
+	}
+	var reports []*eval.Report
+	for _, run := range fs.Args() {
+		l, err := lake.Open(ctx, run)
+		if err != nil {
+			return err
+		}
+		b, err := l.ReadAll(ctx, "report.json")
+		l.Close()
+		if err != nil {
+			return fmt.Errorf("run %s: %w", lake.Redact(run), err)
+		}
+		rep, err := eval.ReadReport(b)
+		if err != nil {
+			return fmt.Errorf("%w: run %s: report.json: %v", jobs.ErrInput, lake.Redact(run), err)
+		}
+		reports = append(reports, rep)
+	}
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if len(reports) == 1 {
+		return reports[0].WriteHTML(w)
+	}
+	return eval.WriteComparisonHTML(w, reports)
+}

@@ -7,6 +7,7 @@
 //	lakefuse plan SPEC                 list files, rows and schemas; check them against the spec
 //	lakefuse import --lake URL …       turn a CSV file into a modality (or labels) table
 //	lakefuse inspect URL               partitions, files, schemas and rows under a lake prefix
+//	lakefuse report RUN...             render a run's report.html, or compare runs
 //
 // Exit codes: 0 success, 2 bad spec or usage, 3 bad input data, 4 infrastructure
 // failure (storage, network, disk), 5 the run was already committed, 130 interrupted.
@@ -46,6 +47,7 @@ usage:
   lakefuse plan [--lake URL] SPEC
   lakefuse import --lake URL --dataset D (--modality M | --labels) [flags] FILE.csv
   lakefuse inspect URL
+  lakefuse report [--out FILE] RUN_URL...   render one run's report, or compare several runs
   lakefuse version
 
 SPEC is a YAML file or a lake URL (s3://bucket/jobs/nightly.yaml).
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdImport(ctx, rest, stdout)
 	case "inspect":
 		err = cmdInspect(ctx, rest, stdout)
+	case "report":
+		err = cmdReport(ctx, rest, stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "lakefuse %s\n", lake.Version)
 		return exitOK

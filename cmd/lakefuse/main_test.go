@@ -170,3 +170,27 @@ func TestFitAndScoreCommands(t *testing.T) {
 		t.Errorf("score without --models: exit %d: %s", code, stderr)
 	}
 }
+
+func TestReportCommand(t *testing.T) {
+	lakeURL, dir := writeCSVLake(t)
+	spec := filepath.Join(dir, "toy.yaml")
+	os.WriteFile(spec, []byte(toySpec), 0o644)
+	for _, id := range []string{"day1", "day2"} {
+		if code, out, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", id, spec); code != 0 {
+			t.Fatalf("run %s: exit %d\n%s%s", id, code, out, stderr)
+		}
+	}
+	code, out, stderr := lakefuse(t, "report", lakeURL+"/runs/day1")
+	if code != 0 || !strings.Contains(out, "Did fusion help?") || !strings.Contains(out, "<svg") {
+		t.Errorf("one run: exit %d, %d bytes\n%s", code, len(out), stderr)
+	}
+	page := filepath.Join(dir, "compare.html")
+	code, _, stderr = lakefuse(t, "report", "--out", page, lakeURL+"/runs/day1", lakeURL+"/runs/day2")
+	body, _ := os.ReadFile(page)
+	if code != 0 || !strings.Contains(string(body), "Accuracy across 2 runs") || !strings.Contains(string(body), "day2") {
+		t.Errorf("two runs: exit %d\n%s", code, stderr)
+	}
+	if code, _, _ := lakefuse(t, "report", lakeURL+"/runs/nope"); code != exitInput {
+		t.Errorf("a missing run: exit %d, want %d", code, exitInput)
+	}
+}

@@ -1,0 +1,427 @@
+package eval
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"io"
+	"math"
+	"sort"
+	"strings"
+)
+
+// palette colours strategies consistently across the charts of a report.
+var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#843c39", "#7b4173"}
+
+// EvalSplit is the split a report's charts show: "test" if present, else the first
+// split with metrics other than "train".
+func (r *Report) EvalSplit() string {
+	for _, s := range r.Splits {
+		if s == "test" {
+			return s
+		}
+	}
+	for _, s := range r.Splits {
+		if s != "train" && s != "unlabelled" {
+			return s
+		}
+	}
+	if len(r.Splits) > 0 {
+		return r.Splits[0]
+	}
+	return ""
+}
+
+// strategyRow is one strategy's headline figures on the report's split.
+type strategyRow struct {
+	Name, Type, Colour string
+	Baseline           bool
+	Split              *SplitReport
+	Accuracy           float64
+	CI                 string
+	Cols               []string
+}
+
+func (r *Report) rows(split string) []strategyRow {
+	var out []strategyRow
+	for i, s := range r.Strategies {
+		sp := s.Splits[split]
+		if sp == nil {
+			continue
+		}
+		row := strategyRow{Name: s.Name, Type: s.Type, Baseline: s.Baseline, Split: sp, Colour: palette[i%len(palette)], Accuracy: sp.Metrics["accuracy"]}
+		if s.Baseline {
+			row.Colour = "#9a9a9a"
+		}
+		if iv, ok := sp.Intervals["accuracy"]; ok {
+			row.CI = fmt.Sprintf("[%.4f, %.4f]", iv.Low, iv.High)
+		}
+		for _, m := range []string{"f1_macro", "balanced_accuracy", "log_loss", "brier", "ece", "roc_auc", "average_precision"} {
+			row.Cols = append(row.Cols, fmtNum(sp.Metrics[m]))
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func fmtNum(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "–"
+	}
+	return fmt.Sprintf("%.4f", v)
+}
+
+// WriteHTML writes the report as one self-contained HTML page: inline CSS and
+// SVG, no scripts, nothing fetched from elsewhere.
+func (r *Report) WriteHTML(w io.Writer) error {
+	split := r.EvalSplit()
+	rows := r.rows(split)
+	var verdicts []string
+	for _, row := range rows {
+		if c := row.Split.Comparison; c != nil {
+			verdicts = append(verdicts, fmt.Sprintf(`<li class="%s">%s</li>`, c.Verdict, html.EscapeString(c.Summary)))
+		}
+	}
+	best := -1
+	for i, row := range rows {
+		if !row.Baseline && (best < 0 || row.Accuracy > rows[best].Accuracy) {
+			best = i
+		}
+	}
+	var confusion []template.HTML
+	if best >= 0 {
+		confusion = append(confusion, confusionSVG(rows[best].Name, rows[best].Split.Confusion, r.Classes))
+	}
+	for _, row := range rows {
+		if row.Name == r.BestBaseline {
+			confusion = append(confusion, confusionSVG(row.Name, row.Split.Confusion, r.Classes))
+		}
+	}
+	var reliability, roc []template.HTML
+	for _, row := range rows {
+		if row.Baseline && row.Name != r.BestBaseline {
+			continue
+		}
+		reliability = append(reliability, reliabilitySVG(row))
+		roc = append(roc, rocSVG(row))
+	}
+	data := map[string]any{
+		"R": r, "Split": split, "Rows": rows, "Verdicts": template.HTML(strings.Join(verdicts, "\n")),
+		"Bars": barsSVG(rows, r.BestBaseline), "Reliability": reliability, "ROC": roc, "Confusion": confusion,
+		"Robustness": robustnessTable(r, split), "PeakMB": float64(r.Cost.PeakRSSBytes) / (1 << 20),
+		"Stages": sortedStages(r.Seconds),
+	}
+	return reportTemplate.Execute(w, data)
+}
+
+type stage struct {
+	Name    string
+	Seconds float64
+}
+
+func sortedStages(m map[string]float64) []stage {
+	order := map[string]int{"plan": 0, "scan": 1, "align": 2, "load": 3, "fit_predict": 4, "out_of_fold": 5, "predict": 6, "evaluate": 7, "write": 8}
+	var out []stage
+	for k, v := range m {
+		out = append(out, stage{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return order[out[i].Name] < order[out[j].Name] })
+	return out
+}
+
+// barsSVG draws accuracy per strategy with bootstrap interval whiskers; the best
+// baseline's accuracy is a dashed line.
+func barsSVG(rows []strategyRow, bestBaseline string) template.HTML {
+	const rowH, left, width = 22, 150, 640
+	h := rowH*len(rows) + 40
+	lo := 1.0
+	for _, r := range rows {
+		lo = math.Min(lo, r.Accuracy)
+		if iv, ok := r.Split.Intervals["accuracy"]; ok {
+			lo = math.Min(lo, iv.Low)
+		}
+	}
+	lo = math.Max(0, math.Floor(lo*20)/20-0.05)
+	x := func(v float64) float64 { return left + (v-lo)/(1-lo)*(width-left-20) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="accuracy by strategy">`, width, h, width, h)
+	for t := lo; t <= 1.0001; t += (1 - lo) / 5 {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="10" x2="%.1f" y2="%d" stroke="#e5e5e5"/><text x="%.1f" y="%d" class="tick">%.3f</text>`, x(t), x(t), h-22, x(t), h-8, t)
+	}
+	for i, r := range rows {
+		y := 12 + i*rowH
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="label">%s</text>`, left-6, y+13, html.EscapeString(r.Name))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s" opacity="0.85"><title>%s: %.4f %s</title></rect>`,
+			left, y+3, math.Max(0, x(r.Accuracy)-left), rowH-8, r.Colour, html.EscapeString(r.Name), r.Accuracy, r.CI)
+		if iv, ok := r.Split.Intervals["accuracy"]; ok {
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#222" stroke-width="1.5"/>`, x(iv.Low), y+rowH/2, x(iv.High), y+rowH/2)
+			for _, v := range []float64{iv.Low, iv.High} {
+				fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#222"/>`, x(v), y+6, x(v), y+rowH-6)
+			}
+		}
+		if r.Name == bestBaseline {
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="10" x2="%.1f" y2="%d" stroke="#555" stroke-dasharray="4 3"/>`, x(r.Accuracy), x(r.Accuracy), h-22)
+		}
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// reliabilitySVG is a reliability diagram: accuracy against mean confidence per
+// bin, point area by rows, against the diagonal.
+func reliabilitySVG(r strategyRow) template.HTML {
+	const s, m = 200, 28
+	p := func(v float64) float64 { return m + v*(s-2*m) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<figure><svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="reliability of %s">`, s, s, s, s, html.EscapeString(r.Name))
+	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#ccc"/>`, m, m, s-2*m, s-2*m)
+	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#aaa" stroke-dasharray="3 3"/>`, p(0), p(1), p(1), p(0))
+	var total int64
+	for _, bin := range r.Split.Reliability {
+		total += bin.Rows
+	}
+	for _, bin := range r.Split.Reliability {
+		if bin.Rows == 0 || math.IsNaN(float64(bin.Accuracy)) {
+			continue
+		}
+		rad := 2 + 10*math.Sqrt(float64(bin.Rows)/float64(max(total, 1)))
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.1f" fill="%s" opacity="0.7"><title>confidence %.3f, accuracy %.3f, %d rows</title></circle>`,
+			p(float64(bin.Confidence)), p(1-float64(bin.Accuracy)), rad, r.Colour, float64(bin.Confidence), float64(bin.Accuracy), bin.Rows)
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick">confidence</text><text x="4" y="%d" class="tick">acc.</text>`, s/2-20, s-8, m+4)
+	fmt.Fprintf(&b, `</svg><figcaption>%s · ECE %s</figcaption></figure>`, html.EscapeString(r.Name), fmtNum(r.Split.Metrics["ece"]))
+	return template.HTML(b.String())
+}
+
+// rocSVG draws the ROC curve (one-vs-rest per class for more than two classes).
+func rocSVG(r strategyRow) template.HTML {
+	const s, m = 200, 28
+	p := func(v float64) float64 { return m + v*(s-2*m) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<figure><svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="ROC of %s">`, s, s, s, s, html.EscapeString(r.Name))
+	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#ccc"/>`, m, m, s-2*m, s-2*m)
+	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#aaa" stroke-dasharray="3 3"/>`, p(0), p(1), p(1), p(0))
+	for _, c := range r.Split.ROC {
+		var pts []string
+		for _, pt := range c.Points {
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", p(pt.FPR), p(1-pt.TPR)))
+		}
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.2" opacity="0.75"><title>class %s: AUC %s</title></polyline>`,
+			strings.Join(pts, " "), r.Colour, html.EscapeString(c.Class), fmtNum(float64(c.AUC)))
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick">false positive rate</text>`, s/2-40, s-8)
+	fmt.Fprintf(&b, `</svg><figcaption>%s · AUC %s</figcaption></figure>`, html.EscapeString(r.Name), fmtNum(r.Split.Metrics["roc_auc"]))
+	return template.HTML(b.String())
+}
+
+// confusionSVG is the confusion matrix as a heat map, each row shaded by its share.
+func confusionSVG(name string, m [][]int64, classes []string) template.HTML {
+	k := len(m)
+	cell := max(18, min(40, 360/max(k, 1)))
+	off := 60
+	size := off + cell*k + 10
+	var b strings.Builder
+	fmt.Fprintf(&b, `<figure><svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="confusion matrix of %s">`, size, size, size, size, html.EscapeString(name))
+	for i := 0; i < k; i++ {
+		var row int64
+		for _, v := range m[i] {
+			row += v
+		}
+		cls := fmt.Sprint(i)
+		if i < len(classes) {
+			cls = classes[i]
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick" text-anchor="end">%s</text>`, off-6, off+i*cell+cell/2+4, html.EscapeString(cls))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick" text-anchor="middle">%s</text>`, off+i*cell+cell/2, off-8, html.EscapeString(cls))
+		for j := 0; j < k; j++ {
+			share := 0.0
+			if row > 0 {
+				share = float64(m[i][j]) / float64(row)
+			}
+			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="rgb(%d,%d,%d)"><title>true %s, predicted %d: %d rows</title></rect>`,
+				off+j*cell, off+i*cell, cell-1, cell-1, int(255-200*share), int(255-150*share), 255, html.EscapeString(cls), j, m[i][j])
+			if m[i][j] > 0 && cell >= 24 {
+				fmt.Fprintf(&b, `<text x="%d" y="%d" class="cell">%d</text>`, off+j*cell+cell/2, off+i*cell+cell/2+4, m[i][j])
+			}
+		}
+	}
+	fmt.Fprintf(&b, `</svg><figcaption>%s (rows: true class; columns: predicted)</figcaption></figure>`, html.EscapeString(name))
+	return template.HTML(b.String())
+}
+
+// robustnessTable shows accuracy per modality-presence pattern (the 15 most common).
+func robustnessTable(r *Report, split string) template.HTML {
+	var names []string
+	for _, s := range r.Strategies {
+		if !s.Baseline || s.Name == r.BestBaseline {
+			names = append(names, s.Name)
+		}
+	}
+	var b strings.Builder
+	b.WriteString(`<div style="overflow-x:auto"><table><tr><th>modalities present</th><th>rows</th>`)
+	for _, n := range names {
+		fmt.Fprintf(&b, `<th>%s</th>`, html.EscapeString(n))
+	}
+	b.WriteString(`</tr>`)
+	shown := 0
+	for _, p := range r.Robustness {
+		if p.Split != split || shown == 15 {
+			continue
+		}
+		shown++
+		fmt.Fprintf(&b, `<tr><td>%s</td><td>%d</td>`, html.EscapeString(strings.Join(p.Present, ", ")), p.Rows)
+		for _, n := range names {
+			v := float64(p.Accuracy[n])
+			shade := 255 - int(math.Max(0, math.Min(1, v))*90)
+			fmt.Fprintf(&b, `<td style="background:rgb(%d,255,%d)">%s</td>`, shade, shade, fmtNum(v))
+		}
+		b.WriteString(`</tr>`)
+	}
+	b.WriteString(`</table></div>`)
+	return template.HTML(b.String())
+}
+
+var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"pct": func(v float64) string { return fmt.Sprintf("%+.2f", 100*v) },
+	"num": fmtNum,
+	"mb":  func(v int64) string { return fmt.Sprintf("%.1f MB", float64(v)/1e6) },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>lakefuse · {{.R.Job}} · {{.R.RunID}}</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1100px;color:#1d1d1f;padding:0 1rem}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+.meta{color:#666}table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:nowrap}
+th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
+.label{font-size:12px;text-anchor:end}.tick{font-size:10px;fill:#666;text-anchor:middle}.cell{font-size:10px;text-anchor:middle}
+.grid{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:0}figcaption{font-size:12px;color:#444;text-align:center}
+li.helped{color:#17692b}li.hurt{color:#a11a1a}li.inconclusive{color:#444}.baseline{color:#777}
+</style></head><body>
+<h1>{{.R.Job}}</h1>
+<p class="meta">run <b>{{.R.RunID}}</b> · dataset {{.R.Dataset}} · {{.R.Lake}} · {{.R.Rows.Aligned}} entities aligned, {{.R.Rows.Scored}} scored{{range $k, $v := .R.Rows.Rejected}}, {{$v}} rejected ({{$k}}){{end}} · splits: {{range $k, $v := .R.Rows.BySplit}}{{$k}} {{$v}} · {{end}}{{if .R.Replicates}}{{.R.Replicates}} bootstrap replicates{{end}}</p>
+
+<h2>Did fusion help?</h2>
+{{if .R.BestBaseline}}<p>Each strategy against the best single modality, <b>{{.R.BestBaseline}}</b> (chosen on the {{.R.ChosenOn}} split), on the {{.Split}} split: paired accuracy difference with a bootstrap interval, and McNemar's exact test.</p>
+<ul>{{.Verdicts}}</ul>{{else}}<p>No unimodal baseline to compare with.</p>{{end}}
+
+<h2>Strategies on the {{.Split}} split</h2>
+{{.Bars}}
+<table><tr><th>strategy</th><th>type</th><th>accuracy</th><th>95% CI</th><th>macro-F1</th><th>balanced acc.</th><th>log loss</th><th>Brier</th><th>ECE</th><th>ROC AUC</th><th>avg. precision</th></tr>
+{{range .Rows}}<tr{{if .Baseline}} class="baseline"{{end}}><td><span style="color:{{.Colour}}">■</span> {{.Name}}</td><td>{{.Type}}</td><td>{{num .Accuracy}}</td><td>{{.CI}}</td>{{range .Cols}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+
+<h2>Calibration: reliability diagrams</h2>
+<p>Accuracy against mean confidence in 15 equal-width bins of the top-class probability; points on the diagonal are calibrated.</p>
+<div class="grid">{{range .Reliability}}{{.}}{{end}}</div>
+
+<h2>ROC curves</h2>
+<div class="grid">{{range .ROC}}{{.}}{{end}}</div>
+
+<h2>Confusion matrices</h2>
+<div class="grid">{{range .Confusion}}{{.}}{{end}}</div>
+
+<h2>Robustness to missing modalities</h2>
+<p>Accuracy on the {{.Split}} split by which modalities an entity has.</p>
+{{.Robustness}}
+{{if .R.Ablation}}<h3>Ablation: each modality removed in turn</h3>
+<table><tr><th>strategy</th><th>without</th><th>accuracy</th><th>with all</th><th>change (points)</th></tr>
+{{range .R.Ablation}}{{if eq .Split $.Split}}<tr><td>{{.Strategy}}</td><td>{{.Without}}</td><td>{{num .Accuracy}}</td><td>{{num .Full}}</td><td>{{pct .Delta}}</td></tr>{{end}}
+{{end}}</table>{{end}}
+
+<h2>Modalities</h2>
+<table><tr><th>modality</th><th>kind</th><th>width</th><th>files</th><th>rows read</th><th>matched</th><th>duplicates</th><th>unmatched</th><th>bytes read</th></tr>
+{{range .R.Modalities}}<tr><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{.Width}}</td><td>{{.Files}}</td><td>{{.RowsRead}}</td><td>{{.Matched}}</td><td>{{.Duplicates}}</td><td>{{.Unmatched}}</td><td>{{mb .BytesRead}}</td></tr>
+{{end}}</table>
+
+<h2>Cost</h2>
+<p>Peak memory {{printf "%.0f" .PeakMB}} MiB. Wall time by stage: {{range .Stages}}{{.Name}} {{printf "%.2f" .Seconds}} s · {{end}}</p>
+<table><tr><th>strategy</th><th>fit (s)</th><th>predict (s)</th><th>scoring rows/s</th></tr>
+{{range .R.Strategies}}<tr><td>{{.Name}}</td><td>{{printf "%.3f" .FitSeconds}}</td><td>{{printf "%.3f" .PredictSeconds}}</td><td>{{printf "%.0f" .RowsPerSecond}}</td></tr>
+{{end}}</table>
+<p class="meta">lakefuse report · self-contained: no scripts, no external resources.</p>
+</body></html>
+`))
+
+// WriteComparisonHTML writes one page comparing runs (for example the daily runs of
+// a scheduled job): accuracy per strategy and run on each run's evaluation split,
+// as a table and a line chart, in the order given.
+func WriteComparisonHTML(w io.Writer, reports []*Report) error {
+	var names []string
+	seen := map[string]bool{}
+	for _, r := range reports {
+		for _, s := range r.Strategies {
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				names = append(names, s.Name)
+			}
+		}
+	}
+	acc := func(r *Report, name string) float64 {
+		for _, s := range r.Strategies {
+			if s.Name == name {
+				if sp := s.Splits[r.EvalSplit()]; sp != nil {
+					return sp.Metrics["accuracy"]
+				}
+			}
+		}
+		return math.NaN()
+	}
+	const width, height, m = 820, 300, 90
+	lo := 1.0
+	for _, r := range reports {
+		for _, n := range names {
+			if v := acc(r, n); !math.IsNaN(v) {
+				lo = math.Min(lo, v)
+			}
+		}
+	}
+	lo = math.Max(0, math.Floor(lo*20)/20-0.05)
+	x := func(i int) float64 {
+		if len(reports) == 1 {
+			return width / 2
+		}
+		return m + float64(i)*(width-2*m)/float64(len(reports)-1)
+	}
+	y := func(v float64) float64 { return height - m + (lo-v)/(1-lo)*(height-2*m) }
+	var chart strings.Builder
+	fmt.Fprintf(&chart, `<svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="accuracy by run">`, width, height, width, height)
+	for t := lo; t <= 1.0001; t += (1 - lo) / 5 {
+		fmt.Fprintf(&chart, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e5e5e5"/><text x="%d" y="%.1f" class="tick">%.3f</text>`, m, y(t), width-m, y(t), m-22, y(t)+3, t)
+	}
+	for i, r := range reports {
+		fmt.Fprintf(&chart, `<text x="%.1f" y="%d" class="tick">%s</text>`, x(i), height-m+16, html.EscapeString(r.RunID))
+	}
+	for ni, n := range names {
+		var pts []string
+		for i, r := range reports {
+			if v := acc(r, n); !math.IsNaN(v) {
+				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v)))
+				fmt.Fprintf(&chart, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s, %s: %.4f</title></circle>`, x(i), y(v), palette[ni%len(palette)], html.EscapeString(n), html.EscapeString(r.RunID), v)
+			}
+		}
+		fmt.Fprintf(&chart, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.5"/>`, strings.Join(pts, " "), palette[ni%len(palette)])
+	}
+	chart.WriteString(`</svg>`)
+	var table strings.Builder
+	table.WriteString(`<table><tr><th>strategy</th>`)
+	for _, r := range reports {
+		fmt.Fprintf(&table, `<th>%s<br><small>%s</small></th>`, html.EscapeString(r.RunID), html.EscapeString(r.EvalSplit()))
+	}
+	table.WriteString(`</tr>`)
+	for ni, n := range names {
+		fmt.Fprintf(&table, `<tr><td><span style="color:%s">■</span> %s</td>`, palette[ni%len(palette)], html.EscapeString(n))
+		for _, r := range reports {
+			fmt.Fprintf(&table, `<td>%s</td>`, fmtNum(acc(r, n)))
+		}
+		table.WriteString(`</tr>`)
+	}
+	table.WriteString(`</table>`)
+	return comparisonTemplate.Execute(w, map[string]any{"Chart": template.HTML(chart.String()), "Table": template.HTML(table.String()), "N": len(reports)})
+}
+
+var comparisonTemplate = template.Must(template.New("compare").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lakefuse · {{.N}} runs</title>
+<style>body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f6f6f6}.tick{font-size:10px;fill:#666;text-anchor:middle}</style>
+</head><body><h1>Accuracy across {{.N}} runs</h1>{{.Chart}}{{.Table}}
+<p style="color:#666">Each run's evaluation split (test where present). lakefuse report, self-contained.</p></body></html>
+`))
