@@ -46,19 +46,21 @@ func PoissonWeights(keyHash uint64, w []uint8) {
 	}
 }
 
-// Bootstrap accumulates Poisson-bootstrap replicates of the headline metrics
-// (accuracy, balanced accuracy, macro-F1, log loss). Weights are small integers,
-// so the weighted confusion matrices merge exactly.
+// Bootstrap accumulates Poisson-bootstrap replicates of the headline metrics:
+// accuracy, balanced accuracy, macro-F1, log loss and Brier score. (The ranking
+// metrics have no intervals: a replicate of a ranking costs a ranking.) Weights are
+// small integers, so the weighted confusion matrices merge exactly.
 type Bootstrap struct {
-	R, K int
-	conf []float64  // R×K×K weighted confusion
-	logl []neumaier // R weighted log-loss sums
-	w    []float64  // R total weights
+	R, K  int
+	conf  []float64  // R×K×K weighted confusion
+	logl  []neumaier // R weighted log-loss sums
+	brier []neumaier // R weighted Brier sums
+	w     []float64  // R total weights
 }
 
 // NewBootstrap returns an empty accumulator of r replicates over k classes.
 func NewBootstrap(r, k int) *Bootstrap {
-	return &Bootstrap{R: r, K: k, conf: make([]float64, r*k*k), logl: make([]neumaier, r), w: make([]float64, r)}
+	return &Bootstrap{R: r, K: k, conf: make([]float64, r*k*k), logl: make([]neumaier, r), brier: make([]neumaier, r), w: make([]float64, r)}
 }
 
 // Add records one row with its replicate weights (PoissonWeights).
@@ -66,6 +68,9 @@ func (b *Bootstrap) Add(weights []uint8, probs []float64, label int) {
 	pred := Argmax(probs)
 	cell := label*b.K + pred
 	nll := -math.Log(clippedTrueProb(probs, label))
+	var one Brier
+	one.Add(probs, label)
+	brier := one.Result()
 	kk := b.K * b.K
 	for r, w := range weights {
 		if w == 0 {
@@ -74,6 +79,7 @@ func (b *Bootstrap) Add(weights []uint8, probs []float64, label int) {
 		fw := float64(w)
 		b.conf[r*kk+cell] += fw
 		b.logl[r].add(fw * nll)
+		b.brier[r].add(fw * brier)
 		b.w[r] += fw
 	}
 }
@@ -95,6 +101,7 @@ func (b *Bootstrap) Merge(o *Bootstrap) {
 	}
 	for r := range b.w {
 		b.logl[r].merge(o.logl[r])
+		b.brier[r].merge(o.brier[r])
 		b.w[r] += o.w[r]
 	}
 }
@@ -118,6 +125,7 @@ func (b *Bootstrap) Intervals() map[string]Interval {
 		vals["balanced_accuracy"] = append(vals["balanced_accuracy"], bal)
 		vals["f1_macro"] = append(vals["f1_macro"], f1)
 		vals["log_loss"] = append(vals["log_loss"], b.logl[r].value()/b.w[r])
+		vals["brier"] = append(vals["brier"], b.brier[r].value()/b.w[r])
 	}
 	out := map[string]Interval{}
 	for name, v := range vals {

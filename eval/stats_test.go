@@ -137,3 +137,39 @@ func TestArgmaxTiesGoLow(t *testing.T) {
 		}
 	}
 }
+
+// Bootstrap replicates and paired comparisons merge exactly: any partition of the
+// rows gives the one-pass intervals and counts.
+func TestBootstrapAndPairedMergeEqualsWhole(t *testing.T) {
+	probs, labels := randomRows(3000, 3, 8)
+	w := make([]uint8, 300)
+	wholeB, wholeP := NewBootstrap(300, 3), NewPaired(300)
+	partsB := []*Bootstrap{NewBootstrap(300, 3), NewBootstrap(300, 3), NewBootstrap(300, 3)}
+	partsP := []*Paired{NewPaired(300), NewPaired(300), NewPaired(300)}
+	for i := range probs {
+		PoissonWeights(mix64(uint64(i)), w)
+		rightB := i%3 != 0
+		rightA := Argmax(probs[i]) == labels[i]
+		wholeB.Add(w, probs[i], labels[i])
+		wholeP.Add(w, rightA, rightB)
+		partsB[i%3].Add(w, probs[i], labels[i])
+		partsP[i%3].Add(w, rightA, rightB)
+	}
+	mergedB, mergedP := NewBootstrap(300, 3), NewPaired(300)
+	for _, j := range []int{2, 0, 1} {
+		mergedB.Merge(partsB[j])
+		mergedP.Merge(partsP[j])
+	}
+	a, b := wholeB.Intervals(), mergedB.Intervals()
+	for name, iv := range a {
+		if math.Abs(iv.Low-b[name].Low) > 1e-12 || math.Abs(iv.High-b[name].High) > 1e-12 {
+			t.Errorf("%s: whole %+v, merged %+v", name, iv, b[name])
+		}
+	}
+	if len(a) != 5 {
+		t.Errorf("intervals for %d metrics, want 5", len(a))
+	}
+	if !reflect.DeepEqual(wholeP.Result("b"), mergedP.Result("b")) {
+		t.Errorf("paired: whole %+v, merged %+v", wholeP.Result("b"), mergedP.Result("b"))
+	}
+}
