@@ -1,7 +1,11 @@
 # Conveniences; the scripts are the source of truth.
-.PHONY: build test bench demo
+.PHONY: build image test bench demo
 build:
 	go build -o bin/lakefuse ./cmd/lakefuse
+# The static binary the Dockerfile builds; with a Docker engine, also the image.
+image:
+	./scripts/build-static.sh
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then docker build -t lakefuse:dev .; fi
 test:
 	./scripts/test.sh
 bench:

@@ -46,7 +46,7 @@ func filterFlag(fs *flag.FlagSet) map[string]string {
 		if !ok || k == "" {
 			return fmt.Errorf("want k=v, got %q", s)
 		}
-		filters[k] = v
+		filters[k] = expand(v, time.Now())
 		return nil
 	})
 	return filters
@@ -83,6 +83,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	applyFilters(spec, filters)
+	*runID = expand(*runID, time.Now())
 	if *runID == "" {
 		*runID = spec.Name + "-score-" + time.Now().UTC().Format("20060102T150405Z")
 	}
@@ -104,7 +105,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run")
 	lakeURL := fs.String("lake", "", "lake URL; overrides the spec's lake")
-	runID := fs.String("run-id", "", "run id; overrides the spec's run_id (default: <name>-<spec hash>)")
+	runID := fs.String("run-id", "", "run id; overrides the spec's run_id (default: <name>-<spec hash>); ${VAR}, {today} and {yesterday} are expanded")
 	filters := filterFlag(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
@@ -135,7 +136,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	applyFilters(spec, filters)
-	res, err := runJob(ctx, spec, jobs.Options{Lake: *lakeURL, RunID: *runID}, stderr)
+	res, err := runJob(ctx, spec, jobs.Options{Lake: *lakeURL, RunID: expand(*runID, time.Now())}, stderr)
 	if err != nil {
 		return err
 	}

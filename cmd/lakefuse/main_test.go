@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func lakefuse(t *testing.T, args ...string) (int, string, string) {
@@ -192,5 +193,21 @@ func TestReportCommand(t *testing.T) {
 	}
 	if code, _, _ := lakefuse(t, "report", lakeURL+"/runs/nope"); code != exitInput {
 		t.Errorf("a missing run: exit %d, want %d", code, exitInput)
+	}
+}
+
+func TestExpandPlaceholders(t *testing.T) {
+	t.Setenv("AWS_BATCH_JOB_ID", "abc-123")
+	now := time.Date(2026, 11, 27, 1, 30, 0, 0, time.UTC)
+	tests := []struct{ in, want string }{
+		{"nightly-${AWS_BATCH_JOB_ID}", "nightly-abc-123"},
+		{"{yesterday}", "2026-11-26"},
+		{"run-{today}", "run-2026-11-27"},
+		{"plain", "plain"},
+	}
+	for _, tc := range tests {
+		if got := expand(tc.in, now); got != tc.want {
+			t.Errorf("expand(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

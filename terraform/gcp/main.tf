@@ -1,0 +1,170 @@
+# lakefuse on Google Cloud: the lake bucket, an Artifact Registry repository, a
+# Cloud Run job and a Cloud Scheduler job that runs it. See README.md.
+
+terraform {
+  required_version = ">= 1.6"
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = "~> 6.0"
+    }
+  }
+}
+
+provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+locals {
+  read_prefixes = distinct(concat(var.dataset_prefixes, [var.jobs_prefix]))
+  image         = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.lakefuse.repository_id}/lakefuse:${var.image_tag}"
+  lake_url      = "gs://${google_storage_bucket.lake.name}"
+  spec_url      = "gs://${google_storage_bucket.lake.name}/${var.spec_key}"
+  objects       = "projects/_/buckets/${google_storage_bucket.lake.name}/objects/"
+}
+
+# ---- The lake -------------------------------------------------------------------
+
+resource "google_storage_bucket" "lake" {
+  name                        = var.lake_bucket_name
+  location                    = var.bucket_location
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      age            = var.run_retention_days
+      matches_prefix = [var.output_prefix]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.noncurrent_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+resource "google_artifact_registry_repository" "lakefuse" {
+  location      = var.region
+  repository_id = var.name
+  format        = "DOCKER"
+  description   = "lakefuse images"
+}
+
+# ---- Identities: least privilege ---------------------------------------------------
+
+resource "google_service_account" "job" {
+  account_id   = "${var.name}-job"
+  display_name = "lakefuse job"
+}
+
+# Read the datasets and the job specs. Listing is a bucket-level permission in GCS,
+# so the condition also admits the bucket itself (names only); object reads are
+# limited to the input prefixes.
+resource "google_storage_bucket_iam_member" "read_inputs" {
+  for_each = toset(local.read_prefixes)
+  bucket   = google_storage_bucket.lake.name
+  role     = "roles/storage.objectViewer"
+  member   = "serviceAccount:${google_service_account.job.email}"
+  condition {
+    title      = "read-${replace(trimsuffix(each.value, "/"), "/", "-")}"
+    expression = "resource.name.startsWith(\"${local.objects}${each.value}\") || resource.type == \"storage.googleapis.com/Bucket\""
+  }
+}
+
+# Write runs: create, overwrite (a retried run rewrites its part files) and read
+# back, under the output prefix only.
+resource "google_storage_bucket_iam_member" "write_runs" {
+  bucket = google_storage_bucket.lake.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.job.email}"
+  condition {
+    title      = "write-runs"
+    expression = "resource.name.startsWith(\"${local.objects}${var.output_prefix}\")"
+  }
+}
+
+# ---- The Cloud Run job ---------------------------------------------------------------
+
+resource "google_cloud_run_v2_job" "lakefuse" {
+  name     = var.name
+  location = var.region
+
+  template {
+    task_count  = var.task_count
+    parallelism = var.parallelism
+
+    template {
+      service_account = google_service_account.job.email
+      timeout         = "${var.timeout_seconds}s"
+      max_retries     = var.max_retries
+
+      containers {
+        image = local.image
+        # ${CLOUD_RUN_EXECUTION} is expanded by lakefuse: the same for every retry of
+        # one execution, so a retry resumes the run.
+        args = concat(
+          ["run", "--lake", local.lake_url, "--run-id", "${var.name}-$${CLOUD_RUN_EXECUTION}"],
+          var.extra_args,
+          [local.spec_url],
+        )
+        env {
+          name  = "LAKEFUSE_LOG_FORMAT"
+          value = "json"
+        }
+        resources {
+          limits = {
+            cpu    = var.cpu
+            memory = var.memory
+          }
+        }
+      }
+    }
+  }
+}
+
+# ---- The schedule --------------------------------------------------------------------
+
+resource "google_service_account" "scheduler" {
+  account_id   = "${var.name}-scheduler"
+  display_name = "lakefuse scheduler"
+}
+
+resource "google_cloud_run_v2_job_iam_member" "scheduler_invokes" {
+  name     = google_cloud_run_v2_job.lakefuse.name
+  location = var.region
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.scheduler.email}"
+}
+
+resource "google_cloud_scheduler_job" "nightly" {
+  name      = var.name
+  region    = var.region
+  schedule  = var.schedule
+  time_zone = var.schedule_timezone
+
+  http_target {
+    http_method = "POST"
+    uri         = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.lakefuse.name}:run"
+    oauth_token {
+      service_account_email = google_service_account.scheduler.email
+      scope                 = "https://www.googleapis.com/auth/cloud-platform"
+    }
+  }
+
+  retry_config {
+    retry_count = 1
+  }
+}

@@ -1,0 +1,118 @@
+variable "project_id" {
+  type        = string
+  description = "Google Cloud project."
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the Cloud Run job, the scheduler and the image repository."
+}
+
+variable "bucket_location" {
+  type        = string
+  description = "Location of the lake bucket (a region or multi-region)."
+}
+
+variable "name" {
+  type        = string
+  description = "Name of the job and prefix of every resource it creates (lowercase, at most 24 characters)."
+  default     = "lakefuse"
+}
+
+variable "lake_bucket_name" {
+  type        = string
+  description = "Name of the GCS bucket that holds the lake (created here)."
+}
+
+variable "dataset_prefixes" {
+  type        = list(string)
+  description = "Prefixes (ending in /) of the datasets the job reads."
+}
+
+variable "jobs_prefix" {
+  type        = string
+  description = "Prefix (ending in /) that holds job specs; the job may read it."
+  default     = "jobs/"
+}
+
+variable "spec_key" {
+  type        = string
+  description = "Object name of the spec the scheduled job runs, e.g. jobs/nightly.yaml."
+}
+
+variable "output_prefix" {
+  type        = string
+  description = "Prefix (ending in /) the job writes runs under; the only prefix it can write."
+  default     = "runs/"
+}
+
+variable "image_tag" {
+  type        = string
+  description = "Tag of the lakefuse image in the Artifact Registry repository."
+}
+
+variable "extra_args" {
+  type        = list(string)
+  description = "Further arguments to lakefuse run, e.g. [\"--filter\", \"date={yesterday}\"]."
+  default     = []
+}
+
+variable "cpu" {
+  type        = string
+  description = "CPU limit of a task, e.g. \"2\"."
+  default     = "2"
+}
+
+variable "memory" {
+  type        = string
+  description = "Memory limit of a task, e.g. \"8Gi\"."
+  default     = "8Gi"
+}
+
+variable "task_count" {
+  type        = number
+  description = "Tasks per execution. Keep 1 until sharded runs land: every task runs the whole job."
+  default     = 1
+}
+
+variable "parallelism" {
+  type        = number
+  description = "Tasks running at once (0 = as many as possible)."
+  default     = 1
+}
+
+variable "timeout_seconds" {
+  type        = number
+  description = "Wall-clock limit of a task, in seconds."
+  default     = 14400
+}
+
+variable "max_retries" {
+  type        = number
+  description = "Retries of a failed task. lakefuse commits nothing on failure, and a retry resumes the run."
+  default     = 2
+}
+
+variable "schedule" {
+  type        = string
+  description = "When to run, as a cron expression, e.g. \"0 3 * * *\"."
+  default     = "0 3 * * *"
+}
+
+variable "schedule_timezone" {
+  type        = string
+  description = "IANA time zone of the schedule."
+  default     = "Etc/UTC"
+}
+
+variable "run_retention_days" {
+  type        = number
+  description = "Days to keep runs under output_prefix."
+  default     = 90
+}
+
+variable "noncurrent_retention_days" {
+  type        = number
+  description = "Days to keep overwritten or deleted object versions."
+  default     = 30
+}

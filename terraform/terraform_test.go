@@ -1,0 +1,325 @@
+// Package terraform holds the deployment configurations; this test checks them
+// without providers (terraform init needs the network): it parses every .tf file
+// with HCL and checks the rules a reviewer would.
+package terraform
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+var environments = []string{"aws", "gcp"}
+
+type module struct {
+	files  map[string][]byte
+	bodies []*hclsyntax.Body
+}
+
+func load(t *testing.T, dir string) *module {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.tf"))
+	if len(paths) == 0 {
+		t.Fatalf("no .tf files in %s", dir)
+	}
+	p := hclparse.NewParser()
+	m := &module{files: map[string][]byte{}}
+	for _, path := range paths {
+		f, diags := p.ParseHCLFile(path)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", path, diags)
+		}
+		m.files[path] = f.Bytes
+		m.bodies = append(m.bodies, f.Body.(*hclsyntax.Body))
+	}
+	for _, want := range []string{"main.tf", "variables.tf", "outputs.tf", "README.md"} {
+		if _, err := os.Stat(filepath.Join(dir, want)); err != nil {
+			t.Errorf("%s lacks %s", dir, want)
+		}
+	}
+	return m
+}
+
+// blocks returns the top-level blocks of a type (with labels, if given).
+func (m *module) blocks(typ string, labels ...string) []*hclsyntax.Block {
+	var out []*hclsyntax.Block
+	for _, b := range m.bodies {
+		for _, blk := range b.Blocks {
+			if blk.Type == typ && (len(labels) == 0 || slices.Equal(blk.Labels[:min(len(labels), len(blk.Labels))], labels)) {
+				out = append(out, blk)
+			}
+		}
+	}
+	return out
+}
+
+// source is the text of an expression as written.
+func (m *module) source(r hcl.Range) string {
+	return string(m.files[r.Filename][r.Start.Byte:r.End.Byte])
+}
+
+// walk calls fn for every attribute in a body, nested blocks included.
+func walk(body *hclsyntax.Body, fn func(*hclsyntax.Attribute, []string)) {
+	var rec func(b *hclsyntax.Body, path []string)
+	rec = func(b *hclsyntax.Body, path []string) {
+		for _, a := range b.Attributes {
+			fn(a, path)
+		}
+		for _, blk := range b.Blocks {
+			rec(blk.Body, append(append([]string{}, path...), blk.Type))
+		}
+	}
+	rec(body, nil)
+}
+
+func literalStrings(t *testing.T, e hclsyntax.Expression) []string {
+	t.Helper()
+	v, diags := e.Value(nil)
+	if diags.HasErrors() {
+		t.Fatalf("not a literal: %v", diags)
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, el := it.Element()
+		out = append(out, el.AsString())
+	}
+	return out
+}
+
+func TestVariablesTypedDescribedAndDeclared(t *testing.T) {
+	for _, env := range environments {
+		t.Run(env, func(t *testing.T) {
+			m := load(t, env)
+			declared := map[string]bool{}
+			for _, v := range m.blocks("variable") {
+				name := v.Labels[0]
+				declared[name] = true
+				if _, ok := v.Body.Attributes["type"]; !ok {
+					t.Errorf("variable %q has no type", name)
+				}
+				d, ok := v.Body.Attributes["description"]
+				if !ok {
+					t.Errorf("variable %q has no description", name)
+				} else if val, _ := d.Expr.Value(nil); val.AsString() == "" {
+					t.Errorf("variable %q has an empty description", name)
+				}
+			}
+			locals := map[string]bool{}
+			for _, l := range m.blocks("locals") {
+				for name := range l.Body.Attributes {
+					locals[name] = true
+				}
+			}
+			used := 0
+			for _, b := range m.bodies {
+				walk(b, func(a *hclsyntax.Attribute, _ []string) {
+					for _, tr := range a.Expr.Variables() {
+						root := tr.RootName()
+						if len(tr) < 2 {
+							continue
+						}
+						attr, ok := tr[1].(hcl.TraverseAttr)
+						if !ok {
+							continue
+						}
+						switch {
+						case root == "var" && !declared[attr.Name]:
+							t.Errorf("%s: var.%s is not declared", a.SrcRange, attr.Name)
+						case root == "local" && !locals[attr.Name]:
+							t.Errorf("%s: local.%s is not declared", a.SrcRange, attr.Name)
+						case root == "var":
+							used++
+						}
+					}
+				})
+			}
+			if used == 0 {
+				t.Error("no variable is used")
+			}
+		})
+	}
+}
+
+// writeActions are S3 actions that create, change or delete objects.
+func isWrite(action string) bool {
+	a := strings.ToLower(action)
+	return a == "s3:*" || a == "*" || strings.HasPrefix(a, "s3:put") || strings.HasPrefix(a, "s3:delete") ||
+		strings.HasPrefix(a, "s3:abortmultipart") || strings.HasPrefix(a, "s3:restore") || strings.HasPrefix(a, "s3:replicate")
+}
+
+func TestAWSJobWritesOnlyTheOutputPrefix(t *testing.T) {
+	m := load(t, "aws")
+	docs := m.blocks("data", "aws_iam_policy_document", "job")
+	if len(docs) != 1 {
+		t.Fatalf("want one aws_iam_policy_document.job, got %d", len(docs))
+	}
+	writes := 0
+	for _, st := range docs[0].Body.Blocks {
+		if st.Type != "statement" {
+			continue
+		}
+		actions := literalStrings(t, st.Body.Attributes["actions"].Expr)
+		resources := m.source(st.Body.Attributes["resources"].Expr.Range())
+		if slices.ContainsFunc(actions, isWrite) {
+			writes++
+			if !strings.Contains(resources, "var.output_prefix") || strings.Contains(resources, "read_prefixes") {
+				t.Errorf("statement with %v may write to %s: want only the output prefix", actions, resources)
+			}
+		}
+		for _, a := range actions {
+			if a == "*" || a == "s3:*" {
+				t.Errorf("wildcard action %q", a)
+			}
+		}
+	}
+	if writes == 0 {
+		t.Error("the job role cannot write its runs")
+	}
+	// Only the job role's policy may touch the lake.
+	for _, d := range m.blocks("data", "aws_iam_policy_document") {
+		if d.Labels[1] == "job" {
+			continue
+		}
+		walk(d.Body, func(a *hclsyntax.Attribute, _ []string) {
+			if a.Name == "actions" && slices.ContainsFunc(literalStrings(t, a.Expr), func(s string) bool { return strings.HasPrefix(s, "s3:") }) {
+				t.Errorf("policy document %s grants S3 actions", d.Labels[1])
+			}
+		})
+	}
+}
+
+func TestGCPJobWritesOnlyTheOutputPrefix(t *testing.T) {
+	m := load(t, "gcp")
+	writeRoles := []string{"roles/storage.objectUser", "roles/storage.objectCreator", "roles/storage.objectAdmin", "roles/storage.admin"}
+	writes := 0
+	for _, r := range m.blocks("resource", "google_storage_bucket_iam_member") {
+		role, _ := r.Body.Attributes["role"].Expr.Value(nil)
+		if !slices.Contains(writeRoles, role.AsString()) {
+			continue
+		}
+		writes++
+		var cond *hclsyntax.Block
+		for _, b := range r.Body.Blocks {
+			if b.Type == "condition" {
+				cond = b
+			}
+		}
+		if cond == nil {
+			t.Errorf("%s grants %s on the whole bucket", r.Labels[1], role.AsString())
+			continue
+		}
+		expr := m.source(cond.Body.Attributes["expression"].Expr.Range())
+		if !strings.Contains(expr, "var.output_prefix") || strings.Contains(expr, "Bucket") {
+			t.Errorf("%s: %s is conditioned on %s, want the output prefix only", r.Labels[1], role.AsString(), expr)
+		}
+	}
+	if writes != 1 {
+		t.Errorf("%d write grants, want 1 (the output prefix)", writes)
+	}
+}
+
+func TestNoBucketIsPublic(t *testing.T) {
+	aws := load(t, "aws")
+	blocks := aws.blocks("resource", "aws_s3_bucket_public_access_block")
+	if len(blocks) != len(aws.blocks("resource", "aws_s3_bucket")) {
+		t.Error("every S3 bucket needs a public access block")
+	}
+	for _, b := range blocks {
+		for _, attr := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
+			a, ok := b.Body.Attributes[attr]
+			if v, _ := a.Expr.Value(nil); !ok || !v.True() {
+				t.Errorf("%s.%s must be true", b.Labels[1], attr)
+			}
+		}
+	}
+	for _, typ := range []string{"aws_s3_bucket_policy", "aws_s3_bucket_acl", "aws_s3_bucket_website_configuration"} {
+		if len(aws.blocks("resource", typ)) > 0 {
+			t.Errorf("%s can make the lake public", typ)
+		}
+	}
+	gcp := load(t, "gcp")
+	for _, b := range gcp.blocks("resource", "google_storage_bucket") {
+		a, ok := b.Body.Attributes["public_access_prevention"]
+		if v, _ := a.Expr.Value(nil); !ok || v.AsString() != "enforced" {
+			t.Errorf("bucket %s: public_access_prevention must be \"enforced\"", b.Labels[1])
+		}
+	}
+	for _, m := range []*module{aws, gcp} {
+		for path, src := range m.files {
+			for _, who := range []string{"allUsers", "allAuthenticatedUsers", `"Principal": "*"`, `identifiers = ["*"]`} {
+				if strings.Contains(string(src), who) {
+					t.Errorf("%s grants %s", path, who)
+				}
+			}
+		}
+	}
+}
+
+func TestTerraformFmt(t *testing.T) {
+	bin, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Skip("no terraform binary")
+	}
+	out, err := exec.Command(bin, "fmt", "-check", "-recursive", "-diff", ".").CombinedOutput()
+	if err != nil {
+		t.Errorf("terraform fmt -check -recursive: %v\n%s", err, out)
+	}
+}
+
+func TestKubernetesManifests(t *testing.T) {
+	paths, _ := filepath.Glob("../deploy/k8s/*.yaml")
+	if len(paths) < 2 {
+		t.Fatalf("manifests: %v", paths)
+	}
+	for _, path := range paths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(raw), "\n---\n") {
+			var obj map[string]any
+			if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			kind, _ := obj["kind"].(string)
+			if kind != "Job" && kind != "CronJob" {
+				continue
+			}
+			spec := obj["spec"].(map[string]any)
+			if kind == "CronJob" {
+				spec = spec["jobTemplate"].(map[string]any)["spec"].(map[string]any)
+			}
+			if kind == "Job" && spec["completionMode"] != "Indexed" {
+				t.Errorf("%s: the Job variant should be Indexed", path)
+			}
+			pod := spec["template"].(map[string]any)["spec"].(map[string]any)
+			if pod["securityContext"].(map[string]any)["runAsNonRoot"] != true {
+				t.Errorf("%s: pods must run as non-root", path)
+			}
+			c := pod["containers"].([]any)[0].(map[string]any)
+			args := c["args"].([]any)
+			sc := c["securityContext"].(map[string]any)
+			if args[0] != "run" || sc["readOnlyRootFilesystem"] != true || sc["allowPrivilegeEscalation"] != false {
+				t.Errorf("%s: container args %v, security %v", path, args, sc)
+			}
+			rules := spec["podFailurePolicy"].(map[string]any)["rules"].([]any)
+			codes := rules[0].(map[string]any)["onExitCodes"].(map[string]any)["values"]
+			if !strings.Contains(strings.ReplaceAll(strings.Trim(strings.TrimSpace(yamlString(codes)), "[]"), " ", ""), "2,3,5") {
+				t.Errorf("%s: pods should fail at once on exit codes 2, 3 and 5, got %v", path, codes)
+			}
+		}
+	}
+}
+
+func yamlString(v any) string {
+	b, _ := yaml.MarshalWithOptions(v, yaml.Flow(true))
+	return string(b)
+}
