@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/mathext"
+
+	"github.com/lakefuse/lakefuse/internal/keyhash"
 )
 
 // DefaultReplicates is the number of bootstrap replicates for intervals.
@@ -26,13 +28,8 @@ var poissonTable = func() [1 << 16]uint8 {
 	return t
 }()
 
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
-}
+// mix64 is the shared fixed key scramble.
+var mix64 = keyhash.Mix
 
 // PoissonWeights writes row weights for replicates 0..len(w)-1: Poisson(1) draws
 // from a generator seeded by the row's key hash and the replicate index, so every

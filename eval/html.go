@@ -167,15 +167,29 @@ func barsSVG(rows []strategyRow, bestBaseline string) template.HTML {
 	return template.HTML(b.String())
 }
 
+// square plots share a frame: a unit square with its diagonal, axis label below.
+const plotSize, plotMargin = 200, 28
+
+func plotX(v float64) float64 { return plotMargin + v*(plotSize-2*plotMargin) }
+
+// openPlot starts a square plot with its frame and diagonal.
+func openPlot(b *strings.Builder, aria string) {
+	fmt.Fprintf(b, `<figure><svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`, plotSize, plotSize, plotSize, plotSize, html.EscapeString(aria))
+	fmt.Fprintf(b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#ccc"/>`, plotMargin, plotMargin, plotSize-2*plotMargin, plotSize-2*plotMargin)
+	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#aaa" stroke-dasharray="3 3"/>`, plotX(0), plotX(1), plotX(1), plotX(0))
+}
+
+// closePlot labels the x axis and captions the plot.
+func closePlot(b *strings.Builder, xLabel, caption string) {
+	fmt.Fprintf(b, `<text x="%d" y="%d" class="tick">%s</text>`, plotSize/2, plotSize-8, html.EscapeString(xLabel))
+	fmt.Fprintf(b, `</svg><figcaption>%s</figcaption></figure>`, html.EscapeString(caption))
+}
+
 // reliabilitySVG is a reliability diagram: accuracy against mean confidence per
 // bin, point area by rows, against the diagonal.
 func reliabilitySVG(r strategyRow) template.HTML {
-	const s, m = 200, 28
-	p := func(v float64) float64 { return m + v*(s-2*m) }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<figure><svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="reliability of %s">`, s, s, s, s, html.EscapeString(r.Name))
-	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#ccc"/>`, m, m, s-2*m, s-2*m)
-	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#aaa" stroke-dasharray="3 3"/>`, p(0), p(1), p(1), p(0))
+	openPlot(&b, "reliability of "+r.Name)
 	var total int64
 	for _, bin := range r.Split.Reliability {
 		total += bin.Rows
@@ -186,31 +200,26 @@ func reliabilitySVG(r strategyRow) template.HTML {
 		}
 		rad := 2 + 10*math.Sqrt(float64(bin.Rows)/float64(max(total, 1)))
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.1f" fill="%s" opacity="0.7"><title>confidence %.3f, accuracy %.3f, %d rows</title></circle>`,
-			p(float64(bin.Confidence)), p(1-float64(bin.Accuracy)), rad, r.Colour, float64(bin.Confidence), float64(bin.Accuracy), bin.Rows)
+			plotX(float64(bin.Confidence)), plotX(1-float64(bin.Accuracy)), rad, r.Colour, float64(bin.Confidence), float64(bin.Accuracy), bin.Rows)
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick">confidence</text><text x="4" y="%d" class="tick">acc.</text>`, s/2-20, s-8, m+4)
-	fmt.Fprintf(&b, `</svg><figcaption>%s · ECE %s</figcaption></figure>`, html.EscapeString(r.Name), fmtNum(r.Split.Metrics["ece"]))
+	fmt.Fprintf(&b, `<text x="4" y="%d" class="tick" style="text-anchor:start">acc.</text>`, plotMargin+4)
+	closePlot(&b, "confidence", r.Name+" · ECE "+fmtNum(r.Split.Metrics["ece"]))
 	return template.HTML(b.String())
 }
 
 // rocSVG draws the ROC curve (one-vs-rest per class for more than two classes).
 func rocSVG(r strategyRow) template.HTML {
-	const s, m = 200, 28
-	p := func(v float64) float64 { return m + v*(s-2*m) }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<figure><svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="ROC of %s">`, s, s, s, s, html.EscapeString(r.Name))
-	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#ccc"/>`, m, m, s-2*m, s-2*m)
-	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#aaa" stroke-dasharray="3 3"/>`, p(0), p(1), p(1), p(0))
+	openPlot(&b, "ROC of "+r.Name)
 	for _, c := range r.Split.ROC {
 		var pts []string
 		for _, pt := range c.Points {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", p(pt.FPR), p(1-pt.TPR)))
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", plotX(pt.FPR), plotX(1-pt.TPR)))
 		}
 		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.2" opacity="0.75"><title>class %s: AUC %s</title></polyline>`,
 			strings.Join(pts, " "), r.Colour, html.EscapeString(c.Class), fmtNum(float64(c.AUC)))
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick">false positive rate</text>`, s/2-40, s-8)
-	fmt.Fprintf(&b, `</svg><figcaption>%s · AUC %s</figcaption></figure>`, html.EscapeString(r.Name), fmtNum(r.Split.Metrics["roc_auc"]))
+	closePlot(&b, "false positive rate", r.Name+" · AUC "+fmtNum(r.Split.Metrics["roc_auc"]))
 	return template.HTML(b.String())
 }
 

@@ -107,19 +107,3 @@ type Inputs struct {
 	Unimodal [][]float64
 	OOF      [][]float64
 }
-
-// MajorityClass returns the most frequent label among training rows (lowest index
-// on ties), the prediction of a model that has nothing to go on.
-func (f *Frame) MajorityClass() int {
-	counts := make([]int, f.Classes)
-	for _, i := range f.TrainRows(nil) {
-		counts[f.Label[i]]++
-	}
-	best := 0
-	for c, n := range counts {
-		if n > counts[best] {
-			best = c
-		}
-	}
-	return best
-}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lakefuse/lakefuse/internal/bigmem"
+	"github.com/lakefuse/lakefuse/internal/keyhash"
 
 	"github.com/lakefuse/lakefuse/lake"
 )
@@ -25,24 +26,14 @@ func (r ref) row() int         { return int(r & 0xffffffff) }
 // keyed is a key type lakefuse joins on.
 type keyed interface{ ~int64 | ~string }
 
-// hashKey is a fixed (unseeded) hash, so that every process and every shard puts a
-// key in the same bucket.
+// hashKey is the fixed hash of a key (internal/keyhash), so that every process and
+// every shard puts a key in the same bucket.
 func hashKey[K keyed](k K) uint64 {
 	switch v := any(k).(type) {
 	case int64:
-		x := uint64(v) // splitmix64 finaliser
-		x ^= x >> 30
-		x *= 0xbf58476d1ce4e5b9
-		x ^= x >> 27
-		x *= 0x94d049bb133111eb
-		return x ^ x>>31
+		return keyhash.Int(v)
 	case string:
-		h := uint64(14695981039346656037) // FNV-1a
-		for i := 0; i < len(v); i++ {
-			h ^= uint64(v[i])
-			h *= 1099511628211
-		}
-		return h
+		return keyhash.String(v)
 	}
 	panic("unreachable")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lakefuse/lakefuse/fusion"
 	"github.com/lakefuse/lakefuse/internal/bigmem"
+	"github.com/lakefuse/lakefuse/internal/keyhash"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -437,7 +438,9 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 			byClass[f.Label[fi]] = append(byClass[f.Label[fi]], fi)
 		}
 		for _, rows := range byClass {
-			draw := func(fi int) uint64 { return mix(hashKey(keys[keep[fi]]) ^ mix(h.Seed+0x9e3779b97f4a7c15)) }
+			draw := func(fi int) uint64 {
+				return keyhash.Mix(hashKey(keys[keep[fi]]) ^ keyhash.Mix(h.Seed+0x9e3779b97f4a7c15))
+			}
 			slices.SortFunc(rows, func(a, b int) int { return cmp.Compare(draw(a), draw(b)) })
 			nTest := int(math.Round(h.TestFraction * float64(len(rows))))
 			for j, fi := range rows {
@@ -475,12 +478,4 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 	slices.Sort(rest)
 	bf.splits = append(bf.splits, rest...)
 	return nil
-}
-
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/internal/keyhash"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -65,7 +66,7 @@ func modelFiles(spec *Spec, plan *Plan, bf *builtFrame, scored []*scoredStrategy
 	var n, sum, xor uint64
 	for i := 0; i < f.Rows; i++ {
 		if f.Train[i] && f.Label[i] >= 0 {
-			h := mix(f.KeyHash[i] ^ (uint64(f.Label[i])+1)*0x9e3779b97f4a7c15)
+			h := keyhash.Mix(f.KeyHash[i] ^ (uint64(f.Label[i])+1)*0x9e3779b97f4a7c15)
 			n, sum, xor = n+1, sum+h, xor^h
 		}
 	}

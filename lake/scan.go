@@ -294,19 +294,6 @@ func columnNames(f *parquet.File) string {
 	return strings.Join(names, ", ")
 }
 
-// ColumnNames returns the top-level column names of a file (for pattern matching).
-func (l *Lake) ColumnNames(ctx context.Context, f DataFile) ([]string, error) {
-	info, err := l.Inspect(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(info.Columns))
-	for i, c := range info.Columns {
-		names[i] = c.Name
-	}
-	return names, nil
-}
-
 func firstTrue(b []bool) int {
 	for i, v := range b {
 		if v {

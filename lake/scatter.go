@@ -86,20 +86,6 @@ func (s *ScatterSource) ScatterRowGroup(ctx context.Context, rg int, sc *Scatter
 	return nil
 }
 
-// ScatterFile decodes every row group of one file into s.
-func (l *Lake) ScatterFile(ctx context.Context, f DataFile, s *Scatter, stats *ScanStats) error {
-	src, err := l.OpenScatter(ctx, f, stats)
-	if err != nil {
-		return err
-	}
-	for rg := 0; rg < src.RowGroups(); rg++ {
-		if err := src.ScatterRowGroup(ctx, rg, s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // scatterScalars reads each scalar column of a row group whole, then scatters the
 // rows where no column is null.
 func scatterScalars(ctx context.Context, pf *parquet.File, group parquet.RowGroup, first int64, f DataFile, s *Scatter, wrap func(string, error) error) error {
