@@ -305,3 +305,19 @@ func TestMfeatMissingModalities(t *testing.T) {
 	}
 	t.Logf("best fused %.4f, best baseline over all entities %.4f", bestFused, bestBaseline)
 }
+
+// The spec reference in the README is a valid spec.
+func TestReadmeSpecIsValid(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml block in README.md")
+	}
+	if _, err := jobs.ParseSpec([]byte(block), "README.md"); err != nil {
+		t.Errorf("the README's spec reference does not validate: %v", err)
+	}
+}
