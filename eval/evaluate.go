@@ -146,6 +146,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 		go func() {
 			defer wg.Done()
 			weights := make([]uint8, reps)
+			preds := make([]int, len(scores))
 			for p := range next {
 				pt := newPart()
 				parts[p] = pt
@@ -182,17 +183,22 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							}
 							patternCounts[0]++
 						}
-						baseRight := false
-						if e.BestBaseline >= 0 {
-							baseRight = Argmax(scores[e.BestBaseline].Probs[i*k:(i+1)*k]) == y
+						// One prediction per classifier and row, shared by every
+						// accumulator and by the comparison with the best baseline (a
+						// baseline has metrics on every split).
+						for si, s := range scores {
+							if pt.metrics[si][sp] != nil {
+								preds[si] = Argmax(s.Probs[i*k : (i+1)*k])
+							}
 						}
+						baseRight := e.BestBaseline >= 0 && preds[e.BestBaseline] == y
 						for si, s := range scores {
 							acc := pt.metrics[si][sp]
 							if acc == nil {
 								continue
 							}
 							probs := s.Probs[i*k : (i+1)*k]
-							pred := Argmax(probs)
+							pred := preds[si]
 							acc.AddPredicted(probs, pred, y)
 							right := pred == y
 							if b := pt.intervals[si][sp]; b != nil {
