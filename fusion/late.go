@@ -300,7 +300,7 @@ func (s *late) Predict(ctx context.Context, in *Inputs, out []float64) error {
 		return fmt.Errorf("%w: %d classes, the strategy was fitted on %d", ErrShape, k, p.Classes)
 	}
 	return forRows(ctx, in.Rows, func(lo, hi int) error {
-		vec := make([]float64, k)
+		buf := make([]float64, k)
 		acc := make([]float64, k)
 		mean := make([]float64, k)
 		for i := lo; i < hi; i++ {
@@ -313,7 +313,7 @@ func (s *late) Predict(ctx context.Context, in *Inputs, out []float64) error {
 				if !in.Blocks[b].Present[i] {
 					continue
 				}
-				p.Calibrators[j].Apply(in.Unimodal[b][i*k:(i+1)*k], vec)
+				vec := p.modality(j, in.Unimodal[b][i*k:(i+1)*k], buf)
 				n++
 				switch s.rule {
 				case "late-mean":
@@ -353,8 +353,7 @@ func (s *late) Predict(ctx context.Context, in *Inputs, out []float64) error {
 				if wsum == 0 { // only zero-weight modalities present: fall back to the mean
 					for j, b := range idx {
 						if in.Blocks[b].Present[i] {
-							p.Calibrators[j].Apply(in.Unimodal[b][i*k:(i+1)*k], vec)
-							axpy(acc, 1, vec)
+							axpy(acc, 1, p.modality(j, in.Unimodal[b][i*k:(i+1)*k], buf))
 						}
 					}
 				}
@@ -379,6 +378,18 @@ func (s *late) Predict(ctx context.Context, in *Inputs, out []float64) error {
 		}
 		return nil
 	})
+}
+
+// modality returns block j's probabilities for one row: the unimodal row itself
+// when the block is uncalibrated (no copy on the plain rules' hot path), else its
+// calibration written into buf.
+func (p *lateParams) modality(j int, row, buf []float64) []float64 {
+	c := p.Calibrators[j]
+	if c == nil {
+		return row
+	}
+	c.Apply(row, buf)
+	return buf
 }
 
 // expNormalise writes softmax(scale · logs) into dst.
