@@ -87,14 +87,9 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *runID == "" {
 		*runID = spec.Name + "-score-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	log := newLogger(stderr)
-	prog := newProgress(stderr, log)
-	opts := jobs.Options{Lake: *lakeURL, RunID: *runID, Progress: prog.update}
-	if !prog.tty {
-		opts.Logger = log
-	}
-	res, err := jobs.Score(ctx, spec, opts, *models)
-	prog.finish()
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+		return jobs.Score(ctx, spec, opts, *models)
+	})
 	if err != nil {
 		return err
 	}
@@ -146,6 +141,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // runJob runs a spec with logging and progress wired to stderr.
 func runJob(ctx context.Context, spec *jobs.Spec, opts jobs.Options, stderr io.Writer) (*jobs.Result, error) {
+	return withProgress(opts, stderr, func(opts jobs.Options) (*jobs.Result, error) { return jobs.Run(ctx, spec, opts) })
+}
+
+// withProgress wires logging and progress to stderr for one job: bars on a
+// terminal, structured log lines otherwise.
+func withProgress(opts jobs.Options, stderr io.Writer, job func(jobs.Options) (*jobs.Result, error)) (*jobs.Result, error) {
 	log := newLogger(stderr)
 	prog := newProgress(stderr, log)
 	if prog.tty {
@@ -155,7 +156,7 @@ func runJob(ctx context.Context, spec *jobs.Spec, opts jobs.Options, stderr io.W
 		opts.Logger = log
 	}
 	opts.Progress = prog.update
-	res, err := jobs.Run(ctx, spec, opts)
+	res, err := job(opts)
 	prog.finish()
 	return res, err
 }
