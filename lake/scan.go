@@ -544,6 +544,3 @@ func spread[S, D any](dst []D, src []S, def []byte, maxDef byte, conv func(S) D)
 	}
 	return dst
 }
-
-// IsMissing reports whether row i's vector is null (the modality is absent there).
-func (t *Table) IsMissing(i int) bool { return t.Missing != nil && t.Missing[i] }

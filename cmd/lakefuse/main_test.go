@@ -18,11 +18,28 @@ func lakefuse(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errw.String()
 }
 
-// writeCSVLake imports a tiny two-modality dataset through the CLI.
+// writeCSVLake imports a tiny two-modality dataset (writeCSVs) through the CLI.
 func writeCSVLake(t *testing.T) (lakeURL, dir string) {
 	t.Helper()
-	dir = t.TempDir()
+	dir = writeCSVs(t)
 	lakeURL = "file://" + filepath.Join(dir, "lake")
+	for _, args := range [][]string{
+		{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "a", filepath.Join(dir, "a.csv")},
+		{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "b", filepath.Join(dir, "b.csv")},
+		{"import", "--lake", lakeURL, "--dataset", "toy", "--labels", filepath.Join(dir, "labels.csv")},
+	} {
+		if code, _, stderr := lakefuse(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	return lakeURL, dir
+}
+
+// writeCSVs writes a.csv, b.csv (covering 3 in 4 entities) and labels.csv into a
+// new folder.
+func writeCSVs(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
 	var a, b, labels strings.Builder
 	a.WriteString("entity_id,x0,x1\n")
 	b.WriteString("entity_id,p0,p1\n")
@@ -44,16 +61,7 @@ func writeCSVLake(t *testing.T) (lakeURL, dir string) {
 			t.Fatal(err)
 		}
 	}
-	for _, args := range [][]string{
-		{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "a", filepath.Join(dir, "a.csv")},
-		{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "b", filepath.Join(dir, "b.csv")},
-		{"import", "--lake", lakeURL, "--dataset", "toy", "--labels", filepath.Join(dir, "labels.csv")},
-	} {
-		if code, _, stderr := lakefuse(t, args...); code != 0 {
-			t.Fatalf("%v: exit %d: %s", args, code, stderr)
-		}
-	}
-	return lakeURL, dir
+	return dir
 }
 
 const toySpec = `name: toy

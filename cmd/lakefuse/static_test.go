@@ -68,8 +68,7 @@ func TestBinaryRunsSpecFromS3Lake(t *testing.T) {
 	lakeURL := bucket + "/" + prefix + "?" + query
 
 	// Data through the binary's own import, the spec written into the lake.
-	localURL, dir := writeCSVLake(t)
-	_ = localURL
+	dir := writeCSVs(t)
 	for _, args := range [][]string{
 		{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "a", filepath.Join(dir, "a.csv")},
 		{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "b", filepath.Join(dir, "b.csv")},
