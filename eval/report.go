@@ -40,6 +40,7 @@ func (n *Num) UnmarshalJSON(b []byte) error {
 // cost. It is a plain document; jobs fills in what eval cannot know.
 type Report struct {
 	RunID        string             `json:"run_id"`
+	Attempt      string             `json:"attempt,omitempty"` // the attempt that wrote the run
 	Job          string             `json:"job"`
 	Dataset      string             `json:"dataset"`
 	Lake         string             `json:"lake"`

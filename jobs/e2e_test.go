@@ -177,7 +177,7 @@ func TestBadInput(t *testing.T) {
 		{
 			name: "file that is not parquet",
 			mutate: func(t *testing.T, l *lake.Lake) {
-				l.Bucket.WriteAll(context.Background(), "ds/modality=text/part-9.parquet", []byte("id,probs\n1,0.5\n"), nil)
+				l.WriteAll(context.Background(), "ds/modality=text/part-9.parquet", []byte("id,probs\n1,0.5\n"))
 			},
 			want: lake.ErrNotParquet, text: []string{"ds/modality=text/part-9.parquet"},
 		},

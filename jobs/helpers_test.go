@@ -77,7 +77,7 @@ func writeTable(t *testing.T, l *lake.Lake, key string, rows int, cols []lake.Ou
 	if err := lake.WriteParquet(&buf, rows, cols); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Bucket.WriteAll(context.Background(), key, buf.Bytes(), nil); err != nil {
+	if err := l.WriteAll(context.Background(), key, buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -31,7 +30,25 @@ type ImportOptions struct {
 // number of rows.
 func ImportCSV(ctx context.Context, l *lake.Lake, r io.Reader, o ImportOptions) (string, int, error) {
 	if (o.Modality == "") == !o.Labels {
-		return "", 0, errors.New("jobs: import: set a modality or labels, not both")
+		return "", 0, fmt.Errorf("jobs: %w: import: set --modality or --labels, exactly one", ErrSpec)
+	}
+	if err := lake.CheckPath("dataset", o.Dataset); err != nil {
+		return "", 0, fmt.Errorf("jobs: import: %w", err)
+	}
+	if o.Modality != "" {
+		if err := lake.CheckName("modality", o.Modality); err != nil {
+			return "", 0, fmt.Errorf("jobs: import: %w", err)
+		}
+	}
+	for k, v := range o.Partitions {
+		if err := lake.CheckPartition(k, v); err != nil {
+			return "", 0, fmt.Errorf("jobs: import: %w", err)
+		}
+	}
+	if o.Part != "" {
+		if err := lake.CheckName("part", o.Part); err != nil {
+			return "", 0, fmt.Errorf("jobs: import: %w", err)
+		}
 	}
 	if o.Key == "" {
 		o.Key = "entity_id"
@@ -89,15 +106,10 @@ func ImportCSV(ctx context.Context, l *lake.Lake, r io.Reader, o ImportOptions) 
 		part = "part-00000.parquet"
 	}
 	key = lake.Join(key, part)
-	w, err := l.Bucket.NewWriter(ctx, key, nil)
+	err = l.WriteObject(ctx, key, &lake.WriteOptions{ContentType: parquetType}, func(w io.Writer) error {
+		return lake.WriteParquet(w, len(records), cols)
+	})
 	if err != nil {
-		return "", 0, fmt.Errorf("jobs: import: %w", err)
-	}
-	if err := lake.WriteParquet(w, len(records), cols); err != nil {
-		w.Close()
-		return "", 0, err
-	}
-	if err := w.Close(); err != nil {
 		return "", 0, fmt.Errorf("jobs: import: %w", err)
 	}
 	return key, len(records), nil

@@ -21,7 +21,7 @@ const parquetType = "application/vnd.apache.parquet"
 // write streams every output of the run under its prefix: scores per strategy
 // (when writeScores), the long-format metrics table, rejected rows, model files
 // and report.json.
-func (r *runner) write(ctx context.Context, rw *lake.RunWriter, bf *builtFrame, scored []*scoredStrategy, models map[string]*ModelFile, writeScores bool, rep *eval.Report) error {
+func (r *runner) write(ctx context.Context, rw *lake.Attempt, bf *builtFrame, scored []*scoredStrategy, models map[string]*ModelFile, writeScores bool, rep *eval.Report) error {
 	defer r.timed("write", time.Now())
 	f := bf.frame
 	k := f.Classes

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -23,6 +24,8 @@ type Options struct {
 	Lake   string // overrides spec.lake
 	RunID  string // overrides spec.run_id
 	Logger *slog.Logger
+	// IOTimeout bounds each storage request (see lake.Options); 0 means the default.
+	IOTimeout time.Duration
 	// Progress, if set, is told how far each stage has got. It is called from
 	// several goroutines.
 	Progress func(stage string, done, total int64)
@@ -30,10 +33,14 @@ type Options struct {
 
 // Result is a committed run.
 type Result struct {
-	RunID  string
-	Lake   string
-	Prefix string // the run's prefix within the lake
-	Report *eval.Report
+	RunID   string
+	Attempt string // the attempt whose files the run holds
+	Lake    string
+	Prefix  string // the run's prefix within the lake
+	Report  *eval.Report
+	// Completed is set when this call did not compute the run but finished
+	// publishing an earlier attempt that had claimed the commit and was interrupted.
+	Completed bool
 }
 
 // RunID returns the run id a spec gets: the override, spec.run_id, or
@@ -99,7 +106,7 @@ func Score(ctx context.Context, spec *Spec, opts Options, models string) (*Resul
 	return execute(ctx, spec, opts, lm)
 }
 
-func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (*Result, error) {
+func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (res *Result, err error) {
 	url, err := LakeURL(spec, opts.Lake)
 	if err != nil {
 		return nil, err
@@ -111,14 +118,36 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (*
 	if r.cpu <= 0 {
 		r.cpu = runtime.GOMAXPROCS(0)
 	}
-	l, err := lake.Open(ctx, url)
+	runID := RunID(spec, opts.RunID)
+	if err := lake.CheckName("run id", runID); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	l, err := lake.OpenWith(ctx, url, &lake.Options{IOTimeout: opts.IOTimeout, Logger: r.log})
 	if err != nil {
 		return nil, err
 	}
 	defer l.Close()
 	r.lake = l
-	runID := RunID(spec, opts.RunID)
 	r.log = r.log.With("run_id", runID)
+
+	// Before any heavy work: a committed run is final, and a commit that another
+	// attempt claimed but did not finish is finished rather than redone.
+	prefix := lake.Join(spec.Output, runID)
+	att, err := l.BeginAttempt(ctx, prefix)
+	var pending *lake.PendingCommit
+	if errors.As(err, &pending) {
+		return r.completePending(ctx, runID, prefix, pending.Attempt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.log = r.log.With("attempt", att.ID())
+	r.log.Info("attempt started", "prefix", prefix)
+	defer func() {
+		if err != nil {
+			att.Abort() // its staged files; a committed run is never touched
+		}
+	}()
 
 	start := time.Now()
 	plan, err := makePlan(ctx, l, spec, lm == nil)
@@ -126,10 +155,6 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (*
 		return nil, err
 	}
 	r.timed("plan", start)
-	rw, err := l.NewRunWriter(ctx, lake.Join(spec.Output, runID))
-	if err != nil {
-		return nil, err
-	}
 	tables, stats, err := r.scan(ctx, plan)
 	if err != nil {
 		return nil, err
@@ -165,8 +190,12 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (*
 	if err != nil {
 		return nil, err
 	}
+	report.Attempt = att.ID()
+	if err := r.checkAttempt(ctx, att, runID, prefix); err != nil {
+		return nil, err
+	}
 	writeScores := lm != nil || spec.Mode != "fit"
-	if err := r.write(ctx, rw, bf, scored, models, writeScores, report); err != nil {
+	if err := r.write(ctx, att, bf, scored, models, writeScores, report); err != nil {
 		return nil, err
 	}
 	start = time.Now()
@@ -177,12 +206,51 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (*
 		Versions:   versions(),
 		Job:        map[string]any{"name": spec.Name, "dataset": spec.Dataset, "rows": report.Rows},
 	}
-	if err := rw.Commit(ctx, manifest); err != nil {
+	if err := att.Commit(ctx, manifest); err != nil {
+		if errors.As(err, &pending) {
+			// Lost the race to a live (or dead) winner: help it finish, then say so.
+			if cerr := l.CompleteCommit(ctx, prefix, pending.Attempt); cerr != nil && !errors.Is(cerr, lake.ErrRunCommitted) {
+				return nil, cerr
+			}
+			return nil, fmt.Errorf("jobs: run %s: attempt %s committed it first: %w", runID, pending.Attempt, lake.ErrRunCommitted)
+		}
 		return nil, err
 	}
 	r.progress("commit", 1, 1)
-	r.log.Info("run committed", "prefix", rw.Prefix(), "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
-	return &Result{RunID: runID, Lake: l.String(), Prefix: rw.Prefix(), Report: report}, nil
+	r.log.Info("run committed", "prefix", prefix, "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
+	return &Result{RunID: runID, Attempt: att.ID(), Lake: l.String(), Prefix: prefix, Report: report}, nil
+}
+
+// checkAttempt is the check before the write phase: another attempt may have
+// committed, or claimed the commit, while this one computed.
+func (r *runner) checkAttempt(ctx context.Context, att *lake.Attempt, runID, prefix string) error {
+	err := att.Check(ctx)
+	var pending *lake.PendingCommit
+	if errors.As(err, &pending) {
+		if cerr := r.lake.CompleteCommit(ctx, prefix, pending.Attempt); cerr != nil && !errors.Is(cerr, lake.ErrRunCommitted) {
+			return cerr
+		}
+		return fmt.Errorf("jobs: run %s: attempt %s committed it while this attempt computed: %w", runID, pending.Attempt, lake.ErrRunCommitted)
+	}
+	return err
+}
+
+// completePending finishes the commit of an attempt that claimed the run and was
+// interrupted while publishing, and returns that run.
+func (r *runner) completePending(ctx context.Context, runID, prefix, attempt string) (*Result, error) {
+	r.log.Warn("finishing the commit of an earlier attempt that was interrupted while publishing", "attempt", attempt, "prefix", prefix)
+	if err := r.lake.CompleteCommit(ctx, prefix, attempt); err != nil {
+		return nil, err
+	}
+	b, err := r.lake.ReadAll(ctx, lake.Join(prefix, "report.json"))
+	if err != nil {
+		return nil, err
+	}
+	rep, err := eval.ReadReport(b)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: run %s: report.json: %w", runID, err)
+	}
+	return &Result{RunID: runID, Attempt: attempt, Lake: r.lake.String(), Prefix: prefix, Report: rep, Completed: true}, nil
 }
 
 func firstTable(tables [][]*lake.Table) *lake.Table { return tables[0][0] }

@@ -271,9 +271,21 @@ func (s *Spec) Validate() error {
 	}
 	if s.Dataset == "" {
 		bad("dataset", "required: the folder under the lake that holds modality=<name>/")
+	} else if err := lake.CheckPath("dataset", s.Dataset); err != nil {
+		bad("dataset", "%q: want a relative folder of names separated by /, each %s", s.Dataset, lake.NameRule)
 	}
-	if s.RunID != "" && !nameRE.MatchString(s.RunID) {
-		bad("run_id", "%q: use letters, digits, '-', '_' and '.'", s.RunID)
+	if err := lake.CheckPath("output", s.Output); err != nil {
+		bad("output", "%q: want a relative folder of names separated by /, each %s", s.Output, lake.NameRule)
+	}
+	if s.RunID != "" {
+		if err := lake.CheckName("run_id", s.RunID); err != nil {
+			bad("run_id", "%q: want %s", s.RunID, lake.NameRule)
+		}
+	}
+	for _, k := range sortedKeys(s.Filters) {
+		if err := lake.CheckPartition(k, s.Filters[k]); err != nil {
+			bad("filters."+k, "%v", err)
+		}
 	}
 	switch s.Align.Join {
 	case "left", "inner", "outer":

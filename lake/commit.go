@@ -1,27 +1,35 @@
 package lake
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 )
 
 // Version is lakefuse's version, stamped into files and manifests. Release builds
 // set it with -ldflags "-X github.com/lakefuse/lakefuse/lake.Version=…".
 var Version = "0.1.0-dev"
 
-// SuccessMarker is the object whose presence makes a run exist.
-const SuccessMarker = "_SUCCESS"
+// The objects of the commit protocol, relative to a run prefix. Their leading
+// underscore hides them (and everything under _attempts/) from Spark, Hive,
+// Athena and Trino folder reads; a glob such as scores/*/*.parquet never reaches
+// them either.
+const (
+	SuccessMarker = "_SUCCESS"      // the run exists; names the attempt that committed it
+	ClaimMarker   = "_COMMIT"       // the attempt that won the right to publish
+	ManifestName  = "manifest.json" // every published file with size, rows and checksum
+	AttemptsDir   = "_attempts"     // one folder per attempt: its staged files
+)
 
 // ManifestFile describes one committed file.
 type ManifestFile struct {
@@ -35,6 +43,7 @@ type ManifestFile struct {
 // checksum, plus whatever the job records about itself.
 type Manifest struct {
 	RunID      string            `json:"run_id"`
+	Attempt    string            `json:"attempt"`
 	SpecSHA256 string            `json:"spec_sha256"`
 	Created    time.Time         `json:"created"`
 	Versions   map[string]string `json:"versions"`
@@ -42,101 +51,301 @@ type Manifest struct {
 	Job        any               `json:"job,omitempty"`
 }
 
-// RunWriter writes the files of one run under a prefix that no other run shares,
-// recording each in the manifest. Nothing it writes is visible as a run until
-// Commit writes _SUCCESS.
-type RunWriter struct {
+// marker is the body of _SUCCESS and _COMMIT.
+type marker struct {
+	RunID   string `json:"run_id,omitempty"`
+	Attempt string `json:"attempt"`
+}
+
+// PendingCommit is returned when another attempt has claimed the run's commit but
+// not finished publishing it (it is publishing now, or it died doing so).
+// CompleteCommit finishes it; its kind is Committed.
+type PendingCommit struct {
+	Prefix  string
+	Attempt string
+}
+
+func (e *PendingCommit) Error() string {
+	return fmt.Sprintf("lake: run %q: attempt %s claimed the commit and has not finished publishing it", e.Prefix, e.Attempt)
+}
+
+func (e *PendingCommit) Unwrap() error { return ErrRunCommitted }
+
+// RunStatus is what the markers of a run prefix say.
+type RunStatus struct {
+	Committed bool   // _SUCCESS exists
+	Claimed   bool   // _COMMIT exists
+	Attempt   string // the attempt named by _SUCCESS, else by _COMMIT ("" for runs committed before attempts were named)
+}
+
+// Status reads a run's markers.
+func (l *Lake) Status(ctx context.Context, prefix string) (RunStatus, error) {
+	prefix = strings.Trim(prefix, "/")
+	var st RunStatus
+	for _, name := range []string{SuccessMarker, ClaimMarker} {
+		b, err := l.ReadAll(ctx, Join(prefix, name))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return st, err
+		}
+		var m marker
+		_ = json.Unmarshal(b, &m) // a run committed before markers were JSON names no attempt
+		if name == SuccessMarker {
+			st.Committed, st.Attempt = true, m.Attempt
+			return st, nil // the claim no longer matters
+		}
+		st.Claimed, st.Attempt = true, m.Attempt
+	}
+	return st, nil
+}
+
+// Attempt writes the files of one attempt at a run. Files are staged under
+// <prefix>/_attempts/<id>/ and become the run's only if this attempt wins the
+// exclusive claim in Commit and publishes them; so no attempt ever overwrites or
+// deletes a file of a committed run, and two attempts racing on one run id leave
+// exactly one attempt's files, whole.
+type Attempt struct {
 	lake   *Lake
 	prefix string
+	id     string
 
 	mu    sync.Mutex
 	files map[string]ManifestFile
 }
 
-// NewRunWriter prepares to write a run under prefix. It returns ErrRunCommitted
-// when the prefix already holds a committed run. Files left by an interrupted
-// attempt are overwritten by the new attempt (part names are deterministic).
-func (l *Lake) NewRunWriter(ctx context.Context, prefix string) (*RunWriter, error) {
-	prefix = strings.Trim(prefix, "/")
-	ok, err := l.Exists(ctx, Join(prefix, SuccessMarker))
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		return nil, fmt.Errorf("lake: run %q: %w", prefix, ErrRunCommitted)
-	}
-	return &RunWriter{lake: l, prefix: prefix, files: map[string]ManifestFile{}}, nil
+// NewAttemptID returns a fresh attempt id: the UTC start time (so that ids sort by
+// age) and 32 random bits.
+func NewAttemptID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// Prefix is the run's prefix in the lake.
-func (rw *RunWriter) Prefix() string { return rw.prefix }
-
-// WriteFile streams one file to <prefix>/<rel>. write produces the bytes; rows is
-// recorded in the manifest. If write fails or ctx is cancelled, the object is not
-// created.
-func (rw *RunWriter) WriteFile(ctx context.Context, rel string, rows int64, contentType string, write func(io.Writer) error) error {
-	key := Join(rw.prefix, rel)
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	bw, err := rw.lake.Bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: contentType})
-	if err != nil {
-		return fmt.Errorf("lake: write %q: %w", key, err)
+// BeginAttempt starts an attempt at the run under prefix. It returns
+// ErrRunCommitted when the run is committed, and a *PendingCommit when another
+// attempt claimed the commit but did not finish it.
+func (l *Lake) BeginAttempt(ctx context.Context, prefix string) (*Attempt, error) {
+	a := &Attempt{lake: l, prefix: strings.Trim(prefix, "/"), id: NewAttemptID(time.Now()), files: map[string]ManifestFile{}}
+	if err := a.Check(ctx); err != nil {
+		return nil, err
 	}
-	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(bw, h)}
-	if err := write(cw); err != nil {
-		cancel() // aborts the upload: the object never appears
-		_ = bw.Close()
+	return a, nil
+}
+
+// ID is the attempt's id.
+func (a *Attempt) ID() string { return a.id }
+
+// Prefix is the run's prefix in the lake.
+func (a *Attempt) Prefix() string { return a.prefix }
+
+func (a *Attempt) staged(rel string) string { return Join(a.prefix, AttemptsDir, a.id, rel) }
+
+// Check returns ErrRunCommitted if the run was committed meanwhile, or a
+// *PendingCommit if another attempt claimed it: call it before each phase of
+// heavy work or writing.
+func (a *Attempt) Check(ctx context.Context) error {
+	st, err := a.lake.Status(ctx, a.prefix)
+	if err != nil {
 		return err
 	}
-	if err := bw.Close(); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("lake: write %q: %w", key, err)
+	switch {
+	case st.Committed:
+		return fmt.Errorf("lake: run %q (committed by attempt %s): %w", a.prefix, orUnknown(st.Attempt), ErrRunCommitted)
+	case st.Claimed && st.Attempt != a.id:
+		return &PendingCommit{Prefix: a.prefix, Attempt: st.Attempt}
 	}
-	rw.mu.Lock()
-	rw.files[rel] = ManifestFile{Path: rel, Size: cw.n, Rows: rows, SHA256: hex.EncodeToString(h.Sum(nil))}
-	rw.mu.Unlock()
 	return nil
 }
 
-// Files returns the files written so far, sorted by path.
-func (rw *RunWriter) Files() []ManifestFile {
-	rw.mu.Lock()
-	defer rw.mu.Unlock()
-	out := make([]ManifestFile, 0, len(rw.files))
-	for _, f := range rw.files {
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// WriteFile stages one file of the run, to be published at <prefix>/<rel>. write
+// produces the bytes (and must produce the same bytes if called again, for a
+// retry); rows is recorded in the manifest. If write fails or ctx is cancelled,
+// nothing is staged.
+func (a *Attempt) WriteFile(ctx context.Context, rel string, rows int64, contentType string, write func(io.Writer) error) error {
+	var size int64
+	var sum []byte
+	err := a.lake.WriteObject(ctx, a.staged(rel), &WriteOptions{ContentType: contentType}, func(w io.Writer) error {
+		h := sha256.New()
+		cw := &countingWriter{w: io.MultiWriter(w, h)}
+		if err := write(cw); err != nil {
+			return err
+		}
+		size, sum = cw.n, h.Sum(nil)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.files[rel] = ManifestFile{Path: rel, Size: size, Rows: rows, SHA256: hex.EncodeToString(sum)}
+	a.mu.Unlock()
+	return nil
+}
+
+// Files returns the files staged so far, sorted by path.
+func (a *Attempt) Files() []ManifestFile {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]ManifestFile, 0, len(a.files))
+	for _, f := range a.files {
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
 }
 
-// Commit writes manifest.json and then _SUCCESS, the latter conditionally
-// (IfNotExist): of two attempts racing to commit the same run, exactly one wins and
-// the other gets ErrRunCommitted.
-func (rw *RunWriter) Commit(ctx context.Context, m Manifest) error {
+// Commit makes the staged files the run: it writes the attempt's complete
+// manifest, claims the run exclusively (_COMMIT), publishes the staged files under
+// their names, writes manifest.json, and last _SUCCESS (exclusively, naming the
+// attempt). Of two attempts racing, one wins; the other gets ErrRunCommitted, or a
+// *PendingCommit while the winner is still publishing, and its staged files are
+// removed. An attempt whose own claim or marker write succeeded although the
+// response was lost finds its id there and carries on.
+func (a *Attempt) Commit(ctx context.Context, m Manifest) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m.Files = rw.Files()
+	if err := a.Check(ctx); err != nil {
+		a.Abort()
+		return err
+	}
+	m.Attempt = a.id
+	m.Files = a.Files()
 	body, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := rw.lake.Bucket.WriteAll(ctx, Join(rw.prefix, "manifest.json"), body, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
-		return fmt.Errorf("lake: write manifest: %w", err)
+	if err := a.lake.WriteObject(ctx, a.staged(ManifestName), &WriteOptions{ContentType: "application/json"}, writeBytes(body)); err != nil {
+		return err
 	}
-	marker := []byte(m.RunID + "\n")
-	err = rw.lake.Bucket.WriteAll(ctx, Join(rw.prefix, SuccessMarker), marker, &blob.WriterOptions{IfNotExist: true, ContentType: "text/plain"})
-	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
-		return fmt.Errorf("lake: run %q: %w", rw.prefix, ErrRunCommitted)
+	claim, _ := json.Marshal(marker{RunID: m.RunID, Attempt: a.id})
+	err = a.lake.WriteObject(ctx, Join(a.prefix, ClaimMarker), &WriteOptions{ContentType: "application/json", IfNotExist: true}, writeBytes(claim))
+	if errors.Is(err, ErrExists) {
+		err = a.Check(ctx) // nil when the claim is ours and only its response was lost
+		if err != nil {
+			a.Abort()
+			return err
+		}
+	} else if err != nil {
+		return err
 	}
+	return a.lake.CompleteCommit(ctx, a.prefix, a.id)
+}
+
+// Abort removes the attempt's staged files, best effort, even when ctx is already
+// cancelled. A crashed attempt's files are left for `lakefuse vacuum`.
+func (a *Attempt) Abort() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_ = a.lake.deleteAll(ctx, Join(a.prefix, AttemptsDir, a.id)+"/")
+}
+
+// CompleteCommit publishes the staged files of the attempt that holds the run's
+// claim and commits the run. It is idempotent and safe to run from several
+// processes at once: every one copies the same staged bytes to the same names, and
+// exactly one _SUCCESS is written, naming attempt. It returns nil when the run is
+// committed by attempt, ErrRunCommitted when it is committed by another.
+func (l *Lake) CompleteCommit(ctx context.Context, prefix, attempt string) error {
+	prefix = strings.Trim(prefix, "/")
+	committed := func() (bool, error) {
+		st, err := l.Status(ctx, prefix)
+		switch {
+		case err != nil:
+			return false, err
+		case st.Committed && st.Attempt != attempt:
+			return true, fmt.Errorf("lake: run %q (committed by attempt %s): %w", prefix, orUnknown(st.Attempt), ErrRunCommitted)
+		}
+		return st.Committed, nil
+	}
+	if done, err := committed(); done || err != nil {
+		return err
+	}
+	stagedRoot := Join(prefix, AttemptsDir, attempt)
+	body, err := l.ReadAll(ctx, Join(stagedRoot, ManifestName))
 	if err != nil {
-		return fmt.Errorf("lake: commit %q: %w", rw.prefix, err)
+		return fmt.Errorf("lake: run %q: the manifest of attempt %s, which claimed the commit: %w", prefix, attempt, err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(body, &m); err != nil {
+		return fmt.Errorf("lake: run %q: the manifest of attempt %s: %w", prefix, attempt, err)
+	}
+	keep := map[string]bool{ManifestName: true, ClaimMarker: true, SuccessMarker: true}
+	for _, f := range m.Files {
+		keep[f.Path] = true
+		// Checked before every copy: once the run is committed, nothing of it is
+		// written again.
+		if done, err := committed(); done || err != nil {
+			return err
+		}
+		if err := l.Copy(ctx, Join(prefix, f.Path), Join(stagedRoot, f.Path)); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				if done, cerr := committed(); done || cerr != nil {
+					return cerr // another process finished and removed the staging
+				}
+			}
+			return err
+		}
+	}
+	// Anything else outside _attempts/ is debris of an interrupted publish (a
+	// temporary file): the run is not committed yet, so it may still be removed.
+	objs, err := l.List(ctx, prefix+"/")
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		rel := strings.TrimPrefix(o.Key, prefix+"/")
+		if keep[rel] || strings.HasPrefix(rel, AttemptsDir+"/") {
+			continue
+		}
+		if err := l.Delete(ctx, o.Key); err != nil {
+			return err
+		}
+	}
+	if err := l.WriteObject(ctx, Join(prefix, ManifestName), &WriteOptions{ContentType: "application/json"}, writeBytes(body)); err != nil {
+		return err
+	}
+	success, _ := json.Marshal(marker{RunID: m.RunID, Attempt: attempt})
+	err = l.WriteObject(ctx, Join(prefix, SuccessMarker), &WriteOptions{ContentType: "application/json", IfNotExist: true}, writeBytes(append(success, '\n')))
+	if errors.Is(err, ErrExists) {
+		if _, err := committed(); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	// The staged copies are no longer needed; vacuum removes them if this fails.
+	_ = l.deleteAll(ctx, stagedRoot+"/")
+	return nil
+}
+
+// deleteAll removes every object under prefix.
+func (l *Lake) deleteAll(ctx context.Context, prefix string) error {
+	objs, err := l.List(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := l.Delete(ctx, o.Key); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+func writeBytes(b []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := io.Copy(w, bytes.NewReader(b))
+		return err
+	}
 }
 
 type countingWriter struct {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 
@@ -27,7 +26,7 @@ func put(t *testing.T, l *Lake, key string, rows int, cols []OutColumn) DataFile
 	if err := WriteParquet(&buf, rows, cols); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Bucket.WriteAll(context.Background(), key, buf.Bytes(), nil); err != nil {
+	if err := l.WriteAll(context.Background(), key, buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	return DataFile{Key: key, Size: int64(buf.Len())}
@@ -92,7 +91,7 @@ func TestScanErrors(t *testing.T) {
 		{Name: "id", String: []string{"x", "y"}},
 		{Name: "probs", List64: []float64{0.1, 0.9, 0.3, 0.7}, Width: 2},
 	})
-	if err := l.Bucket.WriteAll(ctx, "ds/modality=b/part-0.parquet", []byte("this is not parquet, it is text"), nil); err != nil {
+	if err := l.WriteAll(ctx, "ds/modality=b/part-0.parquet", []byte("this is not parquet, it is text")); err != nil {
 		t.Fatal(err)
 	}
 	bad := DataFile{Key: "ds/modality=b/part-0.parquet", Size: 31}
@@ -123,7 +122,7 @@ func TestReaderAtFetchesFooterOnce(t *testing.T) {
 	l := memLake(t)
 	f := put(t, l, "ds/modality=a/part-0.parquet", 3, []OutColumn{{Name: "id", Int64: []int64{1, 2, 3}}})
 	var stats ScanStats
-	if _, err := l.openParquet(ctx, f.Key, f.Size, &stats); err != nil {
+	if _, _, err := l.openParquet(ctx, f.Key, f.Size, &stats); err != nil {
 		t.Fatal(err)
 	}
 	if got := stats.Requests.Load(); got != 1 {
@@ -142,7 +141,7 @@ func TestDiscoverDataset(t *testing.T) {
 		"ds/modality=text/_SUCCESS",
 		"ds/notes.txt",
 	} {
-		if err := l.Bucket.WriteAll(ctx, k, []byte("x"), nil); err != nil {
+		if err := l.WriteAll(ctx, k, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -169,35 +168,6 @@ func TestDiscoverDataset(t *testing.T) {
 	}
 	if _, err := l.DiscoverDataset(ctx, "nope", nil); !errors.Is(err, ErrNoData) {
 		t.Errorf("missing dataset: got %v, want ErrNoData", err)
-	}
-}
-
-func TestCommitIsConditional(t *testing.T) {
-	ctx := context.Background()
-	l := memLake(t)
-	rw, err := l.NewRunWriter(ctx, "out/run1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rw.WriteFile(ctx, "a.txt", 0, "text/plain", func(w io.Writer) error { _, err := w.Write([]byte("hi")); return err }); err != nil {
-		t.Fatal(err)
-	}
-	if err := rw.Commit(ctx, Manifest{RunID: "run1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := rw.Commit(ctx, Manifest{RunID: "run1"}); !errors.Is(err, ErrRunCommitted) {
-		t.Errorf("second commit: got %v, want ErrRunCommitted", err)
-	}
-	if _, err := l.NewRunWriter(ctx, "out/run1"); !errors.Is(err, ErrRunCommitted) {
-		t.Errorf("reopening a committed run: got %v, want ErrRunCommitted", err)
-	}
-	boom := errors.New("boom")
-	rw2, _ := l.NewRunWriter(ctx, "out/run2")
-	if err := rw2.WriteFile(ctx, "b.txt", 0, "", func(w io.Writer) error { w.Write([]byte("partial")); return boom }); !errors.Is(err, boom) {
-		t.Fatal(err)
-	}
-	if ok, _ := l.Exists(ctx, "out/run2/b.txt"); ok {
-		t.Error("a failed write left its object behind")
 	}
 }
 

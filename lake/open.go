@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob://
@@ -20,13 +24,17 @@ import (
 )
 
 // Lake is an opened object store (a bucket, optionally under a prefix). Keys used
-// with a Lake are slash-separated and relative to that root.
+// with a Lake are slash-separated and relative to that root. Every request goes
+// through one place (do) that bounds it in time, retries transient failures and
+// classifies what fails.
 type Lake struct {
-	Bucket *blob.Bucket
+	bucket *blob.Bucket
 	url    string // redacted: safe to log
+	dir    string // the folder of a file:// lake, for atomic local operations; else ""
+	opts   Options
 }
 
-// Open opens a lake by URL:
+// Open opens a lake by URL with the default Options:
 //
 //	file:///data/lake            a local folder (created if missing)
 //	mem://                       an in-memory bucket (tests)
@@ -39,11 +47,17 @@ type Lake struct {
 // cloud's standard chain (AWS_* environment, instance or task role, workload
 // identity); they never appear in the URL.
 func Open(ctx context.Context, rawURL string) (*Lake, error) {
+	return OpenWith(ctx, rawURL, nil)
+}
+
+// OpenWith is Open with options; nil means the defaults.
+func OpenWith(ctx context.Context, rawURL string, opts *Options) (*Lake, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
-		return nil, fmt.Errorf("lake: %w: %q: want a URL such as file:///path or s3://bucket/prefix", ErrBadURL, rawURL)
+		return nil, fmt.Errorf("lake: %w: %q: want a URL such as file:///path or s3://bucket/prefix", ErrBadURL, Redact(rawURL))
 	}
 	q := u.Query()
+	dir := ""
 	switch u.Scheme {
 	case "file":
 		// The .attrs sidecar files fileblob writes by default would show up in
@@ -58,6 +72,7 @@ func Open(ctx context.Context, rawURL string) (*Lake, error) {
 		if !q.Has("no_tmp_dir") {
 			q.Set("no_tmp_dir", "true")
 		}
+		dir = u.Path
 	case "mem":
 	default:
 		if p := strings.Trim(u.Path, "/"); p != "" {
@@ -68,9 +83,10 @@ func Open(ctx context.Context, rawURL string) (*Lake, error) {
 	u.RawQuery = q.Encode()
 	b, err := blob.OpenBucket(ctx, u.String())
 	if err != nil {
-		return nil, fmt.Errorf("lake: open %s: %w: %v", Redact(rawURL), ErrBadURL, err)
+		// Library errors may quote the URL, secrets and all.
+		return nil, fmt.Errorf("lake: open %s: %w: %s", Redact(rawURL), ErrBadURL, RedactText(err.Error(), rawURL))
 	}
-	return &Lake{Bucket: b, url: Redact(rawURL)}, nil
+	return &Lake{bucket: b, url: Redact(rawURL), dir: dir, opts: opts.withDefaults()}, nil
 }
 
 // Redact drops everything from a URL that might be secret: user info and the query
@@ -83,8 +99,7 @@ func Redact(rawURL string) string {
 	u.User = nil
 	keep := url.Values{}
 	for k, v := range u.Query() {
-		switch k {
-		case "endpoint", "region", "use_path_style", "prefix":
+		if safeParams[k] {
 			keep[k] = v
 		}
 	}
@@ -92,34 +107,83 @@ func Redact(rawURL string) string {
 	return u.String()
 }
 
+// safeParams are the URL query parameters that messages may show: everything else
+// (signatures, tokens, keys, parameters nobody has heard of) is dropped.
+var safeParams = map[string]bool{
+	"endpoint": true, "region": true, "use_path_style": true, "prefix": true, "disable_https": true,
+	"request_checksum_calculation": true, "response_checksum_validation": true, "awssdk": true,
+	"metadata": true, "create_dir": true, "no_tmp_dir": true, "dualstack": true, "fips": true,
+	"accelerate": true, "protocol": true, "domain": true, "localemu": true, "anonymous": true,
+}
+
+// RedactText removes from a message (for example a library's error text) every
+// secret that rawURL carries: its password and the values of query parameters
+// that are not on the allow-list, as written and as URL-escaped.
+func RedactText(msg, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "<message withheld: it quotes an unparseable URL>"
+	}
+	var secrets []string
+	if p, ok := u.User.Password(); ok {
+		secrets = append(secrets, p)
+	}
+	if u.User != nil {
+		secrets = append(secrets, u.User.Username())
+	}
+	for k, vs := range u.Query() {
+		if safeParams[k] {
+			continue
+		}
+		secrets = append(secrets, vs...)
+	}
+	for _, s := range secrets {
+		if len(s) < 3 {
+			continue // too short to search for without mangling the message
+		}
+		for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
+			msg = strings.ReplaceAll(msg, form, "REDACTED")
+		}
+	}
+	return msg
+}
+
 // String returns the lake's URL with secrets removed.
 func (l *Lake) String() string { return l.url }
 
 // Close releases the bucket.
-func (l *Lake) Close() error { return l.Bucket.Close() }
+func (l *Lake) Close() error { return l.bucket.Close() }
 
 // Object is one stored file.
 type Object struct {
-	Key  string
-	Size int64
+	Key     string
+	Size    int64
+	ModTime time.Time
 }
 
 // List returns every object under prefix, sorted by key.
 func (l *Lake) List(ctx context.Context, prefix string) ([]Object, error) {
-	it := l.Bucket.List(&blob.ListOptions{Prefix: prefix})
 	var out []Object
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
+	err := l.do(ctx, "list", prefix, func(ctx context.Context, progress func()) error {
+		out = out[:0]
+		it := l.bucket.List(&blob.ListOptions{Prefix: prefix})
+		for {
+			obj, err := it.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			progress()
+			if obj.IsDir {
+				continue
+			}
+			out = append(out, Object{Key: obj.Key, Size: obj.Size, ModTime: obj.ModTime})
 		}
-		if err != nil {
-			return nil, fmt.Errorf("lake: list %q: %w", prefix, err)
-		}
-		if obj.IsDir {
-			continue
-		}
-		out = append(out, Object{Key: obj.Key, Size: obj.Size})
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
@@ -127,23 +191,154 @@ func (l *Lake) List(ctx context.Context, prefix string) ([]Object, error) {
 
 // Exists reports whether key exists.
 func (l *Lake) Exists(ctx context.Context, key string) (bool, error) {
-	ok, err := l.Bucket.Exists(ctx, key)
-	if err != nil {
-		return false, fmt.Errorf("lake: exists %q: %w", key, err)
-	}
-	return ok, nil
+	var ok bool
+	err := l.do(ctx, "head", key, func(ctx context.Context, _ func()) error {
+		var err error
+		ok, err = l.bucket.Exists(ctx, key)
+		return err
+	})
+	return ok, err
 }
 
-// ReadAll reads a whole (small) object such as a spec or a manifest.
+// ReadAll reads a whole (small) object such as a spec or a manifest. A missing
+// object is ErrNotFound.
 func (l *Lake) ReadAll(ctx context.Context, key string) ([]byte, error) {
-	b, err := l.Bucket.ReadAll(ctx, key)
-	if err != nil {
-		if gcerrors.Code(err) == gcerrors.NotFound {
-			return nil, fmt.Errorf("lake: %q: %w", key, ErrNoData)
+	var b []byte
+	err := l.do(ctx, "get", key, func(ctx context.Context, progress func()) error {
+		r, err := l.bucket.NewReader(ctx, key, nil)
+		if err != nil {
+			return err
 		}
-		return nil, fmt.Errorf("lake: read %q: %w", key, err)
+		defer r.Close()
+		b, err = io.ReadAll(&progressReader{r: r, progress: progress})
+		return err
+	})
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, fmt.Errorf("lake: %q: %w", key, ErrNotFound)
 	}
-	return b, nil
+	return b, err
+}
+
+// WriteOptions tune WriteObject.
+type WriteOptions struct {
+	ContentType string
+	// IfNotExist makes the write fail with ErrExists when the object exists: of
+	// several writers, exactly one succeeds.
+	IfNotExist bool
+}
+
+// WriteObject writes key with the bytes write produces. If write fails or ctx is
+// cancelled, the upload is aborted and the object is not created (or keeps its old
+// content). A transient failure retries the whole object, calling write again: it
+// must produce the same bytes each time.
+func (l *Lake) WriteObject(ctx context.Context, key string, opts *WriteOptions, write func(io.Writer) error) error {
+	var o WriteOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.IfNotExist && l.dir != "" {
+		// fileblob's IfNotExist is a check then a rename: two processes can both
+		// pass the check. A hard link is created exclusively by the kernel.
+		return l.do(ctx, "put", key, func(ctx context.Context, progress func()) error {
+			return l.createLocal(ctx, key, write, progress)
+		})
+	}
+	var writeErr error
+	err := l.do(ctx, "put", key, func(ctx context.Context, progress func()) error {
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		bw, err := l.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: o.ContentType, IfNotExist: o.IfNotExist})
+		if err != nil {
+			return err
+		}
+		if err := write(&progressWriter{w: bw, progress: progress}); err != nil {
+			cancel() // aborts the upload: the object never appears
+			_ = bw.Close()
+			if ctx.Err() == nil {
+				writeErr = err
+				return nil
+			}
+			return err
+		}
+		return bw.Close()
+	})
+	if writeErr != nil {
+		return writeErr
+	}
+	if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		return fmt.Errorf("lake: %q: %w", key, ErrExists)
+	}
+	return err
+}
+
+// createLocal creates key in a file:// lake exclusively: the bytes go to a hidden
+// temporary file that is hard-linked to its name (which fails if the name exists)
+// and then removed.
+func (l *Lake) createLocal(ctx context.Context, key string, write func(io.Writer) error, progress func()) error {
+	dst := filepath.Join(l.dir, filepath.FromSlash(key))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "._lakefuse-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	err = write(&progressWriter{w: tmp, progress: progress})
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), dst); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("lake: %q: %w", key, ErrExists)
+		}
+		return err
+	}
+	return nil
+}
+
+// Copy copies src to dst within the lake: a server-side copy on object stores, a
+// hard link (no bytes moved) on a file:// lake.
+func (l *Lake) Copy(ctx context.Context, dst, src string) error {
+	return l.do(ctx, "copy", src+" -> "+dst, func(ctx context.Context, _ func()) error {
+		if l.dir != "" {
+			d, s := filepath.Join(l.dir, filepath.FromSlash(dst)), filepath.Join(l.dir, filepath.FromSlash(src))
+			if err := os.MkdirAll(filepath.Dir(d), 0o755); err != nil {
+				return err
+			}
+			if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			err := os.Link(s, d)
+			if err == nil {
+				return nil
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%w: %v", ErrNotFound, err)
+			}
+			// Hard links may be refused (some filesystems): copy the bytes.
+		}
+		err := l.bucket.Copy(ctx, dst, src, nil)
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return fmt.Errorf("%w: %v", ErrNotFound, err)
+		}
+		return err
+	})
+}
+
+// Delete removes key; a key that does not exist is not an error.
+func (l *Lake) Delete(ctx context.Context, key string) error {
+	err := l.do(ctx, "delete", key, func(ctx context.Context, _ func()) error { return l.bucket.Delete(ctx, key) })
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil
+	}
+	return err
 }
 
 // Join joins key parts with slashes, ignoring empty parts.
@@ -155,4 +350,9 @@ func Join(parts ...string) string {
 		}
 	}
 	return path.Join(keep...)
+}
+
+// WriteAll writes a small object from memory (a spec, a marker, a test fixture).
+func (l *Lake) WriteAll(ctx context.Context, key string, b []byte) error {
+	return l.WriteObject(ctx, key, nil, writeBytes(b))
 }

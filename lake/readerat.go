@@ -6,8 +6,6 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-
-	"gocloud.dev/blob"
 )
 
 // footerFetch is how many trailing bytes one request fetches when a file is opened:
@@ -19,10 +17,10 @@ const footerFetch = 256 << 10
 // object (which holds the Parquet footer) is fetched once, in one request, and served
 // from memory afterwards.
 type blobReaderAt struct {
-	ctx    context.Context
-	bucket *blob.Bucket
-	key    string
-	size   int64
+	ctx  context.Context
+	lake *Lake
+	key  string
+	size int64
 
 	tailOnce sync.Once
 	tail     []byte
@@ -31,10 +29,21 @@ type blobReaderAt struct {
 
 	bytesRead *atomic.Int64 // bytes fetched from storage; may be nil
 	requests  *atomic.Int64 // ranged requests issued; may be nil
+
+	failed atomic.Pointer[error] // the first storage error, which the Parquet reader may wrap beyond recognition
 }
 
-func newBlobReaderAt(ctx context.Context, b *blob.Bucket, key string, size int64, bytesRead, requests *atomic.Int64) *blobReaderAt {
-	return &blobReaderAt{ctx: ctx, bucket: b, key: key, size: size, bytesRead: bytesRead, requests: requests}
+func newBlobReaderAt(ctx context.Context, l *Lake, key string, size int64, bytesRead, requests *atomic.Int64) *blobReaderAt {
+	return &blobReaderAt{ctx: ctx, lake: l, key: key, size: size, bytesRead: bytesRead, requests: requests}
+}
+
+// failure returns the storage error a read hit, if any: callers report it instead
+// of whatever the Parquet decoder made of the short read.
+func (r *blobReaderAt) failure() error {
+	if p := r.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (r *blobReaderAt) loadTail() {
@@ -48,15 +57,21 @@ func (r *blobReaderAt) loadTail() {
 }
 
 func (r *blobReaderAt) fetch(p []byte, off int64) error {
-	rd, err := r.bucket.NewRangeReader(r.ctx, r.key, off, int64(len(p)), nil)
-	if err != nil {
+	err := r.lake.do(r.ctx, "get", r.key, func(ctx context.Context, progress func()) error {
+		rd, err := r.lake.bucket.NewRangeReader(ctx, r.key, off, int64(len(p)), nil)
+		if err != nil {
+			return err
+		}
+		defer rd.Close()
+		n, err := io.ReadFull(&progressReader{r: rd, progress: progress}, p)
+		if r.bytesRead != nil {
+			r.bytesRead.Add(int64(n))
+			r.requests.Add(1)
+		}
 		return err
-	}
-	defer rd.Close()
-	n, err := io.ReadFull(rd, p)
-	if r.bytesRead != nil {
-		r.bytesRead.Add(int64(n))
-		r.requests.Add(1)
+	})
+	if err != nil {
+		r.failed.CompareAndSwap(nil, &err)
 	}
 	return err
 }

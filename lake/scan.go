@@ -63,12 +63,15 @@ type FileInfo struct {
 	Columns   []FileColumn
 }
 
-func (l *Lake) openParquet(ctx context.Context, key string, size int64, stats *ScanStats) (*parquet.File, error) {
+// openParquet opens a file for reading through a ranged-read ReaderAt, which it
+// returns too: a storage failure while decoding is reported as itself (ra.failure),
+// not as whatever the decoder made of the short read.
+func (l *Lake) openParquet(ctx context.Context, key string, size int64, stats *ScanStats) (*parquet.File, *blobReaderAt, error) {
 	var br, rq *atomic.Int64
 	if stats != nil {
 		br, rq = &stats.BytesRead, &stats.Requests
 	}
-	ra := newBlobReaderAt(ctx, l.Bucket, key, size, br, rq)
+	ra := newBlobReaderAt(ctx, l, key, size, br, rq)
 	f, err := parquet.OpenFile(ra, size,
 		parquet.SkipPageIndex(true),
 		parquet.SkipBloomFilters(true),
@@ -76,16 +79,19 @@ func (l *Lake) openParquet(ctx context.Context, key string, size int64, stats *S
 	)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
+			return nil, nil, ctxErr
 		}
-		return nil, fmt.Errorf("lake: file %s: %w: %v", key, ErrNotParquet, err)
+		if serr := ra.failure(); serr != nil {
+			return nil, nil, serr
+		}
+		return nil, nil, fmt.Errorf("lake: file %s: %w: %v", key, ErrNotParquet, err)
 	}
-	return f, nil
+	return f, ra, nil
 }
 
 // Inspect reads a file's footer (one ranged request for most files).
 func (l *Lake) Inspect(ctx context.Context, f DataFile) (*FileInfo, error) {
-	pf, err := l.openParquet(ctx, f.Key, f.Size, nil)
+	pf, _, err := l.openParquet(ctx, f.Key, f.Size, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +117,7 @@ func describeColumn(c *parquet.Column) string {
 // ScanFile reads the requested columns of one file, page by page, into a Table.
 // Errors name the file and the column (and the row, for bad values).
 func (l *Lake) ScanFile(ctx context.Context, f DataFile, req ColumnRequest, stats *ScanStats) (*Table, error) {
-	pf, err := l.openParquet(ctx, f.Key, f.Size, stats)
+	pf, ra, err := l.openParquet(ctx, f.Key, f.Size, stats)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +125,9 @@ func (l *Lake) ScanFile(ctx context.Context, f DataFile, req ColumnRequest, stat
 	wrap := func(col string, err error) error {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
+		}
+		if serr := ra.failure(); serr != nil {
+			return serr
 		}
 		return fmt.Errorf("lake: file %s: column %q: %w", f.Key, col, err)
 	}

@@ -36,16 +36,17 @@ type Scatter struct {
 type ScatterSource struct {
 	file   DataFile
 	pf     *parquet.File
+	ra     *blobReaderAt
 	starts []int64 // first row of each row group
 }
 
 // OpenScatter opens a file (one request for the footer) for ScatterRowGroup.
 func (l *Lake) OpenScatter(ctx context.Context, f DataFile, stats *ScanStats) (*ScatterSource, error) {
-	pf, err := l.openParquet(ctx, f.Key, f.Size, stats)
+	pf, ra, err := l.openParquet(ctx, f.Key, f.Size, stats)
 	if err != nil {
 		return nil, err
 	}
-	src := &ScatterSource{file: f, pf: pf}
+	src := &ScatterSource{file: f, pf: pf, ra: ra}
 	var row int64
 	for _, rg := range pf.RowGroups() {
 		src.starts = append(src.starts, row)
@@ -68,6 +69,9 @@ func (s *ScatterSource) ScatterRowGroup(ctx context.Context, rg int, sc *Scatter
 	wrap := func(col string, err error) error {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
+		}
+		if serr := s.ra.failure(); serr != nil {
+			return serr
 		}
 		return fmt.Errorf("lake: file %s: column %q: %w", f.Key, col, err)
 	}
@@ -212,7 +216,7 @@ var scratchPool = sync.Pool{New: func() any { return new([]float64) }}
 // ListWidth returns the length of the first non-null list in a column: the width a
 // job expects of every row of an embedding column.
 func (l *Lake) ListWidth(ctx context.Context, f DataFile, column string) (int, error) {
-	pf, err := l.openParquet(ctx, f.Key, f.Size, nil)
+	pf, _, err := l.openParquet(ctx, f.Key, f.Size, nil)
 	if err != nil {
 		return 0, err
 	}

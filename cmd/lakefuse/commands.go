@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/examples"
+	"github.com/lakefuse/lakefuse/internal/errkind"
 	"github.com/lakefuse/lakefuse/internal/mfeat"
 	"github.com/lakefuse/lakefuse/jobs"
 	"github.com/lakefuse/lakefuse/lake"
@@ -52,9 +54,14 @@ func filterFlag(fs *flag.FlagSet) map[string]string {
 	return filters
 }
 
-func applyFilters(spec *jobs.Spec, filters map[string]string) {
+func applyFilters(spec *jobs.Spec, filters map[string]string) error {
 	if len(filters) == 0 {
-		return
+		return nil
+	}
+	for k, v := range filters {
+		if err := lake.CheckPartition(k, v); err != nil {
+			return fmt.Errorf("--filter: %w", err)
+		}
 	}
 	merged := map[string]string{}
 	for k, v := range spec.Filters {
@@ -64,6 +71,31 @@ func applyFilters(spec *jobs.Spec, filters map[string]string) {
 		merged[k] = v
 	}
 	spec.Filters = merged
+	return nil
+}
+
+// errRunTimeout is the cause of a run stopped by --timeout.
+var errRunTimeout = errkind.New(errkind.Transient, "the run exceeded --timeout")
+
+// timeoutFlags adds --io-timeout and --timeout.
+func timeoutFlags(fs *flag.FlagSet) (ioTimeout, timeout *time.Duration) {
+	ioTimeout = fs.Duration("io-timeout", 2*time.Minute, "cancel and retry a storage request that makes no progress for this long; after the retries, exit 4")
+	timeout = fs.Duration("timeout", 0, "stop the whole run after this long, committing nothing, and exit 4 (0: no limit)")
+	return ioTimeout, timeout
+}
+
+// withTimeout runs job under --timeout, naming the limit if it was hit.
+func withTimeout(ctx context.Context, timeout time.Duration, job func(context.Context) (*jobs.Result, error)) (*jobs.Result, error) {
+	if timeout <= 0 {
+		return job(ctx)
+	}
+	tctx, cancel := context.WithTimeoutCause(ctx, timeout, errRunTimeout)
+	defer cancel()
+	res, err := job(tctx)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(tctx), errRunTimeout) {
+		return nil, fmt.Errorf("%w (%s): nothing was committed: %v", errRunTimeout, timeout, err)
+	}
+	return res, err
 }
 
 func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -72,6 +104,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	lakeURL := fs.String("lake", "", "lake URL; overrides the spec's lake")
 	runID := fs.String("run-id", "", "run id of the scores (default: <name>-score-<UTC time>)")
 	filters := filterFlag(fs)
+	ioTimeout, timeout := timeoutFlags(fs)
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
 		return err
 	}
@@ -82,13 +115,15 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	applyFilters(spec, filters)
+	if err := applyFilters(spec, filters); err != nil {
+		return err
+	}
 	*runID = expand(*runID, time.Now())
 	if *runID == "" {
 		*runID = spec.Name + "-score-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
-		return jobs.Score(ctx, spec, opts, *models)
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Score(ctx, spec, opts, *models) })
 	})
 	if err != nil {
 		return err
@@ -102,6 +137,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	lakeURL := fs.String("lake", "", "lake URL; overrides the spec's lake")
 	runID := fs.String("run-id", "", "run id; overrides the spec's run_id (default: <name>-<spec hash>); ${VAR}, {today} and {yesterday} are expanded")
 	filters := filterFlag(fs)
+	ioTimeout, timeout := timeoutFlags(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
@@ -130,8 +166,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	applyFilters(spec, filters)
-	res, err := runJob(ctx, spec, jobs.Options{Lake: *lakeURL, RunID: expand(*runID, time.Now())}, stderr)
+	if err := applyFilters(spec, filters); err != nil {
+		return err
+	}
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: expand(*runID, time.Now()), IOTimeout: *ioTimeout}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Run(ctx, spec, opts) })
+	})
 	if err != nil {
 		return err
 	}
@@ -248,7 +288,7 @@ func cmdImport(ctx context.Context, args []string, stdout io.Writer) error {
 	o.Partitions = parts
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
-		return fmt.Errorf("%w: %v", jobs.ErrInput, err)
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	defer f.Close()
 	l, err := lake.Open(ctx, *lakeURL)
@@ -392,6 +432,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // printResult prints the strategy table and where the outputs are.
 func printResult(w io.Writer, res *jobs.Result) {
 	rep := res.Report
+	if res.Completed {
+		fmt.Fprintf(w, "run %s: finished publishing attempt %s, which had claimed the commit and was interrupted\n", res.RunID, res.Attempt)
+	}
 	fmt.Fprintf(w, "\nrun %s: %d entities scored", res.RunID, rep.Rows.Scored)
 	for reason, n := range rep.Rows.Rejected {
 		fmt.Fprintf(w, ", %d rejected (%s)", n, reason)
@@ -492,4 +535,36 @@ func cmdReport(ctx context.Context, args []string, stdout io.Writer) error {
 		return reports[0].WriteHTML(w)
 	}
 	return eval.WriteComparisonHTML(w, reports)
+}
+
+func cmdVacuum(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("vacuum")
+	olderThan := fs.Duration("older-than", 24*time.Hour, "only files last modified longer ago than this (an attempt younger than this may still be running)")
+	apply := fs.Bool("apply", false, "delete the files listed (default: only list them)")
+	if err := parse(fs, args, 1, "one OUTPUT_URL (the lake URL of the folder that holds the runs, e.g. s3://lake/runs)"); err != nil {
+		return err
+	}
+	l, err := lake.Open(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	res, err := l.Vacuum(ctx, "", *olderThan, time.Now(), *apply)
+	if err != nil {
+		return err
+	}
+	var bytes int64
+	for _, it := range res.Items {
+		bytes += it.Size
+		fmt.Fprintf(stdout, "%s\t%d\t%s\n", it.Key, it.Size, it.Reason)
+	}
+	for _, p := range res.Pending {
+		fmt.Fprintf(stdout, "# %s: a commit was claimed and not finished; rerun the job to finish it (its files are kept)\n", p)
+	}
+	verb := "would delete"
+	if *apply {
+		verb = "deleted"
+	}
+	fmt.Fprintf(stdout, "# %d runs looked at; %s %d files, %d bytes, older than %s\n", res.Runs, verb, len(res.Items), bytes, *olderThan)
+	return nil
 }

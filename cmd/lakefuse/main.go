@@ -8,14 +8,16 @@
 //	lakefuse import --lake URL …       turn a CSV file into a modality (or labels) table
 //	lakefuse inspect URL               partitions, files, schemas and rows under a lake prefix
 //	lakefuse report RUN...             render a run's report.html, or compare runs
+//	lakefuse vacuum OUTPUT_URL         list (--apply: delete) files no committed run needs
 //
-// Exit codes: 0 success, 2 bad spec or usage, 3 bad input data, 4 infrastructure
-// failure (storage, network, disk), 5 the run was already committed, 130 interrupted.
+// Exit codes: 0 success; 2 spec or usage; 3 input data; 4 transient infrastructure
+// (network, server errors, throttling, timeouts: retry); 5 the run was already
+// committed; 6 storage access or configuration (fix access: do not retry); 130
+// interrupted.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,8 +25,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/lakefuse/lakefuse/fusion"
-	"github.com/lakefuse/lakefuse/jobs"
+	"github.com/lakefuse/lakefuse/internal/errkind"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -32,8 +33,9 @@ const (
 	exitOK          = 0
 	exitSpec        = 2
 	exitInput       = 3
-	exitInfra       = 4
+	exitTransient   = 4
 	exitCommitted   = 5
+	exitAccess      = 6
 	exitInterrupted = 130
 )
 
@@ -41,13 +43,14 @@ const usage = `lakefuse: multimodal fusion jobs on a data lake
 
 usage:
   lakefuse demo [--lake URL]               fuse the bundled six-view digits data (default lake: file:///tmp/lakefuse-demo)
-  lakefuse run [--lake URL] [--run-id ID] [--filter k=v]... SPEC
-  lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--filter k=v]... SPEC
+  lakefuse run [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] SPEC
+  lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] SPEC
   lakefuse validate SPEC
   lakefuse plan [--lake URL] SPEC
   lakefuse import --lake URL --dataset D (--modality M | --labels) [flags] FILE.csv
   lakefuse inspect URL
   lakefuse report [--out FILE] RUN_URL...   render one run's report, or compare several runs
+  lakefuse vacuum [--older-than D] [--apply] OUTPUT_URL   list (delete) files no committed run needs
   lakefuse version
 
 SPEC is a YAML file or a lake URL (s3://bucket/jobs/nightly.yaml).
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdInspect(ctx, rest, stdout)
 	case "report":
 		err = cmdReport(ctx, rest, stdout)
+	case "vacuum":
+		err = cmdVacuum(ctx, rest, stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "lakefuse %s\n", lake.Version)
 		return exitOK
@@ -108,25 +113,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // errUsage marks a command-line mistake.
-var errUsage = errors.New("usage")
+var errUsage = errkind.New(errkind.Spec, "usage")
 
-// exitCode sorts an error into the exit codes a scheduler can act on: fix the spec,
-// fix the data, or retry.
+// exitCode maps an error's kind to the exit code a scheduler acts on: the one
+// place where kinds become exit codes (README: "Exit codes").
 func exitCode(err error) int {
-	switch {
-	case errors.Is(err, context.Canceled):
+	switch errkind.Of(err) {
+	case errkind.Interrupted:
 		return exitInterrupted
-	case errors.Is(err, lake.ErrRunCommitted):
+	case errkind.Committed:
 		return exitCommitted
-	case errors.Is(err, errUsage), errors.Is(err, jobs.ErrSpec), errors.Is(err, lake.ErrBadURL),
-		errors.Is(err, fusion.ErrUnknownStrategy):
+	case errkind.Spec:
 		return exitSpec
-	case errors.Is(err, jobs.ErrInput), errors.Is(err, lake.ErrNoData), errors.Is(err, lake.ErrNotParquet),
-		errors.Is(err, lake.ErrMissingColumn), errors.Is(err, lake.ErrColumnType), errors.Is(err, lake.ErrBadValue),
-		errors.Is(err, fusion.ErrNoTrainingRows), errors.Is(err, fusion.ErrNoModality), errors.Is(err, fusion.ErrShape):
+	case errkind.Input:
 		return exitInput
+	case errkind.Access:
+		return exitAccess
 	}
-	return exitInfra
+	return exitTransient // transient, and whatever nobody classified: worth a retry
 }
 
 // newLogger writes structured log lines to stderr: text for people, JSON when

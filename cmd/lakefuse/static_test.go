@@ -83,7 +83,7 @@ func TestBinaryRunsSpecFromS3Lake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if err := l.Bucket.WriteAll(context.Background(), "jobs/nightly.yaml", []byte(toySpec), nil); err != nil {
+	if err := l.WriteAll(context.Background(), "jobs/nightly.yaml", []byte(toySpec)); err != nil {
 		t.Fatal(err)
 	}
 	specURL := bucket + "/" + prefix + "/jobs/nightly.yaml?" + query

@@ -5,6 +5,7 @@
 package mfeat
 
 import (
+	"io"
 	"bytes"
 	"context"
 	"embed"
@@ -87,15 +88,9 @@ func ImportMissing(ctx context.Context, l *lake.Lake, dataset string, missing fl
 		ids[i] = int64(i)
 	}
 	cols := []lake.OutColumn{{Name: "entity_id", Int64: ids}, {Name: "label", Int64: labels}, {Name: "split", String: split}}
-	w, err := l.Bucket.NewWriter(ctx, lake.Join(dataset, lake.LabelsFolder, "part-00000.parquet"), nil)
-	if err != nil {
-		return err
-	}
-	if err := lake.WriteParquet(w, len(ids), cols); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
+	return l.WriteObject(ctx, lake.Join(dataset, lake.LabelsFolder, "part-00000.parquet"), nil, func(w io.Writer) error {
+		return lake.WriteParquet(w, len(ids), cols)
+	})
 }
 
 func readLastColumn(name string) ([]int64, error) {
