@@ -5,12 +5,12 @@
 package mfeat
 
 import (
-	"io"
 	"bytes"
 	"context"
 	"embed"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strconv"
 	"strings"
