@@ -3,6 +3,7 @@ package eval
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/lakefuse/lakefuse/internal/jsonsafe"
 	"io"
 	"math"
 	"slices"
@@ -269,7 +270,7 @@ func (c Comparison) words(strategy, chosenOn string) string {
 }
 
 // WriteJSON writes the report as indented JSON. NaN metrics (over no rows) are
-// left out of the metrics maps.
+// left out of the metrics maps; any other NaN or infinite value is null.
 func (r *Report) WriteJSON(w io.Writer) error {
 	clean := *r
 	clean.Strategies = make([]StrategyReport, len(r.Strategies))
@@ -293,9 +294,14 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		}
 		clean.Strategies[i] = s
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(&clean)
+	// Whatever else is undefined (NaN: a class never predicted, a comparison over
+	// no rows) is written as null rather than failing the run's last write.
+	b, err := jsonsafe.MarshalIndent(&clean, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // ReadReport decodes a report.json.

@@ -173,3 +173,36 @@ func TestBootstrapAndPairedMergeEqualsWhole(t *testing.T) {
 		t.Errorf("paired: whole %+v, merged %+v", wholeP.Result("b"), mergedP.Result("b"))
 	}
 }
+
+// A report whose values are undefined (NaN: a class never predicted, an ablation
+// over no rows) is still written: as null, never as an encoding failure.
+func TestReportJSONWithUndefinedValues(t *testing.T) {
+	nan := math.NaN()
+	rep := &Report{RunID: "r", Classes: []string{"a", "b"}, Splits: []string{"test"},
+		Strategies: []StrategyReport{{Name: "s", Splits: map[string]*SplitReport{"test": {
+			Rows: 3, Metrics: map[string]float64{"accuracy": 0.5, "log_loss": math.Inf(1)},
+			PerClass:   map[string][]float64{"precision": {nan, 1}},
+			Comparison: &Comparison{Baseline: "u", Difference: nan, McNemarP: nan},
+		}}}},
+		Ablation: []AblationReport{{Strategy: "s", Without: "x", Split: "test", Accuracy: nan}},
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
+		t.Fatalf("WriteJSON: %v", err)
+	}
+	back, err := ReadReport(buf.Bytes())
+	if err != nil {
+		t.Fatalf("ReadReport: %v\n%s", err, buf.String())
+	}
+	s := back.Strategies[0].Splits["test"]
+	if s.Metrics["accuracy"] != 0.5 || s.PerClass["precision"][1] != 1 {
+		t.Errorf("finite values changed: %+v", s)
+	}
+	if _, ok := s.Metrics["log_loss"]; ok {
+		t.Error("an infinite metric was written as a number")
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(`"precision": [
+              null,`)) {
+		t.Errorf("the undefined precision is not null:\n%s", buf.String())
+	}
+}

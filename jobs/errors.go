@@ -1,6 +1,10 @@
 package jobs
 
-import "github.com/lakefuse/lakefuse/internal/errkind"
+import (
+	"fmt"
+
+	"github.com/lakefuse/lakefuse/internal/errkind"
+)
 
 var (
 	// ErrSpec is returned for a spec that cannot be decoded or fails validation:
@@ -12,3 +16,13 @@ var (
 	// wrong length, duplicate keys under the error policy, an unknown label.
 	ErrInput = errkind.New(errkind.Input, "bad input data")
 )
+
+// sourceErr wraps an error from reading one source (a modality or the labels
+// table): as bad input, unless the storage said otherwise. A transient or access
+// failure keeps its kind and is not labelled bad data.
+func sourceErr(kind, name string, err error) error {
+	if k := errkind.Of(err); k == errkind.Transient || k == errkind.Access {
+		return fmt.Errorf("jobs: %s %q: %w", kind, name, err)
+	}
+	return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, kind, name, err)
+}

@@ -334,7 +334,7 @@ func (r *runner) loadErr(ctx context.Context, sp *SourcePlan, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, sp.Kind, sp.Name, err)
+	return sourceErr(sp.Kind, sp.Name, err)
 }
 
 // prepareBlock sizes one modality's block and maps every file row to its frame row.
@@ -355,7 +355,7 @@ func (r *runner) prepareBlock(ctx context.Context, sp *SourcePlan, tables []*lak
 			if t.Rows > 0 {
 				w, err := r.lake.ListWidth(ctx, sp.Files[ti], sp.Vector)
 				if err != nil {
-					return nil, fmt.Errorf("jobs: %w: modality %q: %w", ErrInput, sp.Name, err)
+					return nil, sourceErr("modality", sp.Name, err)
 				}
 				ld.width, ld.stride = w, w
 				break

@@ -3,6 +3,8 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -157,7 +159,9 @@ strategies:
   - {name: early, type: early}
 `
 
-// committedFiles reads a run's manifest and returns its files by path.
+// committedFiles reads a run's manifest and returns its files by path, after
+// checking that every file it names holds the bytes it describes and that
+// nothing else an engine would read (outside the hidden _attempts/) is in the run.
 func committedFiles(t *testing.T, l *lake.Lake, prefix string) map[string]lake.ManifestFile {
 	t.Helper()
 	ctx := context.Background()
@@ -174,7 +178,24 @@ func committedFiles(t *testing.T, l *lake.Lake, prefix string) map[string]lake.M
 	}
 	out := map[string]lake.ManifestFile{}
 	for _, f := range m.Files {
+		body, err := l.ReadAll(ctx, prefix+"/"+f.Path)
+		if err != nil {
+			t.Fatalf("committed file %s: %v", f.Path, err)
+		}
+		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != f.SHA256 || int64(len(body)) != f.Size {
+			t.Errorf("committed file %s does not match its manifest entry", f.Path)
+		}
 		out[f.Path] = f
+	}
+	objs, err := l.List(ctx, prefix+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		rel := strings.TrimPrefix(o.Key, prefix+"/")
+		if _, ok := out[rel]; !ok && !strings.HasPrefix(rel, "_") && rel != "manifest.json" {
+			t.Errorf("stray object %s in committed run %s", rel, prefix)
+		}
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lakefuse/lakefuse/eval"
+	"github.com/lakefuse/lakefuse/internal/jsonsafe"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -120,7 +120,7 @@ func (r *runner) write(ctx context.Context, rw *lake.Attempt, bf *builtFrame, sc
 	}
 
 	for _, name := range sortedKeys(models) {
-		body, err := json.MarshalIndent(models[name], "", "  ")
+		body, err := jsonsafe.MarshalIndent(models[name], "", "  ")
 		if err != nil {
 			return err
 		}

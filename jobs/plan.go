@@ -65,7 +65,7 @@ func MakePlan(ctx context.Context, l *lake.Lake, spec *Spec) (*Plan, error) {
 func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool) (*Plan, error) {
 	ds, err := l.DiscoverDataset(ctx, spec.Dataset, spec.Filters)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: %w: %w", ErrInput, err)
+		return nil, sourceErr("dataset", spec.Dataset, err)
 	}
 	p := &Plan{Spec: spec, Lake: l.String(), LabelFrom: -1}
 	for _, m := range spec.Modalities {
@@ -131,7 +131,7 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 			g.Go(func() error {
 				info, err := l.Inspect(gctx, f)
 				if err != nil {
-					return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, sp.Kind, sp.Name, err)
+					return sourceErr(sp.Kind, sp.Name, err)
 				}
 				sp.Rows[fi] = info.Rows
 				if err := checkColumns(info, sp.Request, sp.Vector, sp.Scalar); err != nil {

@@ -278,7 +278,7 @@ func (r *runner) scan(ctx context.Context, plan *Plan) ([][]*lake.Table, []*lake
 					if gctx.Err() != nil {
 						return gctx.Err()
 					}
-					return fmt.Errorf("jobs: %w: %s %q: %w", ErrInput, sp.Kind, sp.Name, err)
+					return sourceErr(sp.Kind, sp.Name, err)
 				}
 				tables[si][fi] = t
 				r.progress("scan", done.Add(1), total)

@@ -113,7 +113,8 @@ func Of(err error) Kind {
 }
 
 // deepest walks err's tree depth first and returns the kind found at the greatest
-// depth (the first one at that depth).
+// depth; of several at that depth, the last: in fmt.Errorf("%w: …: %w", Sentinel,
+// cause) the cause, which knows more, comes last.
 func deepest(err error, depth int) (Kind, int) {
 	best, bestDepth := Other, -1
 	if ke, ok := err.(kinded); ok && ke.ErrorKind() != Other {
@@ -129,7 +130,7 @@ func deepest(err error, depth int) (Kind, int) {
 		children = u.Unwrap()
 	}
 	for _, c := range children {
-		if k, d := deepest(c, depth+1); k != Other && d > bestDepth {
+		if k, d := deepest(c, depth+1); k != Other && d >= bestDepth {
 			best, bestDepth = k, d
 		}
 	}
