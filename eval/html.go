@@ -304,10 +304,11 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;bor
 th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 .label{font-size:12px;text-anchor:end}.tick{font-size:10px;fill:#666;text-anchor:middle}.cell{font-size:10px;text-anchor:middle}
 .grid{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:0}figcaption{font-size:12px;color:#444;text-align:center}
-li.helped{color:#17692b}li.hurt{color:#a11a1a}li.inconclusive{color:#444}.baseline{color:#777}
+.warnings{border-left:4px solid #b8860b;padding-left:.75rem}li.helped{color:#17692b}li.hurt{color:#a11a1a}li.inconclusive{color:#444}.baseline{color:#777}
 </style></head><body>
 <h1>{{.R.Job}}</h1>
 <p class="meta">run <b>{{.R.RunID}}</b> · dataset {{.R.Dataset}} · {{.R.Lake}} · {{.R.Rows.Aligned}} entities aligned, {{.R.Rows.Scored}} scored{{range $k, $v := .R.Rows.Rejected}}, {{$v}} rejected ({{$k}}){{end}} · splits: {{range $k, $v := .R.Rows.BySplit}}{{$k}} {{$v}} · {{end}}{{if .R.Replicates}}{{.R.Replicates}} bootstrap replicates{{end}}</p>
+{{if .R.Warnings}}<div class="warnings"><h2>Warnings</h2><ul>{{range .R.Warnings}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
 
 <h2>Did fusion help?</h2>
 {{if .R.BestBaseline}}<p>Each strategy against the best single modality, <b>{{.R.BestBaseline}}</b> (chosen on the {{.R.ChosenOn}} split), on the {{.Split}} split: paired accuracy difference with a bootstrap interval, and McNemar's exact test.</p>
@@ -338,8 +339,8 @@ li.helped{color:#17692b}li.hurt{color:#a11a1a}li.inconclusive{color:#444}.baseli
 {{end}}</table>{{end}}
 
 <h2>Modalities</h2>
-<table><tr><th>modality</th><th>kind</th><th>width</th><th>files</th><th>rows read</th><th>matched</th><th>duplicates</th><th>unmatched</th><th>bytes read</th></tr>
-{{range .R.Modalities}}<tr><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{.Width}}</td><td>{{.Files}}</td><td>{{.RowsRead}}</td><td>{{.Matched}}</td><td>{{.Duplicates}}</td><td>{{.Unmatched}}</td><td>{{mb .BytesRead}}</td></tr>
+<table><tr><th>modality</th><th>kind</th><th>width</th><th>files</th><th>rows read</th><th>matched</th><th>duplicates</th><th>unmatched</th><th>invalid (rejected)</th><th>bytes read</th></tr>
+{{range .R.Modalities}}<tr><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{.Width}}</td><td>{{.Files}}</td><td>{{.RowsRead}}</td><td>{{.Matched}}</td><td>{{.Duplicates}}</td><td>{{.Unmatched}}</td><td>{{range $reason, $n := .Invalid}}{{$n}} {{$reason}}<br>{{else}}0{{end}}</td><td>{{mb .BytesRead}}</td></tr>
 {{end}}</table>
 
 <h2>Cost</h2>

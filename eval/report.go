@@ -56,7 +56,8 @@ type Report struct {
 	Robustness   []PatternReport    `json:"robustness"`
 	Ablation     []AblationReport   `json:"ablation"`
 	Cost         CostReport         `json:"cost"`
-	Seconds      map[string]float64 `json:"seconds"` // wall time per stage
+	Seconds      map[string]float64 `json:"seconds"`            // wall time per stage
+	Warnings     []string           `json:"warnings,omitempty"` // what a reader should know before trusting the figures
 }
 
 // RowCounts reconciles rows: every aligned entity is either scored or rejected.
@@ -78,6 +79,9 @@ type ModalityReport struct {
 	Duplicates int64  `json:"duplicates"` // rows folded by the duplicate-key policy
 	Unmatched  int64  `json:"unmatched"`  // rows whose key the join did not keep
 	BytesRead  int64  `json:"bytes_read"`
+	// Invalid counts aligned entities whose value of this modality was rejected by
+	// the invalid policy (the modality counts as absent for them), by reason.
+	Invalid map[string]int64 `json:"invalid,omitempty"`
 }
 
 // StrategyReport is one fused strategy or unimodal baseline.

@@ -187,7 +187,8 @@ func TestBadInput(t *testing.T) {
 			want: lake.ErrMissingColumn, text: []string{`column "id"`, "entity_id"},
 		},
 		{
-			name: "probs vector of the wrong length",
+			name: "probs vector of the wrong length under invalid: error",
+			spec: strings.Replace(syntheticSpec, "{name: text, probs: probs}", "{name: text, probs: probs, invalid: error}", 1),
 			mutate: func(t *testing.T, l *lake.Lake) {
 				writeTable(t, l, "ds/modality=text/part-2.parquet", 2, []lake.OutColumn{
 					{Name: "entity_id", Int64: []int64{1, 2}}, {Name: "probs", List64: []float64{0.5, 0.5, 0.2, 0.8}, Width: 2}})

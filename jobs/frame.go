@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -128,9 +129,25 @@ type builtFrame struct {
 	keys     lake.OutColumn // the entity key of each frame row
 	split    []string       // split name of each frame row
 	splits   []string       // split names in report order
-	rejected lake.OutColumn // keys of aligned entities with no modality
+	rejected rejectedRows
 	aligned  int64
 	stats    []joinStats
+	invalid  []map[string]int64 // per modality: rows rejected by the invalid policy, by reason
+	warnings []string
+}
+
+// rejectedRows is rejected/: entities with no usable modality (modality null) and
+// modality values rejected by the invalid policy, each with the reason.
+type rejectedRows struct {
+	keys     lake.OutColumn
+	modality lake.OutColumn
+	reason   []string
+}
+
+// invalidRow is one aligned row whose value of a modality is unusable.
+type invalidRow struct {
+	row    int
+	reason string
 }
 
 // buildFrame turns an alignment into a Frame: class indexes, one dense block per
@@ -144,14 +161,26 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	for s := range tables {
 		tables[s] = src[s].tables
 	}
-	blocks, err := r.materialize(ctx, p, tables, al.refs, al.extra, n, len(cs.names), stats)
+	keyOf := func(i int) string { return fmt.Sprint(al.keys[i]) }
+	blocks, invalid, err := r.materialize(ctx, p, tables, al.refs, al.extra, n, len(cs.names), stats, keyOf)
 	if err != nil {
 		return nil, err
+	}
+	var rejectedKeys []K
+	var rejectedModality, rejectedReason []string
+	invalidCounts := make([]map[string]int64, nMod)
+	for s, rows := range invalid {
+		invalidCounts[s] = map[string]int64{}
+		for _, iv := range rows {
+			invalidCounts[s][iv.reason]++
+			rejectedKeys = append(rejectedKeys, al.keys[iv.row])
+			rejectedModality = append(rejectedModality, p.Modalities[s].Name)
+			rejectedReason = append(rejectedReason, iv.reason)
+		}
 	}
 
 	// Keep the entities that have at least one modality.
 	keep := make([]int, 0, n)
-	var rejected []K
 	for i := 0; i < n; i++ {
 		any := false
 		for s := range blocks {
@@ -163,7 +192,9 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 		if any {
 			keep = append(keep, i)
 		} else {
-			rejected = append(rejected, al.keys[i])
+			rejectedKeys = append(rejectedKeys, al.keys[i])
+			rejectedModality = append(rejectedModality, "")
+			rejectedReason = append(rejectedReason, "no modality present")
 		}
 	}
 	if len(keep) < n {
@@ -176,9 +207,14 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	for fi, i := range keep {
 		f.KeyHash[fi] = hashKey(al.keys[i])
 	}
-	bf := &builtFrame{frame: f, classes: cs, split: make([]string, len(keep)), aligned: int64(n), stats: al.stats}
+	bf := &builtFrame{frame: f, classes: cs, split: make([]string, len(keep)), aligned: int64(n), stats: al.stats, invalid: invalidCounts}
 	bf.keys = keyColumn(spec.Key, al.keys, keep)
-	bf.rejected = keyColumn(spec.Key, rejected, nil)
+	valid := make([]bool, len(rejectedModality))
+	for i, m := range rejectedModality {
+		valid[i] = m != ""
+	}
+	bf.rejected = rejectedRows{keys: keyColumn(spec.Key, rejectedKeys, nil),
+		modality: lake.OutColumn{Name: "modality", String: rejectedModality, Valid: valid}, reason: rejectedReason}
 	L := p.LabelFrom
 	for fi, i := range keep {
 		f.Label[fi] = -1
@@ -249,19 +285,20 @@ type blockLoad struct {
 	width, stride, offset int
 	dest                  [][]int32 // per file: frame row of each file row, -1 for none
 	hits                  []uint16
-	serial                bool // duplicate rows are averaged: one writer at a time
+	bad                   []uint8 // lake.BadWidth, lake.BadNull per row
+	serial                bool    // duplicate rows are averaged: one writer at a time
 }
 
 // materialize decodes every modality's values from its files straight into dense
 // blocks of rows aligned entities. The work is split by row group across all
 // modalities, at most CPU tasks at a time: decoding, not fetching, is the cost. A binary score s becomes probabilities
 // (1-s, s), and duplicate rows kept under the mean policy are averaged.
-func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Table, refs [][]ref, extra []map[int][]ref, rows, classes int, stats []*lake.ScanStats) ([]fusion.Block, error) {
+func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Table, refs [][]ref, extra []map[int][]ref, rows, classes int, stats []*lake.ScanStats, keyOf func(int) string) ([]fusion.Block, [][]invalidRow, error) {
 	loads := make([]*blockLoad, len(p.Modalities))
 	for s, sp := range p.Modalities {
 		ld, err := r.prepareBlock(ctx, sp, tables[s], refs[s], extra[s], rows, classes)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		loads[s] = ld
 	}
@@ -292,6 +329,9 @@ func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Tabl
 				}
 				sc := &lake.Scatter{Vector: ld.sp.Vector, Scalar: ld.sp.Scalar, Width: ld.width, Stride: ld.stride, Offset: ld.offset,
 					Dest: ld.dest[fi], Out: ld.blk.Values, Hits: ld.hits}
+				if ld.sp.Invalid == "reject" {
+					sc.Bad = ld.bad // else lake's error names the file and row
+				}
 				// Row groups fan out as tasks of their own when the group has a free
 				// slot, and run here otherwise, so the group's bound holds.
 				for rg := 0; rg < source.RowGroups(); rg++ {
@@ -318,16 +358,18 @@ func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Tabl
 		}
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	blocks := make([]fusion.Block, len(loads))
+	invalid := make([][]invalidRow, len(loads))
 	for s, ld := range loads {
-		if err := ld.finish(); err != nil {
-			return nil, err
+		var err error
+		if invalid[s], err = ld.finish(keyOf); err != nil {
+			return nil, nil, err
 		}
 		blocks[s] = ld.blk
 	}
-	return blocks, nil
+	return blocks, invalid, nil
 }
 
 func (r *runner) loadErr(ctx context.Context, sp *SourcePlan, err error) error {
@@ -366,6 +408,7 @@ func (r *runner) prepareBlock(ctx context.Context, sp *SourcePlan, tables []*lak
 	ld.blk.Values = bigmem.Floats(rows * ld.stride)
 	ld.blk.Present = make([]bool, rows)
 	ld.hits = make([]uint16, rows)
+	ld.bad = make([]uint8, rows)
 	ld.dest = make([][]int32, len(tables))
 	for ti, t := range tables {
 		ld.dest[ti] = make([]int32, t.Rows)
@@ -386,29 +429,81 @@ func (r *runner) prepareBlock(ctx context.Context, sp *SourcePlan, tables []*lak
 	return ld, nil
 }
 
-// finish turns hit counts into presence, averages duplicates and converts scores.
-func (ld *blockLoad) finish() error {
+// ProbSumTolerance is how far a probability vector's sum may be from 1 before the
+// invalid policy applies (float32 outputs of models sum to 1 within about 1e-6).
+const ProbSumTolerance = 1e-3
+
+// finish turns hit counts into presence, averages duplicates and converts scores,
+// and applies the modality's invalid policy to every present row: under reject
+// the modality is absent for that row and the row is returned with the reason;
+// under error the first one is an error naming the entity.
+func (ld *blockLoad) finish(keyOf func(int) string) ([]invalidRow, error) {
 	stride := ld.stride
+	var invalid []invalidRow
 	for i, h := range ld.hits {
 		if h == 0 {
 			continue
 		}
-		ld.blk.Present[i] = true
 		row := ld.blk.Values[i*stride : (i+1)*stride]
 		if h > 1 {
 			for j := range row {
 				row[j] /= float64(h)
 			}
 		}
-		if ld.sp.Kind == "score" {
-			s := row[1]
-			if math.IsNaN(s) || s < 0 || s > 1 {
-				return fmt.Errorf("jobs: %w: modality %q: column %q: score %v is not a probability", ErrInput, ld.sp.Name, ld.sp.Scalar[0], s)
+		reason := ld.check(ld.bad[i], row)
+		if reason == "" {
+			ld.blk.Present[i] = true
+			if ld.sp.Kind == "score" {
+				row[0] = 1 - row[1]
 			}
-			row[0] = 1 - s
+			continue
+		}
+		if ld.sp.Invalid == "error" {
+			return nil, fmt.Errorf("jobs: %w: modality %q: entity %s: %s (the modality's invalid policy is error; with reject the row would be left out)", ErrInput, ld.sp.Name, keyOf(i), reason)
+		}
+		clear(row)
+		invalid = append(invalid, invalidRow{row: i, reason: reason})
+	}
+	if len(invalid) > 0 && !slices.Contains(ld.blk.Present, true) {
+		// Not a few bad rows but a table that does not fit the spec (probabilities
+		// for another set of classes, say): rejecting it all would hide that.
+		return nil, fmt.Errorf("jobs: %w: modality %q: every one of its %d aligned rows is invalid (the first: entity %s: %s)",
+			ErrInput, ld.sp.Name, len(invalid), keyOf(invalid[0].row), invalid[0].reason)
+	}
+	return invalid, nil
+}
+
+// check returns why a row's values are unusable, or "".
+func (ld *blockLoad) check(bad uint8, row []float64) string {
+	switch bad {
+	case lake.BadWidth:
+		return fmt.Sprintf("list of the wrong length (want %d values)", ld.width)
+	case lake.BadNull:
+		return "null element in the list"
+	}
+	sum := 0.0
+	for _, v := range row {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "NaN or infinite value"
+		}
+		sum += v
+	}
+	switch ld.sp.Kind {
+	case "score":
+		if s := row[1]; s < 0 || s > 1 {
+			return "score outside [0, 1]"
+		}
+	case "probs":
+		for _, v := range row {
+			if v < 0 {
+				return "negative probability"
+			}
+		}
+		if math.Abs(sum-1) > ProbSumTolerance {
+			return "probabilities do not sum to 1"
 		}
 	}
-	return nil
+	return ""
 }
 
 // assignSplits decides each frame row's split: from the split column, from a
@@ -418,6 +513,7 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 	seen := map[string]bool{}
 	switch {
 	case spec.Split.Column != "":
+		found := map[string]int{}
 		for fi, i := range keep {
 			if f.Label[fi] < 0 {
 				bf.split[fi] = "unlabelled"
@@ -426,6 +522,18 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 			r := refs[i]
 			bf.split[fi] = tables[r.table()].Split[r.row()]
 			f.Train[fi] = slices.Contains(spec.Split.Train, bf.split[fi])
+			found[bf.split[fi]]++
+		}
+		var undeclared, all []string
+		for _, v := range sortedKeys(found) {
+			all = append(all, fmt.Sprintf("%q (%d rows)", v, found[v]))
+			if !slices.Contains(spec.Split.Train, v) && !slices.Contains(spec.Split.Evaluate, v) {
+				undeclared = append(undeclared, fmt.Sprintf("%q", v))
+			}
+		}
+		if len(undeclared) > 0 {
+			return fmt.Errorf("jobs: %w: split column %q: %s in neither split.train %q nor split.evaluate %q (values found: %s); declare them, or fix the data",
+				ErrInput, spec.Split.Column, strings.Join(undeclared, ", "), spec.Split.Train, spec.Split.Evaluate, strings.Join(all, ", "))
 		}
 	case spec.Split.Holdout != nil:
 		h := spec.Split.Holdout
@@ -478,4 +586,59 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 	slices.Sort(rest)
 	bf.splits = append(bf.splits, rest...)
 	return nil
+}
+
+// checkFrame finds, before any fitting, the data problems that would otherwise
+// surface as a failed fit or a meaningless report: a modality with no usable rows
+// (an error when it is required, else a warning), and, when fitting, a training
+// split with fewer than two classes or a class that is evaluated but never trained on.
+func checkFrame(p *Plan, bf *builtFrame, fitting bool) error {
+	f := bf.frame
+	for s, blk := range f.Blocks {
+		if slices.Contains(blk.Present, true) {
+			continue
+		}
+		msg := fmt.Sprintf("modality %q has no usable rows among the %d aligned entities", blk.Name, bf.aligned)
+		if p.Modalities[s].Required {
+			return fmt.Errorf("jobs: %w: %s, and it is required", ErrInput, msg)
+		}
+		bf.warnings = append(bf.warnings, msg+": every strategy that uses it predicts without it")
+	}
+	if !fitting {
+		return nil
+	}
+	train := make([]int64, f.Classes)
+	other := make([]int64, f.Classes)
+	for i, c := range f.Label {
+		switch {
+		case c < 0:
+		case f.Train[i]:
+			train[c]++
+		default:
+			other[c]++
+		}
+	}
+	var trained, untrained []string
+	for c := range train {
+		if train[c] > 0 {
+			trained = append(trained, bf.classes.names[c])
+		} else if other[c] > 0 {
+			untrained = append(untrained, fmt.Sprintf("%s (%d rows)", bf.classes.names[c], other[c]))
+		}
+	}
+	if len(trained) < 2 {
+		return fmt.Errorf("jobs: %w: the training rows hold %d class(es) %v; a classifier needs at least 2: check split.train and the labels", ErrInput, len(trained), trained)
+	}
+	if len(untrained) > 0 {
+		return fmt.Errorf("jobs: %w: classes %s appear in evaluation splits but never in training: no model can predict them; add training rows of them or leave those rows out", ErrInput, strings.Join(untrained, ", "))
+	}
+	return nil
+}
+
+func sumCounts(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -96,9 +95,9 @@ func (r *runner) write(ctx context.Context, rw *lake.Attempt, bf *builtFrame, sc
 	metrics := metricsTable(rep)
 	jobs = append(jobs, job{rel: "metrics/part-00000.parquet", rows: int64(len(metrics[0].String)),
 		encode: func(w io.Writer) error { return lake.WriteParquet(w, len(metrics[0].String), metrics) }})
-	if n := rowsOf(bf.rejected); n > 0 {
-		reason := slices.Repeat([]string{"no modality present"}, n)
-		cols := []lake.OutColumn{bf.rejected, {Name: "reason", String: reason}}
+	if n := len(bf.rejected.reason); n > 0 {
+		rj := bf.rejected
+		cols := []lake.OutColumn{rj.keys, rj.modality, {Name: "reason", String: rj.reason}}
 		jobs = append(jobs, job{rel: "rejected/part-00000.parquet", rows: int64(n),
 			encode: func(w io.Writer) error { return lake.WriteParquet(w, n, cols) }})
 	}
@@ -135,13 +134,6 @@ func (r *runner) write(ctx context.Context, rw *lake.Attempt, bf *builtFrame, sc
 		return err
 	}
 	return rw.WriteFile(ctx, "report.html", 0, "text/html; charset=utf-8", rep.WriteHTML)
-}
-
-func rowsOf(c lake.OutColumn) int {
-	if c.Int64 != nil {
-		return len(c.Int64)
-	}
-	return len(c.String)
 }
 
 // sliceColumn returns rows [lo, hi) of a column.

@@ -24,6 +24,10 @@ type SourcePlan struct {
 	// column, or numeric scalar columns.
 	Vector string
 	Scalar []string
+	// Invalid is the modality's policy for unusable values (reject or error);
+	// Required makes a modality without usable rows an error.
+	Invalid  string
+	Required bool
 }
 
 // TotalRows sums the rows of every file.
@@ -74,7 +78,7 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 			have := strings.Join(ds.ModalityNames(), ", ")
 			return nil, fmt.Errorf("jobs: %w: modality %q: no parquet files under %s/modality=%s/ (the dataset has: %s)", ErrInput, m.Name, lake.Join(l.String(), spec.Dataset), m.Name, have)
 		}
-		sp := &SourcePlan{Name: m.Name, Files: files, Request: lake.ColumnRequest{Key: spec.Key}}
+		sp := &SourcePlan{Name: m.Name, Files: files, Request: lake.ColumnRequest{Key: spec.Key}, Invalid: m.Invalid, Required: m.Required}
 		switch {
 		case m.Probs != "":
 			sp.Kind, sp.Vector = "probs", m.Probs
@@ -141,9 +145,14 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 					return nil
 				}
 				for _, c := range info.Columns {
-					if pattern.MatchString(c.Name) && c.Name != spec.Key && c.Name != spec.Label.Column && isNumeric(c.Type) {
-						featCols[si][fi] = append(featCols[si][fi], c.Name)
+					if !pattern.MatchString(c.Name) || c.Name == spec.Key || c.Name == spec.Label.Column || c.Name == spec.Split.Column {
+						continue
 					}
+					if !isNumeric(c.Type) {
+						return fmt.Errorf("jobs: %w: modality %q: features.columns %q matches column %q (%s) of file %s: feature columns must be numeric; narrow the pattern",
+							ErrSpec, sp.Name, pattern, c.Name, c.Type, f.Key)
+					}
+					featCols[si][fi] = append(featCols[si][fi], c.Name)
 				}
 				if len(featCols[si][fi]) == 0 {
 					return fmt.Errorf("jobs: %w: modality %q: file %s: no numeric column matches features.columns %q", ErrInput, sp.Name, f.Key, pattern)

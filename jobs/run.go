@@ -339,6 +339,9 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFrame(plan, bf, lm == nil); err != nil {
+		return nil, err
+	}
 	r.timed("load", start)
 	return bf, nil
 }
@@ -506,8 +509,9 @@ func (r *runner) evaluate(ctx context.Context, plan *Plan, bf *builtFrame, score
 	rep := &eval.Report{
 		RunID: runID, Job: r.spec.Name, Dataset: r.spec.Dataset, Lake: lakeURL,
 		Classes: bf.classes.names, Splits: bf.splits, Seconds: r.seconds,
-		Rows: eval.RowCounts{Aligned: bf.aligned, Scored: int64(f.Rows), Rejected: map[string]int64{}, BySplit: map[string]int64{}},
-		Cost: eval.CostReport{BytesRead: map[string]int64{}, Requests: map[string]int64{}},
+		Rows:     eval.RowCounts{Aligned: bf.aligned, Scored: int64(f.Rows), Rejected: map[string]int64{}, BySplit: map[string]int64{}},
+		Cost:     eval.CostReport{BytesRead: map[string]int64{}, Requests: map[string]int64{}},
+		Warnings: bf.warnings,
 	}
 	if n := bf.aligned - int64(f.Rows); n > 0 {
 		rep.Rows.Rejected["no modality present"] = n
@@ -529,7 +533,11 @@ func (r *runner) evaluate(ctx context.Context, plan *Plan, bf *builtFrame, score
 			Name: sp.Name, Kind: sp.Kind, Files: len(sp.Files), Width: f.Blocks[si].Width,
 			RowsRead: rows, Matched: st.Matched, Duplicates: st.Duplicates,
 			Unmatched: rows - st.Matched - st.Duplicates, BytesRead: stats[si].BytesRead.Load(),
+			Invalid: bf.invalid[si],
 		})
+		if n := sumCounts(bf.invalid[si]); n > 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("modality %q: %d entities' values were rejected as invalid and count as missing (rejected/ lists them with the reason)", sp.Name, n))
+		}
 	}
 
 	splitIndex := map[string]int{}

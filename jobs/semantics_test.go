@@ -81,10 +81,10 @@ func TestBinaryScoresStringKeysAndJoins(t *testing.T) {
 	writeTable(t, l, "bin/modality=m1/part-0.parquet", 9, []lake.OutColumn{
 		{Name: "id", String: []string{"a", "b", "c", "d", "e", "f", "g", "x", "a"}},
 		{Name: "s", Float64: []float64{0.2, 0.9, 0.1, 0.8, 0.3, 0.7, 0.45, 0.5, 0.9}}})
-	// m2 covers half the entities.
-	writeTable(t, l, "bin/modality=m2/part-0.parquet", 4, []lake.OutColumn{
-		{Name: "id", String: []string{"b", "d", "f", "h"}},
-		{Name: "s", Float64: []float64{0.6, 0.6, 0.6, 0.9}}})
+	// m2 covers five entities, both classes among those m1 has too.
+	writeTable(t, l, "bin/modality=m2/part-0.parquet", 5, []lake.OutColumn{
+		{Name: "id", String: []string{"b", "c", "d", "f", "h"}},
+		{Name: "s", Float64: []float64{0.6, 0.4, 0.6, 0.6, 0.9}}})
 	spec := func(join, dups string) string {
 		return `
 name: bin
@@ -116,8 +116,8 @@ strategies: [{name: late, type: late-mean}]
 		t.Errorf("m1 reconciliation %+v", m)
 	}
 	inner := runSpec(t, url, spec("inner", "mean")+"run_id: inner\n")
-	if got := inner.Report.Rows.Scored; got != 3 { // b, d, f have both modalities
-		t.Errorf("inner join scored %d, want 3", got)
+	if got := inner.Report.Rows.Scored; got != 4 { // b, c, d, f have both modalities
+		t.Errorf("inner join scored %d, want 4", got)
 	}
 	outer := runSpec(t, url, spec("outer", "mean")+"run_id: outer\n")
 	if got := outer.Report.Rows; got.Aligned != 9 || got.Scored != 9 || got.BySplit["unlabelled"] != 1 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -51,9 +52,10 @@ type LabelSpec struct {
 // SplitSpec says which rows train and which evaluate. With neither column nor
 // holdout every labelled row is both (in-sample evaluation, reported as "all").
 type SplitSpec struct {
-	Column  string       `yaml:"column"` // a string column of the label source
-	Train   []string     `yaml:"train"`  // values of Column that mean training (default [train])
-	Holdout *HoldoutSpec `yaml:"holdout"`
+	Column   string       `yaml:"column"`   // a string column of the label source
+	Train    []string     `yaml:"train"`    // values of Column that mean training (default [train])
+	Evaluate []string     `yaml:"evaluate"` // values of Column evaluated on (default [test]); any other value is an error
+	Holdout  *HoldoutSpec `yaml:"holdout"`
 }
 
 // HoldoutSpec is a seeded, stratified random holdout.
@@ -76,6 +78,14 @@ type ModalitySpec struct {
 	Probs    string        `yaml:"probs"` // list column of per-class probabilities
 	Score    string        `yaml:"score"` // binary tasks: one probability of the positive class
 	Features *FeaturesSpec `yaml:"features"`
+	// Invalid is the policy for unusable values (NaN or infinite numbers, negative
+	// probabilities, probabilities that do not sum to 1, lists of the wrong length
+	// or with null elements): reject (default: the modality counts as absent for
+	// that entity, and the row goes to rejected/ with the reason) or error.
+	Invalid string `yaml:"invalid"`
+	// Required makes a modality with no usable rows an error rather than a
+	// warning in the report.
+	Required bool `yaml:"required"`
 }
 
 // FeaturesSpec picks feature-level inputs: an embedding list column, or the
@@ -230,6 +240,14 @@ func (s *Spec) applyDefaults() {
 	if s.Split.Column != "" && len(s.Split.Train) == 0 {
 		s.Split.Train = []string{"train"}
 	}
+	if s.Split.Column != "" && len(s.Split.Evaluate) == 0 {
+		s.Split.Evaluate = []string{"test"}
+	}
+	for i := range s.Modalities {
+		if s.Modalities[i].Invalid == "" {
+			s.Modalities[i].Invalid = "reject"
+		}
+	}
 	if s.Align.Join == "" {
 		s.Align.Join = "left"
 	}
@@ -306,6 +324,14 @@ func (s *Spec) Validate() error {
 	if s.Align.Buckets < 1 || s.Align.Buckets > 1<<16 {
 		bad("align.buckets", "%d: want 1 to 65536", s.Align.Buckets)
 	}
+	for _, v := range s.Split.Evaluate {
+		if slices.Contains(s.Split.Train, v) {
+			bad("split.evaluate", "%q is also a training value (split.train)", v)
+		}
+	}
+	if s.Split.Column == "" && (len(s.Split.Train) > 0 || len(s.Split.Evaluate) > 0) {
+		bad("split", "train and evaluate name values of split.column, which is not set")
+	}
 	if h := s.Split.Holdout; h != nil {
 		if s.Split.Column != "" {
 			bad("split", "set column or holdout, not both")
@@ -351,6 +377,11 @@ func (s *Spec) Validate() error {
 		}
 		if n != 1 {
 			bad(field, "set exactly one of probs, score or features")
+		}
+		switch m.Invalid {
+		case "reject", "error":
+		default:
+			bad(field+".invalid", "%q: want reject or error", m.Invalid)
 		}
 	}
 	if s.Label.From != "labels" && !seen[s.Label.From] {

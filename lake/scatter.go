@@ -20,6 +20,9 @@ import (
 // Hits[Dest[r]] is incremented. Adding lets a caller average duplicate rows. A row
 // whose vector is null is skipped, so Hits also says where the modality is present.
 // Scatters of files whose Dest values do not overlap may run concurrently.
+//
+// With Bad set, a list of the wrong length or with a null element does not fail
+// the scatter: Bad[Dest[r]] records why (BadWidth, BadNull) and the caller decides.
 type Scatter struct {
 	Vector string   // a list<number> column, or
 	Scalar []string // numeric scalar columns (Width must be len(Scalar))
@@ -29,7 +32,14 @@ type Scatter struct {
 	Dest   []int32
 	Out    []float64
 	Hits   []uint16
+	Bad    []uint8 // per destination row; nil: bad rows are errors
 }
+
+// Why a row's vector is unusable, in Scatter.Bad.
+const (
+	BadWidth uint8 = 1 + iota // a list of the wrong length
+	BadNull                   // a null element in a list
+)
 
 // ScatterSource is a file opened for scattering, one row group at a time: row
 // groups are independent units of work that can be decoded concurrently.
@@ -155,7 +165,12 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 	endRow := func() error {
 		if row >= 0 && live {
 			if elem != s.Width {
-				return fmt.Errorf("%w: row %d has %d values, want %d", ErrBadValue, row, elem, s.Width)
+				if s.Bad == nil {
+					return fmt.Errorf("%w: row %d has %d values, want %d", ErrBadValue, row, elem, s.Width)
+				}
+				if hasDest {
+					s.Bad[s.Dest[row]] = BadWidth
+				}
 			}
 			if hasDest {
 				s.Hits[s.Dest[row]]++
@@ -197,7 +212,13 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 				vi++
 				elem++
 			case int(d) >= defRep:
-				return fmt.Errorf("%w: null list element in row %d", ErrBadValue, row)
+				if s.Bad == nil {
+					return fmt.Errorf("%w: null list element in row %d", ErrBadValue, row)
+				}
+				if hasDest {
+					s.Bad[s.Dest[row]] = BadNull
+				}
+				elem++
 			}
 		}
 		return nil
