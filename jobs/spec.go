@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -478,6 +479,10 @@ func LoadSpec(ctx context.Context, location string) (*Spec, error) {
 	}
 	defer l.Close()
 	b, err := l.ReadAll(ctx, name)
+	if errors.Is(err, lake.ErrNotFound) {
+		// The spec, not the data, is missing: not wrapped, so the kind is spec.
+		return nil, fmt.Errorf("jobs: %w: spec %s: no such object", ErrSpec, lake.Redact(location))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -513,6 +513,9 @@ func cmdReport(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		b, err := l.ReadAll(ctx, "report.json")
 		l.Close()
+		if errors.Is(err, lake.ErrNotFound) {
+			return fmt.Errorf("%w: run %s: no report.json there: give the lake URL of a committed run's folder (…/runs/<run id>)", errUsage, lake.Redact(run))
+		}
 		if err != nil {
 			return fmt.Errorf("run %s: %w", lake.Redact(run), err)
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,5 +219,138 @@ func TestExpandPlaceholders(t *testing.T) {
 		if got := expand(tc.in, now); got != tc.want {
 			t.Errorf("expand(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// The exit-code taxonomy, row by row, for what can go wrong before any data is
+// read and for data problems: 2 spec or usage, 3 input data.
+func TestExitCodesSpecAndData(t *testing.T) {
+	lakeURL, dir := writeCSVLake(t)
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	spec := write("toy.yaml", toySpec)
+	oneClass := filepath.Join(dir, "one-class.csv")
+	var b strings.Builder
+	b.WriteString("entity_id,label,split\n")
+	for i := 0; i < 120; i++ {
+		split, label := "train", "cat"
+		if i%5 == 0 {
+			split, label = "test", []string{"cat", "dog"}[i%2]
+		}
+		fmt.Fprintf(&b, "%d,%s,%s\n", i, label, split)
+	}
+	os.WriteFile(oneClass, []byte(b.String()), 0o644)
+	oneClassLake := "file://" + filepath.Join(dir, "lake2")
+	for _, args := range [][]string{
+		{"import", "--lake", oneClassLake, "--dataset", "toy", "--modality", "a", filepath.Join(dir, "a.csv")},
+		{"import", "--lake", oneClassLake, "--dataset", "toy", "--modality", "b", filepath.Join(dir, "b.csv")},
+		{"import", "--lake", oneClassLake, "--dataset", "toy", "--labels", oneClass},
+	} {
+		if code, _, stderr := lakefuse(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	tests := []struct {
+		name string
+		args []string
+		want int
+		text string
+	}{
+		{"run id with ..", []string{"run", "--lake", lakeURL, "--run-id", "../escape", spec}, exitSpec, `run id "../escape"`},
+		{"run id with /", []string{"run", "--lake", lakeURL, "--run-id", "a/b", spec}, exitSpec, "bad name"},
+		{"run id .", []string{"run", "--lake", lakeURL, "--run-id", ".", spec}, exitSpec, "bad name"},
+		{"run id with a space", []string{"run", "--lake", lakeURL, "--run-id", "has space", spec}, exitSpec, "bad name"},
+		{"output escaping the lake", []string{"validate", write("o1.yaml", toySpec+"output: ../../x\n")}, exitSpec, "output"},
+		{"absolute output", []string{"validate", write("o2.yaml", toySpec+"output: /etc/x\n")}, exitSpec, "output"},
+		{"output .", []string{"validate", write("o3.yaml", toySpec+"output: .\n")}, exitSpec, "output"},
+		{"dataset escaping the lake", []string{"validate", write("d1.yaml", strings.Replace(toySpec, "dataset: toy", "dataset: ../toy", 1))}, exitSpec, "dataset"},
+		{"bad partition filter", []string{"run", "--lake", lakeURL, "--filter", "date=../x", spec}, exitSpec, "partition"},
+		{"import without a table kind", []string{"import", "--lake", lakeURL, "--dataset", "toy", filepath.Join(dir, "a.csv")}, exitSpec, "--modality or --labels"},
+		{"import of a missing file", []string{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "z", filepath.Join(dir, "nope.csv")}, exitSpec, "nope.csv"},
+		{"unknown invalid policy", []string{"validate", write("inv.yaml", strings.Replace(toySpec, `columns: "^x"}`, `columns: "^x"}`+"\n    invalid: drop", 1))}, exitSpec, "invalid"},
+		{"report of a run that does not exist", []string{"report", lakeURL + "/runs/none"}, exitSpec, "no report.json"},
+		{"one class in training", []string{"run", "--lake", oneClassLake, "--run-id", "oc", spec}, exitInput, "at least 2"},
+		{"run timeout", []string{"run", "--lake", lakeURL, "--run-id", "slow", "--timeout", "1ns", spec}, exitTransient, "exceeded --timeout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := lakefuse(t, tc.args...)
+			if code != tc.want || !strings.Contains(out+stderr, tc.text) {
+				t.Errorf("exit %d (want %d), want text %q\nstdout: %s\nstderr: %s", code, tc.want, tc.text, out, stderr)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "escape")); err == nil {
+		t.Error("a run id escaped the output folder")
+	}
+}
+
+// Storage problems, against the real S3 server: 6 for access and configuration
+// (fix access, do not retry), 4 for transient ones (retry), 2 for a missing spec.
+func TestExitCodesStorage(t *testing.T) {
+	base := os.Getenv("LAKEFUSE_TEST_S3")
+	if base == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("LAKEFUSE_TEST_S3 is not set: run the tests with scripts/test.sh")
+		}
+		t.Skip("no S3 server: run scripts/test.sh")
+	}
+	_, dir := writeCSVLake(t)
+	spec := filepath.Join(dir, "toy.yaml")
+	os.WriteFile(spec, []byte(toySpec), 0o644)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(bucket string, set func(q url.Values)) string {
+		c := *u
+		c.Host = bucket
+		q := c.Query()
+		if set != nil {
+			set(q)
+		}
+		c.RawQuery = q.Encode()
+		return c.String()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want int
+		text string
+	}{
+		{"missing bucket", nil, []string{"inspect", with("no-such-bucket", nil)}, exitAccess, "NoSuchBucket"},
+		{"wrong secret", map[string]string{"AWS_SECRET_ACCESS_KEY": "not-the-secret"}, []string{"inspect", with(u.Host, nil)}, exitAccess, "SignatureDoesNotMatch"},
+		{"unknown access key", map[string]string{"AWS_ACCESS_KEY_ID": "nobody"}, []string{"inspect", with(u.Host, nil)}, exitAccess, "storage access"},
+		{"no credentials", map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"), "AWS_CONFIG_FILE": filepath.Join(dir, "none")},
+			[]string{"inspect", with(u.Host, nil)}, exitAccess, "credentials"},
+		{"endpoint refusing connections", nil, []string{"inspect", with(u.Host, func(q url.Values) { q.Set("endpoint", closed) })}, exitTransient, "connection refused"},
+		{"spec URL naming a folder", nil, []string{"validate", with(u.Host, nil)}, exitSpec, "names a folder"},
+		{"missing spec object", nil, []string{"run", strings.Replace(with(u.Host, nil), "?", "/jobs/nope.yaml?", 1)}, exitSpec, "no such object"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, out, stderr := lakefuse(t, tc.args...)
+			if code != tc.want || !strings.Contains(out+stderr, tc.text) {
+				t.Errorf("exit %d (want %d), want text %q\nstdout: %s\nstderr: %s", code, tc.want, tc.text, out, stderr)
+			}
+			if strings.Contains(stderr, "not-the-secret") || strings.Contains(stderr, os.Getenv("AWS_SECRET_ACCESS_KEY")) && os.Getenv("AWS_SECRET_ACCESS_KEY") != "" {
+				t.Error("a secret was printed")
+			}
+		})
 	}
 }
