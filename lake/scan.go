@@ -374,11 +374,20 @@ func leafOf(top *parquet.Column) (*parquet.Column, int, error) {
 // readLeaf decodes every page of one column, straight from the page buffers into
 // typed slices: no per-row reflection and no parquet.Value per value.
 func readLeaf(ctx context.Context, f *parquet.File, top *parquet.Column) (*leafValues, error) {
-	return readLeafGroups(ctx, f.RowGroups(), top)
+	return readLeafGroups(ctx, f.RowGroups(), top, f.Size())
 }
 
-// readLeafGroups is readLeaf over some of a file's row groups.
-func readLeafGroups(ctx context.Context, groups []parquet.RowGroup, top *parquet.Column) (*leafValues, error) {
+// prealloc is how many values to reserve for a count a footer claims: the claim,
+// unless it is more than fileSize bytes could plausibly encode (64 values a
+// byte); then only that, and the slice grows by appending if the data really
+// holds more. A corrupt or hostile footer cannot make a scan reserve gigabytes.
+func prealloc(claimed, fileSize int64) int {
+	return int(max(0, min(claimed, 64*fileSize+4096)))
+}
+
+// readLeafGroups is readLeaf over some of a file's row groups; fileSize bounds
+// what the footer's counts may reserve.
+func readLeafGroups(ctx context.Context, groups []parquet.RowGroup, top *parquet.Column, fileSize int64) (*leafValues, error) {
 	leaf, defRep, err := leafOf(top)
 	if err != nil {
 		return nil, err
@@ -402,14 +411,14 @@ func readLeafGroups(ctx context.Context, groups []parquet.RowGroup, top *parquet
 	}
 	switch lv.kind {
 	case parquet.Float, parquet.Double:
-		lv.f64 = bigmem.Make[float64](0, int(levels))
+		lv.f64 = bigmem.Make[float64](0, prealloc(levels, fileSize))
 	case parquet.ByteArray:
-		lv.str = make([]string, 0, levels)
+		lv.str = make([]string, 0, prealloc(levels, fileSize))
 	default:
-		lv.i64 = bigmem.Make[int64](0, int(levels))
+		lv.i64 = bigmem.Make[int64](0, prealloc(levels, fileSize))
 	}
 	if isList {
-		lv.offsets = make([]int32, 0, rows+1)
+		lv.offsets = make([]int32, 0, prealloc(rows+1, fileSize))
 	}
 
 	err = forEachPage(ctx, groups, leaf, func(page parquet.Page) error {

@@ -107,18 +107,24 @@ func scatterScalars(ctx context.Context, pf *parquet.File, group parquet.RowGrou
 		return fmt.Errorf("lake: file %s: %w: %d scalar columns for width %d", f.Key, ErrBadValue, len(s.Scalar), s.Width)
 	}
 	cols := make([][]float64, len(s.Scalar))
-	null := make([]bool, group.NumRows())
+	var null []bool // sized by what the first column really holds, not the footer's claim
 	for j, name := range s.Scalar {
 		col := lookupColumn(pf, name)
 		if col == nil {
 			return wrap(name, fmt.Errorf("%w (file has %s)", ErrMissingColumn, columnNames(pf)))
 		}
-		lv, err := readLeafGroups(ctx, []parquet.RowGroup{group}, col)
+		lv, err := readLeafGroups(ctx, []parquet.RowGroup{group}, col, pf.Size())
 		if err != nil {
 			return wrap(name, err)
 		}
 		if lv.offsets != nil {
 			return wrap(name, fmt.Errorf("%w: want a numeric scalar, got a list", ErrColumnType))
+		}
+		if int64(lv.rows) != group.NumRows() {
+			return wrap(name, fmt.Errorf("%w: %d values for the row group's %d rows", ErrBadValue, lv.rows, group.NumRows()))
+		}
+		if null == nil {
+			null = make([]bool, lv.rows)
 		}
 		if cols[j], err = lv.numbers(); err != nil {
 			return wrap(name, err)

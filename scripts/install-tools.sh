@@ -28,6 +28,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# terraform checks the deployment files' formatting. No registry this project can
+# reach serves it (its Go module cannot be go-installed: replace directives), so it
+# must come with the machine image; under CI its test fails when it is missing.
+if ! command -v terraform >/dev/null 2>&1; then
+  echo "install-tools: terraform is not on PATH; TestTerraformFmt fails under CI without it" >&2
+fi
+
 if [ ! -d "$tools/duckdb/node_modules/@duckdb/node-api" ]; then
   echo "install-tools: installing @duckdb/node-api $DUCKDB_NODE_VERSION" >&2
   npm install --silent --no-audit --no-fund --prefix "$tools/duckdb" "@duckdb/node-api@$DUCKDB_NODE_VERSION" >&2
