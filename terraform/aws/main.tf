@@ -179,6 +179,14 @@ data "aws_iam_policy_document" "job" {
     actions   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
     resources = ["${aws_s3_bucket.lake.arn}/${var.output_prefix}*"]
   }
+
+  # Remove an attempt's staged files once it committed or lost: deletes reach
+  # only _attempts/ folders, so the job can never delete a committed run's file.
+  statement {
+    sid       = "CleanStagedAttempts"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.lake.arn}/${var.output_prefix}*/_attempts/*"]
+  }
 }
 
 resource "aws_iam_role_policy" "job" {
@@ -215,10 +223,11 @@ resource "aws_batch_job_definition" "lakefuse" {
   type                  = "container"
   platform_capabilities = ["FARGATE"]
 
-  # lakefuse's exit codes say what a retry can fix: 4 is an infrastructure failure
-  # and 130 an interruption (both leave no _SUCCESS, and a retry of the same job id
-  # resumes the run); a bad spec (2), bad data (3) or a committed run (5) will not
-  # change on retry.
+  # lakefuse's exit codes say what a retry can fix: 4 is a transient infrastructure
+  # failure (network, 5xx, throttling, a stalled request) and 130 an interruption
+  # (both leave no _SUCCESS, and a retry of the same job id resumes the run); a bad
+  # spec (2), bad data (3), a committed run (5) or a storage access or
+  # configuration problem (6: no bucket, access denied) will not change on retry.
   retry_strategy {
     attempts = var.retry_attempts
     evaluate_on_exit {

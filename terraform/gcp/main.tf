@@ -84,7 +84,7 @@ resource "google_storage_bucket_iam_member" "read_inputs" {
   }
 }
 
-# Write runs: create, overwrite (a retried run rewrites its part files) and read
+# Write runs: create, overwrite (an attempt retried after a failure restages its files), delete (staged files after the commit) and read
 # back, under the output prefix only.
 resource "google_storage_bucket_iam_member" "write_runs" {
   bucket = google_storage_bucket.lake.name
