@@ -35,7 +35,9 @@ func suiteFrame(rows, classes int, seed uint64) *Frame {
 			Values: make([]float64, rows*widths[b]), Present: make([]bool, rows)})
 	}
 	for i := 0; i < rows; i++ {
-		y := int32(rng.IntN(classes))
+		// Imbalanced classes (class c about (c+1)² times as frequent as class 0), so
+		// that a prior and a uniform distribution differ wherever one is used.
+		y := imbalancedClass(rng, classes)
 		f.Label[i] = y
 		f.Train[i] = i%4 != 0
 		f.KeyHash[i] = rng.Uint64()
@@ -72,6 +74,21 @@ func suiteFrame(rows, classes int, seed uint64) *Frame {
 		}
 	}
 	return f
+}
+
+func imbalancedClass(rng *rand.Rand, classes int) int32 {
+	total := 0
+	for c := 1; c <= classes; c++ {
+		total += c * c
+	}
+	x := rng.IntN(total)
+	for c := 0; c < classes; c++ {
+		x -= (c + 1) * (c + 1)
+		if x < 0 {
+			return int32(c)
+		}
+	}
+	return int32(classes - 1)
 }
 
 // suiteInputs fits the unimodal models and the out-of-fold predictions, as a job does.

@@ -171,3 +171,44 @@ func TestRegistry(t *testing.T) {
 		t.Errorf("unknown type: %v", err)
 	}
 }
+
+// Where its modality is missing a unimodal model predicts the training prior, the
+// class frequencies of the training rows (not a uniform distribution, not the
+// frequencies of all rows).
+func TestUnimodalFallbackIsTheTrainingPrior(t *testing.T) {
+	f := suiteFrame(400, 3, 5)
+	counts := make([]float64, 3)
+	n := 0.0
+	for i := 0; i < f.Rows; i++ {
+		if f.Train[i] {
+			counts[f.Label[i]]++
+			n++
+		}
+	}
+	if counts[0] == counts[2] {
+		t.Fatal("the fixture is balanced: the test could not tell a prior from uniform")
+	}
+	uni, err := FitUnimodal(context.Background(), f, &LogRegOptions{MaxIter: 50}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range f.Blocks {
+		out := make([]float64, f.Rows*f.Classes)
+		uni[b].Predict(&f.Blocks[b], out)
+		missing := 0
+		for i := 0; i < f.Rows; i++ {
+			if f.Blocks[b].Present[i] {
+				continue
+			}
+			missing++
+			for c := 0; c < f.Classes; c++ {
+				if got, want := out[i*f.Classes+c], counts[c]/n; math.Abs(got-want) > 1e-15 {
+					t.Fatalf("block %s row %d class %d: %v, want the training prior %v", f.Blocks[b].Name, i, c, got, want)
+				}
+			}
+		}
+		if missing == 0 {
+			t.Fatalf("block %s is never missing", f.Blocks[b].Name)
+		}
+	}
+}

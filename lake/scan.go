@@ -2,8 +2,10 @@ package lake
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 
@@ -66,12 +68,25 @@ type FileInfo struct {
 // openParquet opens a file for reading through a ranged-read ReaderAt, which it
 // returns too: a storage failure while decoding is reported as itself (ra.failure),
 // not as whatever the decoder made of the short read.
-func (l *Lake) openParquet(ctx context.Context, key string, size int64, stats *ScanStats) (*parquet.File, *blobReaderAt, error) {
+func (l *Lake) openParquet(ctx context.Context, key string, size int64, stats *ScanStats) (_ *parquet.File, _ *blobReaderAt, err error) {
+	defer corrupt(key, &err)
 	var br, rq *atomic.Int64
 	if stats != nil {
 		br, rq = &stats.BytesRead, &stats.Requests
 	}
 	ra := newBlobReaderAt(ctx, l, key, size, br, rq)
+	// parquet-go reserves the footer length the file claims before checking it: a
+	// corrupt length would reserve gigabytes. Check it against the file's size
+	// first (the tail is fetched in one request anyway and kept for the decoder).
+	if err := checkTrailer(ra, size); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, nil, ctxErr
+		}
+		if serr := ra.failure(); serr != nil {
+			return nil, nil, serr
+		}
+		return nil, nil, fmt.Errorf("lake: file %s: %w: %v", key, ErrNotParquet, err)
+	}
 	f, err := parquet.OpenFile(ra, size,
 		parquet.SkipPageIndex(true),
 		parquet.SkipBloomFilters(true),
@@ -89,8 +104,37 @@ func (l *Lake) openParquet(ctx context.Context, key string, size int64, stats *S
 	return f, ra, nil
 }
 
+// corrupt turns a panic of the Parquet decoder on a corrupt file (it trusts some
+// counts in the footer and page headers) into ErrNotParquet naming the file: bad
+// input never panics. Deferred by every entry point that decodes.
+func corrupt(key string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("lake: file %s: %w: the file is corrupt (the Parquet decoder failed: %v)", key, ErrNotParquet, r)
+	}
+}
+
+// checkTrailer checks a Parquet file's last 8 bytes: a footer length that fits in
+// the file, and the magic number.
+func checkTrailer(ra io.ReaderAt, size int64) error {
+	if size < 12 {
+		return fmt.Errorf("%d bytes: too short", size)
+	}
+	var trailer [8]byte
+	if _, err := ra.ReadAt(trailer[:], size-8); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if string(trailer[4:]) != "PAR1" {
+		return errors.New("no PAR1 magic number at the end")
+	}
+	if n := int64(binary.LittleEndian.Uint32(trailer[:4])); n > size-12 {
+		return fmt.Errorf("the footer claims %d bytes of a %d-byte file", n, size)
+	}
+	return nil
+}
+
 // Inspect reads a file's footer (one ranged request for most files).
-func (l *Lake) Inspect(ctx context.Context, f DataFile) (*FileInfo, error) {
+func (l *Lake) Inspect(ctx context.Context, f DataFile) (_ *FileInfo, err error) {
+	defer corrupt(f.Key, &err)
 	pf, _, err := l.openParquet(ctx, f.Key, f.Size, nil)
 	if err != nil {
 		return nil, err
@@ -116,7 +160,8 @@ func describeColumn(c *parquet.Column) string {
 
 // ScanFile reads the requested columns of one file, page by page, into a Table.
 // Errors name the file and the column (and the row, for bad values).
-func (l *Lake) ScanFile(ctx context.Context, f DataFile, req ColumnRequest, stats *ScanStats) (*Table, error) {
+func (l *Lake) ScanFile(ctx context.Context, f DataFile, req ColumnRequest, stats *ScanStats) (_ *Table, err error) {
+	defer corrupt(f.Key, &err)
 	pf, ra, err := l.openParquet(ctx, f.Key, f.Size, stats)
 	if err != nil {
 		return nil, err
@@ -378,11 +423,12 @@ func readLeaf(ctx context.Context, f *parquet.File, top *parquet.Column) (*leafV
 }
 
 // prealloc is how many values to reserve for a count a footer claims: the claim,
-// unless it is more than fileSize bytes could plausibly encode (64 values a
-// byte); then only that, and the slice grows by appending if the data really
-// holds more. A corrupt or hostile footer cannot make a scan reserve gigabytes.
+// unless it is more than fileSize bytes hold at one bit a value; then only that,
+// and the slice grows by appending if the data really holds more (a constant
+// column encodes many values a bit). A corrupt or hostile footer cannot make a
+// scan reserve more than a small multiple of the file's size.
 func prealloc(claimed, fileSize int64) int {
-	return int(max(0, min(claimed, 64*fileSize+4096)))
+	return int(max(0, min(claimed, 8*fileSize+4096)))
 }
 
 // readLeafGroups is readLeaf over some of a file's row groups; fileSize bounds

@@ -51,7 +51,8 @@ type ScatterSource struct {
 }
 
 // OpenScatter opens a file (one request for the footer) for ScatterRowGroup.
-func (l *Lake) OpenScatter(ctx context.Context, f DataFile, stats *ScanStats) (*ScatterSource, error) {
+func (l *Lake) OpenScatter(ctx context.Context, f DataFile, stats *ScanStats) (_ *ScatterSource, err error) {
+	defer corrupt(f.Key, &err)
 	pf, ra, err := l.openParquet(ctx, f.Key, f.Size, stats)
 	if err != nil {
 		return nil, err
@@ -71,7 +72,8 @@ func (s *ScatterSource) RowGroups() int { return len(s.starts) }
 // ScatterRowGroup decodes row group rg's vectors into sc; sc.Dest is indexed by the
 // file's row numbers. Errors name the file, the column and, for a vector of the
 // wrong length, the file row.
-func (s *ScatterSource) ScatterRowGroup(ctx context.Context, rg int, sc *Scatter) error {
+func (s *ScatterSource) ScatterRowGroup(ctx context.Context, rg int, sc *Scatter) (err error) {
+	defer corrupt(s.file.Key, &err)
 	f, pf := s.file, s.pf
 	if int64(len(sc.Dest)) != pf.NumRows() {
 		return fmt.Errorf("lake: file %s: %w: %d rows, %d destinations", f.Key, ErrBadValue, pf.NumRows(), len(sc.Dest))
@@ -242,7 +244,8 @@ var scratchPool = sync.Pool{New: func() any { return new([]float64) }}
 
 // ListWidth returns the length of the first non-null list in a column: the width a
 // job expects of every row of an embedding column.
-func (l *Lake) ListWidth(ctx context.Context, f DataFile, column string) (int, error) {
+func (l *Lake) ListWidth(ctx context.Context, f DataFile, column string) (_ int, err error) {
+	defer corrupt(f.Key, &err)
 	pf, _, err := l.openParquet(ctx, f.Key, f.Size, nil)
 	if err != nil {
 		return 0, err

@@ -1,0 +1,129 @@
+package eval
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// ECE worked by hand, with top-class probabilities on bin edges. Bins are
+// (i/15, (i+1)/15], the first closed: 0.6 = 9/15 closes bin 8, 0.8 = 12/15 closes
+// bin 11. Rows (top probability, correct?):
+//
+//	bin  8: 0.55 ✓, 0.6 ✓       acc 1,   conf 0.575  → 2 × 0.425 = 0.85
+//	bin 10: 0.7 ✗               acc 0,   conf 0.7    → 1 × 0.7   = 0.7
+//	bin 11: 0.8 ✗               acc 0,   conf 0.8    → 1 × 0.8   = 0.8
+//	bin 13: 0.9 ✗               acc 0,   conf 0.9    → 1 × 0.9   = 0.9
+//	bin 14: 0.95 ✓, 1.0 ✓       acc 1,   conf 0.975  → 2 × 0.025 = 0.05
+//
+// ECE = (0.85 + 0.7 + 0.8 + 0.9 + 0.05) / 7 rows = 3.3 / 7.
+func TestECEHandWorked(t *testing.T) {
+	rows := []struct {
+		top     float64
+		correct bool
+	}{
+		{0.55, true}, {0.6, true}, {0.7, false}, {0.8, false}, {0.9, false}, {0.95, true}, {1.0, true}, {0.5999999, true},
+	}
+	var c Calibration
+	for _, r := range rows[:7] {
+		label := 0
+		if !r.correct {
+			label = 1
+		}
+		c.Add([]float64{r.top, 1 - r.top}, label)
+	}
+	ece, bins := c.Result()
+	// One more row just below the edge, 0.5999999, also falls in bin 8.
+	c.Add([]float64{rows[7].top, 1 - rows[7].top}, 0)
+	ece8, bins8 := c.Result()
+	want := 3.3 / 7
+	if math.Abs(ece-want) > 1e-12 {
+		t.Errorf("ECE %v, want %v", ece, want)
+	}
+	wantRows := map[int]int64{8: 2, 10: 1, 11: 1, 13: 1, 14: 2}
+	for b, bin := range bins {
+		if bin.Rows != wantRows[b] {
+			t.Errorf("bin %d (%.4f, %.4f] holds %d rows, want %d", b, bin.Lo, bin.Hi, bin.Rows, wantRows[b])
+		}
+	}
+	if bins8[8].Rows != 3 {
+		t.Errorf("0.5999999 is in a bin other than 8")
+	}
+	// bin 8 is now acc 1 with conf (0.55+0.6+0.5999999)/3.
+	conf8 := (0.55 + 0.6 + 0.5999999) / 3
+	want8 := (3*(1-conf8) + 0.7 + 0.8 + 0.9 + 0.05) / 8
+	if math.Abs(ece8-want8) > 1e-12 {
+		t.Errorf("ECE with 8 rows %v, want %v", ece8, want8)
+	}
+	var empty Calibration
+	if e, _ := empty.Result(); !math.IsNaN(e) {
+		t.Errorf("ECE of no rows %v, want NaN", e)
+	}
+}
+
+// Each verdict rule: helped when the whole interval is above zero, hurt when it
+// is below, inconclusive when it contains zero — and the McNemar counts behind it.
+func TestVerdictRules(t *testing.T) {
+	const r = 200
+	weights := func(seed int) []uint8 {
+		w := make([]uint8, r)
+		for i := range w {
+			w[i] = uint8((seed*7 + i*13) % 3) // 0, 1 or 2: bootstrap-like, varied
+		}
+		return w
+	}
+	tests := []struct {
+		name              string
+		onlyA, onlyB, tie int
+		want              string
+	}{
+		{"helped", 60, 5, 200, "helped"},
+		{"hurt", 4, 70, 200, "hurt"},
+		{"inconclusive", 20, 20, 200, "inconclusive"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPaired(r)
+			row := 0
+			add := func(n int, a, b bool) {
+				for i := 0; i < n; i++ {
+					p.Add(weights(row), a, b)
+					row++
+				}
+			}
+			add(tc.onlyA, true, false)
+			add(tc.onlyB, false, true)
+			add(tc.tie, true, true)
+			c := p.Result("u")
+			if c.Verdict != tc.want {
+				t.Fatalf("verdict %q with interval [%v, %v], want %q", c.Verdict, c.Interval.Low, c.Interval.High, tc.want)
+			}
+			switch tc.want {
+			case "helped":
+				if !(c.Interval.Low > 0) {
+					t.Errorf("helped with interval low %v", c.Interval.Low)
+				}
+			case "hurt":
+				if !(c.Interval.High < 0) {
+					t.Errorf("hurt with interval high %v", c.Interval.High)
+				}
+			default:
+				if !(c.Interval.Low <= 0 && c.Interval.High >= 0) {
+					t.Errorf("inconclusive with interval [%v, %v]", c.Interval.Low, c.Interval.High)
+				}
+			}
+			n := float64(tc.onlyA + tc.onlyB + tc.tie)
+			if c.OnlyStrategy != int64(tc.onlyA) || c.OnlyBaseline != int64(tc.onlyB) || math.Abs(c.Difference-float64(tc.onlyA-tc.onlyB)/n) > 1e-15 {
+				t.Errorf("counts %d/%d difference %v", c.OnlyStrategy, c.OnlyBaseline, c.Difference)
+			}
+			if want := McNemarExact(int64(tc.onlyA), int64(tc.onlyB)); c.McNemarP != want {
+				t.Errorf("McNemar p %v, want %v", c.McNemarP, want)
+			}
+			sentence := c.words("s", "train")
+			phrase := map[string]string{"helped": "fusion helped: better", "hurt": "fusion hurt: worse", "inconclusive": "fusion cannot be told apart"}[tc.want]
+			if !strings.Contains(sentence, phrase) {
+				t.Errorf("verdict sentence %q lacks %q", sentence, phrase)
+			}
+		})
+	}
+}
