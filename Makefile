@@ -1,5 +1,5 @@
 # Conveniences; the scripts are the source of truth.
-.PHONY: build image test bench demo
+.PHONY: build image test bench demo mutation fuzz crash-campaign
 build:
 	go build -o bin/lakefuse ./cmd/lakefuse
 # The static binary the Dockerfile builds; with a Docker engine, also the image.
@@ -12,3 +12,10 @@ bench:
 	./scripts/bench.sh
 demo:
 	go run ./cmd/lakefuse demo
+# Not part of CI: long-running checks of the tests themselves.
+mutation:
+	./scripts/mutation.sh
+fuzz:
+	./scripts/fuzz.sh
+crash-campaign:
+	./scripts/crash-campaign.sh
