@@ -75,6 +75,57 @@ func TestMfeatEndToEnd(t *testing.T) {
 		}
 	})
 
+	// Every number a user reads, recomputed outside lakefuse by DuckDB from the
+	// written scores: log loss (scikit-learn's clipping and renormalising), the
+	// multiclass Brier score, ECE over 15 bins (i/15, (i+1)/15], and probabilities
+	// that sum to 1 on every row. Scores are float32: tolerances say so.
+	t.Run("duckdb recomputes log loss, Brier and ECE from the scores", func(t *testing.T) {
+		run := filepath.Join(dir, res.Prefix)
+		out := duckdb(t,
+			fmt.Sprintf(`WITH s AS (
+  SELECT strategy, label, probs,
+         list_transform(probs, p -> least(greatest(p, 1e-15), 1 - 1e-15)) AS clipped,
+         list_max(probs) AS top,
+         list_position(probs, list_max(probs)) - 1 AS pred_idx
+  FROM read_parquet('%s/scores/*/*.parquet', hive_partitioning = true) WHERE split = 'test'),
+r AS (
+  SELECT strategy, top, (pred_idx = label)::INT AS correct,
+         greatest(ceil(top * 15) - 1, 0) AS bin,
+         -ln(clipped[label + 1] / list_sum(clipped)) AS nll,
+         list_sum(list_transform(list_zip(probs, range(0, len(probs))), x -> (x[1] - (x[2] = label)::INT) ^ 2)) AS brier
+  FROM s),
+b AS (SELECT strategy, bin, count(*) AS n, avg(correct) AS acc, avg(top) AS conf FROM r GROUP BY ALL)
+SELECT r.strategy, avg(nll) AS log_loss, avg(brier) AS brier,
+       (SELECT sum(n * abs(acc - conf)) / sum(n) FROM b WHERE b.strategy = r.strategy) AS ece
+FROM r GROUP BY r.strategy ORDER BY r.strategy`, run),
+			fmt.Sprintf(`SELECT strategy, metric, value FROM read_parquet('%s/metrics/*.parquet') WHERE split = 'test' AND class IS NULL AND metric IN ('log_loss', 'brier', 'ece')`, run),
+			fmt.Sprintf(`SELECT count(*) AS bad FROM read_parquet('%s/scores/*/*.parquet') WHERE abs(list_sum(probs) - 1) > 1e-5 OR list_sum(probs) IS NULL`, run),
+		)
+		lakefuse := map[string]float64{}
+		for _, row := range out[1] {
+			lakefuse[row["strategy"].(string)+"/"+row["metric"].(string)] = row["value"].(float64)
+		}
+		if len(out[0]) != len(spec.Strategies) {
+			t.Fatalf("duckdb recomputed %d strategies, want %d", len(out[0]), len(spec.Strategies))
+		}
+		for _, row := range out[0] {
+			name := row["strategy"].(string)
+			for metric, tol := range map[string]float64{"log_loss": 1e-5, "brier": 1e-5, "ece": 1e-5} {
+				want, ok := lakefuse[name+"/"+metric]
+				if !ok {
+					t.Errorf("%s: no %s in the metrics table", name, metric)
+					continue
+				}
+				if got := row[metric].(float64); math.Abs(got-want) > tol {
+					t.Errorf("%s %s: DuckDB from the scores %v, lakefuse %v", name, metric, got, want)
+				}
+			}
+		}
+		if bad := out[2][0]["bad"]; bad != "0" {
+			t.Errorf("%v scored rows whose probabilities do not sum to 1", bad)
+		}
+	})
+
 	t.Run("s3 lake commits the same bytes", func(t *testing.T) {
 		url := s3URL(t, "mfeat")
 		if err := mfeat.Import(ctx, openLake(t, url), "mfeat"); err != nil {
