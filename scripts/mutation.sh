@@ -20,7 +20,7 @@ for p in "${pkgs[@]}"; do
   # end-to-end tests cover, at minutes per mutant.
   [ "$p" = jobs ] && extra=(--exclude-files '^jobs/(run|plan|frame|output|model|spec|importcsv|cost|util|errors|doc)\.go$')
   echo "== $p" >&2
-  .tools/bin/gremlins unleash --workers "${WORKERS:-1}" --timeout-coefficient 5 -o "$out/$p.json" "${extra[@]}" "./$p" > "$out/$p.log" 2>&1 || true
+  .tools/bin/gremlins unleash --workers "${WORKERS:-1}" --timeout-coefficient "${TIMEOUT_COEFFICIENT:-30}" -o "$out/$p.json" "${extra[@]}" "./$p" > "$out/$p.log" 2>&1 || true
   grep -E "LIVED|TIMED OUT" "$out/$p.log" || true
   grep -E "^Killed|^Mutator coverage|^Test efficacy" "$out/$p.log" || tail -5 "$out/$p.log"
 done
