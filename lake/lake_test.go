@@ -228,3 +228,20 @@ func TestScatterMatchesScan(t *testing.T) {
 		t.Errorf("ListWidth = %d, %v", w, err)
 	}
 }
+
+// A secret in a URL parameter that is not on the allow-list never reaches a
+// message, even when the library's own error quotes the URL.
+func TestOpenErrorRedactsUnknownParameters(t *testing.T) {
+	_, err := Open(context.Background(), "s3://bucket/p?region=eu-west-1&sig=TOPSECRET-123&X-Amz-Credential=AKIAEXAMPLE%2F2026")
+	if err == nil {
+		t.Fatal("an unknown parameter was accepted")
+	}
+	for _, secret := range []string{"TOPSECRET-123", "AKIAEXAMPLE"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("the error shows %q: %v", secret, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "region=eu-west-1") {
+		t.Errorf("the error lost the safe parameters: %v", err)
+	}
+}
