@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -327,7 +330,8 @@ func (l *Lake) CompleteCommit(ctx context.Context, prefix, attempt string) error
 	return nil
 }
 
-// deleteAll removes every object under prefix.
+// deleteAll removes every object under prefix (and, on a file:// lake, the
+// folders left empty: object stores have none to remove).
 func (l *Lake) deleteAll(ctx context.Context, prefix string) error {
 	objs, err := l.List(ctx, prefix)
 	if err != nil {
@@ -338,7 +342,28 @@ func (l *Lake) deleteAll(ctx context.Context, prefix string) error {
 			return err
 		}
 	}
+	if l.dir != "" {
+		removeEmptyDirs(filepath.Join(l.dir, filepath.FromSlash(strings.TrimSuffix(prefix, "/"))))
+	}
 	return nil
+}
+
+// removeEmptyDirs removes dir and its subfolders where they are empty, then dir's
+// parent if that became empty too (the run's _attempts/ folder).
+func removeEmptyDirs(dir string) {
+	var dirs []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		_ = os.Remove(dirs[i]) // fails, harmlessly, on a folder that is not empty
+	}
+	if filepath.Base(filepath.Dir(dir)) == AttemptsDir {
+		_ = os.Remove(filepath.Dir(dir))
+	}
 }
 
 func writeBytes(b []byte) func(io.Writer) error {

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -217,6 +219,11 @@ func TestCommitWritesManifestBeforeSuccess(t *testing.T) {
 			left, _ := l.List(ctx, Join("runs/r", AttemptsDir)+"/")
 			if len(left) != 0 {
 				t.Errorf("the committed attempt's staged files were left: %v", left)
+			}
+			if dir, ok := strings.CutPrefix(be.url, "file://"); ok {
+				if _, err := os.Stat(filepath.Join(dir, "runs/r", AttemptsDir)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("the empty staging folders were left on file:// (%v)", err)
+				}
 			}
 		})
 	}

@@ -201,8 +201,9 @@ func TestReportCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(string(body), "Accuracy across 2 runs") || !strings.Contains(string(body), "day2") {
 		t.Errorf("two runs: exit %d\n%s", code, stderr)
 	}
-	if code, _, _ := lakefuse(t, "report", lakeURL+"/runs/nope"); code != exitInput {
-		t.Errorf("a missing run: exit %d, want %d", code, exitInput)
+	// A URL that names no run is a usage mistake (exit 2), with a hint.
+	if code, _, stderr := lakefuse(t, "report", lakeURL+"/runs/nope"); code != exitSpec || !strings.Contains(stderr, "no report.json") {
+		t.Errorf("a missing run: exit %d, want %d\n%s", code, exitSpec, stderr)
 	}
 }
 
