@@ -135,6 +135,7 @@ func TestDataContractErrors(t *testing.T) {
 		mutate func(t *testing.T, l *lake.Lake)
 		kind   errkind.Kind
 		text   []string
+		plan   bool // found by the plan, from footers and labels alone
 	}{
 		{
 			name: "undeclared split value",
@@ -144,7 +145,7 @@ func TestDataContractErrors(t *testing.T) {
 					return int64(i % 4), s
 				})
 			},
-			kind: errkind.Input, text: []string{`"validaton"`, "split.evaluate", `"train" (100 rows)`},
+			kind: errkind.Input, text: []string{`"validaton"`, "split.evaluate", `"train" (100 rows)`}, plan: true,
 		},
 		{
 			name: "one class in training",
@@ -156,7 +157,7 @@ func TestDataContractErrors(t *testing.T) {
 					return int64(i / 2 % 4), "test"
 				})
 			},
-			kind: errkind.Input, text: []string{"1 class(es) [1]", "at least 2"},
+			kind: errkind.Input, text: []string{"1 class(es) [1]", "at least 2"}, plan: true,
 		},
 		{
 			name: "class seen only in evaluation",
@@ -168,7 +169,7 @@ func TestDataContractErrors(t *testing.T) {
 					return int64(i % 3), []string{"train", "test"}[i%2]
 				})
 			},
-			kind: errkind.Input, text: []string{"classes 3 (50 rows)", "never in training"},
+			kind: errkind.Input, text: []string{"classes 3 (50 rows)", "never in training"}, plan: true,
 		},
 		{
 			name: "probabilities for other classes than the labels'",
@@ -194,7 +195,7 @@ func TestDataContractErrors(t *testing.T) {
 					writeTable(t, l, "ds/modality=audio/"+part+".parquet", 1, []lake.OutColumn{{Name: "entity_id", Int64: []int64{3}}, {Name: "tag", String: []string{"x"}}})
 				}
 			},
-			kind: errkind.Spec, text: []string{`matches column "tag"`, "must be numeric"},
+			kind: errkind.Spec, text: []string{`matches column "tag"`, "must be numeric"}, plan: true,
 		},
 	}
 	for _, tc := range tests {
@@ -225,6 +226,9 @@ func TestDataContractErrors(t *testing.T) {
 			}
 			if fitted {
 				t.Error("the problem was found only after fitting")
+			}
+			if _, perr := jobs.MakePlan(context.Background(), l, spec); tc.plan && errkind.Of(perr) != tc.kind {
+				t.Errorf("lakefuse plan: got %v, want kind %v", perr, tc.kind)
 			}
 		})
 	}

@@ -524,16 +524,8 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 			f.Train[fi] = slices.Contains(spec.Split.Train, bf.split[fi])
 			found[bf.split[fi]]++
 		}
-		var undeclared, all []string
-		for _, v := range sortedKeys(found) {
-			all = append(all, fmt.Sprintf("%q (%d rows)", v, found[v]))
-			if !slices.Contains(spec.Split.Train, v) && !slices.Contains(spec.Split.Evaluate, v) {
-				undeclared = append(undeclared, fmt.Sprintf("%q", v))
-			}
-		}
-		if len(undeclared) > 0 {
-			return fmt.Errorf("jobs: %w: split column %q: %s in neither split.train %q nor split.evaluate %q (values found: %s); declare them, or fix the data",
-				ErrInput, spec.Split.Column, strings.Join(undeclared, ", "), spec.Split.Train, spec.Split.Evaluate, strings.Join(all, ", "))
+		if err := checkSplitValues(spec, found); err != nil {
+			return err
 		}
 	case spec.Split.Holdout != nil:
 		h := spec.Split.Holdout
@@ -607,23 +599,46 @@ func checkFrame(p *Plan, bf *builtFrame, fitting bool) error {
 	if !fitting {
 		return nil
 	}
-	train := make([]int64, f.Classes)
-	other := make([]int64, f.Classes)
+	train, other := map[string]int64{}, map[string]int64{}
 	for i, c := range f.Label {
 		switch {
 		case c < 0:
 		case f.Train[i]:
-			train[c]++
+			train[bf.classes.names[c]]++
 		default:
-			other[c]++
+			other[bf.classes.names[c]]++
 		}
 	}
+	return checkClasses(train, other, bf.classes.names)
+}
+
+// checkSplitValues checks that every split value found (with its row count) is
+// declared in split.train or split.evaluate.
+func checkSplitValues(spec *Spec, found map[string]int) error {
+	var undeclared, all []string
+	for _, v := range sortedKeys(found) {
+		all = append(all, fmt.Sprintf("%q (%d rows)", v, found[v]))
+		if !slices.Contains(spec.Split.Train, v) && !slices.Contains(spec.Split.Evaluate, v) {
+			undeclared = append(undeclared, fmt.Sprintf("%q", v))
+		}
+	}
+	if len(undeclared) > 0 {
+		return fmt.Errorf("jobs: %w: split column %q: %s in neither split.train %q nor split.evaluate %q (values found: %s); declare them, or fix the data",
+			ErrInput, spec.Split.Column, strings.Join(undeclared, ", "), spec.Split.Train, spec.Split.Evaluate, strings.Join(all, ", "))
+	}
+	return nil
+}
+
+// checkClasses checks the labelled rows' classes: at least two among the training
+// rows, and none that only evaluation rows have. order lists the classes for
+// messages.
+func checkClasses(train, other map[string]int64, order []string) error {
 	var trained, untrained []string
-	for c := range train {
+	for _, c := range order {
 		if train[c] > 0 {
-			trained = append(trained, bf.classes.names[c])
+			trained = append(trained, c)
 		} else if other[c] > 0 {
-			untrained = append(untrained, fmt.Sprintf("%s (%d rows)", bf.classes.names[c], other[c]))
+			untrained = append(untrained, fmt.Sprintf("%s (%d rows)", c, other[c]))
 		}
 	}
 	if len(trained) < 2 {

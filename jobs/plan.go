@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -179,7 +180,83 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 	if p.LabelFrom < 0 && labelsRequired {
 		return nil, fmt.Errorf("jobs: %w: no labels: %s/labels/ holds no parquet files and label.from names no modality", ErrInput, lake.Join(l.String(), spec.Dataset))
 	}
+	if labelsRequired {
+		if err := checkLabels(ctx, l, p); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// checkLabels reads only the label source's key, label and split columns (a
+// small part of the lake) and finds what they alone show, before any vector is
+// read or any model fitted: a split value declared nowhere, fewer than two classes
+// among the training rows, a class that only evaluation rows have. (The job checks
+// the classes again after alignment, which may leave rows out.)
+func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
+	spec := p.Spec
+	sp := p.Sources()[p.LabelFrom]
+	req := lake.ColumnRequest{Key: spec.Key, Label: spec.Label.Column, Split: spec.Split.Column}
+	tables := make([]*lake.Table, len(sp.Files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(spec.Concurrency.IO)
+	for i, f := range sp.Files {
+		g.Go(func() error {
+			t, err := l.ScanFile(gctx, f, req, nil)
+			if err != nil {
+				return sourceErr(sp.Kind, sp.Name, err)
+			}
+			tables[i] = t
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	found := map[string]int{}
+	train, other := map[string]int64{}, map[string]int64{}
+	seen := map[string]bool{}
+	var order []string
+	for _, t := range tables {
+		for row := 0; row < t.Rows; row++ {
+			if t.LabelValid != nil && !t.LabelValid[row] {
+				continue
+			}
+			label := ""
+			if t.IntLabels != nil {
+				label = strconv.FormatInt(t.IntLabels[row], 10)
+			} else {
+				label = t.StrLabels[row]
+			}
+			if !seen[label] {
+				seen[label] = true
+				order = append(order, label)
+			}
+			training := true
+			if spec.Split.Column != "" {
+				split := t.Split[row]
+				found[split]++
+				training = slices.Contains(spec.Split.Train, split)
+			}
+			if training {
+				train[label]++
+			} else {
+				other[label]++
+			}
+		}
+	}
+	if err := checkSplitValues(spec, found); err != nil {
+		return err
+	}
+	if spec.Split.Holdout != nil {
+		// A holdout draws both splits from every class: what matters is classes.
+		for c, n := range other {
+			train[c] += n
+		}
+		clear(other)
+	}
+	slices.Sort(order)
+	return checkClasses(train, other, order)
 }
 
 // checkColumns compares a footer with the columns a request needs.
