@@ -76,7 +76,7 @@ func TestBootstrapReplicatesMatchExpandedRows(t *testing.T) {
 			t.Errorf("no interval for %s", name)
 			continue
 		}
-		if math.Abs(g.Low-want.Low) > 1e-9 || math.Abs(g.High-want.High) > 1e-9 {
+		if differ(g.Low, want.Low, 1e-9) || differ(g.High, want.High, 1e-9) {
 			t.Errorf("%s: interval [%v, %v], from the expanded rows [%v, %v]", name, g.Low, g.High, want.Low, want.High)
 		}
 	}

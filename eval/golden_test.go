@@ -2,7 +2,6 @@ package eval
 
 import (
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -74,7 +73,7 @@ func TestGoldenClassification(t *testing.T) {
 				if err := json.Unmarshal(raw, &want); err != nil {
 					t.Fatal(err)
 				}
-				if math.Abs(got-want) > 1e-9 {
+				if differ(got, want, 1e-9) {
 					t.Errorf("%s: got %.12g, want %.12g", metric, got, want)
 				}
 			}
@@ -91,7 +90,7 @@ func TestGoldenClassification(t *testing.T) {
 				if err := json.Unmarshal(raw, &want); err != nil {
 					t.Fatal(err)
 				}
-				if math.Abs(got-want) > 1e-9 {
+				if differ(got, want, 1e-9) {
 					t.Errorf("%s: got %.12g, want %.12g", metric, got, want)
 				}
 			}
@@ -104,7 +103,7 @@ func TestGoldenClassification(t *testing.T) {
 					t.Fatal(err)
 				}
 				for i := range want {
-					if math.Abs(got[i]-want[i]) > 1e-9 {
+					if differ(got[i], want[i], 1e-9) {
 						t.Errorf("%s[%d]: got %.12g, want %.12g", metric, i, got[i], want[i])
 					}
 				}
@@ -148,7 +147,7 @@ func TestMergeEqualsWhole(t *testing.T) {
 			}
 			a, b := whole.Metrics(), merged.Metrics()
 			for i := range a {
-				if math.Abs(a[i].Value-b[i].Value) > 1e-12 {
+				if differ(a[i].Value, b[i].Value, 1e-12) {
 					t.Errorf("%v: whole %v, merged %v", a[i].Name, a[i].Value, b[i].Value)
 				}
 			}

@@ -19,7 +19,7 @@ func TestMcNemarExact(t *testing.T) {
 		{0, 10, 2.0 / 1024},
 	}
 	for _, tc := range tests {
-		if got := McNemarExact(tc.b, tc.c); math.Abs(got-tc.want) > 1e-12 {
+		if got := McNemarExact(tc.b, tc.c); differ(got, tc.want, 1e-12) {
 			t.Errorf("McNemar(%d, %d) = %v, want %v", tc.b, tc.c, got, tc.want)
 		}
 		if McNemarExact(tc.b, tc.c) != McNemarExact(tc.c, tc.b) {
@@ -162,7 +162,7 @@ func TestBootstrapAndPairedMergeEqualsWhole(t *testing.T) {
 	}
 	a, b := wholeB.Intervals(), mergedB.Intervals()
 	for name, iv := range a {
-		if math.Abs(iv.Low-b[name].Low) > 1e-12 || math.Abs(iv.High-b[name].High) > 1e-12 {
+		if differ(iv.Low, b[name].Low, 1e-12) || differ(iv.High, b[name].High, 1e-12) {
 			t.Errorf("%s: whole %+v, merged %+v", name, iv, b[name])
 		}
 	}

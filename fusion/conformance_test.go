@@ -181,7 +181,7 @@ func TestConformance(t *testing.T) {
 						}
 						sum += v
 					}
-					if math.Abs(sum-1) > 1e-9 {
+					if differ(sum, 1, 1e-9) {
 						t.Fatalf("%d classes: row %d sums to %v", k, i, sum)
 					}
 				}

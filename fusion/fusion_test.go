@@ -37,7 +37,7 @@ func TestLogRegLearnsAndIsDeterministic(t *testing.T) {
 	p := make([]float64, 3)
 	for i := range y {
 		m.PredictProba(X[i*6:(i+1)*6], p)
-		if s := p[0] + p[1] + p[2]; math.Abs(s-1) > 1e-12 {
+		if s := p[0] + p[1] + p[2]; differ(s, 1, 1e-12) {
 			t.Fatalf("row %d: probabilities sum to %v", i, s)
 		}
 		best := 0
@@ -114,7 +114,7 @@ func TestLateMeanUsesPresentModalities(t *testing.T) {
 	}
 	want := []float64{0.8, 0.2, 0.2, 0.8, 0.6, 0.4}
 	for i, w := range want {
-		if math.Abs(out[i]-w) > 1e-12 {
+		if differ(out[i], w, 1e-12) {
 			t.Fatalf("out[%d] = %v, want %v (all: %v)", i, out[i], w, out[:6])
 		}
 	}
@@ -202,7 +202,7 @@ func TestUnimodalFallbackIsTheTrainingPrior(t *testing.T) {
 			}
 			missing++
 			for c := 0; c < f.Classes; c++ {
-				if got, want := out[i*f.Classes+c], counts[c]/n; math.Abs(got-want) > 1e-15 {
+				if got, want := out[i*f.Classes+c], counts[c]/n; differ(got, want, 1e-15) {
 					t.Fatalf("block %s row %d class %d: %v, want the training prior %v", f.Blocks[b].Name, i, c, got, want)
 				}
 			}
@@ -211,4 +211,13 @@ func TestUnimodalFallbackIsTheTrainingPrior(t *testing.T) {
 			t.Fatalf("block %s is never missing", f.Blocks[b].Name)
 		}
 	}
+}
+
+// differ reports whether got is not want within tol; a NaN equals only a NaN
+// (a plain math.Abs(got-want) > tol lets a NaN pass).
+func differ(got, want, tol float64) bool {
+	if math.IsNaN(got) || math.IsNaN(want) {
+		return math.IsNaN(got) != math.IsNaN(want)
+	}
+	return math.Abs(got-want) > tol
 }

@@ -39,7 +39,7 @@ func predict(t *testing.T, cfg Config, in *Inputs) []float64 {
 func near(t *testing.T, what string, got, want []float64) {
 	t.Helper()
 	for i := range want {
-		if math.Abs(got[i]-want[i]) > 1e-12 {
+		if differ(got[i], want[i], 1e-12) {
 			t.Fatalf("%s: got %v, want %v", what, got, want)
 		}
 	}
@@ -96,7 +96,7 @@ func TestLearnedWeightsIgnoreANoiseModality(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := s.Artifact().Params.(*lateParams).Weights
-	if !(w[2] < w[0] && w[2] < w[1]) || math.Abs(w[0]+w[1]+w[2]-1) > 1e-12 {
+	if !(w[2] < w[0] && w[2] < w[1]) || differ(w[0]+w[1]+w[2], 1, 1e-12) {
 		t.Errorf("weights %v: the noise modality should weigh least, and they should sum to 1", w)
 	}
 }
@@ -146,7 +146,7 @@ func TestDempsterByHand(t *testing.T) {
 	wantB0 := (0.6*0.5 + 0.6*0.4 + 0.5*0.2) / (1 - conflict)
 	wantB1 := (0.2*0.1 + 0.2*0.4 + 0.1*0.2) / (1 - conflict)
 	near(t, "belief", b, []float64{wantB0, wantB1})
-	if math.Abs(u-0.08/(1-conflict)) > 1e-12 || math.Abs(b[0]+b[1]+u-1) > 1e-12 {
+	if differ(u, 0.08/(1-conflict), 1e-12) || differ(b[0]+b[1]+u, 1, 1e-12) {
 		t.Errorf("uncertainty %v; belief and uncertainty must sum to 1", u)
 	}
 }
@@ -160,7 +160,7 @@ func TestTrigamma(t *testing.T) {
 			t.Errorf("trigamma(%v) = %v, numerical derivative of digamma %v", x, trigamma(x), numeric)
 		}
 	}
-	if math.Abs(trigamma(1)-math.Pi*math.Pi/6) > 1e-12 {
+	if differ(trigamma(1), math.Pi*math.Pi/6, 1e-12) {
 		t.Errorf("trigamma(1) = %v, want π²/6", trigamma(1))
 	}
 }

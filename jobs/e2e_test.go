@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,7 +60,7 @@ func TestMfeatEndToEnd(t *testing.T) {
 		}
 		for _, row := range out[0] {
 			name := row["strategy"].(string)
-			if row["n"] != "400" || math.Abs(row["acc"].(float64)-acc[name]) > 1e-12 {
+			if row["n"] != "400" || differ(row["acc"].(float64), acc[name], 1e-12) {
 				t.Errorf("duckdb %s: n=%v acc=%v, lakefuse acc=%v", name, row["n"], row["acc"], acc[name])
 			}
 		}
@@ -69,7 +68,7 @@ func TestMfeatEndToEnd(t *testing.T) {
 			t.Errorf("duckdb counts %v score rows, want %s", out[1][0]["n"], want)
 		}
 		for _, row := range out[2] {
-			if v := row["value"].(float64); math.Abs(v-acc[row["strategy"].(string)]) > 1e-12 {
+			if v := row["value"].(float64); differ(v, acc[row["strategy"].(string)], 1e-12) {
 				t.Errorf("metrics table %v", row)
 			}
 		}
@@ -116,7 +115,7 @@ FROM r GROUP BY r.strategy ORDER BY r.strategy`, run),
 					t.Errorf("%s: no %s in the metrics table", name, metric)
 					continue
 				}
-				if got := row[metric].(float64); math.Abs(got-want) > tol {
+				if got := row[metric].(float64); differ(got, want, tol) {
 					t.Errorf("%s %s: DuckDB from the scores %v, lakefuse %v", name, metric, got, want)
 				}
 			}

@@ -199,3 +199,12 @@ func committedFiles(t *testing.T, l *lake.Lake, prefix string) map[string]lake.M
 	}
 	return out
 }
+
+// differ reports whether got is not want within tol; a NaN equals only a NaN
+// (a plain math.Abs(got-want) > tol lets a NaN pass).
+func differ(got, want, tol float64) bool {
+	if math.IsNaN(got) || math.IsNaN(want) {
+		return math.IsNaN(got) != math.IsNaN(want)
+	}
+	return math.Abs(got-want) > tol
+}

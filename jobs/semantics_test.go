@@ -105,11 +105,11 @@ strategies: [{name: late, type: late-mean}]
 	// m1 predicts "yes" where its score is above 0.5. Averaged, "a" (label "no")
 	// becomes 0.55 and is wrong; so is "h", which m1 lacks (the 50/50 prior ties to
 	// "no"): 6 of 8. Keeping the first duplicate instead, "a" is right: 7 of 8.
-	if acc := strategy(t, left, "unimodal.m1")["all"]; math.Abs(acc-6.0/8) > 1e-12 {
+	if acc := strategy(t, left, "unimodal.m1")["all"]; differ(acc, 6.0/8, 1e-12) {
 		t.Errorf("unimodal.m1 accuracy %v with duplicates averaged, want 6/8", acc)
 	}
 	first := runSpec(t, url, spec("left", "first")+"run_id: first\n")
-	if acc := strategy(t, first, "unimodal.m1")["all"]; math.Abs(acc-7.0/8) > 1e-12 {
+	if acc := strategy(t, first, "unimodal.m1")["all"]; differ(acc, 7.0/8, 1e-12) {
 		t.Errorf("unimodal.m1 accuracy %v keeping the first duplicate, want 7/8", acc)
 	}
 	if m := left.Report.Modalities[0]; m.RowsRead != 9 || m.Matched != 7 || m.Duplicates != 1 || m.Unmatched != 1 {
