@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"math"
 	"testing"
 
 	"github.com/lakefuse/lakefuse/jobs"
