@@ -137,3 +137,37 @@ func differ(got, want, tol float64) bool {
 	}
 	return math.Abs(got-want) > tol
 }
+
+// Compensated summation: the sums that merge across buckets and shards keep what a
+// plain float sum loses, whichever operand is larger, and through a merge.
+func TestNeumaierSum(t *testing.T) {
+	for _, xs := range [][]float64{{1e16, 1, -1e16}, {1, 1e16, -1e16}, {1e100, 1.0, -1e100, 3.5}} {
+		var a neumaier
+		want := 0.0
+		for _, x := range xs {
+			a.add(x)
+		}
+		for _, x := range xs {
+			if math.Abs(x) < 1e15 {
+				want += x
+			}
+		}
+		if a.value() != want {
+			t.Errorf("sum of %v: %v, want %v", xs, a.value(), want)
+		}
+		var left, right neumaier
+		left.add(xs[0])
+		for _, x := range xs[1:] {
+			right.add(x)
+		}
+		left.merge(right)
+		if left.value() != want {
+			t.Errorf("merged sum of %v: %v, want %v", xs, left.value(), want)
+		}
+	}
+	var ll LogLoss
+	var br Brier
+	if !math.IsNaN(ll.Result()) || !math.IsNaN(br.Result()) {
+		t.Error("log loss and Brier of no rows must be NaN")
+	}
+}
