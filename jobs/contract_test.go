@@ -200,20 +200,9 @@ func TestDataContractErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			url := "file://" + t.TempDir()
-			l := openLake(t, url)
-			data.write(t, l, "ds")
-			tc.mutate(t, l)
-			src := syntheticSpec
-			if tc.spec != "" {
-				src = tc.spec
-			}
-			spec, err := jobs.ParseSpec([]byte(src), "spec.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
+			url, l, spec := mutatedLake(t, data, tc.mutate, tc.spec)
 			var fitted bool
-			_, err = jobs.Run(context.Background(), spec, jobs.Options{Lake: url, Progress: func(stage string, _, _ int64) {
+			_, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: url, Progress: func(stage string, _, _ int64) {
 				fitted = fitted || stage == "fit"
 			}})
 			if k := errkind.Of(err); k != tc.kind {

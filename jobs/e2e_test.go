@@ -256,21 +256,8 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			url := "file://" + t.TempDir()
-			l := openLake(t, url)
-			data.write(t, l, "ds")
-			if tc.mutate != nil {
-				tc.mutate(t, l)
-			}
-			src := syntheticSpec
-			if tc.spec != "" {
-				src = tc.spec
-			}
-			spec, err := jobs.ParseSpec([]byte(src), "spec.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = jobs.Run(context.Background(), spec, jobs.Options{Lake: url})
+			url, _, spec := mutatedLake(t, data, tc.mutate, tc.spec)
+			_, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: url})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}

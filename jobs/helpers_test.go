@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lakefuse/lakefuse/jobs"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -207,4 +208,24 @@ func differ(got, want, tol float64) bool {
 		return math.IsNaN(got) != math.IsNaN(want)
 	}
 	return math.Abs(got-want) > tol
+}
+
+// mutatedLake writes data into a fresh file:// lake as dataset ds, lets mutate
+// (if set) damage it, and parses specSrc (default syntheticSpec).
+func mutatedLake(t *testing.T, data synthetic, mutate func(*testing.T, *lake.Lake), specSrc string) (string, *lake.Lake, *jobs.Spec) {
+	t.Helper()
+	url := "file://" + t.TempDir()
+	l := openLake(t, url)
+	data.write(t, l, "ds")
+	if mutate != nil {
+		mutate(t, l)
+	}
+	if specSrc == "" {
+		specSrc = syntheticSpec
+	}
+	spec, err := jobs.ParseSpec([]byte(specSrc), "spec.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, l, spec
 }

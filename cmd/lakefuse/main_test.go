@@ -294,13 +294,7 @@ func TestExitCodesSpecAndData(t *testing.T) {
 // Storage problems, against the real S3 server: 6 for access and configuration
 // (fix access, do not retry), 4 for transient ones (retry), 2 for a missing spec.
 func TestExitCodesStorage(t *testing.T) {
-	base := os.Getenv("LAKEFUSE_TEST_S3")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("LAKEFUSE_TEST_S3 is not set: run the tests with scripts/test.sh")
-		}
-		t.Skip("no S3 server: run scripts/test.sh")
-	}
+	base := testS3(t)
 	_, dir := writeCSVLake(t)
 	spec := filepath.Join(dir, "toy.yaml")
 	os.WriteFile(spec, []byte(toySpec), 0o644)

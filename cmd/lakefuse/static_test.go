@@ -55,13 +55,7 @@ func TestStaticBinary(t *testing.T) {
 // The built binary runs a job whose spec lives in an S3 lake, with credentials
 // from the standard AWS environment only, and never prints them.
 func TestBinaryRunsSpecFromS3Lake(t *testing.T) {
-	base := os.Getenv("LAKEFUSE_TEST_S3")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("LAKEFUSE_TEST_S3 is not set: run the tests with scripts/test.sh")
-		}
-		t.Skip("no S3 server: run scripts/test.sh")
-	}
+	base := testS3(t)
 	bin := buildStatic(t)
 	bucket, query, _ := strings.Cut(base, "?")
 	prefix := fmt.Sprintf("deploy-%d", rand.Int64())
@@ -107,4 +101,18 @@ func TestBinaryRunsSpecFromS3Lake(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"msg":"run committed"`) {
 		t.Errorf("no structured JSON log lines:\n%s", stderr.String())
 	}
+}
+
+// testS3 returns the lake URL of the test S3 server's bucket (scripts/test.sh
+// starts it); without one the test skips, and under CI fails.
+func testS3(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("LAKEFUSE_TEST_S3")
+	if base == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("LAKEFUSE_TEST_S3 is not set: run the tests with scripts/test.sh")
+		}
+		t.Skip("no S3 server: run scripts/test.sh")
+	}
+	return base
 }
