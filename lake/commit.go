@@ -114,8 +114,9 @@ type Attempt struct {
 	prefix string
 	id     string
 
-	mu    sync.Mutex
-	files map[string]ManifestFile
+	mu      sync.Mutex
+	files   map[string]ManifestFile
+	claimed bool // this attempt holds _COMMIT: its staged files must outlive it
 }
 
 // NewAttemptID returns a fresh attempt id: the UTC start time (so that ids sort by
@@ -241,12 +242,23 @@ func (a *Attempt) Commit(ctx context.Context, m Manifest) error {
 	} else if err != nil {
 		return err
 	}
+	a.mu.Lock()
+	a.claimed = true
+	a.mu.Unlock()
 	return a.lake.CompleteCommit(ctx, a.prefix, a.id)
 }
 
 // Abort removes the attempt's staged files, best effort, even when ctx is already
-// cancelled. A crashed attempt's files are left for `lakefuse vacuum`.
+// cancelled; a crashed attempt's files are left for `lakefuse vacuum`. Once the
+// attempt holds the claim it removes nothing: the next attempt finishes the
+// commit from those files.
 func (a *Attempt) Abort() {
+	a.mu.Lock()
+	claimed := a.claimed
+	a.mu.Unlock()
+	if claimed {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_ = a.lake.deleteAll(ctx, Join(a.prefix, AttemptsDir, a.id)+"/")

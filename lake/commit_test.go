@@ -552,3 +552,41 @@ func TestCreateIsExclusive(t *testing.T) {
 		})
 	}
 }
+
+// An attempt whose publishing fails (not a crash: an error it sees) and then
+// aborts keeps its staged files, since it holds the claim: the next attempt
+// finishes its commit.
+func TestAbortAfterClaimKeepsStaging(t *testing.T) {
+	for _, be := range commitBackends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			open := newOpener(t, be.url)
+			failing := open.with(func(op, key string, do func() error) error {
+				if op == "copy" {
+					return errkind.E(errkind.Access, errors.New("access denied"))
+				}
+				return do()
+			})
+			a, err := failing.BeginAttempt(ctx, "abort/r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stageAndCommit(ctx, a, "A"); err == nil {
+				t.Fatal("publishing failed, yet the commit succeeded")
+			}
+			a.Abort()
+			l := open.with(nil)
+			_, err = l.BeginAttempt(ctx, "abort/r")
+			var pending *PendingCommit
+			if !errors.As(err, &pending) {
+				t.Fatalf("got %v, want a pending commit", err)
+			}
+			if err := l.CompleteCommit(ctx, "abort/r", pending.Attempt); err != nil {
+				t.Fatalf("finishing the claimed commit: %v", err)
+			}
+			if got := checkRun(t, l, "abort/r"); !mapsEqual(got, content("A")) {
+				t.Fatalf("committed %v", got)
+			}
+		})
+	}
+}
