@@ -89,14 +89,16 @@ func OpenWith(ctx context.Context, rawURL string, opts *Options) (*Lake, error) 
 	return &Lake{bucket: b, url: Redact(rawURL), dir: dir, opts: opts.withDefaults()}, nil
 }
 
-// Redact drops everything from a URL that might be secret: user info and the query
-// (signed URLs carry their signature there).
+// Redact drops everything from a URL that might be secret: user info, the
+// fragment, and every query parameter off the allow-list (signed URLs carry their
+// signature there).
 func Redact(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "<unparseable URL>"
 	}
 	u.User = nil
+	u.Fragment, u.RawFragment = "", "" // nothing a lake URL needs; a token can hide there
 	keep := url.Values{}
 	for k, v := range u.Query() {
 		if safeParams[k] {
