@@ -144,7 +144,15 @@ func (a *Attempt) ID() string { return a.id }
 // Prefix is the run's prefix in the lake.
 func (a *Attempt) Prefix() string { return a.prefix }
 
-func (a *Attempt) staged(rel string) string { return Join(a.prefix, AttemptsDir, a.id, rel) }
+// stagedName is where a file to be published at rel is staged: under the
+// attempt's folder, with a suffix so that no glob of the run's data
+// (scores/**/*.parquet, or **/*.parquet over the whole run) matches a staged file.
+func stagedName(prefix, attempt, rel string) string {
+	return Join(prefix, AttemptsDir, attempt, rel) + StagedSuffix
+}
+
+// StagedSuffix ends every staged data file's name.
+const StagedSuffix = ".staged"
 
 // Check returns ErrRunCommitted if the run was committed meanwhile, or a
 // *PendingCommit if another attempt claimed it: call it before each phase of
@@ -177,7 +185,7 @@ func orUnknown(s string) string {
 func (a *Attempt) WriteFile(ctx context.Context, rel string, rows int64, contentType string, write func(io.Writer) error) error {
 	var size int64
 	var sum []byte
-	err := a.lake.WriteObject(ctx, a.staged(rel), &WriteOptions{ContentType: contentType}, func(w io.Writer) error {
+	err := a.lake.WriteObject(ctx, stagedName(a.prefix, a.id, rel), &WriteOptions{ContentType: contentType}, func(w io.Writer) error {
 		h := sha256.New()
 		cw := &countingWriter{w: io.MultiWriter(w, h)}
 		if err := write(cw); err != nil {
@@ -228,7 +236,7 @@ func (a *Attempt) Commit(ctx context.Context, m Manifest) error {
 	if err != nil {
 		return err
 	}
-	if err := a.lake.WriteObject(ctx, a.staged(ManifestName), &WriteOptions{ContentType: "application/json"}, writeBytes(body)); err != nil {
+	if err := a.lake.WriteObject(ctx, Join(a.prefix, AttemptsDir, a.id, ManifestName), &WriteOptions{ContentType: "application/json"}, writeBytes(body)); err != nil {
 		return err
 	}
 	claim, _ := json.Marshal(marker{RunID: m.RunID, Attempt: a.id})
@@ -301,7 +309,7 @@ func (l *Lake) CompleteCommit(ctx context.Context, prefix, attempt string) error
 		if done, err := committed(); done || err != nil {
 			return err
 		}
-		if err := l.Copy(ctx, Join(prefix, f.Path), Join(stagedRoot, f.Path)); err != nil {
+		if err := l.Copy(ctx, Join(prefix, f.Path), stagedName(prefix, attempt, f.Path)); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				if done, cerr := committed(); done || cerr != nil {
 					return cerr // another process finished and removed the staging

@@ -96,6 +96,7 @@ func (o opener) with(intercept func(op, key string, do func() error) error) *Lak
 func content(tag string) map[string]string {
 	return map[string]string{
 		"scores/strategy=a/part-00000-00000.parquet": "scores of " + tag,
+		"rejected/part-00000.parquet":                "rejected rows of " + tag,
 		"metrics/part-00000.parquet":                 "metrics of " + tag,
 		"report.json":                                `{"by":"` + tag + `"}`,
 	}
@@ -165,6 +166,9 @@ func checkRun(t *testing.T, l *Lake, prefix string) map[string]string {
 		rel := strings.TrimPrefix(o.Key, prefix+"/")
 		if !allowed[rel] && !strings.HasPrefix(rel, AttemptsDir+"/") {
 			t.Errorf("stray object %s in a committed run", rel)
+		}
+		if !allowed[rel] && strings.HasSuffix(rel, ".parquet") {
+			t.Errorf("%s: a **/*.parquet glob of the committed run would read it", rel)
 		}
 	}
 	return got
@@ -501,8 +505,8 @@ func TestVacuum(t *testing.T) {
 				keys = append(keys, it.Key)
 			}
 			want := []string{
-				Join("out/crashed", AttemptsDir, crashed.ID(), "report.json"),
-				Join("out/done", AttemptsDir, lose.ID(), "report.json"),
+				stagedName("out/crashed", crashed.ID(), "report.json"),
+				stagedName("out/done", lose.ID(), "report.json"),
 			}
 			if !slices.Equal(keys, want) {
 				t.Errorf("vacuum removed %q, want %q", keys, want)
