@@ -210,8 +210,8 @@ func LoadSpecFile(path string) (*Spec, error) {
 // names the field and its line. The decoded spec is then validated.
 func ParseSpec(b []byte, source string) (*Spec, error) {
 	var s Spec
-	if err := yaml.UnmarshalWithOptions(b, &s, yaml.Strict()); err != nil {
-		return nil, fmt.Errorf("jobs: %w: %s: %s", ErrSpec, source, strings.TrimSpace(yaml.FormatError(err, false, true)))
+	if err := decodeYAML(b, &s); err != nil {
+		return nil, fmt.Errorf("jobs: %w: %s: %s", ErrSpec, source, err)
 	}
 	sum := sha256.Sum256(b)
 	s.hash = hex.EncodeToString(sum[:])
@@ -220,6 +220,21 @@ func ParseSpec(b []byte, source string) (*Spec, error) {
 		return nil, fmt.Errorf("jobs: %s: %w", source, err)
 	}
 	return &s, nil
+}
+
+// decodeYAML decodes strictly. The YAML library panics on some malformed
+// documents (found by FuzzParseSpec); a spec that cannot be decoded is a spec
+// error, never a crash.
+func decodeYAML(b []byte, s *Spec) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML could not be parsed (%v): check its indentation and brackets", r)
+		}
+	}()
+	if err := yaml.UnmarshalWithOptions(b, s, yaml.Strict()); err != nil {
+		return errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))
+	}
+	return nil
 }
 
 // Hash is the SHA-256 of the spec's bytes.
