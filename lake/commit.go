@@ -304,9 +304,13 @@ func (l *Lake) CompleteCommit(ctx context.Context, prefix, attempt string) error
 	keep := map[string]bool{ManifestName: true, ClaimMarker: true, SuccessMarker: true}
 	for _, f := range m.Files {
 		keep[f.Path] = true
-		// Checked before every copy: once the run is committed, nothing of it is
-		// written again.
-		if done, err := committed(); done || err != nil {
+		// Checked before every copy (one HEAD): once the run is committed, nothing
+		// of it is written again.
+		if ok, err := l.Exists(ctx, Join(prefix, SuccessMarker)); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			_, err := committed()
 			return err
 		}
 		if err := l.Copy(ctx, Join(prefix, f.Path), stagedName(prefix, attempt, f.Path)); err != nil {
