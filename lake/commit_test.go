@@ -141,6 +141,9 @@ func checkRun(t *testing.T, l *Lake, prefix string) map[string]string {
 		t.Fatalf("_SUCCESS without a readable manifest: %v", err)
 	}
 	m := parseManifest(t, b)
+	if !slices.IsSortedFunc(m.Files, func(a, b ManifestFile) int { return strings.Compare(a.Path, b.Path) }) {
+		t.Errorf("manifest files are not sorted by path: %v", m.Files)
+	}
 	if m.Attempt != st.Attempt {
 		t.Errorf("_SUCCESS names attempt %s, the manifest %s", st.Attempt, m.Attempt)
 	}
