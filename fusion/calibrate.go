@@ -98,7 +98,9 @@ func fitTemperature(p []float64, y []int32, k int) float64 {
 }
 
 // fitPlatt fits σ(A·logit p(1) + B) to the labels by Newton's method on the
-// logistic loss (a tiny ridge keeps separable data finite).
+// logistic loss (a tiny ridge keeps separable data finite), with a backtracking
+// line search: plain Newton steps from A = 1 diverge on overconfident inputs,
+// the very ones calibration is for.
 func fitPlatt(p []float64, y []int32) (float64, float64) {
 	n := len(y)
 	x := make([]float64, n)
@@ -107,6 +109,15 @@ func fitPlatt(p []float64, y []int32) (float64, float64) {
 	}
 	a, b := 1.0, 0.0
 	const ridge = 1e-6
+	loss := func(a, b float64) float64 {
+		s := ridge * a * a / 2
+		for i := 0; i < n; i++ {
+			z := a*x[i] + b
+			// log(1 + e^z) − y·z, computed without overflow.
+			s += math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) - float64(y[i])*z
+		}
+		return s
+	}
 	for iter := 0; iter < 100; iter++ {
 		var ga, gb, haa, hab, hbb float64
 		for i := 0; i < n; i++ {
@@ -128,8 +139,12 @@ func fitPlatt(p []float64, y []int32) (float64, float64) {
 		}
 		da := (hbb*ga - hab*gb) / det
 		db := (haa*gb - hab*ga) / det
-		a, b = a-da, b-db
-		if math.Abs(da)+math.Abs(db) < 1e-12 {
+		step, cur := 1.0, loss(a, b)
+		for step > 1e-10 && loss(a-step*da, b-step*db) > cur {
+			step /= 2
+		}
+		a, b = a-step*da, b-step*db
+		if step*(math.Abs(da)+math.Abs(db)) < 1e-12 {
 			break
 		}
 	}
