@@ -114,3 +114,34 @@ func TestReaderAtBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// The trailer check before parquet-go opens a file: the magic number, and a
+// footer length that fits between the leading magic and the trailer.
+func TestCheckTrailer(t *testing.T) {
+	trailer := func(size int, footer uint32, magic string) []byte {
+		b := make([]byte, size)
+		copy(b, "PAR1")
+		if size >= 8 {
+			b[size-8], b[size-7], b[size-6], b[size-5] = byte(footer), byte(footer>>8), byte(footer>>16), byte(footer>>24)
+			copy(b[size-4:], magic)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		ok   bool
+	}{
+		{"smallest", trailer(12, 0, "PAR1"), true},
+		{"footer filling the file", trailer(40, 28, "PAR1"), true},
+		{"footer one byte too long", trailer(40, 29, "PAR1"), false},
+		{"footer length beyond 2 GiB", trailer(40, 0xffffff00, "PAR1"), false},
+		{"too short", trailer(11, 0, "PAR1"), false},
+		{"wrong magic", trailer(40, 4, "PAR2"), false},
+	} {
+		err := checkTrailer(bytes.NewReader(tc.b), int64(len(tc.b)))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: got %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
