@@ -191,7 +191,9 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 		return nil, err
 	}
 	report.Attempt = att.ID()
-	if err := r.checkAttempt(ctx, att, runID, prefix); err != nil {
+	// Another attempt may have committed, or claimed the commit, while this one
+	// computed.
+	if err := r.yieldTo(ctx, att.Check(ctx), runID, prefix); err != nil {
 		return nil, err
 	}
 	writeScores := lm != nil || spec.Mode != "fit"
@@ -207,32 +209,25 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 		Job:        map[string]any{"name": spec.Name, "dataset": spec.Dataset, "rows": report.Rows},
 	}
 	if err := att.Commit(ctx, manifest); err != nil {
-		if errors.As(err, &pending) {
-			// Lost the race to a live (or dead) winner: help it finish, then say so.
-			if cerr := l.CompleteCommit(ctx, prefix, pending.Attempt); cerr != nil && !errors.Is(cerr, lake.ErrRunCommitted) {
-				return nil, cerr
-			}
-			return nil, fmt.Errorf("jobs: run %s: attempt %s committed it first: %w", runID, pending.Attempt, lake.ErrRunCommitted)
-		}
-		return nil, err
+		return nil, r.yieldTo(ctx, err, runID, prefix)
 	}
 	r.progress("commit", 1, 1)
 	r.log.Info("run committed", "prefix", prefix, "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
 	return &Result{RunID: runID, Attempt: att.ID(), Lake: l.String(), Prefix: prefix, Report: report}, nil
 }
 
-// checkAttempt is the check before the write phase: another attempt may have
-// committed, or claimed the commit, while this one computed.
-func (r *runner) checkAttempt(ctx context.Context, att *lake.Attempt, runID, prefix string) error {
-	err := att.Check(ctx)
+// yieldTo handles an attempt that found another attempt's claim on the run (err
+// is a *lake.PendingCommit): it helps that commit finish, live winner or dead,
+// and reports the run as committed. Any other error, or nil, is returned as is.
+func (r *runner) yieldTo(ctx context.Context, err error, runID, prefix string) error {
 	var pending *lake.PendingCommit
-	if errors.As(err, &pending) {
-		if cerr := r.lake.CompleteCommit(ctx, prefix, pending.Attempt); cerr != nil && !errors.Is(cerr, lake.ErrRunCommitted) {
-			return cerr
-		}
-		return fmt.Errorf("jobs: run %s: attempt %s committed it while this attempt computed: %w", runID, pending.Attempt, lake.ErrRunCommitted)
+	if !errors.As(err, &pending) {
+		return err
 	}
-	return err
+	if cerr := r.lake.CompleteCommit(ctx, prefix, pending.Attempt); cerr != nil && !errors.Is(cerr, lake.ErrRunCommitted) {
+		return cerr
+	}
+	return fmt.Errorf("jobs: run %s: attempt %s committed it first: %w", runID, pending.Attempt, lake.ErrRunCommitted)
 }
 
 // completePending finishes the commit of an attempt that claimed the run and was
