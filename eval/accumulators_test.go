@@ -77,7 +77,7 @@ func TestApproximateRankingWithinBound(t *testing.T) {
 	if !exact.Exact() || approx.Exact() {
 		t.Fatal("modes")
 	}
-	if math.Abs(e.AUC-a.AUC) > a.AUCBound+1e-15 || math.Abs(e.AP-a.AP) > a.APBound+1e-15 {
+	if !(math.Abs(e.AUC-a.AUC) <= a.AUCBound+1e-15) || !(math.Abs(e.AP-a.AP) <= a.APBound+1e-15) { // NaN fails
 		t.Errorf("AUC %v vs %v (bound %v); AP %v vs %v (bound %v)", e.AUC, a.AUC, a.AUCBound, e.AP, a.AP, a.APBound)
 	}
 
@@ -93,7 +93,7 @@ func TestApproximateRankingWithinBound(t *testing.T) {
 		approx.Add(s, pos)
 	}
 	e, a = exact.Result(), approx.Result()
-	if math.Abs(e.AUC-a.AUC) > a.AUCBound || a.AUCBound > 1e-4 || a.APBound > 1e-3 {
+	if !(math.Abs(e.AUC-a.AUC) <= a.AUCBound) || !(a.AUCBound <= 1e-4) || !(a.APBound <= 1e-3) { // NaN fails
 		t.Errorf("continuous scores: AUC %v vs %v, bound %v; AP bound %v", e.AUC, a.AUC, a.AUCBound, a.APBound)
 	}
 }

@@ -1,0 +1,553 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// Values worked by hand (or from a definition written out here), for the parts
+// of eval whose mistakes the golden files cannot see: the multiclass Brier score
+// (scikit-learn 1.2 has only the binary one), clipping at p = 1, the histogram
+// ranking's bounds and curve, and the bookkeeping of Evaluate and Fill.
+
+func relDiffer(got, want, rel float64) bool {
+	if math.IsNaN(got) || math.IsNaN(want) {
+		return math.IsNaN(got) != math.IsNaN(want)
+	}
+	return math.Abs(got-want) > rel*math.Abs(want)
+}
+
+// Overall metrics carry class -1, per-class ones their class: the long-format
+// Parquet and the report tell them apart by it.
+func TestMetricsClassColumn(t *testing.T) {
+	c := NewClassification(3)
+	c.Add([]float64{0.7, 0.2, 0.1}, 0)
+	c.Add([]float64{0.1, 0.3, 0.6}, 2)
+	c.Add([]float64{0.2, 0.5, 0.3}, 0)
+	perClass := map[string]bool{"precision": true, "recall": true, "f1": true, "support": true, "roc_auc_ovr": true, "average_precision_ovr": true}
+	seen := map[string][]int{}
+	for _, m := range c.Metrics() {
+		seen[m.Name] = append(seen[m.Name], m.Class)
+		if !perClass[m.Name] && m.Class != -1 {
+			t.Errorf("overall metric %s has class %d", m.Name, m.Class)
+		}
+	}
+	for name, classes := range seen {
+		if !perClass[name] {
+			continue
+		}
+		for i, cl := range classes {
+			if cl != i {
+				t.Errorf("%s: per-class entries %v, want 0, 1, 2", name, classes)
+				break
+			}
+		}
+	}
+	if len(seen["accuracy"]) != 1 || len(seen["precision"]) != 3 {
+		t.Errorf("metrics %v", seen)
+	}
+}
+
+// scikit-learn 1.2's log_loss clips to [eps, 1−eps] with eps = 1e-15 and then
+// renormalises: a confident right answer costs −log((1−eps)/(1−eps+eps)), not 0.
+func TestLogLossClipsCertainAnswers(t *testing.T) {
+	const eps = 1e-15
+	want := -math.Log((1 - eps) / ((1 - eps) + eps))
+	var l LogLoss
+	l.Add([]float64{1, 0}, 0)
+	if got := l.Result(); relDiffer(got, want, 1e-9) {
+		t.Errorf("log loss of a certain right answer %v, want %v", got, want)
+	}
+	// The bootstrap's log loss clips the same way: every replicate is that value.
+	b := NewBootstrap(20, 2)
+	w := make([]uint8, 20)
+	for i := 0; i < 50; i++ {
+		PoissonWeights(uint64(i)+77, w)
+		b.Add(w, []float64{1, 0}, 0)
+	}
+	iv := b.Intervals()["log_loss"]
+	if relDiffer(iv.Low, want, 1e-9) || relDiffer(iv.High, want, 1e-9) {
+		t.Errorf("bootstrap log loss interval %+v, want %v at both ends", iv, want)
+	}
+}
+
+// The multiclass Brier score is Σ_k (p_k − y_k)² averaged over rows (range
+// [0, 2]); with two classes it is scikit-learn's (p_1 − y)².
+func TestBrierByHand(t *testing.T) {
+	var b Brier
+	b.Add([]float64{0.5, 0.3, 0.2}, 1) // 0.25 + 0.49 + 0.04
+	b.Add([]float64{0.1, 0.1, 0.8}, 2) // 0.01 + 0.01 + 0.04
+	if got := b.Result(); differ(got, (0.78+0.06)/2, 1e-12) {
+		t.Errorf("multiclass Brier %v, want 0.42", got)
+	}
+	var bin Brier
+	bin.Add([]float64{0.3, 0.7}, 1) // 0.09
+	bin.Add([]float64{0.6, 0.4}, 1) // 0.36
+	bin.Add([]float64{0.8, 0.2}, 0) // 0.04
+	if got := bin.Result(); differ(got, (0.09+0.36+0.04)/3, 1e-12) {
+		t.Errorf("binary Brier %v, want %v", got, (0.09+0.36+0.04)/3)
+	}
+}
+
+// Reliability bins are [b/15, (b+1)/15).
+func TestReliabilityBinEdges(t *testing.T) {
+	var c Calibration
+	c.Add([]float64{0.9, 0.1}, 0)
+	_, bins := c.Result()
+	if len(bins) != CalibrationBins {
+		t.Fatalf("%d bins", len(bins))
+	}
+	for b, bin := range bins {
+		if bin.Lo != float64(b)/CalibrationBins || bin.Hi != float64(b+1)/CalibrationBins {
+			t.Errorf("bin %d is [%v, %v)", b, bin.Lo, bin.Hi)
+		}
+	}
+}
+
+// The paired comparison's replicates, recomputed from the rows repeated by their
+// weights: replicate r's accuracy difference is (Σ w·[A right] − Σ w·[B right]) /
+// Σ w, and a replicate with no rows drawn is left out (numpy would see 0/0). With
+// three rows, about one replicate in twenty draws none.
+func TestPairedMatchesExpandedRows(t *testing.T) {
+	type row struct{ a, b bool }
+	for _, rows := range [][]row{
+		{{true, false}, {false, false}, {true, true}},
+		{{true, false}, {false, true}, {false, true}, {true, true}, {false, true}, {true, true}, {false, false}},
+	} {
+		const reps = 400
+		p := NewPaired(reps)
+		weights := make([][]uint8, len(rows))
+		for i, r := range rows {
+			weights[i] = make([]uint8, reps)
+			PoissonWeights(uint64(i)*0x9e3779b97f4a7c15+5, weights[i])
+			p.Add(weights[i], r.a, r.b)
+		}
+		var vals []float64
+		empty := 0
+		for rep := 0; rep < reps; rep++ {
+			var n, diff float64
+			for i, r := range rows {
+				for k := 0; k < int(weights[i][rep]); k++ {
+					n++
+					if r.a {
+						diff++
+					}
+					if r.b {
+						diff--
+					}
+				}
+			}
+			if n == 0 {
+				empty++
+				continue
+			}
+			vals = append(vals, diff/n)
+		}
+		if len(rows) == 3 && empty == 0 {
+			t.Fatal("the fixture should draw an empty replicate")
+		}
+		want := numpyPercentile95(vals)
+		c := p.Result("base")
+		if differ(c.Interval.Low, want.Low, 1e-12) || differ(c.Interval.High, want.High, 1e-12) {
+			t.Errorf("paired interval %+v, from the expanded rows %+v", c.Interval, want)
+		}
+		var onlyA, onlyB int64
+		for _, r := range rows {
+			if r.a && !r.b {
+				onlyA++
+			}
+			if r.b && !r.a {
+				onlyB++
+			}
+		}
+		if c.OnlyStrategy != onlyA || c.OnlyBaseline != onlyB || differ(c.Difference, float64(onlyA-onlyB)/float64(len(rows)), 1e-15) {
+			t.Errorf("comparison %+v", c)
+		}
+		verdict := "inconclusive"
+		if want.Low > 0 {
+			verdict = "helped"
+		} else if want.High < 0 {
+			verdict = "hurt"
+		}
+		if c.Verdict != verdict {
+			t.Errorf("verdict %q for interval %+v, want %q", c.Verdict, want, verdict)
+		}
+	}
+}
+
+// The verdict rule at its edges: helped only when the whole interval is above
+// zero, hurt only when it is below.
+func TestVerdictRule(t *testing.T) {
+	for _, tc := range []struct {
+		onlyA, onlyB int
+		verdict      string
+	}{{40, 0, "helped"}, {0, 40, "hurt"}, {20, 20, "inconclusive"}, {1, 0, "inconclusive"}} {
+		p := NewPaired(300)
+		w := make([]uint8, 300)
+		i := 0
+		add := func(n int, a, b bool) {
+			for j := 0; j < n; j++ {
+				PoissonWeights(uint64(i)+1000, w)
+				p.Add(w, a, b)
+				i++
+			}
+		}
+		add(tc.onlyA, true, false)
+		add(tc.onlyB, false, true)
+		add(40, true, true)
+		if c := p.Result("b"); c.Verdict != tc.verdict {
+			t.Errorf("%d vs %d discordant: %q (interval %+v), want %q", tc.onlyA, tc.onlyB, c.Verdict, c.Interval, tc.verdict)
+		}
+	}
+}
+
+// The weights one key hash draws are fixed: a report's intervals are reproducible
+// by any later release and by every shard of a run.
+func TestPoissonWeightsPinned(t *testing.T) {
+	w := make([]uint8, 10)
+	PoissonWeights(0x0123456789abcdef, w)
+	if got := fmt.Sprint(w); got != pinnedWeights {
+		t.Errorf("weights %s, pinned %s", got, pinnedWeights)
+	}
+}
+
+const pinnedWeights = "[0 1 2 2 1 1 3 0 2 1]"
+
+// A ranking keeps exactly Limit pairs, and merges into exact only while the pairs
+// fit.
+func TestRankingLimitEdges(t *testing.T) {
+	r := NewRanking(3)
+	for i := 0; i < 3; i++ {
+		r.Add(float64(i)/4, i%2 == 0)
+	}
+	if !r.Exact() {
+		t.Error("3 pairs with limit 3 went to the histogram")
+	}
+	r.Add(0.9, true)
+	if r.Exact() {
+		t.Error("4 pairs with limit 3 stayed exact")
+	}
+	a, b := NewRanking(4), NewRanking(4)
+	a.Add(0.1, true)
+	a.Add(0.2, false)
+	b.Add(0.3, true)
+	b.Add(0.4, false)
+	a.Merge(b)
+	if !a.Exact() {
+		t.Error("2+2 pairs with limit 4 went to the histogram on merge")
+	}
+	c := NewRanking(4)
+	c.Add(0.5, true)
+	a.Merge(c)
+	if a.Exact() {
+		t.Error("5 pairs with limit 4 stayed exact on merge")
+	}
+}
+
+// One worked example in both modes. Tie groups from the top (positives,
+// negatives): (0,1), (2,1), (0,1), (1,1); P = 3, N = 4.
+//
+//	AUC = Σ neg·(pos above + pos tied/2) / PN = (0 + 1 + 2 + 2.5) / 12
+//	AP  = Σ (pos/P)·precision = (2/3)(2/4) + (1/3)(3/7) = 10/21
+//	AUC bound = Σ pos·neg/2 / PN = (1 + 0.5) / 12
+//	AP bound  = Σ (pos/P)(hi − lo), hi = (T+pos)/(T+F+pos), lo = T/(T+F+neg) with
+//	            T, F counted above the group: (2/3)(2/3 − 0) + (1/3)(1/2 − 1/3) = 1/2
+//	ROC = (0,0) (1/4,0) (2/4,2/3) (3/4,2/3) (1,1)
+func TestRankingWorkedExample(t *testing.T) {
+	pairs := []struct {
+		s   float64
+		pos bool
+	}{{0.95, false}, {0.9, true}, {0.9, false}, {0.9, true}, {0.5, false}, {0, true}, {0, false}}
+	wantCurve := []CurvePoint{{0, 0}, {0.25, 0}, {0.5, 2.0 / 3}, {0.75, 2.0 / 3}, {1, 1}}
+	for _, limit := range []int{100, 1} {
+		r := NewRanking(limit)
+		for _, p := range pairs {
+			r.Add(p.s, p.pos)
+		}
+		res := r.Result()
+		wantAUCBound, wantAPBound := 0.0, 0.0
+		if !r.Exact() {
+			wantAUCBound, wantAPBound = 1.5/12, 0.5
+		}
+		if res.Positives != 3 || res.Negatives != 4 || differ(res.AUC, 5.5/12, 1e-15) || differ(res.AP, 10.0/21, 1e-15) ||
+			differ(res.AUCBound, wantAUCBound, 1e-15) || differ(res.APBound, wantAPBound, 1e-15) {
+			t.Errorf("limit %d: %+v", limit, res)
+		}
+		if len(res.Curve) != len(wantCurve) {
+			t.Errorf("limit %d: curve %v", limit, res.Curve)
+			continue
+		}
+		for i, p := range wantCurve {
+			if differ(res.Curve[i].FPR, p.FPR, 1e-15) || differ(res.Curve[i].TPR, p.TPR, 1e-15) {
+				t.Errorf("limit %d: curve %v, want %v", limit, res.Curve, wantCurve)
+				break
+			}
+		}
+	}
+	// A top group of positives only: its lower precision bound is 0, not 0/0.
+	r := NewRanking(1)
+	r.Add(0.9, true)
+	r.Add(0.1, false)
+	if res := r.Result(); differ(res.APBound, 1, 1e-15) || differ(res.AUCBound, 0, 0) || res.AP != 1 {
+		t.Errorf("positives on top: %+v", res)
+	}
+	// Groups (1,0), (1,1): AUC = 1·(1 + 1/2)/2, AP = (1/2)·1 + (1/2)(2/3),
+	// AUC bound = (1·1/2)/2, AP bound = (1/2)(1 − 0) + (1/2)(2/2 − 1/2).
+	r = NewRanking(1)
+	r.Add(0.9, true)
+	r.Add(0.5, true)
+	r.Add(0.5, false)
+	if res := r.Result(); differ(res.AUC, 0.75, 1e-15) || differ(res.AP, 5.0/6, 1e-15) || differ(res.AUCBound, 0.25, 1e-15) || differ(res.APBound, 0.75, 1e-15) {
+		t.Errorf("groups (1,0), (1,1): %+v", res)
+	}
+}
+
+// The macro averages of the one-vs-rest rankings are the plain means of the
+// per-class values; the weighted AUC weighs them by positives.
+func TestMacroRankAverages(t *testing.T) {
+	c := NewClassification(3)
+	rows := [][]float64{{0.6, 0.3, 0.1}, {0.2, 0.5, 0.3}, {0.1, 0.2, 0.7}, {0.5, 0.4, 0.1}, {0.3, 0.3, 0.4}, {0.2, 0.6, 0.2}, {0.4, 0.1, 0.5}}
+	labels := []int{0, 1, 2, 1, 2, 1, 0}
+	for i, p := range rows {
+		c.Add(p, labels[i])
+	}
+	auc, aucW, ap, _, per := c.Ranks()
+	var wantAUC, wantAP, wantW, pos float64
+	for _, r := range per {
+		wantAUC += r.AUC / 3
+		wantAP += r.AP / 3
+		wantW += r.AUC * float64(r.Positives)
+		pos += float64(r.Positives)
+	}
+	if differ(auc, wantAUC, 1e-15) || differ(ap, wantAP, 1e-15) || differ(aucW, wantW/pos, 1e-15) || pos != 7 {
+		t.Errorf("macro AUC %v (want %v), AP %v (want %v), weighted AUC %v (want %v)", auc, wantAUC, ap, wantAP, aucW, wantW/pos)
+	}
+	// Each per-class value from its own binary ranking.
+	for k := 0; k < 3; k++ {
+		r := NewRanking(0)
+		for i, p := range rows {
+			r.Add(p[k], labels[i] == k)
+		}
+		if res := r.Result(); differ(per[k].AUC, res.AUC, 1e-15) || differ(per[k].AP, res.AP, 1e-15) {
+			t.Errorf("class %d: %+v, from its binary ranking %+v", k, per[k], res)
+		}
+	}
+}
+
+// numpy's percentile of one value is that value.
+func TestPercentileOfOne(t *testing.T) {
+	if iv := percentileInterval([]float64{0.25}); iv.Low != 0.25 || iv.High != 0.25 {
+		t.Errorf("interval of one replicate %+v", iv)
+	}
+}
+
+// A long curve is thinned to curvePoints points, keeping both ends.
+func TestThinCurve(t *testing.T) {
+	p := make([]CurvePoint, 500)
+	for i := range p {
+		p[i] = CurvePoint{FPR: float64(i), TPR: float64(i)}
+	}
+	got := thinCurve(p, curvePoints)
+	if len(got) != curvePoints || got[0] != p[0] || got[len(got)-1] != p[len(p)-1] {
+		t.Fatalf("%d points from %v to %v", len(got), got[0], got[len(got)-1])
+	}
+	for i, q := range got {
+		if q != p[i*499/199] {
+			t.Fatalf("point %d is %v, want %v", i, q, p[i*499/199])
+		}
+	}
+	if short := thinCurve(p[:curvePoints], curvePoints); len(short) != curvePoints {
+		t.Errorf("a curve of %d points became %d", curvePoints, len(short))
+	}
+}
+
+func smallRows(labels []int32, splits []int, splitNames []string, present [][]bool) Rows {
+	r := Rows{Classes: 2, Label: labels, Split: splits, Splits: splitNames, KeyHash: make([]uint64, len(labels)),
+		Modalities: []string{"a", "b"}, Present: present}
+	for i := range r.KeyHash {
+		r.KeyHash[i] = mix64(uint64(i) + 1)
+	}
+	return r
+}
+
+// probsOf turns predicted classes into one-hot-ish probabilities.
+func probsOf(pred ...int) []float64 {
+	p := make([]float64, 2*len(pred))
+	for i, c := range pred {
+		p[2*i+c], p[2*i+1-c] = 0.8, 0.2
+	}
+	return p
+}
+
+// Evaluate's options: 0 replicates means the default, negative means none (no
+// intervals, no paired comparison), and the paired comparison counts against the
+// best baseline also when it is the first score.
+func TestEvaluateOptions(t *testing.T) {
+	labels := []int32{0, 1, 0, 1, 0, 1, 1, 0}
+	splits := []int{0, 0, 0, 0, 1, 1, 1, 1}
+	present := [][]bool{{true, true, true, true, true, true, true, true}, {true, true, true, true, true, true, true, true}}
+	rows := smallRows(labels, splits, []string{"train", "test"}, present)
+	scores := []Scores{
+		{Name: "unimodal.a", Baseline: true, Modalities: []string{"a"}, Probs: probsOf(0, 1, 0, 1, 0, 0, 0, 0)},
+		{Name: "s", Modalities: []string{"a", "b"}, Probs: probsOf(0, 1, 0, 0, 0, 1, 1, 1)},
+	}
+	e := Evaluate(rows, scores, Options{})
+	if e.Options.Replicates != DefaultReplicates || e.Intervals[1][1] == nil || e.Intervals[1][1].R != DefaultReplicates {
+		t.Errorf("default replicates: options %+v", e.Options)
+	}
+	e = Evaluate(rows, scores, Options{Replicates: 7})
+	if b := e.Intervals[1][1]; b == nil || b.R != 7 {
+		t.Errorf("7 replicates: %+v", b)
+	}
+	if e.BestBaseline != 0 {
+		t.Fatalf("best baseline %d", e.BestBaseline)
+	}
+	// On test, the baseline is right on rows 4 and 7, the strategy on 4, 5, 6.
+	p := e.Paired[1][1]
+	if p == nil || p.OnlyA != 2 || p.OnlyB != 1 || p.Rows != 4 {
+		t.Errorf("paired against the first score: %+v", p)
+	}
+	var rep Report
+	e.Fill(&rep)
+	if rep.BestBaseline != "unimodal.a" || rep.Strategies[1].Splits["test"].Comparison == nil {
+		t.Errorf("the first score as best baseline: %q, comparison %+v", rep.BestBaseline, rep.Strategies[1].Splits["test"].Comparison)
+	}
+	e = Evaluate(rows, scores, Options{Replicates: -1})
+	for si := range scores {
+		for sp := range rows.Splits {
+			if e.Intervals[si][sp] != nil || e.Paired[si][sp] != nil {
+				t.Errorf("replicates −1: intervals or comparison for score %d split %d", si, sp)
+			}
+		}
+	}
+	if e.Metrics[1][1] == nil || e.Metrics[1][1].Confusion.Result().N != 4 {
+		t.Error("replicates −1 dropped the metrics")
+	}
+	// No splits at all: nothing to evaluate, no best baseline.
+	none := Evaluate(Rows{Classes: 2, Modalities: []string{"a"}, Present: [][]bool{nil}}, scores[:1], Options{})
+	if none.BestBaseline != -1 {
+		t.Errorf("best baseline %d without splits", none.BestBaseline)
+	}
+}
+
+// The robustness table counts rows whose first row of a partition has no
+// modality present, on a split other than the first.
+func TestEvaluatePatternOfNothingPresent(t *testing.T) {
+	labels := []int32{0, 1, 1}
+	splits := []int{1, 1, 0}
+	present := [][]bool{{false, true, true}, {false, false, true}}
+	rows := smallRows(labels, splits, []string{"train", "test"}, present)
+	scores := []Scores{{Name: "s", Modalities: []string{"a", "b"}, Probs: probsOf(0, 0, 1)}}
+	e := Evaluate(rows, scores, Options{Replicates: -1})
+	if got := e.Patterns[1][0]; len(got) != 2 || got[0] != 1 || got[1] != 1 {
+		t.Errorf("pattern {} on test: %v", got)
+	}
+	if got := e.Patterns[1][1]; len(got) != 2 || got[0] != 1 || got[1] != 0 {
+		t.Errorf("pattern {a} on test: %v", got)
+	}
+}
+
+// The best baseline: highest accuracy on the training split (labelled rows only),
+// ties to the first name whatever the order of the scores; without a training
+// split, on the first split.
+func TestChooseBaseline(t *testing.T) {
+	labels := []int32{0, 1, 0, -1, -1}
+	present := [][]bool{{true, true, true, true, true}, {true, true, true, true, true}}
+	// On the labelled training rows 0..2 (labels 0, 1, 0): b and c are right on
+	// two, a on none. Counting the unlabelled rows instead would tie all three at
+	// 0 and pick a.
+	base := map[string]Scores{
+		"a": {Name: "unimodal.a", Baseline: true, Modalities: []string{"a"}, Probs: probsOf(1, 0, 1, 0, 0)},
+		"b": {Name: "unimodal.b", Baseline: true, Modalities: []string{"b"}, Probs: probsOf(0, 0, 0, 0, 0)},
+		"c": {Name: "unimodal.c", Baseline: true, Modalities: []string{"a"}, Probs: probsOf(0, 1, 1, 1, 1)},
+	}
+	for _, tc := range []struct {
+		splitNames []string
+		splits     []int
+		chosenOn   string
+	}{
+		{[]string{"train", "test"}, []int{0, 0, 0, 0, 1}, "train"},
+		{[]string{"test", "train"}, []int{1, 1, 1, 1, 0}, "train"},
+		{[]string{"x", "y"}, []int{0, 0, 0, 0, 1}, "x"},
+	} {
+		for _, order := range []string{"abc", "acb", "cba"} {
+			rows := smallRows(labels, tc.splits, tc.splitNames, present)
+			var scores []Scores
+			for _, n := range order {
+				scores = append(scores, base[string(n)])
+			}
+			e := Evaluate(rows, scores, Options{Replicates: -1})
+			if e.BestBaseline < 0 || e.Scores[e.BestBaseline].Name != "unimodal.b" || e.ChosenOn != tc.chosenOn {
+				t.Errorf("splits %v, order %s: best baseline %d chosen on %q", tc.splitNames, order, e.BestBaseline, e.ChosenOn)
+			}
+		}
+	}
+}
+
+// Fill: robustness patterns by row count, most first; ablation deltas; per-class
+// metrics; a binary problem's one ROC curve named after the positive class.
+func TestFillTables(t *testing.T) {
+	labels := []int32{0, 1, 0, 1, 0, 1, 1, 0, 1, 0}
+	splits := []int{0, 0, 0, 0, 1, 1, 1, 1, 1, 1}
+	present := [][]bool{
+		{true, true, true, true, true, true, true, true, false, false},
+		{true, true, true, true, true, false, false, false, false, true},
+	}
+	rows := smallRows(labels, splits, []string{"train", "test"}, present)
+	rows.ClassNames = []string{"cat", "dog"}
+	scores := []Scores{
+		{Name: "s", Modalities: []string{"a", "b"}, Probs: probsOf(0, 1, 0, 1, 0, 1, 0, 0, 1, 1)},
+		{Name: "unimodal.a", Baseline: true, Modalities: []string{"a"}, Probs: probsOf(0, 1, 0, 1, 0, 0, 0, 0, 0, 0)},
+		{Name: "s without a", Of: "s", Without: "a", Modalities: []string{"a", "b"}, Probs: probsOf(1, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+	}
+	var rep Report
+	Evaluate(rows, scores, Options{Replicates: 50}).Fill(&rep)
+	if rep.BestBaseline != "unimodal.a" || rep.ChosenOn != "train" {
+		t.Errorf("best baseline %q on %q", rep.BestBaseline, rep.ChosenOn)
+	}
+	// Test rows 4..9: patterns {a,b}: 4; {a}: 5, 6, 7; {}: 8; {b}: 9.
+	var got []string
+	for _, p := range rep.Robustness {
+		got = append(got, fmt.Sprintf("%v:%d:%.4g", p.Present, p.Rows, float64(p.Accuracy["s"])))
+	}
+	if got[0] != "[a]:3:0.6667" || len(got) != 4 {
+		t.Errorf("robustness %v", got)
+	}
+	if len(rep.Ablation) != 1 {
+		t.Fatalf("ablation %+v", rep.Ablation)
+	}
+	ab := rep.Ablation[0]
+	// s on test: right on 4, 5, 7, 8 of 4..9 → 4/6; without a: right on 5, 6, 8 → 3/6.
+	if ab.Strategy != "s" || ab.Without != "a" || differ(ab.Full, 4.0/6, 1e-15) || differ(ab.Accuracy, 0.5, 1e-15) || differ(ab.Delta, 0.5-4.0/6, 1e-15) {
+		t.Errorf("ablation %+v", ab)
+	}
+	test := rep.Strategies[0].Splits["test"]
+	if len(test.PerClass["recall"]) != 2 || differ(test.PerClass["recall"][1], 2.0/3, 1e-15) {
+		t.Errorf("per-class recall %v", test.PerClass["recall"])
+	}
+	if _, ok := test.Metrics["rows"]; ok {
+		t.Error("rows listed as a metric")
+	}
+	if len(test.ROC) != 1 || test.ROC[0].Class != "dog" {
+		t.Errorf("ROC curves %+v", test.ROC)
+	}
+	if test.Comparison == nil || !strings.Contains(test.Comparison.Summary, "s vs unimodal.a (best single modality on train)") {
+		t.Errorf("comparison %+v", test.Comparison)
+	}
+	if len(rep.Strategies) != 2 {
+		t.Errorf("%d strategies reported (the ablation is not one)", len(rep.Strategies))
+	}
+}
+
+// The sentence states the comparison's numbers in points.
+func TestVerdictSentenceNumbers(t *testing.T) {
+	c := Comparison{Baseline: "unimodal.x", Difference: 0.0125, Interval: Interval{-0.005, 0.03}, McNemarP: 0.25,
+		OnlyStrategy: 9, OnlyBaseline: 4, Verdict: "inconclusive"}
+	want := "late-mean vs unimodal.x (best single modality on train): +1.25 points of accuracy, 95 % CI [-0.50, +3.00], " +
+		"McNemar p = 0.25 (9 vs 4 discordant rows); fusion cannot be told apart from the best single modality at the 95 % level."
+	if got := c.words("late-mean", "train"); got != want {
+		t.Errorf("sentence\n%s\nwant\n%s", got, want)
+	}
+}
