@@ -1,0 +1,241 @@
+package lake
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// The reads at their edges: the first row, a null first row, lists of uneven
+// length, several scalar columns, and the reader's request accounting. Mutation
+// testing found each of these unchecked.
+
+// putRows writes rows of any struct type with parquet-go's own writer, for the
+// shapes WriteParquet cannot make (lists of uneven length).
+func putRows[T any](t *testing.T, l *Lake, key string, rows []T) DataFile {
+	t.Helper()
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[T](&buf)
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WriteAll(context.Background(), key, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	return DataFile{Key: key, Size: int64(buf.Len())}
+}
+
+// Several scalar columns land row-major, a null marks its row missing.
+func TestScanScalarColumns(t *testing.T) {
+	l := memLake(t)
+	f := put(t, l, "ds/modality=a/part-0.parquet", 3, []OutColumn{
+		{Name: "id", Int64: []int64{1, 2, 3}},
+		{Name: "f0", Float64: []float64{0.5, 9, 2.5}, Valid: []bool{true, false, true}},
+		{Name: "f1", Int32: []int32{10, 20, 30}},
+	})
+	tab, err := l.ScanFile(context.Background(), f, ColumnRequest{Key: "id", Scalar: []string{"f0", "f1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tab.Width != 2 || fmt.Sprint(tab.Values[:2], tab.Values[4:]) != "[0.5 10] [2.5 30]" || tab.Values[3] != 20 {
+		t.Errorf("width %d, values %v", tab.Width, tab.Values)
+	}
+	if fmt.Sprint(tab.Missing) != "[false true false]" {
+		t.Errorf("missing %v", tab.Missing)
+	}
+}
+
+// Labels with a null (also at row 0) get LabelValid; labels without none; a split
+// must be a string column; a null key is an error also at row 0.
+func TestScanLabelSplitAndKeyEdges(t *testing.T) {
+	ctx := context.Background()
+	l := memLake(t)
+	f := put(t, l, "ds/labels/part-0.parquet", 3, []OutColumn{
+		{Name: "id", Int64: []int64{1, 2, 3}},
+		{Name: "label", Int64: []int64{0, 1, 1}, Valid: []bool{false, true, true}},
+		{Name: "full", Int64: []int64{0, 1, 1}},
+		{Name: "split", String: []string{"train", "test", "train"}},
+		{Name: "fold", Int64: []int64{1, 2, 3}},
+		{Name: "nullkey", Int64: []int64{0, 5, 6}, Valid: []bool{false, true, true}},
+	})
+	tab, err := l.ScanFile(ctx, f, ColumnRequest{Key: "id", Label: "label", Split: "split"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(tab.LabelValid) != "[false true true]" || fmt.Sprint(tab.Split) != "[train test train]" {
+		t.Errorf("label valid %v, split %v", tab.LabelValid, tab.Split)
+	}
+	tab, err = l.ScanFile(ctx, f, ColumnRequest{Key: "id", Label: "full"}, nil)
+	if err != nil || tab.LabelValid != nil || fmt.Sprint(tab.IntLabels) != "[0 1 1]" {
+		t.Errorf("labels without nulls: valid %v, labels %v, %v", tab.LabelValid, tab.IntLabels, err)
+	}
+	if _, err := l.ScanFile(ctx, f, ColumnRequest{Key: "id", Split: "fold"}, nil); !errors.Is(err, ErrColumnType) {
+		t.Errorf("an integer split column: %v", err)
+	}
+	if _, err := l.ScanFile(ctx, f, ColumnRequest{Key: "nullkey"}, nil); !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "row 0") {
+		t.Errorf("a null key at row 0: %v", err)
+	}
+}
+
+type unevenRow struct {
+	ID int64     `parquet:"id"`
+	V  []float64 `parquet:"v,list,optional"`
+}
+
+type requiredListRow struct {
+	ID int64     `parquet:"id"`
+	V  []float64 `parquet:"v,list"`
+}
+
+// A vector's width comes from its first non-null row; an uneven row is an error;
+// a column of nulls only has width 0.
+func TestScanVectorWidths(t *testing.T) {
+	ctx := context.Background()
+	l := memLake(t)
+	f := putRows(t, l, "a/part-0.parquet", []unevenRow{{1, nil}, {2, []float64{1, 2, 3}}, {3, []float64{4, 5, 6}}})
+	tab, err := l.ScanFile(ctx, f, ColumnRequest{Key: "id", Vector: "v"}, nil)
+	if err != nil || tab.Width != 3 || fmt.Sprint(tab.Values[3:]) != "[1 2 3 4 5 6]" || fmt.Sprint(tab.Missing) != "[true false false]" {
+		t.Errorf("null first row: %+v, %v", tab, err)
+	}
+	if w, err := l.ListWidth(ctx, f, "v"); w != 3 || err != nil {
+		t.Errorf("ListWidth after a null first row: %d, %v", w, err)
+	}
+	f = putRows(t, l, "b/part-0.parquet", []unevenRow{{1, []float64{}}, {2, []float64{1}}})
+	if _, err := l.ScanFile(ctx, f, ColumnRequest{Key: "id", Vector: "v"}, nil); !errors.Is(err, ErrBadValue) {
+		t.Errorf("an empty list then one of length 1: %v", err)
+	}
+	f = putRows(t, l, "c/part-0.parquet", []unevenRow{{1, nil}, {2, nil}})
+	if tab, err := l.ScanFile(ctx, f, ColumnRequest{Key: "id", Vector: "v"}, nil); err != nil || tab.Width != 0 {
+		t.Errorf("nulls only: %+v, %v", tab, err)
+	}
+	f = putRows(t, l, "d/part-0.parquet", []requiredListRow{{7, []float64{0.25, 0.75}}})
+	if w, err := l.ListWidth(ctx, f, "v"); w != 2 || err != nil {
+		t.Errorf("ListWidth of a one-row file: %d, %v", w, err)
+	}
+	info, err := l.Inspect(ctx, f)
+	if err != nil || info.Columns[1].Type != "list<DOUBLE>" || info.Columns[0].Type != "INT64" {
+		t.Errorf("inspect: %+v, %v", info, err)
+	}
+	if err := l.WriteAll(ctx, "e/part-0.parquet", []byte("PAR1 not really")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Inspect(ctx, DataFile{Key: "e/part-0.parquet", Size: 15}); err == nil {
+		t.Error("inspecting a file that is not Parquet succeeded")
+	}
+}
+
+// Scatter counts the first row of every row group, and a row longer than the
+// width writes nothing past its own slot.
+func TestScatterFirstRowAndLongRows(t *testing.T) {
+	ctx := context.Background()
+	l := memLake(t)
+	f := putRows(t, l, "a/part-0.parquet", []requiredListRow{{1, []float64{1, 2}}, {2, []float64{3, 4, 5}}, {3, []float64{6, 7}}})
+	src, err := l.OpenScatter(ctx, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: []int32{0, 1, 2}, Out: make([]float64, 6), Hits: make([]uint16, 3), Bad: make([]uint8, 3)}
+	if err := src.ScatterRowGroup(ctx, 0, sc); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sc.Hits) != "[1 1 1]" || fmt.Sprint(sc.Bad) != fmt.Sprint([]uint8{0, BadWidth, 0}) || fmt.Sprint(sc.Out) != "[1 2 3 4 6 7]" {
+		t.Errorf("hits %v, bad %v, out %v", sc.Hits, sc.Bad, sc.Out)
+	}
+	sc = &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: []int32{0, 1, 2}, Out: make([]float64, 6), Hits: make([]uint16, 3)}
+	if err := src.ScatterRowGroup(ctx, 0, sc); !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "row 1 has 3 values") {
+		t.Errorf("a long row without Bad: %v", err)
+	}
+}
+
+// A missing column's error lists at most twelve of the file's columns (parquet-go
+// orders them by name).
+func TestMissingColumnListsTwelve(t *testing.T) {
+	l := memLake(t)
+	cols := []OutColumn{{Name: "id", Int64: []int64{1}}}
+	for i := 0; i < 13; i++ {
+		cols = append(cols, OutColumn{Name: fmt.Sprintf("c%02d", i), Float64: []float64{1}})
+	}
+	f := put(t, l, "a/part-0.parquet", 1, cols)
+	_, err := l.ScanFile(context.Background(), f, ColumnRequest{Key: "id", Scalar: []string{"nope"}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "c11, … 2 more") || strings.Contains(err.Error(), "c12") {
+		t.Errorf("error %v", err)
+	}
+}
+
+// A size field is trusted up to eight bytes per file byte plus a page's slack.
+func TestPrealloc(t *testing.T) {
+	for _, c := range []struct{ claimed, size, want int64 }{
+		{10, 100, 10}, {1 << 40, 100, 8*100 + 4096}, {-5, 100, 0}, {4896, 100, 4896}, {4897, 100, 4896},
+	} {
+		if got := prealloc(c.claimed, c.size); int64(got) != c.want {
+			t.Errorf("prealloc(%d, %d) = %d, want %d", c.claimed, c.size, got, c.want)
+		}
+	}
+}
+
+// The ranged reader fetches exactly the bytes asked for outside the footer
+// region, the footer region once, and keeps the first storage error it hit.
+func TestReaderAtAccounting(t *testing.T) {
+	ctx := context.Background()
+	l := memLake(t)
+	size := footerFetch + 5000
+	if err := l.WriteAll(ctx, "obj", make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	var bytesRead, requests atomic.Int64
+	r := newBlobReaderAt(ctx, l, "obj", int64(size), &bytesRead, &requests)
+	step := func(off, n int, wantBytes, wantRequests int64) {
+		t.Helper()
+		b0, r0 := bytesRead.Load(), requests.Load()
+		if _, err := r.ReadAt(make([]byte, n), int64(off)); err != nil {
+			t.Fatal(err)
+		}
+		if got, req := bytesRead.Load()-b0, requests.Load()-r0; got != wantBytes || req != wantRequests {
+			t.Errorf("ReadAt(%d bytes at %d): %d bytes in %d requests, want %d in %d", n, off, got, req, wantBytes, wantRequests)
+		}
+	}
+	step(0, 10, 10, 1)                         // the head: exactly its bytes
+	step(size-footerFetch-10, 10, 10, 1)       // ends where the footer region starts
+	step(size-footerFetch, 10, footerFetch, 1) // starts in it: the region, once
+	step(size-5, 5, 0, 0)                      // then from the cache
+
+	failing := l.withOptions(&Options{Retries: -1, Intercept: func(op, key string, do func() error) error {
+		return fmt.Errorf("injected: %w", ErrStalled)
+	}})
+	fr := newBlobReaderAt(ctx, failing, "obj", int64(size), nil, nil)
+	if _, err := fr.ReadAt(make([]byte, 10), 0); err == nil {
+		t.Fatal("a failing store read")
+	}
+	if err := fr.failure(); !errors.Is(err, ErrStalled) {
+		t.Errorf("the reader's recorded failure: %v", err)
+	}
+	ok := newBlobReaderAt(ctx, l, "obj", int64(size), nil, nil)
+	if _, err := ok.ReadAt(make([]byte, 10), 0); err != nil || ok.failure() != nil {
+		t.Errorf("a good read without counters: %v, failure %v", err, ok.failure())
+	}
+}
+
+type nullElementRow struct {
+	ID int64      `parquet:"id"`
+	V  []*float64 `parquet:"v,list,optional"`
+}
+
+// A null inside a list is a bad value, at its row.
+func TestScanNullListElement(t *testing.T) {
+	l := memLake(t)
+	one := 1.0
+	f := putRows(t, l, "a/part-0.parquet", []nullElementRow{{1, []*float64{&one, &one}}, {2, []*float64{&one, nil}}})
+	_, err := l.ScanFile(context.Background(), f, ColumnRequest{Key: "id", Vector: "v"}, nil)
+	if !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "null list element in row 1") {
+		t.Errorf("a null element: %v", err)
+	}
+}
