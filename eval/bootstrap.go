@@ -45,11 +45,17 @@ func PoissonWeights(keyHash uint64, w []uint8) {
 
 // Bootstrap accumulates Poisson-bootstrap replicates of the headline metrics:
 // accuracy, balanced accuracy, macro-F1, log loss and Brier score. (The ranking
-// metrics have no intervals: a replicate of a ranking costs a ranking.) Weights are
-// small integers, so the weighted confusion matrices merge exactly.
+// metrics have no intervals: a replicate of a ranking costs a ranking.)
+//
+// Per replicate it keeps only the sufficient statistics of those metrics — per
+// class the weighted support, predictions and true positives, and the weighted
+// log-loss and Brier sums — so its size is R·(3K + 5) words, not R·K² (a full
+// confusion matrix per replicate took 80 MB per classifier at 100 classes). The
+// weights are small integers, so the counts merge exactly; as uint32 they hold
+// up to 4·10⁹ weighted rows of one class, far past one run's evaluation split.
 type Bootstrap struct {
 	R, K  int
-	conf  []float64  // R×K×K weighted confusion
+	stats []uint32   // R×3K: support, predicted, true positives per class
 	logl  []neumaier // R weighted log-loss sums
 	brier []neumaier // R weighted Brier sums
 	w     []float64  // R total weights
@@ -57,24 +63,30 @@ type Bootstrap struct {
 
 // NewBootstrap returns an empty accumulator of r replicates over k classes.
 func NewBootstrap(r, k int) *Bootstrap {
-	return &Bootstrap{R: r, K: k, conf: make([]float64, r*k*k), logl: make([]neumaier, r), brier: make([]neumaier, r), w: make([]float64, r)}
+	return &Bootstrap{R: r, K: k, stats: make([]uint32, r*3*k), logl: make([]neumaier, r), brier: make([]neumaier, r), w: make([]float64, r)}
 }
 
 // Add records one row with its replicate weights (PoissonWeights).
 func (b *Bootstrap) Add(weights []uint8, probs []float64, label int) {
 	pred := Argmax(probs)
-	cell := label*b.K + pred
 	nll := -math.Log(clippedTrueProb(probs, label))
 	var one Brier
 	one.Add(probs, label)
 	brier := one.Result()
-	kk := b.K * b.K
+	k3 := 3 * b.K
+	support, predicted, tp := label, b.K+pred, 2*b.K+label
+	right := pred == label
 	for r, w := range weights {
 		if w == 0 {
 			continue
 		}
 		fw := float64(w)
-		b.conf[r*kk+cell] += fw
+		s := b.stats[r*k3 : (r+1)*k3 : (r+1)*k3]
+		s[support] += uint32(w)
+		s[predicted] += uint32(w)
+		if right {
+			s[tp] += uint32(w)
+		}
 		b.logl[r].add(fw * nll)
 		b.brier[r].add(fw * brier)
 		b.w[r] += fw
@@ -93,8 +105,8 @@ func clippedTrueProb(probs []float64, label int) float64 {
 
 // Merge adds another accumulator's rows.
 func (b *Bootstrap) Merge(o *Bootstrap) {
-	for i, v := range o.conf {
-		b.conf[i] += v
+	for i, v := range o.stats {
+		b.stats[i] += v
 	}
 	for r := range b.w {
 		b.logl[r].merge(o.logl[r])
@@ -112,12 +124,12 @@ type Interval struct {
 // Intervals returns the 95 % percentile intervals of the headline metrics.
 func (b *Bootstrap) Intervals() map[string]Interval {
 	vals := map[string][]float64{}
-	kk := b.K * b.K
+	k3 := 3 * b.K
 	for r := 0; r < b.R; r++ {
 		if b.w[r] == 0 {
 			continue
 		}
-		acc, bal, f1 := weightedConfusionMetrics(b.conf[r*kk:(r+1)*kk], b.K)
+		acc, bal, f1 := replicateMetrics(b.stats[r*k3:(r+1)*k3], b.K)
 		vals["accuracy"] = append(vals["accuracy"], acc)
 		vals["balanced_accuracy"] = append(vals["balanced_accuracy"], bal)
 		vals["f1_macro"] = append(vals["f1_macro"], f1)
@@ -131,18 +143,14 @@ func (b *Bootstrap) Intervals() map[string]Interval {
 	return out
 }
 
-// weightedConfusionMetrics mirrors Confusion.Result for a weighted matrix.
-func weightedConfusionMetrics(m []float64, k int) (acc, balanced, f1 float64) {
+// replicateMetrics mirrors Confusion.Result for one replicate's per-class
+// support, predicted and true-positive counts.
+func replicateMetrics(s []uint32, k int) (acc, balanced, f1 float64) {
 	var n, correct float64
 	var recallSum float64
 	present := 0
 	for c := 0; c < k; c++ {
-		var row, col float64
-		for j := 0; j < k; j++ {
-			row += m[c*k+j]
-			col += m[j*k+c]
-		}
-		tp := m[c*k+c]
+		row, col, tp := float64(s[c]), float64(s[k+c]), float64(s[2*k+c])
 		n += row
 		correct += tp
 		if row > 0 {

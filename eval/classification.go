@@ -234,14 +234,25 @@ func NewClassificationLimit(k, exactLimit int) *Classification {
 	if exactLimit < 0 {
 		return c
 	}
+	c.Rankings = newRankings(k, exactLimit, 0)
+	return c
+}
+
+// newRankings returns the one-vs-rest rankings of k classes (one for a binary
+// problem), each with room for rows pairs up to its exact limit.
+func newRankings(k, exactLimit, rows int) []*Ranking {
 	n := k
 	if k == 2 {
 		n = 1
 	}
-	for i := 0; i < n; i++ {
-		c.Rankings = append(c.Rankings, NewRanking(exactLimit))
+	out := make([]*Ranking, n)
+	for i := range out {
+		out[i] = NewRanking(exactLimit)
+		if c := min(rows, out[i].Limit+1); c > 0 {
+			out[i].scores, out[i].labels = make([]float64, 0, c), make([]bool, 0, c)
+		}
 	}
-	return c
+	return out
 }
 
 // Add records one scored row; the prediction is Argmax(probs).

@@ -76,13 +76,6 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	e := &Evaluation{Rows: rows, Scores: scores, Options: opts, BestBaseline: -1}
 	e.chooseBaseline()
 
-	type part struct {
-		metrics   [][]*Classification
-		intervals [][]*Bootstrap
-		present   [][]*Confusion
-		paired    [][]*Paired
-		patterns  []map[uint64][]int64
-	}
 	ns := len(rows.Splits)
 	newPart := func() *part {
 		p := &part{metrics: make([][]*Classification, len(scores)), intervals: make([][]*Bootstrap, len(scores)),
@@ -133,7 +126,32 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	}
 	k := rows.Classes
 	n := len(rows.Label)
-	parts := make([]*part, partitions)
+	// Partitions merge into the total in partition order (so the floating-point
+	// sums do not depend on the workers) as soon as they and every partition
+	// before them are done: at most about one partition per worker is held
+	// besides the total, whatever the number of partitions.
+	var (
+		mu    sync.Mutex
+		total *part
+		ready = make([]*part, partitions)
+		done  = make([]bool, partitions)
+		due   int // the next partition to merge
+	)
+	finish := func(p int, pt *part) {
+		mu.Lock()
+		defer mu.Unlock()
+		ready[p], done[p] = pt, true
+		for ; due < partitions && done[due]; due++ {
+			switch {
+			case ready[due] == nil:
+			case total == nil:
+				total = ready[due]
+			default:
+				total.merge(ready[due])
+			}
+			ready[due] = nil
+		}
+	}
 	var wg sync.WaitGroup
 	workers := max(opts.Workers, 1)
 	next := make(chan int, partitions)
@@ -148,8 +166,11 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			weights := make([]uint8, reps)
 			preds := make([]int, len(scores))
 			for p := range next {
+				if p*chunkRows >= n { // no rows: nothing to allocate
+					finish(p, nil)
+					continue
+				}
 				pt := newPart()
-				parts[p] = pt
 				// Consecutive rows usually share a presence pattern: remember the last.
 				lastPattern, lastSplit, lastCounts := uint64(0), -1, []int64(nil)
 				for lo := p * chunkRows; lo < n; lo += partitions * chunkRows {
@@ -216,46 +237,59 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 						}
 					}
 				}
+				finish(p, pt)
 			}
 		}()
 	}
 	wg.Wait()
 
-	e.rank(parts[0].metrics, workers)
+	if total == nil { // no rows at all
+		total = newPart()
+	}
+	e.Metrics, e.Intervals, e.Present, e.Paired = total.metrics, total.intervals, total.present, total.paired
+	e.Patterns = total.patterns
+	e.rank(e.Metrics, workers)
+	return e
+}
 
-	// Merge the partitions in order.
-	e.Metrics, e.Intervals, e.Present, e.Paired = parts[0].metrics, parts[0].intervals, parts[0].present, parts[0].paired
-	e.Patterns = parts[0].patterns
-	for _, pt := range parts[1:] {
-		for si := range scores {
-			for sp := 0; sp < ns; sp++ {
-				if a := e.Metrics[si][sp]; a != nil {
-					a.Merge(pt.metrics[si][sp])
-				}
-				if b := e.Intervals[si][sp]; b != nil {
-					b.Merge(pt.intervals[si][sp])
-				}
-				if c := e.Present[si][sp]; c != nil {
-					c.Merge(pt.present[si][sp])
-				}
-				if pp := e.Paired[si][sp]; pp != nil {
-					pp.Merge(pt.paired[si][sp])
-				}
+// part is one partition's accumulators, per score and split.
+type part struct {
+	metrics   [][]*Classification
+	intervals [][]*Bootstrap
+	present   [][]*Confusion
+	paired    [][]*Paired
+	patterns  []map[uint64][]int64
+}
+
+// merge adds a later partition's accumulators.
+func (t *part) merge(pt *part) {
+	for si := range t.metrics {
+		for sp := range t.metrics[si] {
+			if a := t.metrics[si][sp]; a != nil {
+				a.Merge(pt.metrics[si][sp])
 			}
-		}
-		for sp := range e.Patterns {
-			for pattern, counts := range pt.patterns[sp] {
-				if cur := e.Patterns[sp][pattern]; cur != nil {
-					for j := range cur {
-						cur[j] += counts[j]
-					}
-				} else {
-					e.Patterns[sp][pattern] = counts
-				}
+			if b := t.intervals[si][sp]; b != nil {
+				b.Merge(pt.intervals[si][sp])
+			}
+			if c := t.present[si][sp]; c != nil {
+				c.Merge(pt.present[si][sp])
+			}
+			if pp := t.paired[si][sp]; pp != nil {
+				pp.Merge(pt.paired[si][sp])
 			}
 		}
 	}
-	return e
+	for sp := range t.patterns {
+		for pattern, counts := range pt.patterns[sp] {
+			if cur := t.patterns[sp][pattern]; cur != nil {
+				for j := range cur {
+					cur[j] += counts[j]
+				}
+			} else {
+				t.patterns[sp][pattern] = counts
+			}
+		}
+	}
 }
 
 // rank fills the rankings (ROC AUC, average precision) of every classifier and
@@ -273,6 +307,12 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 		}
 	}
 	k := e.Rows.Classes
+	rowsOf := make([]int, len(e.Rows.Splits)) // labelled rows per split: the rankings' sizes
+	for i, y := range e.Rows.Label {
+		if y >= 0 {
+			rowsOf[e.Rows.Split[i]]++
+		}
+	}
 	ch := make(chan task, len(tasks))
 	for _, t := range tasks {
 		ch <- t
@@ -284,7 +324,7 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 		go func() {
 			defer wg.Done()
 			for t := range ch {
-				withRanks := NewClassificationLimit(k, e.Options.ExactLimit)
+				withRanks := &Classification{Rankings: newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])}
 				probs := e.Scores[t.si].Probs
 				for i, y := range e.Rows.Label {
 					if y >= 0 && e.Rows.Split[i] == t.sp {

@@ -34,6 +34,7 @@ type Ranking struct {
 	labels []bool
 	pos    []int64 // approximate mode: positives per bin
 	neg    []int64
+	result *RankResult // Result's answer until the next Add or Merge
 }
 
 // NewRanking returns an empty Ranking that stays exact up to limit pairs
@@ -50,6 +51,7 @@ func (r *Ranking) Exact() bool { return r.pos == nil }
 
 // Add records one pair.
 func (r *Ranking) Add(score float64, positive bool) {
+	r.result = nil
 	if r.pos != nil {
 		r.addBin(score, positive, 1)
 		return
@@ -85,6 +87,7 @@ func (r *Ranking) toHistogram() {
 // Merge adds another Ranking's pairs. The result is exact only if both were and
 // the pairs fit the limit.
 func (r *Ranking) Merge(o *Ranking) {
+	r.result = nil
 	if r.pos == nil && o.pos == nil && len(r.scores)+len(o.scores) <= r.Limit {
 		r.scores = append(r.scores, o.scores...)
 		r.labels = append(r.labels, o.labels...)
@@ -164,8 +167,16 @@ func (r *Ranking) groups() []group {
 	return gs
 }
 
-// Result computes the metrics.
+// Result computes the metrics (once: a report asks several times).
 func (r *Ranking) Result() RankResult {
+	if r.result == nil {
+		res := r.compute()
+		r.result = &res
+	}
+	return *r.result
+}
+
+func (r *Ranking) compute() RankResult {
 	gs := r.groups()
 	var res RankResult
 	for _, g := range gs {
