@@ -56,6 +56,7 @@ type Report struct {
 	Robustness   []PatternReport    `json:"robustness"`
 	Ablation     []AblationReport   `json:"ablation"`
 	Cost         CostReport         `json:"cost"`
+	Memory       *MemoryReport      `json:"memory,omitempty"`
 	Seconds      map[string]float64 `json:"seconds"`            // wall time per stage
 	Warnings     []string           `json:"warnings,omitempty"` // what a reader should know before trusting the figures
 }

@@ -29,6 +29,8 @@ type SourcePlan struct {
 	// Required makes a modality without usable rows an error.
 	Invalid  string
 	Required bool
+	// stringKey says, per file, whether its key column holds strings.
+	stringKey []bool
 }
 
 // TotalRows sums the rows of every file.
@@ -126,6 +128,7 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 	g.SetLimit(spec.Concurrency.IO)
 	for si, sp := range sources {
 		sp.Rows = make([]int64, len(sp.Files))
+		sp.stringKey = make([]bool, len(sp.Files))
 		var pattern *regexp.Regexp
 		if m := spec.modality(sp.Name); m != nil && m.Features != nil && m.Features.Columns != "" {
 			pattern = regexp.MustCompile(m.Features.Columns) // validated by Validate
@@ -141,6 +144,9 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 				sp.Rows[fi] = info.Rows
 				if err := checkColumns(info, sp.Request, sp.Vector, sp.Scalar); err != nil {
 					return fmt.Errorf("jobs: %w: %s %q: file %s: %w", ErrInput, sp.Kind, sp.Name, f.Key, err)
+				}
+				for _, c := range info.Columns {
+					sp.stringKey[fi] = sp.stringKey[fi] || (c.Name == sp.Request.Key && c.Type == "BYTE_ARRAY")
 				}
 				if pattern == nil {
 					return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/fusion"
 	"github.com/lakefuse/lakefuse/internal/bigmem"
+	"github.com/lakefuse/lakefuse/internal/spill"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -26,6 +28,9 @@ type Options struct {
 	Logger *slog.Logger
 	// IOTimeout bounds each storage request (see lake.Options); 0 means the default.
 	IOTimeout time.Duration
+	// Memory is the memory budget ("512MiB"), overriding spec resources.memory;
+	// empty means the spec's, else 75 % of the machine's (spill.NewBudget).
+	Memory string
 	// Progress, if set, is told how far each stage has got. It is called from
 	// several goroutines.
 	Progress func(stage string, done, total int64)
@@ -74,6 +79,8 @@ type runner struct {
 	lake    *lake.Lake
 	cpu     int
 	seconds map[string]float64
+	budget  *spill.Budget
+	memory  *eval.MemoryReport
 }
 
 func (r *runner) progress(stage string, done, total int64) {
@@ -122,6 +129,16 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	if err := lake.CheckName("run id", runID); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	budget, err := spill.NewBudget(opts.Memory, spec.Resources.Memory)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	r.budget = budget
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The collector works harder near the budget instead of letting the heap
+		// double past it.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(budget.Bytes))
+	}
 	l, err := lake.OpenWith(ctx, url, &lake.Options{IOTimeout: opts.IOTimeout, Logger: r.log})
 	if err != nil {
 		return nil, err
@@ -155,6 +172,11 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 		return nil, err
 	}
 	r.timed("plan", start)
+	r.memory = estimateMemory(ctx, r, plan)
+	r.log.Info("memory", "budget", r.budget.String(), "estimate", spill.FormatSize(r.memory.EstimateBytes), "path", r.memory.Path)
+	if r.memory.Warning != "" {
+		r.log.Warn(r.memory.Warning)
+	}
 	tables, stats, err := r.scan(ctx, plan)
 	if err != nil {
 		return nil, err
@@ -517,6 +539,10 @@ func (r *runner) evaluate(ctx context.Context, plan *Plan, bf *builtFrame, score
 	for si, sp := range plan.Sources() {
 		rep.Cost.BytesRead[sp.Name] = stats[si].BytesRead.Load()
 		rep.Cost.Requests[sp.Name] = stats[si].Requests.Load()
+	}
+	rep.Memory = r.memory
+	if r.memory != nil && r.memory.Warning != "" {
+		rep.Warnings = append(rep.Warnings, r.memory.Warning)
 	}
 	for si, sp := range plan.Modalities {
 		var rows int64

@@ -17,6 +17,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/internal/spill"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -39,6 +40,7 @@ type Spec struct {
 	Outputs     OutputSpec        `yaml:"outputs"`
 	Evaluation  EvaluationSpec    `yaml:"evaluation"`
 	Concurrency ConcurrencySpec   `yaml:"concurrency"`
+	Resources   ResourcesSpec     `yaml:"resources"`
 
 	hash string
 }
@@ -197,6 +199,13 @@ type ConcurrencySpec struct {
 	CPU int `yaml:"cpu"` // concurrent CPU tasks (default GOMAXPROCS)
 }
 
+// ResourcesSpec sizes the run for its machine.
+type ResourcesSpec struct {
+	// Memory is the run's memory budget ("512MiB", "8GiB"); --memory overrides it.
+	// Default: 75 % of the cgroup limit, else of physical memory.
+	Memory string `yaml:"memory"`
+}
+
 // LoadSpecFile reads and validates a spec file.
 func LoadSpecFile(path string) (*Spec, error) {
 	b, err := os.ReadFile(path)
@@ -333,6 +342,11 @@ func (s *Spec) Validate() error {
 	}
 	if b := s.Evaluation.Bootstrap; b != nil && (*b < 0 || *b > 100000) {
 		bad("evaluation.bootstrap", "%d: want 0 (no intervals) to 100000 replicates", *b)
+	}
+	if s.Resources.Memory != "" {
+		if _, err := spill.ParseSize(s.Resources.Memory); err != nil {
+			bad("resources.memory", "%q: want a size such as 512MiB or 8GiB", s.Resources.Memory)
+		}
 	}
 	if s.Evaluation.ExactRankLimit < 0 {
 		bad("evaluation.exact_rank_limit", "%d: want a positive number of rows", s.Evaluation.ExactRankLimit)

@@ -84,6 +84,11 @@ func timeoutFlags(fs *flag.FlagSet) (ioTimeout, timeout *time.Duration) {
 	return ioTimeout, timeout
 }
 
+// memoryFlag adds --memory.
+func memoryFlag(fs *flag.FlagSet) *string {
+	return fs.String("memory", "", "memory budget, e.g. 512MiB or 8GiB (default: spec resources.memory, else 75% of the cgroup limit or of physical memory)")
+}
+
 // withTimeout runs job under --timeout, naming the limit if it was hit.
 func withTimeout(ctx context.Context, timeout time.Duration, job func(context.Context) (*jobs.Result, error)) (*jobs.Result, error) {
 	if timeout <= 0 {
@@ -105,6 +110,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runID := fs.String("run-id", "", "run id of the scores (default: <name>-score-<UTC time>)")
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
+	memory := memoryFlag(fs)
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
 		return err
 	}
@@ -122,7 +128,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *runID == "" {
 		*runID = spec.Name + "-score-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Score(ctx, spec, opts, *models) })
 	})
 	if err != nil {
@@ -138,6 +144,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	runID := fs.String("run-id", "", "run id; overrides the spec's run_id (default: <name>-<spec hash>); ${VAR}, {today} and {yesterday} are expanded")
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
+	memory := memoryFlag(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
@@ -169,7 +176,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := applyFilters(spec, filters); err != nil {
 		return err
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: expand(*runID, time.Now()), IOTimeout: *ioTimeout}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: expand(*runID, time.Now()), IOTimeout: *ioTimeout, Memory: *memory}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Run(ctx, spec, opts) })
 	})
 	if err != nil {

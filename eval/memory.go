@@ -1,0 +1,11 @@
+package eval
+
+// MemoryReport is how a run fitted its memory budget: the budget and where it
+// came from, the in-memory path's estimated peak, and the path taken.
+type MemoryReport struct {
+	BudgetBytes   int64  `json:"budget_bytes"`
+	BudgetSource  string `json:"budget_source"`
+	EstimateBytes int64  `json:"estimate_bytes"` // the in-memory path's peak, estimated from the footers
+	Path          string `json:"path"`           // in-memory or partitioned
+	Warning       string `json:"warning,omitempty"`
+}

@@ -1,0 +1,74 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/lakefuse/lakefuse/eval"
+	"github.com/lakefuse/lakefuse/internal/spill"
+)
+
+// Bytes per row and value that the in-memory path holds at its peak, from the
+// data structures it builds (and checked against /usr/bin/time -v on the shared
+// benchmark: see docs/decisions.md):
+const (
+	keyBytesInt   = 8 + 8   // the scanned key, and its slot in the alignment map
+	keyBytesStr   = 16 + 40 // a string header and a short key's bytes, twice
+	rowBookkeep   = 24      // per entity: labels, splits, key hashes, row index
+	valueBytes    = 8       // one float64 of a modality's block or of a score
+	heapHeadroom  = 1.3     // the Go heap between collections at GOMEMLIMIT
+	defaultWidth  = 16      // a list column whose width cannot be read
+	defaultCounts = 2       // classes, when the footers do not say
+)
+
+// estimateMemory estimates the in-memory path's peak from the footers (and the
+// first row of each list column): keys of every source, the aligned frame's
+// blocks, and one probability matrix per scored classifier.
+func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryReport {
+	var keys, entities, frame int64
+	classes := int64(0)
+	for i, sp := range plan.Sources() {
+		rows := sp.TotalRows()
+		per := int64(keyBytesInt)
+		if slices.Contains(sp.stringKey, true) {
+			per = keyBytesStr
+		}
+		keys += rows * per
+		if i == plan.Anchor || (plan.Anchor < 0 && rows > entities) {
+			entities = max(entities, rows)
+		}
+		width := int64(len(sp.Scalar))
+		if sp.Vector != "" && len(sp.Files) > 0 {
+			width = defaultWidth
+			if w, err := r.lake.ListWidth(ctx, sp.Files[0], sp.Vector); err == nil && w > 0 {
+				width = int64(w)
+			}
+			if sp.Kind == "probs" {
+				classes = max(classes, width)
+			}
+		}
+		frame += rows * width * valueBytes
+	}
+	if classes == 0 {
+		classes = defaultCounts
+	}
+	scorers := int64(len(r.spec.Strategies) + len(r.spec.Modalities))
+	if r.spec.Evaluation.ablation() {
+		scorers += int64(len(r.spec.Strategies) * len(r.spec.Modalities))
+	}
+	scores := entities * classes * valueBytes * scorers
+	total := int64(float64(keys+frame+scores+entities*rowBookkeep) * heapHeadroom)
+	m := &eval.MemoryReport{
+		BudgetBytes:   r.budget.Bytes,
+		BudgetSource:  r.budget.Source,
+		EstimateBytes: total,
+		Path:          "in-memory",
+	}
+	if !r.budget.Fits(total) {
+		m.Warning = fmt.Sprintf("the in-memory path needs about %s, more than the memory budget of %s; "+
+			"the partitioned (spilled) path is not built yet, so the run holds everything in memory and may be killed",
+			spill.FormatSize(total), r.budget)
+	}
+	return m
+}
