@@ -353,6 +353,9 @@ func TestCommitRace(t *testing.T) {
 			if err := stageAndCommit(ctx, b, "B"); !errors.Is(err, ErrRunCommitted) {
 				t.Fatalf("loser: got %v, want ErrRunCommitted", err)
 			}
+			if err := b.Check(ctx); !errors.Is(err, ErrRunCommitted) || !strings.Contains(err.Error(), "committed by attempt "+a.ID()) {
+				t.Errorf("the loser's check names the winner: %v", err)
+			}
 			if got := checkRun(t, l, "race/r"); !mapsEqual(got, content("A")) {
 				t.Fatalf("committed %v, want A's files", got)
 			}
