@@ -56,23 +56,23 @@ func PoissonWeights(keyHash uint64, w []uint8) {
 type Bootstrap struct {
 	R, K  int
 	stats []uint32   // R×3K: support, predicted, true positives per class
-	logl  []neumaier // R weighted log-loss sums
-	brier []neumaier // R weighted Brier sums
+	logl  []fixedSum // R weighted log-loss sums
+	brier []fixedSum // R weighted Brier sums
 	w     []float64  // R total weights
 }
 
 // NewBootstrap returns an empty accumulator of r replicates over k classes.
 func NewBootstrap(r, k int) *Bootstrap {
-	return &Bootstrap{R: r, K: k, stats: make([]uint32, r*3*k), logl: make([]neumaier, r), brier: make([]neumaier, r), w: make([]float64, r)}
+	return &Bootstrap{R: r, K: k, stats: make([]uint32, r*3*k), logl: make([]fixedSum, r), brier: make([]fixedSum, r), w: make([]float64, r)}
 }
 
 // Add records one row with its replicate weights (PoissonWeights).
 func (b *Bootstrap) Add(weights []uint8, probs []float64, label int) {
 	pred := Argmax(probs)
-	nll := -math.Log(clippedTrueProb(probs, label))
+	nll, nllOK := quantize(-math.Log(clippedTrueProb(probs, label)))
 	var one Brier
 	one.Add(probs, label)
-	brier := one.Result()
+	brier, brierOK := quantize(one.Result())
 	k3 := 3 * b.K
 	support, predicted, tp := label, b.K+pred, 2*b.K+label
 	right := pred == label
@@ -87,8 +87,8 @@ func (b *Bootstrap) Add(weights []uint8, probs []float64, label int) {
 		if right {
 			s[tp] += uint32(w)
 		}
-		b.logl[r].add(fw * nll)
-		b.brier[r].add(fw * brier)
+		b.logl[r].addQuantized(nll, nllOK, w)
+		b.brier[r].addQuantized(brier, brierOK, w)
 		b.w[r] += fw
 	}
 }

@@ -161,7 +161,7 @@ func safeDiv(a, b float64) float64 {
 // scikit-learn 1.2, each probability is clipped to [1e-15, 1-1e-15] and the row is
 // renormalised to sum to 1 before the log is taken.
 type LogLoss struct {
-	sum  neumaier
+	sum  fixedSum
 	Rows int64
 }
 
@@ -191,23 +191,7 @@ func (l *LogLoss) Result() float64 {
 	return l.sum.value() / float64(l.Rows)
 }
 
-// neumaier is compensated summation: merging partial sums in any order agrees with
-// one pass to within a few ulps instead of drifting with the row count.
-type neumaier struct{ s, c float64 }
 
-func (a *neumaier) add(x float64) {
-	t := a.s + x
-	if math.Abs(a.s) >= math.Abs(x) {
-		a.c += (a.s - t) + x
-	} else {
-		a.c += (x - t) + a.s
-	}
-	a.s = t
-}
-
-func (a *neumaier) merge(b neumaier) { a.add(b.s); a.add(b.c) }
-
-func (a neumaier) value() float64 { return a.s + a.c }
 
 // Classification bundles the accumulators lakefuse reports for each strategy and
 // split: the confusion matrix (and all it determines), log loss, Brier score, top-2

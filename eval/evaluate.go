@@ -37,9 +37,10 @@ type Options struct {
 	Workers    int // goroutines; 0 = 1
 }
 
-// partitions fixes how rows are split for parallel evaluation: each partition
-// accumulates its chunks and the partitions merge in order, so the floating-point
-// sums do not depend on the number of workers.
+// partitions is how rows are split for parallel evaluation: each partition
+// accumulates its chunks, and the partitions merge as they finish. Every sum is an
+// integer one (fixedSum, counts), so neither the number of workers nor the order
+// of merging changes a bit of the result.
 const partitions = 8
 
 const chunkRows = 4096
@@ -126,30 +127,19 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	}
 	k := rows.Classes
 	n := len(rows.Label)
-	// Partitions merge into the total in partition order (so the floating-point
-	// sums do not depend on the workers) as soon as they and every partition
-	// before them are done: at most about one partition per worker is held
-	// besides the total, whatever the number of partitions.
+	// Each partition merges into the total as it finishes, so at most one
+	// partition per worker is held besides the total.
 	var (
 		mu    sync.Mutex
 		total *part
-		ready = make([]*part, partitions)
-		done  = make([]bool, partitions)
-		due   int // the next partition to merge
 	)
-	finish := func(p int, pt *part) {
+	finish := func(pt *part) {
 		mu.Lock()
 		defer mu.Unlock()
-		ready[p], done[p] = pt, true
-		for ; due < partitions && done[due]; due++ {
-			switch {
-			case ready[due] == nil:
-			case total == nil:
-				total = ready[due]
-			default:
-				total.merge(ready[due])
-			}
-			ready[due] = nil
+		if total == nil {
+			total = pt
+		} else {
+			total.merge(pt)
 		}
 	}
 	var wg sync.WaitGroup
@@ -167,7 +157,6 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			preds := make([]int, len(scores))
 			for p := range next {
 				if p*chunkRows >= n { // no rows: nothing to allocate
-					finish(p, nil)
 					continue
 				}
 				pt := newPart()
@@ -237,7 +226,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 						}
 					}
 				}
-				finish(p, pt)
+				finish(pt)
 			}
 		}()
 	}

@@ -41,7 +41,7 @@ func (t *TopK) Result() float64 {
 // binary task it is reported, as scikit-learn's brier_score_loss does, on the
 // positive class alone: (p_1 − y)², half the two-class sum.
 type Brier struct {
-	sum  neumaier
+	sum  fixedSum
 	Rows int64
 }
 
@@ -87,7 +87,7 @@ const CalibrationBins = 15
 type Calibration struct {
 	Count   [CalibrationBins]int64
 	Correct [CalibrationBins]int64
-	conf    [CalibrationBins]neumaier
+	conf    [CalibrationBins]fixedSum
 }
 
 // Add records one row; the prediction is Argmax(probs).

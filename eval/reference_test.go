@@ -2,6 +2,7 @@ package eval
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -138,31 +139,66 @@ func differ(got, want, tol float64) bool {
 	return math.Abs(got-want) > tol
 }
 
-// Compensated summation: the sums that merge across buckets and shards keep what a
-// plain float sum loses, whichever operand is larger, and through a merge.
-func TestNeumaierSum(t *testing.T) {
-	for _, xs := range [][]float64{{1e16, 1, -1e16}, {1, 1e16, -1e16}, {1e100, 1.0, -1e100, 3.5}} {
-		var a neumaier
-		want := 0.0
-		for _, x := range xs {
-			a.add(x)
+// The fixed-point sum: exact for terms on its grid, the same bits in any order
+// and grouping, NaN for a term it cannot hold.
+func TestFixedSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	xs := make([]float64, 5000)
+	for i := range xs {
+		xs[i] = rng.ExpFloat64() * []float64{1e-9, 1, 30}[i%3]
+	}
+	var whole fixedSum
+	for _, x := range xs {
+		whole.add(x)
+	}
+	for trial := 0; trial < 20; trial++ {
+		perm := rng.Perm(len(xs))
+		var parts [7]fixedSum
+		for _, i := range perm {
+			parts[rng.IntN(7)].add(xs[i])
 		}
-		for _, x := range xs {
-			if math.Abs(x) < 1e15 {
-				want += x
-			}
+		var merged fixedSum
+		for _, p := range rng.Perm(7) {
+			merged.merge(parts[p])
 		}
-		if a.value() != want {
-			t.Errorf("sum of %v: %v, want %v", xs, a.value(), want)
+		if merged != whole {
+			t.Fatalf("shuffled and regrouped: %+v, whole %+v", merged, whole)
 		}
-		var left, right neumaier
-		left.add(xs[0])
-		for _, x := range xs[1:] {
-			right.add(x)
-		}
-		left.merge(right)
-		if left.value() != want {
-			t.Errorf("merged sum of %v: %v, want %v", xs, left.value(), want)
+	}
+	// Exact where a float sum is not: 2⁵ + 2⁻⁵⁶ … on the grid.
+	var a fixedSum
+	a.add(32)
+	for i := 0; i < 1024; i++ {
+		a.add(math.Ldexp(1, -56))
+	}
+	if got, want := a.value(), 32+math.Ldexp(1, -46); got != want {
+		t.Errorf("32 + 1024·2⁻⁵⁶ = %v, want %v", got, want)
+	}
+	// Weighted adds are repeated adds; big sums carry into the high word.
+	var w, r fixedSum
+	q, ok := quantize(33.25)
+	for i := 0; i < 3; i++ {
+		w.addQuantized(q, ok, 255)
+	}
+	for i := 0; i < 765; i++ {
+		r.add(33.25)
+	}
+	if w != r || w.value() != 765*33.25 {
+		t.Errorf("weighted %+v (%v), repeated %+v", w, w.value(), r)
+	}
+	var big fixedSum
+	for i := 0; i < 300; i++ {
+		big.addQuantized(1<<62-1, true, 255)
+	}
+	if big.hi == 0 || differ(big.value(), 300*255*float64(1<<62-1)/fixedScale, 1) {
+		t.Errorf("no carry into the high word: %+v", big)
+	}
+	for _, bad := range []float64{math.NaN(), -1e-300, 64, math.Inf(1)} {
+		var s fixedSum
+		s.add(1)
+		s.add(bad)
+		if !math.IsNaN(s.value()) {
+			t.Errorf("a sum with the term %v is %v, want NaN", bad, s.value())
 		}
 	}
 	var ll LogLoss
