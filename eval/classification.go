@@ -191,8 +191,6 @@ func (l *LogLoss) Result() float64 {
 	return l.sum.value() / float64(l.Rows)
 }
 
-
-
 // Classification bundles the accumulators lakefuse reports for each strategy and
 // split: the confusion matrix (and all it determines), log loss, Brier score, top-2
 // accuracy, the reliability diagram, and one-vs-rest rankings for ROC AUC and
