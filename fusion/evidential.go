@@ -167,16 +167,48 @@ func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64,
 		}
 	}
 	np := k*d + k
+	labels := make([]int, n)
+	for r, i := range rows {
+		labels[r] = int(f.Label[i])
+	}
+	objective := evidentialObjective(m, X, labels, k, lambda, c)
+	problem := optimize.Problem{
+		Func: func(x []float64) float64 { return objective(x, nil) },
+		Grad: func(g, x []float64) { objective(x, g) },
+		Status: func() (optimize.Status, error) {
+			if err := ctx.Err(); err != nil {
+				return optimize.Failure, err
+			}
+			return optimize.NotTerminated, nil
+		},
+	}
+	res, err := optimize.Minimize(problem, make([]float64, np), &optimize.Settings{GradientThreshold: 1e-6, MajorIterations: maxIter}, &optimize.LBFGS{})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if res == nil {
+		return nil, fmt.Errorf("fusion: evidential fit: %v", err)
+	}
+	m.Weights = append([]float64(nil), res.X[:k*d]...)
+	m.Bias = append([]float64(nil), res.X[k*d:]...)
+	return m, nil
+}
+
+// evidentialObjective is the fit's loss and gradient over standardised rows X
+// (n×Dim, row-major) with labels y: the mean over rows of the expected
+// cross-entropy ψ(S) − ψ(α_y) plus lambda × KL(Dir(α̃) ‖ Dir(1)), plus
+// ‖W‖²/(2Cn). theta is W (Classes×Dim) then b; m receives them.
+func evidentialObjective(m *evidentialModel, X []float64, labels []int, k int, lambda, c float64) func(theta, grad []float64) float64 {
+	d, n := m.Dim, len(labels)
 	e, de, ga := make([]float64, k), make([]float64, k), make([]float64, k)
-	objective := func(theta, grad []float64) float64 {
+	return func(theta, grad []float64) float64 {
 		m.Weights, m.Bias = theta[:k*d], theta[k*d:]
 		if grad != nil {
 			clear(grad)
 		}
 		total := 0.0
-		for r, i := range rows {
+		for r, y := range labels {
 			x := X[r*d : (r+1)*d]
-			y := int(f.Label[i])
 			m.evidence(x, e, de)
 			// Expected cross-entropy: ψ(S) − ψ(α_y).
 			S, St := float64(k), 1.0 // S = Σα; St = Σα̃ (α̃_y = 1)
@@ -234,26 +266,6 @@ func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64,
 		}
 		return total/float64(n) + reg/(2*c*float64(n))
 	}
-	problem := optimize.Problem{
-		Func: func(x []float64) float64 { return objective(x, nil) },
-		Grad: func(g, x []float64) { objective(x, g) },
-		Status: func() (optimize.Status, error) {
-			if err := ctx.Err(); err != nil {
-				return optimize.Failure, err
-			}
-			return optimize.NotTerminated, nil
-		},
-	}
-	res, err := optimize.Minimize(problem, make([]float64, np), &optimize.Settings{GradientThreshold: 1e-6, MajorIterations: maxIter}, &optimize.LBFGS{})
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if res == nil {
-		return nil, fmt.Errorf("fusion: evidential fit: %v", err)
-	}
-	m.Weights = append([]float64(nil), res.X[:k*d]...)
-	m.Bias = append([]float64(nil), res.X[k*d:]...)
-	return m, nil
 }
 
 // trigamma is ψ'(x) for x > 0: the recurrence ψ'(x) = ψ'(x+1) + 1/x² up to x ≥ 10,
