@@ -9,3 +9,11 @@ type MemoryReport struct {
 	Path          string `json:"path"`           // in-memory or partitioned
 	Warning       string `json:"warning,omitempty"`
 }
+
+// FitReport says the fits saw a sample of the training rows.
+type FitReport struct {
+	Rows    int64  `json:"rows"`       // training rows the fits saw
+	Of      int64  `json:"of"`         // labelled training rows in the run
+	Source  string `json:"limited_by"` // fit.max_rows, or the memory budget
+	Warning string `json:"-"`
+}

@@ -57,8 +57,9 @@ type Report struct {
 	Ablation     []AblationReport   `json:"ablation"`
 	Cost         CostReport         `json:"cost"`
 	Memory       *MemoryReport      `json:"memory,omitempty"`
-	Seconds      map[string]float64 `json:"seconds"`            // wall time per stage
-	Warnings     []string           `json:"warnings,omitempty"` // what a reader should know before trusting the figures
+	Fit          *FitReport         `json:"fit_sample,omitempty"` // set when the fits saw a sample of the training rows
+	Seconds      map[string]float64 `json:"seconds"`              // wall time per stage
+	Warnings     []string           `json:"warnings,omitempty"`   // what a reader should know before trusting the figures
 }
 
 // RowCounts reconciles rows: every aligned entity is either scored or rejected.

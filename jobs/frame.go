@@ -240,14 +240,25 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	return bf, f.Validate()
 }
 
-// compact keeps the given rows of a block.
+// compact keeps the given rows (increasing) of a block, in place: each run of
+// consecutive kept rows moves down in one copy, and nothing is allocated (a copy
+// of every block for a few rejected rows was a second frame at the peak).
 func compact(b fusion.Block, keep []int) fusion.Block {
-	out := fusion.Block{Name: b.Name, Kind: b.Kind, Width: b.Width, Values: make([]float64, len(keep)*b.Width), Present: make([]bool, len(keep))}
-	for fi, i := range keep {
-		copy(out.Values[fi*b.Width:(fi+1)*b.Width], b.Row(i))
-		out.Present[fi] = b.Present[i]
+	w := b.Width
+	for fi := 0; fi < len(keep); {
+		i := keep[fi]
+		run := 1 // keep[fi : fi+run] are consecutive rows
+		for fi+run < len(keep) && keep[fi+run] == i+run {
+			run++
+		}
+		if i != fi {
+			copy(b.Values[fi*w:(fi+run)*w], b.Values[i*w:(i+run)*w])
+			copy(b.Present[fi:fi+run], b.Present[i:i+run])
+		}
+		fi += run
 	}
-	return out
+	b.Values, b.Present = b.Values[:len(keep)*w], b.Present[:len(keep)]
+	return b
 }
 
 func keyColumn[K keyed](name string, keys []K, keep []int) lake.OutColumn {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/lakefuse/lakefuse/eval"
+	"github.com/lakefuse/lakefuse/fusion"
 	"github.com/lakefuse/lakefuse/internal/spill"
 )
 
@@ -71,4 +72,45 @@ func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryRepo
 			spill.FormatSize(total), r.budget)
 	}
 	return m
+}
+
+// fitRowCopies is how many copies of a training row the fits hold at their peak the fits at their peak: its
+// features (and probabilities) as the fits copy them — raw, standardised,
+// out-of-fold predictions — and their gradients.
+const fitRowCopies = 4
+
+// limitTraining caps the rows the fits see at max (fit.max_rows, else what a
+// quarter of the budget holds): the training rows with the smallest key hashes,
+// a sample that does not depend on row order or on which other rows a run holds.
+// The other training rows keep their split in the reports; only fitting skips
+// them. It returns the report's note, nil when nothing was left out.
+func limitTraining(r *runner, f *fusion.Frame) *eval.FitReport {
+	limit := r.spec.Fit.MaxRows
+	source := "fit.max_rows"
+	if limit == 0 {
+		width := f.Classes * (len(r.spec.Strategies) + len(r.spec.Modalities))
+		for _, b := range f.Blocks {
+			width += b.Width
+		}
+		limit = int(min(r.budget.Bytes/4/int64(max(width, 1)*valueBytes*fitRowCopies), 1<<40))
+		source = "a quarter of the memory budget"
+	}
+	var hashes []uint64
+	for i, train := range f.Train {
+		if train && f.Label[i] >= 0 {
+			hashes = append(hashes, f.KeyHash[i])
+		}
+	}
+	if len(hashes) <= limit {
+		return nil
+	}
+	slices.Sort(hashes)
+	cut := hashes[limit-1]
+	for i, train := range f.Train {
+		if train && f.Label[i] >= 0 && f.KeyHash[i] > cut {
+			f.Train[i] = false
+		}
+	}
+	return &eval.FitReport{Rows: int64(limit), Of: int64(len(hashes)), Source: source,
+		Warning: fmt.Sprintf("the learned strategies were fitted on %d of the %d training rows (%s; a sample by key hash)", limit, len(hashes), source)}
 }

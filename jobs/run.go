@@ -73,14 +73,15 @@ func LakeURL(spec *Spec, override string) (string, error) {
 }
 
 type runner struct {
-	spec    *Spec
-	opts    Options
-	log     *slog.Logger
-	lake    *lake.Lake
-	cpu     int
-	seconds map[string]float64
-	budget  *spill.Budget
-	memory  *eval.MemoryReport
+	spec      *Spec
+	opts      Options
+	log       *slog.Logger
+	lake      *lake.Lake
+	cpu       int
+	seconds   map[string]float64
+	budget    *spill.Budget
+	memory    *eval.MemoryReport
+	fitSample *eval.FitReport // nil when the fits saw every training row
 }
 
 func (r *runner) progress(stage string, done, total int64) {
@@ -359,6 +360,11 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 	if err := checkFrame(plan, bf, lm == nil); err != nil {
 		return nil, err
 	}
+	if lm == nil {
+		if r.fitSample = limitTraining(r, bf.frame); r.fitSample != nil {
+			r.log.Warn(r.fitSample.Warning)
+		}
+	}
 	r.timed("load", start)
 	return bf, nil
 }
@@ -543,6 +549,9 @@ func (r *runner) evaluate(ctx context.Context, plan *Plan, bf *builtFrame, score
 	rep.Memory = r.memory
 	if r.memory != nil && r.memory.Warning != "" {
 		rep.Warnings = append(rep.Warnings, r.memory.Warning)
+	}
+	if rep.Fit = r.fitSample; rep.Fit != nil {
+		rep.Warnings = append(rep.Warnings, rep.Fit.Warning)
 	}
 	for si, sp := range plan.Modalities {
 		var rows int64

@@ -41,6 +41,7 @@ type Spec struct {
 	Evaluation  EvaluationSpec    `yaml:"evaluation"`
 	Concurrency ConcurrencySpec   `yaml:"concurrency"`
 	Resources   ResourcesSpec     `yaml:"resources"`
+	Fit         FitSpec           `yaml:"fit"`
 
 	hash string
 }
@@ -199,6 +200,14 @@ type ConcurrencySpec struct {
 	CPU int `yaml:"cpu"` // concurrent CPU tasks (default GOMAXPROCS)
 }
 
+// FitSpec bounds what the learned strategies fit on.
+type FitSpec struct {
+	// MaxRows caps the training rows every fit sees: beyond it, a deterministic
+	// sample (the rows with the smallest key hashes) is used, with a warning.
+	// Default: what a quarter of the memory budget holds.
+	MaxRows int `yaml:"max_rows"`
+}
+
 // ResourcesSpec sizes the run for its machine.
 type ResourcesSpec struct {
 	// Memory is the run's memory budget ("512MiB", "8GiB"); --memory overrides it.
@@ -347,6 +356,9 @@ func (s *Spec) Validate() error {
 		if _, err := spill.ParseSize(s.Resources.Memory); err != nil {
 			bad("resources.memory", "%q: want a size such as 512MiB or 8GiB", s.Resources.Memory)
 		}
+	}
+	if s.Fit.MaxRows < 0 {
+		bad("fit.max_rows", "%d: want a positive number of rows (0: derived from the memory budget)", s.Fit.MaxRows)
 	}
 	if s.Evaluation.ExactRankLimit < 0 {
 		bad("evaluation.exact_rank_limit", "%d: want a positive number of rows", s.Evaluation.ExactRankLimit)

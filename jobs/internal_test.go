@@ -1,0 +1,77 @@
+package jobs
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/internal/spill"
+)
+
+// In-place compaction keeps exactly the listed rows, in order, whatever runs of
+// kept and dropped rows there are.
+func TestCompactInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 200; trial++ {
+		n, w := rng.IntN(40), 1+rng.IntN(3)
+		b := fusion.Block{Name: "m", Width: w, Values: make([]float64, n*w), Present: make([]bool, n)}
+		for i := range b.Values {
+			b.Values[i] = rng.Float64()
+		}
+		for i := range b.Present {
+			b.Present[i] = rng.IntN(2) == 0
+		}
+		var keep []int
+		for i := 0; i < n; i++ {
+			if rng.IntN(4) != 0 {
+				keep = append(keep, i)
+			}
+		}
+		var wantV []float64
+		var wantP []bool
+		for _, i := range keep {
+			wantV = append(wantV, b.Row(i)...)
+			wantP = append(wantP, b.Present[i])
+		}
+		got := compact(b, keep)
+		if !slices.Equal(got.Values, wantV) || !slices.Equal(got.Present, wantP) {
+			t.Fatalf("keep %v of %d rows: values %v, want %v", keep, n, got.Values, wantV)
+		}
+		if len(got.Present) != len(keep) || got.Name != "m" || got.Width != w {
+			t.Fatalf("compacted block %+v", got)
+		}
+	}
+}
+
+// Without fit.max_rows, the cap is what a quarter of the memory budget holds at
+// fitRowCopies float64 copies of a row's blocks and scores.
+func TestFitRowsFromTheBudget(t *testing.T) {
+	budget, err := spill.NewBudget("96KiB", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &Spec{Strategies: make([]StrategySpec, 2), Modalities: make([]ModalitySpec, 1)}
+	f := &fusion.Frame{Rows: 200, Classes: 2, Label: make([]int32, 200), Train: make([]bool, 200), KeyHash: make([]uint64, 200),
+		Blocks: []fusion.Block{{Width: 6}}}
+	for i := range f.Train {
+		f.Train[i], f.KeyHash[i] = i%2 == 0, uint64(i*7919%200)
+	}
+	// (2 classes × (2 strategies + 1 modality) + 6) × 8 bytes × 4 copies = 384
+	// bytes a row; 24 KiB hold 64 rows.
+	rep := limitTraining(&runner{spec: spec, budget: budget}, f)
+	kept := 0
+	for _, tr := range f.Train {
+		if tr {
+			kept++
+		}
+	}
+	if rep == nil || rep.Rows != 64 || rep.Of != 100 || kept != 64 || rep.Source != "a quarter of the memory budget" {
+		t.Fatalf("report %+v, %d rows kept", rep, kept)
+	}
+	for i, tr := range f.Train {
+		if tr && f.KeyHash[i] >= 128 { // the 64 smallest of the even rows' hashes are below 128
+			t.Fatalf("row %d (hash %d) kept", i, f.KeyHash[i])
+		}
+	}
+}
