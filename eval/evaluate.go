@@ -2,6 +2,7 @@ package eval
 
 import (
 	"cmp"
+	"fmt"
 	"math/bits"
 	"slices"
 	"sync"
@@ -35,6 +36,11 @@ type Options struct {
 	Replicates int // bootstrap replicates for intervals and paired comparisons; 0 = DefaultReplicates, < 0 = none
 	ExactLimit int // pairs a ranking keeps exactly; 0 = DefaultExactLimit
 	Workers    int // goroutines; 0 = 1
+	// BestBaseline names the baseline strategies are compared with, when the
+	// caller chose it (a run evaluated in parts — buckets, shards — must use one
+	// for every part), and ChosenOn says on what. Empty: chosen here, by accuracy
+	// on the training split.
+	BestBaseline, ChosenOn string
 }
 
 // partitions is how rows are split for parallel evaluation: each partition
@@ -75,7 +81,12 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	}
 	reps := max(opts.Replicates, 0)
 	e := &Evaluation{Rows: rows, Scores: scores, Options: opts, BestBaseline: -1}
-	e.chooseBaseline()
+	if opts.BestBaseline != "" {
+		e.BestBaseline = slices.IndexFunc(scores, func(s Scores) bool { return s.Baseline && s.Name == opts.BestBaseline })
+		e.ChosenOn = opts.ChosenOn
+	} else {
+		e.chooseBaseline()
+	}
 
 	ns := len(rows.Splits)
 	newPart := func() *part {
@@ -239,6 +250,25 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	e.Patterns = total.patterns
 	e.rank(e.Metrics, workers)
 	return e
+}
+
+// Merge adds the evaluation of other rows of the same job (a bucket, a shard):
+// same scores, splits, classes, replicates and best baseline. Every accumulator
+// merges exactly, so evaluating rows in parts and merging gives the whole's
+// result bit for bit.
+func (e *Evaluation) Merge(o *Evaluation) error {
+	if len(e.Scores) != len(o.Scores) || !slices.Equal(e.Rows.Splits, o.Rows.Splits) || e.Rows.Classes != o.Rows.Classes ||
+		e.BestBaseline != o.BestBaseline || max(e.Options.Replicates, 0) != max(o.Options.Replicates, 0) {
+		return fmt.Errorf("eval: %w: merging evaluations of different jobs (scores, splits, classes, replicates or best baseline differ)", ErrMismatch)
+	}
+	for si := range e.Scores {
+		if e.Scores[si].Name != o.Scores[si].Name {
+			return fmt.Errorf("eval: %w: score %d is %q here and %q there", ErrMismatch, si, e.Scores[si].Name, o.Scores[si].Name)
+		}
+	}
+	a := &part{metrics: e.Metrics, intervals: e.Intervals, present: e.Present, paired: e.Paired, patterns: e.Patterns}
+	a.merge(&part{metrics: o.Metrics, intervals: o.Intervals, present: o.Present, paired: o.Paired, patterns: o.Patterns})
+	return nil
 }
 
 // part is one partition's accumulators, per score and split.

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -588,5 +589,70 @@ func TestEvaluationStateManyClasses(t *testing.T) {
 	}
 	if iv := e.Intervals[1][1].Intervals()["accuracy"]; !(iv.Low <= iv.High) {
 		t.Errorf("interval %+v", iv)
+	}
+}
+
+// Evaluating the rows in parts (buckets of a spilled run, shards) with the whole's
+// best baseline and merging gives the whole's report, byte for byte, with exact
+// and with histogram rankings.
+func TestEvaluateInPartsEqualsWhole(t *testing.T) {
+	rows, scores := evalFixture(9000)
+	scores = append(scores, Scores{Name: "fused without a", Of: "fused", Without: "a", Modalities: []string{"a", "b"}, Probs: scores[2].Probs})
+	for _, limit := range []int{0, 500} {
+		opts := Options{Replicates: 100, Workers: 2, ExactLimit: limit}
+		whole := Evaluate(rows, scores, opts)
+		opts.BestBaseline, opts.ChosenOn = whole.Scores[whole.BestBaseline].Name, whole.ChosenOn
+		var merged *Evaluation
+		for g := uint64(0); g < 3; g++ {
+			var idx []int
+			for i, h := range rows.KeyHash {
+				if h%3 == g {
+					idx = append(idx, i)
+				}
+			}
+			sub := Rows{Classes: rows.Classes, Splits: rows.Splits, Modalities: rows.Modalities, Present: make([][]bool, len(rows.Present))}
+			for _, i := range idx {
+				sub.Label = append(sub.Label, rows.Label[i])
+				sub.Split = append(sub.Split, rows.Split[i])
+				sub.KeyHash = append(sub.KeyHash, rows.KeyHash[i])
+				for m := range rows.Present {
+					sub.Present[m] = append(sub.Present[m], rows.Present[m][i])
+				}
+			}
+			subScores := make([]Scores, len(scores))
+			for si, s := range scores {
+				subScores[si] = s
+				subScores[si].Probs = nil
+				for _, i := range idx {
+					subScores[si].Probs = append(subScores[si].Probs, s.Probs[i*rows.Classes:(i+1)*rows.Classes]...)
+				}
+			}
+			e := Evaluate(sub, subScores, opts)
+			if merged == nil {
+				merged = e
+			} else if err := merged.Merge(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var a, b Report
+		whole.Fill(&a)
+		merged.Fill(&b)
+		var ja, jb strings.Builder
+		if err := a.WriteJSON(&ja); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.WriteJSON(&jb); err != nil {
+			t.Fatal(err)
+		}
+		if ja.String() != jb.String() {
+			t.Errorf("exact limit %d: the merged parts' report differs from the whole's", limit)
+		}
+	}
+	// Evaluations of different jobs do not merge.
+	rows2, scores2 := evalFixture(100)
+	e1 := Evaluate(rows2, scores2, Options{Replicates: 10})
+	e2 := Evaluate(rows2, scores2[:2], Options{Replicates: 10})
+	if err := e1.Merge(e2); !errors.Is(err, ErrMismatch) {
+		t.Errorf("merging different jobs: %v", err)
 	}
 }
