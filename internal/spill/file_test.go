@@ -1,0 +1,110 @@
+package spill
+
+import (
+	"errors"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/lakefuse/lakefuse/internal/errkind"
+)
+
+// Batches of every column kind read back as written, also empty ones.
+func TestBucketFileRoundTrip(t *testing.T) {
+	dir, err := NewDir(t.TempDir(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := []*Batch{
+		{Rows: 3, Cols: []Column{
+			{Kind: Int64s, I64: []int64{-1, 0, 1 << 62}},
+			{Kind: Float32s, Width: 2, F32: []float32{0.5, 1, 2, 3, -4, 5.25}},
+			{Kind: Strings, Str: []string{"a", "", "ünïcode key"}},
+			{Kind: Bytes, Width: 1, U8: []uint8{1, 0, 1}},
+		}},
+		{Rows: 0, Cols: []Column{{Kind: Int64s, I64: []int64{}}, {Kind: Strings, Str: []string{}}}},
+		{Rows: 1, Cols: []Column{{Kind: Float32s, Width: 3, F32: []float32{1, 2, 3}}}},
+	}
+	path := dir.File("b0")
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range batches {
+		if err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Size() != w.Bytes() {
+		t.Errorf("file has %d bytes, the writer counted %d", st.Size(), w.Bytes())
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for i, want := range batches {
+		got, err := r.Next()
+		if err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		for j := range want.Cols { // read back non-nil even when empty
+			if want.Cols[j].I64 == nil && got.Cols[j].I64 != nil && len(got.Cols[j].I64) == 0 {
+				got.Cols[j].I64 = nil
+			}
+		}
+		if got.Rows != want.Rows || !reflect.DeepEqual(got.Cols, want.Cols) {
+			t.Errorf("batch %d: %+v, want %+v", i, got, want)
+		}
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Errorf("after the last batch: %v", err)
+	}
+	if err := dir.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir.Path); !os.IsNotExist(err) {
+		t.Errorf("the spill directory survived Remove: %v", err)
+	}
+}
+
+// A truncated or foreign file is ErrCorrupt, never a panic or a short batch.
+func TestBucketFileCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/b"
+	w, _ := Create(path)
+	w.Write(&Batch{Rows: 2, Cols: []Column{{Kind: Int64s, I64: []int64{1, 2}}, {Kind: Strings, Str: []string{"x", "yz"}}}})
+	w.Close()
+	full, _ := os.ReadFile(path)
+	for cut := 1; cut < len(full); cut++ {
+		os.WriteFile(path, full[:cut], 0o644)
+		r, err := Open(path)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("cut at %d: %v", cut, err)
+			}
+			continue
+		}
+		if _, err := r.Next(); !errors.Is(err, ErrCorrupt) && !(cut == 8 && err == io.EOF) {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+		r.Close()
+	}
+	os.WriteFile(path, []byte("PAR1 not a bucket file"), 0o644)
+	if _, err := Open(path); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a foreign file: %v", err)
+	}
+}
+
+// Too little free space is a spec error that says what to do, before any work.
+func TestNewDirChecksFreeSpace(t *testing.T) {
+	_, err := NewDir(t.TempDir(), 1<<62)
+	if err == nil || errkind.Of(err) != errkind.Spec || !strings.Contains(err.Error(), "--spill-dir") {
+		t.Errorf("4 EiB needed: %v", err)
+	}
+}
