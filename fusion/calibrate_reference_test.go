@@ -100,11 +100,39 @@ func TestPlattIsTheLogisticOptimum(t *testing.T) {
 		ga += (q - float64(y[i])) * x
 		gb += q - float64(y[i])
 	}
+	out := make([]float64, 2)
 	ga += 1e-6 * c.A
-	if n := float64(len(y)); math.Abs(ga) > 1e-7*n || math.Abs(gb) > 1e-7*n { // sums over n rows
+	if n := float64(len(y)); math.Abs(ga) > 1e-8*n || math.Abs(gb) > 1e-8*n { // sums over n rows
 		t.Errorf("gradient at the fit: (%v, %v), want 0", ga, gb)
 	}
-	out := make([]float64, 2)
+	// Separable data: only the ridge keeps A finite, and the fit is where its
+	// gradient balances the data's.
+	sp := []float64{0.9, 0.1, 0.8, 0.2, 0.3, 0.7, 0.1, 0.9}
+	sy := []int32{0, 0, 1, 1}
+	sc, err := fitCalibrator("platt", sp, sy, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sa, sb float64
+	for i := range sy {
+		x := math.Log(sp[2*i+1] / (1 - sp[2*i+1]))
+		q := 1 / (1 + math.Exp(-(sc.A*x + sc.B)))
+		sa += (q - float64(sy[i])) * x
+		sb += q - float64(sy[i])
+	}
+	sa += 1e-6 * sc.A
+	if !(sc.A > 5) || math.Abs(sa) > 1e-9 || math.Abs(sb) > 1e-9 {
+		t.Errorf("separable data: A = %v, gradient (%v, %v)", sc.A, sa, sb)
+	}
+	// Certain probabilities are clipped to [1e-15, 1 − 1e-15] before the logit.
+	for _, certain := range [][]float64{{0, 1}, {1, 0}} {
+		c.Apply(certain, out)
+		p1 := min(max(certain[1], 1e-15), 1-1e-15)
+		want := 1 / (1 + math.Exp(-(c.A*math.Log(p1/(1-p1)) + c.B)))
+		if differ(out[1], want, 1e-15) || differ(out[0], 1-want, 1e-15) {
+			t.Errorf("Apply(%v) = %v, want [%v %v]", certain, out, 1-want, want)
+		}
+	}
 	c.Apply([]float64{0.3, 0.7}, out)
 	want := 1 / (1 + math.Exp(-(c.A*math.Log(0.7/0.3) + c.B)))
 	if differ(out[1], want, 1e-12) || differ(out[0], 1-want, 1e-12) {

@@ -95,6 +95,13 @@ func TestEvidentialObjectiveAndGradient(t *testing.T) {
 		if v := obj(theta, nil); v != got {
 			t.Errorf("the loss without the gradient %v differs from with it %v", v, got)
 		}
+		again := append([]float64(nil), grad...)
+		obj(theta, again) // a reused buffer: the gradient is written afresh
+		for j := range again {
+			if again[j] != grad[j] {
+				t.Fatalf("a second evaluation into the same buffer gave ∂/∂θ%d = %v, first %v", j, again[j], grad[j])
+			}
+		}
 	}
 }
 

@@ -177,3 +177,29 @@ func TestECDFAndThin(t *testing.T) {
 		t.Errorf("thin to its length: %v", got)
 	}
 }
+
+// Which late rules learn from out-of-fold probabilities: calibration (other than
+// none), rank-average's reference values, and weights that are not given.
+func TestLateNeedsOOF(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want bool
+	}{
+		{Config{Type: "late-mean"}, false},
+		{Config{Type: "late-mean", Calibration: "none"}, false},
+		{Config{Type: "late-mean", Calibration: "temperature"}, true},
+		{Config{Type: "rank-average"}, true},
+		{Config{Type: "late-weighted"}, true},
+		{Config{Type: "late-weighted", Weights: map[string]float64{"a": 2}}, false},
+		{Config{Type: "vote"}, false},
+	} {
+		c.cfg.Name = "s"
+		s, err := New(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.(OOFUser).NeedsOOF(); got != c.want {
+			t.Errorf("%+v: NeedsOOF %v, want %v", c.cfg, got, c.want)
+		}
+	}
+}
