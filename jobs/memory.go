@@ -11,8 +11,12 @@ import (
 )
 
 // Bytes per row and value that the in-memory path holds at its peak, from the
-// data structures it builds (and checked against /usr/bin/time -v on the shared
-// benchmark: see docs/decisions.md):
+// data structures it builds. The estimate is of the live heap: peak RSS reaches
+// up to about twice that when the budget leaves the collector room (GOGC), and
+// stays near the budget when it does not (GOMEMLIMIT). Compared on two workloads
+// (docs/decisions.md): the 2M-row shared benchmark, estimate 1.77 GB, peak RSS
+// 1.33 GB; 16,000 rows × 100 classes, estimate 0.50 GB, live heap 0.40 GB, peak
+// RSS 0.86 GB.
 const (
 	keyBytesInt   = 8 + 8   // the scanned key, and its slot in the alignment map
 	keyBytesStr   = 16 + 40 // a string header and a short key's bytes, twice
@@ -21,6 +25,7 @@ const (
 	heapHeadroom  = 1.3     // the Go heap between collections at GOMEMLIMIT
 	defaultWidth  = 16      // a list column whose width cannot be read
 	defaultCounts = 2       // classes, when the footers do not say
+	rankPairBytes = 9       // a score and a label in an exact ranking
 )
 
 // estimateMemory estimates the in-memory path's peak from the footers (and the
@@ -59,7 +64,14 @@ func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryRepo
 		scorers += int64(len(r.spec.Strategies) * len(r.spec.Modalities))
 	}
 	scores := entities * classes * valueBytes * scorers
-	total := int64(float64(keys+frame+scores+entities*rowBookkeep) * heapHeadroom)
+	// One-vs-rest rankings of every strategy and baseline, exact up to their
+	// limit, then a fixed histogram.
+	limit := int64(r.spec.Evaluation.ExactRankLimit)
+	if limit == 0 {
+		limit = eval.DefaultExactLimit
+	}
+	rankings := min(entities, limit) * classes * rankPairBytes * int64(len(r.spec.Strategies)+len(r.spec.Modalities))
+	total := int64(float64(keys+frame+scores+rankings+entities*rowBookkeep) * heapHeadroom)
 	m := &eval.MemoryReport{
 		BudgetBytes:   r.budget.Bytes,
 		BudgetSource:  r.budget.Source,

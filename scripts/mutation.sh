@@ -3,6 +3,8 @@
 # over the packages whose tests should catch a wrong number, and prints each
 # package's efficacy (killed / (killed + lived)) and the mutants that lived.
 # Equivalent mutants, with the reason they cannot be killed, are in docs/testing.md.
+# To re-judge only the survivors after adding tests (minutes, not an hour):
+#   go run ./scripts/mutants -report $OUT/eval.json -o /tmp/eval-next.json ./eval
 # Usage: scripts/mutation.sh [package...]   (default: eval fusion lake jobs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
