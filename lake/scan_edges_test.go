@@ -239,3 +239,55 @@ func TestScanNullListElement(t *testing.T) {
 		t.Errorf("a null element: %v", err)
 	}
 }
+
+// Pages of whole, non-null lists of the width take the row-at-a-time path; a page
+// whose total is a multiple of the width but whose rows are uneven does not.
+func TestScatterRegularAndIrregularPages(t *testing.T) {
+	ctx := context.Background()
+	l := memLake(t)
+	n := RowGroupRows + 3 // two row groups
+	rows := make([]requiredListRow, n)
+	for i := range rows {
+		rows[i] = requiredListRow{int64(i), []float64{float64(i), -float64(i), 0.5}}
+	}
+	f := putRows(t, l, "a/part-0.parquet", rows)
+	src, err := l.OpenScatter(ctx, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := make([]int32, n)
+	for i := range dest {
+		dest[i] = int32(n - 1 - i)
+		if i%5 == 0 {
+			dest[i] = -1
+		}
+	}
+	sc := &Scatter{Vector: "v", Width: 3, Stride: 4, Offset: 1, Dest: dest, Out: make([]float64, 4*n), Hits: make([]uint16, n)}
+	for rg := 0; rg < src.RowGroups(); rg++ {
+		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, d := range dest {
+		if d < 0 {
+			continue
+		}
+		got := sc.Out[4*d : 4*d+4]
+		if sc.Hits[d] != 1 || got[0] != 0 || got[1] != float64(i) || got[2] != -float64(i) || got[3] != 0.5 {
+			t.Fatalf("row %d → %d: hits %d, out %v", i, d, sc.Hits[d], got)
+		}
+	}
+	// Six values in rows of 3, 1 and 2: a multiple of the width, yet irregular.
+	g := putRows(t, l, "b/part-0.parquet", []requiredListRow{{1, []float64{1, 2, 3}}, {2, []float64{4}}, {3, []float64{5, 6}}})
+	src, err = l.OpenScatter(ctx, g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc = &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: []int32{0, 1, 2}, Out: make([]float64, 6), Hits: make([]uint16, 3), Bad: make([]uint8, 3)}
+	if err := src.ScatterRowGroup(ctx, 0, sc); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sc.Bad) != fmt.Sprint([]uint8{BadWidth, BadWidth, 0}) || sc.Out[4] != 5 || sc.Out[5] != 6 {
+		t.Errorf("uneven rows: bad %v, out %v", sc.Bad, sc.Out)
+	}
+}

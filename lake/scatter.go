@@ -194,6 +194,26 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 		scratch = vals
 		*bufp = vals
 		rep, def := page.RepetitionLevels(), page.DefinitionLevels()
+		if w := s.Width; w > 0 && len(rep)%w == 0 && regularLists(rep, def, maxDef, w) {
+			// Every row of the page is a full list of Width values, none null: whole
+			// rows at a time, without a branch per value.
+			for j := 0; j < len(rep); j += w {
+				if err := endRow(); err != nil {
+					return err
+				}
+				row++
+				elem, live = w, true
+				hasDest = row < len(s.Dest) && s.Dest[row] >= 0
+				if hasDest {
+					base = int(s.Dest[row])*s.Stride + s.Offset
+					out := s.Out[base : base+w]
+					for e, v := range vals[j : j+w] {
+						out[e] += v
+					}
+				}
+			}
+			return nil
+		}
 		vi := 0
 		for j := range rep {
 			d := maxDef
@@ -235,6 +255,32 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 		return err
 	}
 	return endRow()
+}
+
+// regularLists reports whether a page holds whole lists of exactly w values with
+// no null list and no null element: a new row at every w-th level entry and
+// nowhere else, every definition level at its maximum.
+func regularLists(rep, def []byte, maxDef byte, w int) bool {
+	at := 0 // position within the current list
+	for _, r := range rep {
+		if (r == 0) != (at == 0) {
+			return false
+		}
+		if at++; at == w {
+			at = 0
+		}
+	}
+	if maxDef > 0 {
+		if len(def) != len(rep) {
+			return false
+		}
+		for _, d := range def {
+			if d != maxDef {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // scratchPool recycles page decode buffers: a page of a large list column holds
