@@ -38,6 +38,10 @@ func TestFitMaxRowsIsAKeyHashSample(t *testing.T) {
 	if !slices.ContainsFunc(a.Report.Warnings, func(w string) bool { return strings.Contains(w, "120 of the 300 training rows") }) {
 		t.Errorf("warnings %v", a.Report.Warnings)
 	}
+	page, err := l.ReadAll(ctx, a.Prefix+"/report.html")
+	if err != nil || !strings.Contains(string(page), "Fitted on 120 of 300 training rows (fit.max_rows)") || !strings.Contains(string(page), "in-memory path, estimated") {
+		t.Errorf("report.html does not state the sample and the memory path (%v)", err)
+	}
 
 	// The same lake with only the sampled rows left in the training split.
 	var train []int64

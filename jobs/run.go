@@ -137,8 +137,9 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	r.budget = budget
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// The collector works harder near the budget instead of letting the heap
-		// double past it.
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(budget.Bytes))
+		// double past it (never below 64 MiB, where the runtime itself would make
+		// it collect without pause).
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(max(budget.Bytes, 64<<20)))
 	}
 	l, err := lake.OpenWith(ctx, url, &lake.Options{IOTimeout: opts.IOTimeout, Logger: r.log})
 	if err != nil {
