@@ -6,6 +6,7 @@
 #
 #   scripts/bench.sh               N=2000000, 5 rounds
 #   N=200000 ROUNDS=3 scripts/bench.sh
+#   MEMORY=512MiB N=10000000 scripts/bench.sh    (lakefuse under a memory budget)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,19 +27,22 @@ go build -o "$work/lakefuse" ./cmd/lakefuse
 
 now() { date +%s.%N; }
 calc() { python3 -c "import statistics as st; print($1)"; }
-lf_times=() db_times=()
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
+lf_times=() db_times=() lf_rss=() db_rss=()
 for i in $(seq 1 "$ROUNDS"); do
   rm -rf "$lakedir/runs" "$work/ref" && mkdir -p "$work/ref"
   t0=$(now)
-  "$work/lakefuse" run --lake "file://$lakedir" --run-id "bench-$i" bench/late_mean.yaml > "$work/lakefuse.out" 2> "$work/lakefuse.err"
+  /usr/bin/time -f %M -o "$work/lakefuse.rss" "$work/lakefuse" run --lake "file://$lakedir" --run-id "bench-$i" ${MEMORY:+--memory "$MEMORY"} bench/late_mean.yaml > "$work/lakefuse.out" 2> "$work/lakefuse.err"
   t1=$(now)
-  DIR="$lakedir/bench" OUT="$work/ref" node "$duck/run.mjs" bench/duckdb/ref_late_mean.sql > "$work/duckdb.out"
+  DIR="$lakedir/bench" OUT="$work/ref" /usr/bin/time -f %M -o "$work/duckdb.rss" node "$duck/run.mjs" bench/duckdb/ref_late_mean.sql > "$work/duckdb.out"
   t2=$(now)
   lf=$(calc "$t1 - $t0") db=$(calc "$t2 - $t1")
-  lf_times+=("$lf") db_times+=("$db")
-  printf 'round %d: lakefuse %.2f s, duckdb %.2f s\n' "$i" "$lf" "$db"
+  lf_times+=("$lf") db_times+=("$db") lf_rss+=("$(tail -1 "$work/lakefuse.rss")") db_rss+=("$(tail -1 "$work/duckdb.rss")")
+  printf 'round %d: lakefuse %.2f s %d MB, duckdb %.2f s %d MB (peak RSS)\n' "$i" "$lf" "$((${lf_rss[-1]} / 1024))" "$db" "$((${db_rss[-1]} / 1024))"
 done
 lf_med=$(calc "st.median([$(IFS=,; echo "${lf_times[*]}")])")
 db_med=$(calc "st.median([$(IFS=,; echo "${db_times[*]}")])")
 echo "lakefuse: $(grep -E '^late-mean ' "$work/lakefuse.out" | awk '{print "accuracy " $3}'); duckdb: $(cat "$work/duckdb.out")"
-printf 'N=%d, %d rounds: median lakefuse %.2f s, median duckdb %.2f s, ratio %.2f\n' "$N" "$ROUNDS" "$lf_med" "$db_med" "$(calc "$lf_med / $db_med")"
+printf 'N=%d, %d rounds: median lakefuse %.2f s, median duckdb %.2f s, ratio %.2f; peak RSS (max over rounds) lakefuse %d MB, duckdb %d MB\n' \
+  "$N" "$ROUNDS" "$lf_med" "$db_med" "$(calc "$lf_med / $db_med")" \
+  "$(( $(printf '%s\n' "${lf_rss[@]}" | sort -n | tail -1) / 1024 ))" "$(( $(printf '%s\n' "${db_rss[@]}" | sort -n | tail -1) / 1024 ))"
