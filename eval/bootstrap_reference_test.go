@@ -15,7 +15,7 @@ import (
 func TestBootstrapReplicatesMatchExpandedRows(t *testing.T) {
 	const (
 		rows = 120
-		k    = 3
+		k    = 4 // imbalanced draws classes 0, 1 and 3: class 2 has no support
 		r    = 40
 	)
 	rng := rand.New(rand.NewPCG(8, 9))
@@ -39,10 +39,12 @@ func TestBootstrapReplicatesMatchExpandedRows(t *testing.T) {
 		}
 		switch i {
 		case 7:
-			p = []float64{0, 1, 0} // a zero probability for the true class: clipping
+			p = []float64{0, 1, 0, 0} // a zero probability for the true class: clipping
 			labels[i] = 0
 		case 11:
-			p = []float64{0.2, 0.9, 0.5} // not normalised: log loss renormalises, as scikit-learn does
+			p = []float64{0.2, 0.9, 0.5, 0.1} // not normalised: log loss renormalises, as scikit-learn does
+		case 13:
+			labels[i] = 2 // one row: many replicates draw it zero times
 		}
 		probs[i] = p
 		weights[i] = make([]uint8, r)
