@@ -2,7 +2,6 @@ package spill
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,30 +11,31 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/lakefuse/lakefuse/internal/errkind"
 )
 
 // A bucket file holds the rows one job routed to one bucket: batches of typed
-// columns, written once and read back once, on local disk. The format is raw
-// (little-endian, as the machine holds the values), not Arrow IPC: measured
-// 14 to 25 % faster to write and read back (BenchmarkSpill; docs/decisions.md).
-// A file never leaves the machine that wrote it.
-//
-//	file   = magic "LFSP" version(u32) batch*
-//	batch  = rows(u32) columns(u32) column*
-//	column = kind(u8) width(u32) byteLen(u64) bytes
-const (
-	magic   = "LFSP"
-	version = 1
-)
+// columns, written once and read back once, on local disk, as an Arrow IPC file
+// — the interchange format other engines spill in, so a bucket file can be opened
+// by pyarrow, DuckDB or Polars when something needs looking into. The file form
+// (not the stream) ends with a footer listing its batches: a file cut short
+// cannot pass for one with fewer batches. Against a raw format (a header, then
+// the columns' bytes) it measured at parity (BenchmarkSpill, 1 Mi rows written
+// and read back, alternating, medians of 7: 0.95× the raw time at width 10,
+// 1.00× at width 256; docs/decisions.md). Writing and reading are zero-copy.
 
 // Kind is a column's type.
 type Kind uint8
 
 const (
 	Int64s   Kind = 1 + iota // one int64 per row
-	Float32s                 // Width float32 per row
-	Strings                  // one string per row: rows+1 uint32 offsets, then the bytes
+	Float32s                 // Width float32 per row (a fixed-size list)
+	Strings                  // one string per row
 	Bytes                    // Width bytes per row (masks, small codes)
 )
 
@@ -49,21 +49,34 @@ type Column struct {
 	U8    []uint8
 }
 
-// Batch is rows of columns.
+// Batch is rows of columns. Every batch of a file has the same columns.
 type Batch struct {
 	Rows int
 	Cols []Column
 }
 
-// ErrCorrupt is returned for a bucket file that does not parse: truncated, or
-// not written by this version.
+// ErrCorrupt is returned for a bucket file that does not parse (truncated, or not
+// a bucket file), or whose batches do not have the file's columns.
 var ErrCorrupt = errors.New("spill: corrupt bucket file")
 
 // Writer writes one bucket file.
 type Writer struct {
-	f     *os.File
-	w     *bufio.Writer
+	f      *os.File
+	w      *bufio.Writer
+	n      countingWriter
+	ipc    *ipc.FileWriter
+	schema *arrow.Schema
+}
+
+type countingWriter struct {
+	w     io.Writer
 	bytes int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.bytes += int64(n)
+	return n, err
 }
 
 // Create starts a bucket file at path.
@@ -73,63 +86,98 @@ func Create(path string) (*Writer, error) {
 		return nil, fmt.Errorf("spill: %w", err)
 	}
 	w := &Writer{f: f, w: bufio.NewWriterSize(f, 1<<20)}
-	var hdr [8]byte
-	copy(hdr[:4], magic)
-	binary.LittleEndian.PutUint32(hdr[4:], version)
-	w.write(hdr[:])
+	w.n.w = w.w
 	return w, nil
 }
 
-func (w *Writer) write(b []byte) {
-	n, _ := w.w.Write(b) // a write error sticks in the bufio.Writer; Close reports it
-	w.bytes += int64(n)
-}
-
 // Bytes is how much has been written so far.
-func (w *Writer) Bytes() int64 { return w.bytes }
+func (w *Writer) Bytes() int64 { return w.n.bytes }
+
+func arrowType(c Column) (arrow.DataType, error) {
+	switch c.Kind {
+	case Int64s:
+		return arrow.PrimitiveTypes.Int64, nil
+	case Float32s:
+		return arrow.FixedSizeListOf(int32(c.Width), arrow.PrimitiveTypes.Float32), nil
+	case Strings:
+		return arrow.BinaryTypes.String, nil
+	case Bytes:
+		return arrow.FixedSizeListOf(int32(c.Width), arrow.PrimitiveTypes.Uint8), nil
+	}
+	return nil, fmt.Errorf("spill: unknown column kind %d", c.Kind)
+}
 
 // Write appends a batch.
 func (w *Writer) Write(b *Batch) error {
-	var hdr [13]byte
-	binary.LittleEndian.PutUint32(hdr[:4], uint32(b.Rows))
-	binary.LittleEndian.PutUint32(hdr[4:8], uint32(len(b.Cols)))
-	w.write(hdr[:8])
-	for _, c := range b.Cols {
-		var data []byte
-		var strs []byte
-		switch c.Kind {
-		case Int64s:
-			data = asBytes(c.I64)
-		case Float32s:
-			data = asBytes(c.F32)
-		case Bytes:
-			data = c.U8
-		case Strings:
-			offs := make([]uint32, len(c.Str)+1)
-			for i, s := range c.Str {
-				offs[i+1] = offs[i] + uint32(len(s))
-			}
-			data = asBytes(offs)
-			strs = make([]byte, 0, offs[len(c.Str)])
-			for _, s := range c.Str {
-				strs = append(strs, s...)
-			}
-		default:
-			return fmt.Errorf("spill: unknown column kind %d", c.Kind)
+	fields := make([]arrow.Field, len(b.Cols))
+	for j, c := range b.Cols {
+		t, err := arrowType(c)
+		if err != nil {
+			return err
 		}
-		hdr[0] = byte(c.Kind)
-		binary.LittleEndian.PutUint32(hdr[1:5], uint32(c.Width))
-		binary.LittleEndian.PutUint64(hdr[5:13], uint64(len(data)+len(strs)))
-		w.write(hdr[:13])
-		w.write(data)
-		w.write(strs)
+		fields[j] = arrow.Field{Name: fmt.Sprintf("c%d", j), Type: t}
+	}
+	schema := arrow.NewSchema(fields, nil)
+	if w.ipc == nil {
+		fw, err := ipc.NewFileWriter(&w.n, ipc.WithSchema(schema))
+		if err != nil {
+			return fmt.Errorf("spill: %w", err)
+		}
+		w.schema, w.ipc = schema, fw
+	} else if !w.schema.Equal(schema) {
+		return fmt.Errorf("spill: a batch of columns %v in a file of %v", schema, w.schema)
+	}
+	cols := make([]arrow.Array, len(b.Cols))
+	for j, c := range b.Cols {
+		cols[j] = toArrow(c, b.Rows, fields[j].Type)
+		defer cols[j].Release()
+	}
+	rec := array.NewRecordBatch(schema, cols, int64(b.Rows))
+	defer rec.Release()
+	if err := w.ipc.Write(rec); err != nil {
+		return fmt.Errorf("spill: %w", err)
 	}
 	return nil
 }
 
-// Close flushes and closes the file, reporting any write error.
+// toArrow wraps a column's slices as an Arrow array without copying them.
+func toArrow(c Column, rows int, t arrow.DataType) arrow.Array {
+	buf := func(b []byte) *memory.Buffer { return memory.NewBufferBytes(b) }
+	switch c.Kind {
+	case Int64s:
+		return array.NewInt64Data(array.NewData(t, rows, []*memory.Buffer{nil, buf(asBytes(c.I64))}, nil, 0, 0))
+	case Float32s:
+		child := array.NewData(arrow.PrimitiveTypes.Float32, rows*c.Width, []*memory.Buffer{nil, buf(asBytes(c.F32))}, nil, 0, 0)
+		defer child.Release()
+		return array.NewFixedSizeListData(array.NewData(t, rows, []*memory.Buffer{nil}, []arrow.ArrayData{child}, 0, 0))
+	case Bytes:
+		child := array.NewData(arrow.PrimitiveTypes.Uint8, rows*c.Width, []*memory.Buffer{nil, buf(c.U8)}, nil, 0, 0)
+		defer child.Release()
+		return array.NewFixedSizeListData(array.NewData(t, rows, []*memory.Buffer{nil}, []arrow.ArrayData{child}, 0, 0))
+	default: // Strings
+		offs := make([]int32, rows+1)
+		total := 0
+		for i, s := range c.Str {
+			total += len(s)
+			offs[i+1] = int32(total)
+		}
+		data := make([]byte, 0, total)
+		for _, s := range c.Str {
+			data = append(data, s...)
+		}
+		return array.NewStringData(array.NewData(t, rows, []*memory.Buffer{nil, buf(asBytes(offs)), buf(data)}, nil, 0, 0))
+	}
+}
+
+// Close ends the stream, flushes and closes the file, reporting any write error.
 func (w *Writer) Close() error {
-	err := w.w.Flush()
+	var err error
+	if w.ipc != nil {
+		err = w.ipc.Close()
+	}
+	if ferr := w.w.Flush(); err == nil {
+		err = ferr
+	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
@@ -141,92 +189,75 @@ func (w *Writer) Close() error {
 
 // Reader reads a bucket file batch by batch.
 type Reader struct {
-	f *os.File
-	r *bufio.Reader
+	f    *os.File
+	ipc  *ipc.FileReader
+	next int
 }
 
-// Open opens a bucket file written by Create.
-func Open(path string) (*Reader, error) {
+// Open opens a bucket file written by Create. A file closed before any batch was
+// written reads as empty.
+func Open(path string) (_ *Reader, err error) {
+	defer recoverCorrupt(path, &err)
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("spill: %w", err)
 	}
-	r := &Reader{f: f, r: bufio.NewReaderSize(f, 1<<20)}
-	var hdr [8]byte
-	if _, err := io.ReadFull(r.r, hdr[:]); err != nil || string(hdr[:4]) != magic || binary.LittleEndian.Uint32(hdr[4:]) != version {
+	r := &Reader{f: f}
+	if st, err := f.Stat(); err == nil && st.Size() == 0 {
+		return r, nil
+	}
+	r.ipc, err = ipc.NewFileReader(f)
+	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w: %s: no bucket file header", ErrCorrupt, path)
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, err)
 	}
 	return r, nil
 }
 
-// Next reads the next batch; io.EOF after the last.
-func (r *Reader) Next() (*Batch, error) {
-	var hdr [13]byte
-	if _, err := io.ReadFull(r.r, hdr[:8]); err == io.EOF {
-		return nil, io.EOF
-	} else if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+// recoverCorrupt turns a panic of the Arrow reader on a damaged file into
+// ErrCorrupt.
+func recoverCorrupt(path string, err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%w: %s: %v", ErrCorrupt, path, p)
 	}
-	b := &Batch{Rows: int(binary.LittleEndian.Uint32(hdr[:4]))}
-	cols := int(binary.LittleEndian.Uint32(hdr[4:8]))
-	for j := 0; j < cols; j++ {
-		if _, err := io.ReadFull(r.r, hdr[:13]); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-		}
-		c := Column{Kind: Kind(hdr[0]), Width: int(binary.LittleEndian.Uint32(hdr[1:5]))}
-		n := binary.LittleEndian.Uint64(hdr[5:13])
-		var want uint64
-		switch c.Kind {
-		case Int64s:
-			want = uint64(b.Rows) * 8
-			c.I64 = make([]int64, b.Rows)
-			if n != want {
-				return nil, fmt.Errorf("%w: an int64 column of %d bytes for %d rows", ErrCorrupt, n, b.Rows)
-			}
-			if _, err := io.ReadFull(r.r, asBytes(c.I64)); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
-		case Float32s:
-			want = uint64(b.Rows) * uint64(c.Width) * 4
-			if n != want {
-				return nil, fmt.Errorf("%w: a float32 column of %d bytes for %d rows of width %d", ErrCorrupt, n, b.Rows, c.Width)
-			}
-			c.F32 = make([]float32, b.Rows*c.Width)
-			if _, err := io.ReadFull(r.r, asBytes(c.F32)); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
-		case Bytes:
-			if n != uint64(b.Rows)*uint64(c.Width) {
-				return nil, fmt.Errorf("%w: a byte column of %d bytes for %d rows of width %d", ErrCorrupt, n, b.Rows, c.Width)
-			}
-			c.U8 = make([]uint8, n)
-			if _, err := io.ReadFull(r.r, c.U8); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
-		case Strings:
-			offs := make([]uint32, b.Rows+1)
-			if n < uint64(len(offs))*4 {
-				return nil, fmt.Errorf("%w: a string column of %d bytes for %d rows", ErrCorrupt, n, b.Rows)
-			}
-			if _, err := io.ReadFull(r.r, asBytes(offs)); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
-			data := make([]byte, n-uint64(len(offs))*4)
-			if _, err := io.ReadFull(r.r, data); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
-			all := string(data)
-			c.Str = make([]string, b.Rows)
+}
+
+// Next reads the next batch; io.EOF after the last. Its slices are views of the
+// reader's buffers, valid until the next call of Next or Close: copy what must
+// live longer.
+func (r *Reader) Next() (_ *Batch, err error) {
+	defer recoverCorrupt(r.f.Name(), &err)
+	if r.ipc == nil || r.next == r.ipc.NumRecords() {
+		return nil, io.EOF
+	}
+	rec, err := r.ipc.RecordBatch(r.next) // released by the next call
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: batch %d: %v", ErrCorrupt, r.f.Name(), r.next, err)
+	}
+	r.next++
+	b := &Batch{Rows: int(rec.NumRows())}
+	for j := 0; j < int(rec.NumCols()); j++ {
+		var c Column
+		switch a := rec.Column(j).(type) {
+		case *array.Int64:
+			c = Column{Kind: Int64s, I64: a.Int64Values()}
+		case *array.String:
+			c = Column{Kind: Strings, Str: make([]string, a.Len())}
 			for i := range c.Str {
-				lo, hi := offs[i], offs[i+1]
-				if lo > hi || uint64(hi) > uint64(len(all)) {
-					return nil, fmt.Errorf("%w: string offsets out of order", ErrCorrupt)
-				}
-				c.Str[i] = all[lo:hi]
+				c.Str[i] = a.Value(i)
+			}
+		case *array.FixedSizeList:
+			w := int(a.DataType().(*arrow.FixedSizeListType).Len())
+			switch v := a.ListValues().(type) {
+			case *array.Float32:
+				c = Column{Kind: Float32s, Width: w, F32: v.Float32Values()}
+			case *array.Uint8:
+				c = Column{Kind: Bytes, Width: w, U8: v.Uint8Values()}
+			default:
+				return nil, fmt.Errorf("%w: a list of %s", ErrCorrupt, v.DataType())
 			}
 		default:
-			return nil, fmt.Errorf("%w: unknown column kind %d", ErrCorrupt, c.Kind)
+			return nil, fmt.Errorf("%w: a column of %s", ErrCorrupt, a.DataType())
 		}
 		b.Cols = append(b.Cols, c)
 	}
@@ -234,9 +265,14 @@ func (r *Reader) Next() (*Batch, error) {
 }
 
 // Close closes the file.
-func (r *Reader) Close() error { return r.f.Close() }
+func (r *Reader) Close() error {
+	if r.ipc != nil {
+		r.ipc.Close()
+	}
+	return r.f.Close()
+}
 
-func asBytes[T int64 | float32 | uint32](s []T) []byte {
+func asBytes[T int64 | float32 | int32](s []T) []byte {
 	if len(s) == 0 {
 		return nil
 	}

@@ -3,8 +3,8 @@ package spill
 import (
 	"errors"
 	"io"
+	"fmt"
 	"os"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -24,8 +24,14 @@ func TestBucketFileRoundTrip(t *testing.T) {
 			{Kind: Strings, Str: []string{"a", "", "ünïcode key"}},
 			{Kind: Bytes, Width: 1, U8: []uint8{1, 0, 1}},
 		}},
-		{Rows: 0, Cols: []Column{{Kind: Int64s, I64: []int64{}}, {Kind: Strings, Str: []string{}}}},
-		{Rows: 1, Cols: []Column{{Kind: Float32s, Width: 3, F32: []float32{1, 2, 3}}}},
+		{Rows: 0, Cols: []Column{
+			{Kind: Int64s, I64: []int64{}}, {Kind: Float32s, Width: 2, F32: []float32{}},
+			{Kind: Strings, Str: []string{}}, {Kind: Bytes, Width: 1, U8: []uint8{}},
+		}},
+		{Rows: 1, Cols: []Column{
+			{Kind: Int64s, I64: []int64{7}}, {Kind: Float32s, Width: 2, F32: []float32{1, 2}},
+			{Kind: Strings, Str: []string{"k"}}, {Kind: Bytes, Width: 1, U8: []uint8{0}},
+		}},
 	}
 	path := dir.File("b0")
 	w, err := Create(path)
@@ -53,12 +59,7 @@ func TestBucketFileRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("batch %d: %v", i, err)
 		}
-		for j := range want.Cols { // read back non-nil even when empty
-			if want.Cols[j].I64 == nil && got.Cols[j].I64 != nil && len(got.Cols[j].I64) == 0 {
-				got.Cols[j].I64 = nil
-			}
-		}
-		if got.Rows != want.Rows || !reflect.DeepEqual(got.Cols, want.Cols) {
+		if got.Rows != want.Rows || fmt.Sprintf("%+v", got.Cols) != fmt.Sprintf("%+v", want.Cols) { // nil and empty alike
 			t.Errorf("batch %d: %+v, want %+v", i, got, want)
 		}
 	}
@@ -73,7 +74,8 @@ func TestBucketFileRoundTrip(t *testing.T) {
 	}
 }
 
-// A truncated or foreign file is ErrCorrupt, never a panic or a short batch.
+// A truncated or foreign file is ErrCorrupt, never a panic, a short batch or a
+// silent end; a batch with other columns than the file's is refused.
 func TestBucketFileCorrupt(t *testing.T) {
 	dir := t.TempDir()
 	path := dir + "/b"
@@ -90,7 +92,7 @@ func TestBucketFileCorrupt(t *testing.T) {
 			}
 			continue
 		}
-		if _, err := r.Next(); !errors.Is(err, ErrCorrupt) && !(cut == 8 && err == io.EOF) {
+		if _, err := r.Next(); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("cut at %d: %v", cut, err)
 		}
 		r.Close()
@@ -99,6 +101,12 @@ func TestBucketFileCorrupt(t *testing.T) {
 	if _, err := Open(path); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("a foreign file: %v", err)
 	}
+	w, _ = Create(path)
+	defer w.Close()
+	w.Write(&Batch{Rows: 1, Cols: []Column{{Kind: Int64s, I64: []int64{1}}}})
+	if err := w.Write(&Batch{Rows: 1, Cols: []Column{{Kind: Strings, Str: []string{"x"}}}}); err == nil {
+		t.Error("a batch with other columns was written")
+	}
 }
 
 // Too little free space is a spec error that says what to do, before any work.
@@ -106,5 +114,25 @@ func TestNewDirChecksFreeSpace(t *testing.T) {
 	_, err := NewDir(t.TempDir(), 1<<62)
 	if err == nil || errkind.Of(err) != errkind.Spec || !strings.Contains(err.Error(), "--spill-dir") {
 		t.Errorf("4 EiB needed: %v", err)
+	}
+}
+
+// A bucket that received no rows is a file that reads as empty.
+func TestEmptyBucketFile(t *testing.T) {
+	path := t.TempDir() + "/b"
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Next(); err != io.EOF {
+		t.Errorf("an empty bucket: %v", err)
 	}
 }

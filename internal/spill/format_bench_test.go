@@ -2,26 +2,23 @@ package spill
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // The spill format, chosen by measurement (docs/decisions.md): a bucket file
 // holds batches of (int64 key, fixed-width float32 vector) rows, written once and
-// read once. The candidates: Arrow IPC (the interchange format other engines
-// spill in), zero-copy from the same slices, and this package's raw format (a
-// batch header, then the keys' and values' bytes). Both copy what they read into
-// the reader's slices. Run:
+// read once. The candidates: this package's bucket files (Arrow IPC, the
+// interchange format other engines spill in, written zero-copy from the caller's
+// slices) and a raw format (a batch header, then the keys' and values' bytes).
+// Both read into fresh buffers and copy into the caller's slices. Alternate them:
 //
-//	go test ./internal/spill -run '^$' -bench Spill -benchtime 5x -count 5
+//	go test -c -o /tmp/spill.test ./internal/spill
+//	for i in 1 2 3 4 5; do /tmp/spill.test -test.run '^$' -test.bench Spill -test.benchtime 5x; done
 const benchRows, benchBatch = 1 << 20, 1 << 16
 
 func benchData(width int) ([]int64, []float32) {
@@ -36,8 +33,60 @@ func benchData(width int) ([]int64, []float32) {
 	return keys, vals
 }
 
-// writeRaw and readRaw are this package's bucket files (Create, Open).
+// writeRaw and readRaw are the raw candidate: per batch a header (rows, width),
+// then the keys' and the values' bytes as the machine holds them.
 func writeRaw(path string, keys []int64, vals []float32, width int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for lo := 0; lo < len(keys); lo += benchBatch {
+		hi := min(lo+benchBatch, len(keys))
+		var hdr [8]byte
+		binary.LittleEndian.PutUint32(hdr[:4], uint32(hi-lo))
+		binary.LittleEndian.PutUint32(hdr[4:], uint32(width))
+		w.Write(hdr[:])
+		w.Write(asBytes(keys[lo:hi]))
+		w.Write(asBytes(vals[lo*width : hi*width]))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func readRaw(path string, keys []int64, vals []float32) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	n := 0
+	for {
+		var hdr [8]byte
+		if _, err := io.ReadFull(r, hdr[:]); err == io.EOF {
+			return n, nil
+		} else if err != nil {
+			return n, err
+		}
+		rows, width := int(binary.LittleEndian.Uint32(hdr[:4])), int(binary.LittleEndian.Uint32(hdr[4:]))
+		k, v := make([]int64, rows), make([]float32, rows*width) // a reader's own buffers, as Next's
+		if _, err := io.ReadFull(r, asBytes(k)); err != nil {
+			return n, err
+		}
+		if _, err := io.ReadFull(r, asBytes(v)); err != nil {
+			return n, err
+		}
+		copy(keys[n:], k)
+		copy(vals[n*width:], v)
+		n += rows
+	}
+}
+
+// writeBucket and readBucket are this package's bucket files (Arrow IPC).
+func writeBucket(path string, keys []int64, vals []float32, width int) error {
 	w, err := Create(path)
 	if err != nil {
 		return err
@@ -52,7 +101,7 @@ func writeRaw(path string, keys []int64, vals []float32, width int) error {
 	return w.Close()
 }
 
-func readRaw(path string, keys []int64, vals []float32) (int, error) {
+func readBucket(path string, keys []int64, vals []float32) (int, error) {
 	r, err := Open(path)
 	if err != nil {
 		return 0, err
@@ -72,71 +121,6 @@ func readRaw(path string, keys []int64, vals []float32) (int, error) {
 	}
 }
 
-func arrowSchema(width int) *arrow.Schema {
-	return arrow.NewSchema([]arrow.Field{
-		{Name: "key", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "v", Type: arrow.FixedSizeListOf(int32(width), arrow.PrimitiveTypes.Float32)},
-	}, nil)
-}
-
-func writeArrow(path string, keys []int64, vals []float32, width int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	schema := arrowSchema(width)
-	w := ipc.NewWriter(bw, ipc.WithSchema(schema))
-	for lo := 0; lo < len(keys); lo += benchBatch {
-		hi := min(lo+benchBatch, len(keys))
-		n := hi - lo
-		kd := array.NewData(arrow.PrimitiveTypes.Int64, n, []*memory.Buffer{nil, memory.NewBufferBytes(asBytes(keys[lo:hi]))}, nil, 0, 0)
-		vd := array.NewData(arrow.PrimitiveTypes.Float32, n*width, []*memory.Buffer{nil, memory.NewBufferBytes(asBytes(vals[lo*width : hi*width]))}, nil, 0, 0)
-		ld := array.NewData(schema.Field(1).Type, n, []*memory.Buffer{nil}, []arrow.ArrayData{vd}, 0, 0)
-		ka, la := array.NewInt64Data(kd), array.NewFixedSizeListData(ld)
-		rec := array.NewRecordBatch(schema, []arrow.Array{ka, la}, int64(n))
-		if err := w.Write(rec); err != nil {
-			return err
-		}
-		rec.Release()
-		ka.Release()
-		la.Release()
-		kd.Release()
-		vd.Release()
-		ld.Release()
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-func readArrow(path string, keys []int64, vals []float32) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	r, err := ipc.NewReader(bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		return 0, err
-	}
-	defer r.Release()
-	n := 0
-	for r.Next() {
-		rec := r.RecordBatch()
-		k := rec.Column(0).(*array.Int64).Int64Values()
-		v := rec.Column(1).(*array.FixedSizeList).ListValues().(*array.Float32).Float32Values()
-		copy(keys[n:], k)
-		copy(vals[n*len(v)/len(k):], v)
-		n += len(k)
-	}
-	return n, r.Err()
-}
-
 func BenchmarkSpill(b *testing.B) {
 	for _, width := range []int{10, 256} {
 		keys, vals := benchData(width)
@@ -145,7 +129,7 @@ func BenchmarkSpill(b *testing.B) {
 			name  string
 			write func(string, []int64, []float32, int) error
 			read  func(string, []int64, []float32) (int, error)
-		}{{"raw", writeRaw, readRaw}, {"arrow-ipc", writeArrow, readArrow}} {
+		}{{"raw", writeRaw, readRaw}, {"arrow-ipc", writeBucket, readBucket}} {
 			b.Run(fmt.Sprintf("%s/width=%d", f.name, width), func(b *testing.B) {
 				path := filepath.Join(b.TempDir(), "bucket")
 				b.SetBytes(int64(len(keys)*8 + len(vals)*4))
