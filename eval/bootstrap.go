@@ -49,7 +49,7 @@ func PoissonWeights(keyHash uint64, w []uint8) {
 //
 // Per replicate it keeps only the sufficient statistics of those metrics — per
 // class the weighted support, predictions and true positives, and the weighted
-// log-loss and Brier sums — so its size is R·(3K + 5) words, not R·K² (a full
+// log-loss and Brier sums — so it holds R·3K counts and 3R sums, not R·K² (a full
 // confusion matrix per replicate took 80 MB per classifier at 100 classes). The
 // weights are small integers, so the counts merge exactly; as uint32 they hold
 // up to 4·10⁹ weighted rows of one class, far past one run's evaluation split.
