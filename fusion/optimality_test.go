@@ -203,3 +203,124 @@ func TestLateNeedsOOF(t *testing.T) {
 		}
 	}
 }
+
+// Out-of-fold probabilities recomputed: for a features block, each training row
+// is predicted by a logistic regression fitted on the training rows of the other
+// folds; a probs block is its own out-of-fold prediction; rows outside training
+// (or without the block) keep the full model's prediction.
+func TestOutOfFoldByHand(t *testing.T) {
+	f := suiteFrame(150, 3, 21)
+	in := suiteInputs(t, f)
+	opts := &LogRegOptions{C: 1}
+	oof, err := OutOfFold(context.Background(), f, in.Unimodal, opts, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := f.Classes
+	sawFeatures := false
+	for b := range f.Blocks {
+		blk := &f.Blocks[b]
+		if blk.Kind == Probs {
+			if &oof[b][0] != &in.Unimodal[b][0] {
+				t.Errorf("block %s: a probs block's out-of-fold predictions are not its own", blk.Name)
+			}
+			continue
+		}
+		sawFeatures = true
+		rows := f.TrainRows(blk.Present)
+		want := append([]float64(nil), in.Unimodal[b]...)
+		for fold := 0; fold < Folds; fold++ {
+			var X []float64
+			var y []int32
+			var held []int
+			for _, i := range rows {
+				if f.Fold(i, Folds) == fold {
+					held = append(held, i)
+					continue
+				}
+				X = append(X, blk.Row(i)...)
+				y = append(y, f.Label[i])
+			}
+			if len(held) == 0 {
+				continue
+			}
+			lr, err := FitLogReg(context.Background(), X, y, blk.Width, k, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range held {
+				lr.PredictProba(blk.Row(i), want[i*k:(i+1)*k])
+			}
+		}
+		if !bitsEqual(oof[b], want) {
+			t.Errorf("block %s: out-of-fold probabilities differ from the folds refitted by hand", blk.Name)
+		}
+	}
+	if !sawFeatures {
+		t.Fatal("the fixture has no features block")
+	}
+}
+
+// Stacking's meta-features: each block's probabilities in block order (zeros
+// where absent), then one presence indicator per block.
+func TestStackingFeatures(t *testing.T) {
+	f := &Frame{Rows: 1, Classes: 2, Label: []int32{0}, Train: []bool{true}, Blocks: []Block{
+		{Name: "a", Kind: Probs, Width: 2, Values: []float64{0.3, 0.7}, Present: []bool{true}},
+		{Name: "b", Kind: Probs, Width: 2, Values: []float64{0, 0}, Present: []bool{false}},
+		{Name: "c", Kind: Probs, Width: 2, Values: []float64{0.9, 0.1}, Present: []bool{true}},
+	}}
+	src := [][]float64{{0.3, 0.7}, {0.5, 0.5}, {0.9, 0.1}}
+	p := &stackParams{Classes: 2}
+	dst := []float64{9, 9, 9, 9, 9, 9, 9, 9, 9}
+	if !p.features(&Inputs{Frame: f}, src, []int{0, 1, 2}, 0, dst) {
+		t.Fatal("a row with two blocks present has no features")
+	}
+	if want := []float64{0.3, 0.7, 0, 0, 0.9, 0.1, 1, 0, 1}; !bitsEqual(dst, want) {
+		t.Errorf("features %v, want %v", dst, want)
+	}
+}
+
+// Early fusion's block weights reach the regression as feature weights (the
+// presence indicators weigh 1): a block weighted 2 has half the scale.
+func TestEarlyBlockWeights(t *testing.T) {
+	f := suiteFrame(200, 3, 31)
+	in := suiteInputs(t, f)
+	var feat string
+	for _, b := range f.Blocks {
+		if b.Kind != Probs {
+			feat = b.Name
+		}
+	}
+	fit := func(weights map[string]float64) *earlyParams {
+		s, err := New(Config{Name: "e", Type: "early", BlockWeights: weights})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Fit(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		return s.(*early).params
+	}
+	plain, weighted := fit(nil), fit(map[string]float64{feat: 2})
+	off := 0
+	for j, name := range plain.Blocks {
+		for c := 0; c < plain.Widths[j]; c++ {
+			want := plain.LR.Scale[off+c]
+			if name == feat {
+				want /= 2
+			}
+			if differ(weighted.LR.Scale[off+c], want, 1e-12) {
+				t.Fatalf("block %s feature %d: scale %v, want %v", name, c, weighted.LR.Scale[off+c], want)
+			}
+		}
+		off += plain.Widths[j]
+	}
+	if !plain.Indicators {
+		t.Fatal("the fixture has no missing blocks: no indicators to check")
+	}
+	for j := off; j < len(plain.LR.Scale); j++ {
+		if weighted.LR.Scale[j] != plain.LR.Scale[j] {
+			t.Errorf("indicator %d: scale %v, unweighted %v", j-off, weighted.LR.Scale[j], plain.LR.Scale[j])
+		}
+	}
+}
