@@ -199,8 +199,36 @@ func learnWeights(ctx context.Context, in *Inputs, idx []int, src [][]float64, c
 	if !any {
 		return nil, ErrNoTrainingRows
 	}
+	loss := weightsLoss(pt, len(rows), m)
+	problem := optimize.Problem{
+		Func: func(x []float64) float64 { return loss(x, nil) },
+		Grad: func(g, x []float64) { loss(x, g) },
+		Status: func() (optimize.Status, error) {
+			if err := ctx.Err(); err != nil {
+				return optimize.Failure, err
+			}
+			return optimize.NotTerminated, nil
+		},
+	}
+	res, err := optimize.Minimize(problem, make([]float64, m), &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: 200}, &optimize.LBFGS{})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if res == nil {
+		return nil, fmt.Errorf("fusion: learning weights: %v", err)
+	}
+	out := append([]float64(nil), res.X...)
+	softmax(out)
+	return out, nil
+}
+
+// weightsLoss is learnWeights' objective over θ (w = softmax(θ)) and its
+// gradient: the mean over n rows of −log(max(Σ_j w_j p_j / Σ_j w_j, probFloor)),
+// the sums over the modalities present (pt holds each row's m probabilities of
+// the true class, NaN where absent; a row with none adds 0).
+func weightsLoss(pt []float64, n, m int) func(theta, grad []float64) float64 {
 	w := make([]float64, m)
-	loss := func(theta, grad []float64) float64 {
+	return func(theta, grad []float64) float64 {
 		copy(w, theta)
 		softmax(w)
 		total := 0.0
@@ -208,7 +236,7 @@ func learnWeights(ctx context.Context, in *Inputs, idx []int, src [][]float64, c
 			clear(grad)
 		}
 		gw := make([]float64, m)
-		for r := range rows {
+		for r := 0; r < n; r++ {
 			var num, den float64
 			for j := 0; j < m; j++ {
 				if v := pt[r*m+j]; !math.IsNaN(v) {
@@ -234,31 +262,11 @@ func learnWeights(ctx context.Context, in *Inputs, idx []int, src [][]float64, c
 				dot += w[j] * gw[j]
 			}
 			for j := range grad {
-				grad[j] = w[j] * (gw[j] - dot) / float64(len(rows))
+				grad[j] = w[j] * (gw[j] - dot) / float64(n)
 			}
 		}
-		return total / float64(len(rows))
+		return total / float64(n)
 	}
-	problem := optimize.Problem{
-		Func: func(x []float64) float64 { return loss(x, nil) },
-		Grad: func(g, x []float64) { loss(x, g) },
-		Status: func() (optimize.Status, error) {
-			if err := ctx.Err(); err != nil {
-				return optimize.Failure, err
-			}
-			return optimize.NotTerminated, nil
-		},
-	}
-	res, err := optimize.Minimize(problem, make([]float64, m), &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: 200}, &optimize.LBFGS{})
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if res == nil {
-		return nil, fmt.Errorf("fusion: learning weights: %v", err)
-	}
-	out := append([]float64(nil), res.X...)
-	softmax(out)
-	return out, nil
 }
 
 // thin keeps at most n evenly spaced values of a sorted slice (ends included).

@@ -324,3 +324,54 @@ func TestEarlyBlockWeights(t *testing.T) {
 		}
 	}
 }
+
+// The learned-weights objective: its value from the definition, its gradient
+// against finite differences, into a reused buffer.
+func TestWeightsLossAndGradient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(40, 41))
+	const n, m = 30, 3
+	pt := make([]float64, n*m)
+	for i := range pt {
+		pt[i] = rng.Float64()
+		if rng.IntN(5) == 0 {
+			pt[i] = math.NaN() // absent
+		}
+	}
+	for j := 0; j < m; j++ {
+		pt[7*m+j] = math.NaN() // a row with no modality adds nothing
+	}
+	loss := weightsLoss(pt, n, m)
+	theta := []float64{0.3, -0.7, 1.1}
+	value := func(theta []float64) float64 {
+		w := append([]float64(nil), theta...)
+		softmax(w)
+		total := 0.0
+		for r := 0; r < n; r++ {
+			var num, den float64
+			for j := 0; j < m; j++ {
+				if v := pt[r*m+j]; !math.IsNaN(v) {
+					num += w[j] * v
+					den += w[j]
+				}
+			}
+			if den > 0 {
+				total -= math.Log(max(num/den, probFloor))
+			}
+		}
+		return total / n
+	}
+	grad := []float64{5, 5, 5}
+	if got, want := loss(theta, grad), value(theta); differ(got, want, 1e-12) {
+		t.Errorf("loss %v, from the definition %v", got, want)
+	}
+	for j := range theta {
+		const h = 1e-6
+		up, down := append([]float64(nil), theta...), append([]float64(nil), theta...)
+		up[j] += h
+		down[j] -= h
+		fd := (value(up) - value(down)) / (2 * h)
+		if differ(grad[j], fd, 1e-7) {
+			t.Errorf("∂/∂θ%d = %v, finite difference %v", j, grad[j], fd)
+		}
+	}
+}
