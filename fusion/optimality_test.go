@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 )
 
@@ -372,6 +373,40 @@ func TestWeightsLossAndGradient(t *testing.T) {
 		fd := (value(up) - value(down)) / (2 * h)
 		if differ(grad[j], fd, 1e-7) {
 			t.Errorf("∂/∂θ%d = %v, finite difference %v", j, grad[j], fd)
+		}
+	}
+}
+
+// Rank-average's reference values: per block and class, the sorted (calibrated)
+// out-of-fold probabilities of the block's training rows, thinned evenly.
+func TestRankAverageReferences(t *testing.T) {
+	f := suiteFrame(300, 3, 41)
+	in := suiteInputs(t, f)
+	k := f.Classes
+	for _, calibration := range []string{"", "temperature"} {
+		s, err := New(Config{Name: "r", Type: "rank-average", Calibration: calibration})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Fit(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		p := s.(*late).p
+		for j, name := range p.Blocks {
+			b := slicesIndex(f, name)
+			rows := f.TrainRows(f.Blocks[b].Present)
+			for c := 0; c < k; c++ {
+				var vals []float64
+				tmp := make([]float64, k)
+				for _, i := range rows {
+					p.Calibrators[j].Apply(in.OOF[b][i*k:(i+1)*k], tmp)
+					vals = append(vals, tmp[c])
+				}
+				sort.Float64s(vals)
+				if want := thin(vals, rankReference); !bitsEqual(p.Ranks[j][c], want) {
+					t.Fatalf("calibration %q, block %s, class %d: %d reference values differ from the recomputed %d", calibration, name, c, len(p.Ranks[j][c]), len(want))
+				}
+			}
 		}
 	}
 }
