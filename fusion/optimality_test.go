@@ -410,3 +410,17 @@ func TestRankAverageReferences(t *testing.T) {
 		}
 	}
 }
+
+// A hybrid without combine: its groups and other modalities are combined by the
+// late mean; with one, by that rule.
+func TestHybridCombineRule(t *testing.T) {
+	for combine, want := range map[string]string{"": "late-mean", "late-product": "late-product"} {
+		s, err := New(Config{Name: "h", Type: "hybrid", Combine: combine, Groups: [][]string{{"a", "b"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.(*hybrid).rule(); got != want {
+			t.Errorf("combine %q: rule %q, want %q", combine, got, want)
+		}
+	}
+}
