@@ -2,8 +2,8 @@ package spill
 
 import (
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
