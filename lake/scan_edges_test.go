@@ -291,3 +291,29 @@ func TestScatterRegularAndIrregularPages(t *testing.T) {
 		t.Errorf("uneven rows: bad %v, out %v", sc.Bad, sc.Out)
 	}
 }
+
+// The fast path's test: whole lists of exactly w values, no null anywhere.
+func TestRegularLists(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		rep, def []byte
+		maxDef   byte
+		w        int
+		want     bool
+	}{
+		{"two rows of 3", []byte{0, 1, 1, 0, 1, 1}, []byte{3, 3, 3, 3, 3, 3}, 3, 3, true},
+		{"rows of 2 and 4", []byte{0, 1, 0, 1, 1, 1}, []byte{3, 3, 3, 3, 3, 3}, 3, 3, false},
+		{"a row continued from the last page", []byte{1, 1, 0, 1, 1, 0}, []byte{3, 3, 3, 3, 3, 3}, 3, 3, false},
+		{"rows of 3 and 1 and 2", []byte{0, 1, 1, 0, 0, 1}, []byte{2, 2, 2, 2, 2, 2}, 2, 3, false},
+		{"a null element", []byte{0, 1, 1}, []byte{3, 2, 3}, 3, 3, false},
+		{"a null row", []byte{0, 0, 1}, []byte{0, 3, 3}, 3, 2, false},
+		{"null rows only", []byte{0, 0}, []byte{0, 0}, 3, 1, false},
+		{"levels missing", []byte{0, 1}, []byte{3}, 3, 2, false},
+		{"width 1", []byte{0, 0, 0}, []byte{1, 1, 1}, 1, 1, true},
+		{"no definition levels to check", []byte{0, 1}, nil, 0, 2, true},
+	} {
+		if got := regularLists(c.rep, c.def, c.maxDef, c.w); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
