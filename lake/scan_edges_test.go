@@ -317,3 +317,13 @@ func TestRegularLists(t *testing.T) {
 		}
 	}
 }
+
+// A partition key is at most 128 characters.
+func TestPartitionKeyLength(t *testing.T) {
+	if err := CheckPartition(strings.Repeat("k", 128), "v"); err != nil {
+		t.Errorf("a 128-character key: %v", err)
+	}
+	if err := CheckPartition(strings.Repeat("k", 129), "v"); !errors.Is(err, ErrBadName) {
+		t.Errorf("a 129-character key: %v", err)
+	}
+}
