@@ -175,12 +175,7 @@ func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64,
 	problem := optimize.Problem{
 		Func: func(x []float64) float64 { return objective(x, nil) },
 		Grad: func(g, x []float64) { objective(x, g) },
-		Status: func() (optimize.Status, error) {
-			if err := ctx.Err(); err != nil {
-				return optimize.Failure, err
-			}
-			return optimize.NotTerminated, nil
-		},
+		Status: stopOnCancel(ctx),
 	}
 	res, err := optimize.Minimize(problem, make([]float64, np), &optimize.Settings{GradientThreshold: 1e-6, MajorIterations: maxIter}, &optimize.LBFGS{})
 	if ctx.Err() != nil {

@@ -203,12 +203,7 @@ func learnWeights(ctx context.Context, in *Inputs, idx []int, src [][]float64, c
 	problem := optimize.Problem{
 		Func: func(x []float64) float64 { return loss(x, nil) },
 		Grad: func(g, x []float64) { loss(x, g) },
-		Status: func() (optimize.Status, error) {
-			if err := ctx.Err(); err != nil {
-				return optimize.Failure, err
-			}
-			return optimize.NotTerminated, nil
-		},
+		Status: stopOnCancel(ctx),
 	}
 	res, err := optimize.Minimize(problem, make([]float64, m), &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: 200}, &optimize.LBFGS{})
 	if ctx.Err() != nil {

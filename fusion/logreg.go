@@ -173,12 +173,7 @@ func FitLogReg(ctx context.Context, X []float64, y []int32, dim, classes int, op
 	problem := optimize.Problem{
 		Func: func(x []float64) float64 { eval(x); return lastF },
 		Grad: func(grad, x []float64) { eval(x); copy(grad, lastG) },
-		Status: func() (optimize.Status, error) {
-			if err := ctx.Err(); err != nil {
-				return optimize.Failure, err
-			}
-			return optimize.NotTerminated, nil
-		},
+		Status: stopOnCancel(ctx),
 	}
 	res, err := optimize.Minimize(problem, make([]float64, np), &optimize.Settings{
 		GradientThreshold: 1e-7,
@@ -196,6 +191,17 @@ func FitLogReg(ctx context.Context, X []float64, y []int32, dim, classes int, op
 	m.Bias = append([]float64(nil), res.X[classes*dim:]...)
 	m.Iter = res.Stats.MajorIterations
 	return m, nil
+}
+
+// stopOnCancel is an optimize.Problem's Status: the minimisation ends when ctx
+// does.
+func stopOnCancel(ctx context.Context) func() (optimize.Status, error) {
+	return func() (optimize.Status, error) {
+		if err := ctx.Err(); err != nil {
+			return optimize.Failure, err
+		}
+		return optimize.NotTerminated, nil
+	}
 }
 
 // PredictProba writes the class probabilities of one raw (unstandardised) row.
