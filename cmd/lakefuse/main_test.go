@@ -277,6 +277,9 @@ func TestExitCodesSpecAndData(t *testing.T) {
 		{"report of a run that does not exist", []string{"report", lakeURL + "/runs/none"}, exitSpec, "no report.json"},
 		{"one class in training", []string{"run", "--lake", oneClassLake, "--run-id", "oc", spec}, exitInput, "at least 2"},
 		{"run timeout", []string{"run", "--lake", lakeURL, "--run-id", "slow", "--timeout", "1ns", spec}, exitTransient, "exceeded --timeout"},
+		{"bad --memory", []string{"run", "--lake", lakeURL, "--run-id", "m", "--memory", "lots", spec}, exitSpec, `--memory: bad size "lots"`},
+		{"bad resources.memory", []string{"validate", write("mem.yaml", toySpec+"resources: {memory: 12 parsecs}\n")}, exitSpec, "resources.memory"},
+		{"negative fit.max_rows", []string{"validate", write("fit.yaml", toySpec+"fit: {max_rows: -3}\n")}, exitSpec, "fit.max_rows"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
