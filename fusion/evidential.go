@@ -173,8 +173,8 @@ func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64,
 	}
 	objective := evidentialObjective(m, X, labels, k, lambda, c)
 	problem := optimize.Problem{
-		Func: func(x []float64) float64 { return objective(x, nil) },
-		Grad: func(g, x []float64) { objective(x, g) },
+		Func:   func(x []float64) float64 { return objective(x, nil) },
+		Grad:   func(g, x []float64) { objective(x, g) },
 		Status: stopOnCancel(ctx),
 	}
 	res, err := optimize.Minimize(problem, make([]float64, np), &optimize.Settings{GradientThreshold: 1e-6, MajorIterations: maxIter}, &optimize.LBFGS{})

@@ -201,8 +201,8 @@ func learnWeights(ctx context.Context, in *Inputs, idx []int, src [][]float64, c
 	}
 	loss := weightsLoss(pt, len(rows), m)
 	problem := optimize.Problem{
-		Func: func(x []float64) float64 { return loss(x, nil) },
-		Grad: func(g, x []float64) { loss(x, g) },
+		Func:   func(x []float64) float64 { return loss(x, nil) },
+		Grad:   func(g, x []float64) { loss(x, g) },
 		Status: stopOnCancel(ctx),
 	}
 	res, err := optimize.Minimize(problem, make([]float64, m), &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: 200}, &optimize.LBFGS{})

@@ -171,8 +171,8 @@ func FitLogReg(ctx context.Context, X []float64, y []int32, dim, classes int, op
 		haveLast = true
 	}
 	problem := optimize.Problem{
-		Func: func(x []float64) float64 { eval(x); return lastF },
-		Grad: func(grad, x []float64) { eval(x); copy(grad, lastG) },
+		Func:   func(x []float64) float64 { eval(x); return lastF },
+		Grad:   func(grad, x []float64) { eval(x); copy(grad, lastG) },
 		Status: stopOnCancel(ctx),
 	}
 	res, err := optimize.Minimize(problem, make([]float64, np), &optimize.Settings{
