@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lakefuse/lakefuse/internal/testenv"
 	"github.com/lakefuse/lakefuse/jobs"
 	"github.com/lakefuse/lakefuse/lake"
 )
@@ -24,13 +25,7 @@ import (
 // missing server is a failure.
 func s3URL(t *testing.T, name string) string {
 	t.Helper()
-	base := os.Getenv("LAKEFUSE_TEST_S3")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("LAKEFUSE_TEST_S3 is not set: run the tests with scripts/test.sh")
-		}
-		t.Skip("no S3 server: run scripts/test.sh")
-	}
+	base := testenv.S3(t)
 	bucket, query, _ := strings.Cut(base, "?")
 	return fmt.Sprintf("%s/%s-%d?%s", bucket, name, rand.Int64(), query)
 }
@@ -41,10 +36,7 @@ func duckdb(t *testing.T, sql ...string) [][]map[string]any {
 	t.Helper()
 	script := os.Getenv("LAKEFUSE_TEST_DUCKDB")
 	if script == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("LAKEFUSE_TEST_DUCKDB is not set: run the tests with scripts/test.sh")
-		}
-		t.Skip("no DuckDB: run scripts/test.sh")
+		testenv.Missing(t, "LAKEFUSE_TEST_DUCKDB is not set: run the tests with scripts/test.sh")
 	}
 	cmd := exec.Command("node", append([]string{script}, sql...)...)
 	var stderr bytes.Buffer

@@ -86,12 +86,12 @@ func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryRepo
 	return m
 }
 
-// fitRowCopies is how many copies of a training row the fits hold at their peak the fits at their peak: its
-// features (and probabilities) as the fits copy them — raw, standardised,
-// out-of-fold predictions — and their gradients.
+// fitRowCopies is how many float64 copies of a training row the fits hold at
+// their peak: its features and probabilities raw, standardised, as out-of-fold
+// predictions, and their gradients.
 const fitRowCopies = 4
 
-// limitTraining caps the rows the fits see at max (fit.max_rows, else what a
+// limitTraining caps the rows the fits see (fit.max_rows, else what a
 // quarter of the budget holds): the training rows with the smallest key hashes,
 // a sample that does not depend on row order or on which other rows a run holds.
 // The other training rows keep their split in the reports; only fitting skips

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lakefuse/lakefuse/internal/testenv"
 	"github.com/lakefuse/lakefuse/jobs"
 )
 
@@ -18,10 +19,7 @@ func chromium(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed: scripts/install-tools.sh installs it")
-		}
-		t.Skip("no chromium: run scripts/test.sh")
+		testenv.Missing(t, "chromium is not installed: scripts/install-tools.sh installs it")
 	}
 	return path
 }

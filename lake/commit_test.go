@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lakefuse/lakefuse/internal/errkind"
+	"github.com/lakefuse/lakefuse/internal/testenv"
 )
 
 // The commit protocol's conformance suite, run on every backend users run on:
@@ -34,7 +35,7 @@ func commitBackends(t *testing.T) []backend {
 	case base != "":
 		bucket, query, _ := strings.Cut(base, "?")
 		out = append(out, backend{"s3", fmt.Sprintf("%s/commit-%d?%s", bucket, rand.Int64(), query)})
-	case os.Getenv("CI") != "":
+	case testenv.InCI():
 		t.Fatal("LAKEFUSE_TEST_S3 is not set: run the tests with scripts/test.sh")
 	default:
 		t.Log("no S3 server (run scripts/test.sh): testing mem:// and file:// only")

@@ -15,6 +15,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/lakefuse/lakefuse/internal/testenv"
 )
 
 var environments = []string{"aws", "gcp"}
@@ -266,10 +268,7 @@ func TestNoBucketIsPublic(t *testing.T) {
 func TestTerraformFmt(t *testing.T) {
 	bin, err := exec.LookPath("terraform")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("terraform is not on PATH: CI checks the formatting with it (terraform 1.11)")
-		}
-		t.Skip("no terraform binary")
+		testenv.Missing(t, "terraform is not on PATH: CI checks the formatting with it (terraform 1.11)")
 	}
 	out, err := exec.Command(bin, "fmt", "-check", "-recursive", "-diff", ".").CombinedOutput()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lakefuse/lakefuse/internal/testenv"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -107,12 +108,5 @@ func TestBinaryRunsSpecFromS3Lake(t *testing.T) {
 // starts it); without one the test skips, and under CI fails.
 func testS3(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("LAKEFUSE_TEST_S3")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("LAKEFUSE_TEST_S3 is not set: run the tests with scripts/test.sh")
-		}
-		t.Skip("no S3 server: run scripts/test.sh")
-	}
-	return base
+	return testenv.S3(t)
 }
