@@ -166,7 +166,31 @@ func (l *Lake) ScanFile(ctx context.Context, f DataFile, req ColumnRequest, stat
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{File: f.Key, Rows: int(pf.NumRows())}
+	return scanGroups(ctx, f, pf, ra, pf.RowGroups(), 0, req)
+}
+
+// ScanRowGroup reads the requested columns of row group rg only: a file streamed
+// a row group at a time holds one group's columns, not the file's. Errors name
+// file rows, as ScanFile's do.
+func (s *ScatterSource) ScanRowGroup(ctx context.Context, rg int, req ColumnRequest) (_ *Table, err error) {
+	defer corrupt(s.file.Key, &err)
+	return scanGroups(ctx, s.file, s.pf, s.ra, s.pf.RowGroups()[rg:rg+1], s.starts[rg], req)
+}
+
+// RowGroupRows is the number of rows of row group rg.
+func (s *ScatterSource) RowGroupRows(rg int) int { return int(s.pf.RowGroups()[rg].NumRows()) }
+
+// FirstRow is the file row of row group rg's first row.
+func (s *ScatterSource) FirstRow(rg int) int64 { return s.starts[rg] }
+
+// scanGroups reads the requested columns of some row groups; first is the file row
+// of their first row (for messages).
+func scanGroups(ctx context.Context, f DataFile, pf *parquet.File, ra *blobReaderAt, groups []parquet.RowGroup, first int64, req ColumnRequest) (*Table, error) {
+	rows := int64(0)
+	for _, g := range groups {
+		rows += g.NumRows()
+	}
+	t := &Table{File: f.Key, Rows: int(rows)}
 	wrap := func(col string, err error) error {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
@@ -181,7 +205,7 @@ func (l *Lake) ScanFile(ctx context.Context, f DataFile, req ColumnRequest, stat
 		if col == nil {
 			return nil, wrap(name, fmt.Errorf("%w (file has %s)", ErrMissingColumn, columnNames(pf)))
 		}
-		lv, err := readLeaf(ctx, pf, col)
+		lv, err := readLeafGroups(ctx, groups, col, pf.Size())
 		if err != nil {
 			return nil, wrap(name, err)
 		}
@@ -199,7 +223,7 @@ func (l *Lake) ScanFile(ctx context.Context, f DataFile, req ColumnRequest, stat
 		return nil, wrap(req.Key, fmt.Errorf("%w: a key must be a scalar, not a list", ErrColumnType))
 	}
 	if r := firstTrue(key.rowNull); r >= 0 {
-		return nil, wrap(req.Key, fmt.Errorf("%w: null key at row %d", ErrBadValue, r))
+		return nil, wrap(req.Key, fmt.Errorf("%w: null key at row %d", ErrBadValue, first+int64(r)))
 	}
 	switch {
 	case key.i64 != nil || key.kind == parquet.Int64 || key.kind == parquet.Int32:
@@ -416,12 +440,6 @@ func leafOf(top *parquet.Column) (*parquet.Column, int, error) {
 	}
 }
 
-// readLeaf decodes every page of one column, straight from the page buffers into
-// typed slices: no per-row reflection and no parquet.Value per value.
-func readLeaf(ctx context.Context, f *parquet.File, top *parquet.Column) (*leafValues, error) {
-	return readLeafGroups(ctx, f.RowGroups(), top, f.Size())
-}
-
 // prealloc is how many values to reserve for a count a footer claims: the claim,
 // unless it is more than fileSize bytes hold at one bit a value; then only that,
 // and the slice grows by appending if the data really holds more (a constant
@@ -431,8 +449,10 @@ func prealloc(claimed, fileSize int64) int {
 	return int(max(0, min(claimed, 8*fileSize+4096)))
 }
 
-// readLeafGroups is readLeaf over some of a file's row groups; fileSize bounds
-// what the footer's counts may reserve.
+// readLeafGroups decodes every page of one column in some of a file's row
+// groups, straight from the page buffers into typed slices: no per-row
+// reflection and no parquet.Value per value. fileSize bounds what the footer's
+// counts may reserve.
 func readLeafGroups(ctx context.Context, groups []parquet.RowGroup, top *parquet.Column, fileSize int64) (*leafValues, error) {
 	leaf, defRep, err := leafOf(top)
 	if err != nil {

@@ -327,3 +327,115 @@ func TestPartitionKeyLength(t *testing.T) {
 		t.Errorf("a 129-character key: %v", err)
 	}
 }
+
+type streamedRow struct {
+	ID    int64     `parquet:"id"`
+	Label string    `parquet:"label,optional"`
+	V     []float64 `parquet:"v,list,optional"`
+}
+
+// A file read a row group at a time (ScanRowGroup, and ScatterRowGroup with
+// Local destinations) gives what reading it whole gives, row group by row group,
+// with file row numbers in errors.
+func TestRowGroupAtATime(t *testing.T) {
+	ctx := context.Background()
+	l := memLake(t)
+	var rows []streamedRow
+	for i := 0; i < 23; i++ {
+		r := streamedRow{ID: int64(100 + i), Label: fmt.Sprint("c", i%3), V: []float64{float64(i), -float64(i)}}
+		if i == 9 {
+			r.V = nil // null vector: no hit
+		}
+		if i == 17 {
+			r.V = []float64{1} // wrong length
+		}
+		rows = append(rows, r)
+	}
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, rows, parquet.MaxRowsPerRowGroup(5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WriteAll(ctx, "s/part-0.parquet", buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	f := DataFile{Key: "s/part-0.parquet", Size: int64(buf.Len())}
+	req := ColumnRequest{Key: "id", Label: "label"}
+	whole, err := l.ScanFile(ctx, f, req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := l.OpenScatter(ctx, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.RowGroups() != 5 {
+		t.Fatalf("%d row groups, want 5", src.RowGroups())
+	}
+	for rg := 0; rg < src.RowGroups(); rg++ {
+		first, n := int(src.FirstRow(rg)), src.RowGroupRows(rg)
+		if first != rg*5 || n != min(5, 23-first) {
+			t.Fatalf("row group %d: first row %d, %d rows", rg, first, n)
+		}
+		tab, err := src.ScanRowGroup(ctx, rg, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tab.Rows != n || fmt.Sprint(tab.IntKeys) != fmt.Sprint(whole.IntKeys[first:first+n]) || fmt.Sprint(tab.StrLabels) != fmt.Sprint(whole.StrLabels[first:first+n]) {
+			t.Errorf("row group %d: %+v", rg, tab)
+		}
+		dest := make([]int32, n)
+		for i := range dest {
+			dest[i] = int32(n - 1 - i) // reversed, to see that Dest is row-group local
+		}
+		sc := &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: dest, Out: make([]float64, 2*n), Hits: make([]uint16, n), Bad: make([]uint8, n), Local: true}
+		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			d, r := n-1-i, first+i
+			switch {
+			case r == 9:
+				if sc.Hits[d] != 0 {
+					t.Errorf("file row 9 (null) hit")
+				}
+			case r == 17:
+				if sc.Bad[d] != BadWidth || sc.Hits[d] != 1 {
+					t.Errorf("file row 17: bad %d, hits %d", sc.Bad[d], sc.Hits[d])
+				}
+			default:
+				if sc.Out[2*d] != float64(r) || sc.Out[2*d+1] != -float64(r) || sc.Hits[d] != 1 || sc.Bad[d] != 0 {
+					t.Errorf("file row %d: %v, hits %d, bad %d", r, sc.Out[2*d:2*d+2], sc.Hits[d], sc.Bad[d])
+				}
+			}
+		}
+		// Without Local, Dest must cover the file.
+		if err := src.ScatterRowGroup(ctx, rg, &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: dest, Out: sc.Out, Hits: sc.Hits}); !errors.Is(err, ErrBadValue) {
+			t.Errorf("a row group's destinations for a file's rows: %v", err)
+		}
+	}
+	// A null key is reported at its file row, not its row group's.
+	var keyed []struct {
+		ID *int64 `parquet:"id,optional"`
+	}
+	for i := 0; i < 12; i++ {
+		v := int64(i)
+		keyed = append(keyed, struct {
+			ID *int64 `parquet:"id,optional"`
+		}{&v})
+	}
+	keyed[8].ID = nil
+	buf.Reset()
+	if err := parquet.Write(&buf, keyed, parquet.MaxRowsPerRowGroup(5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WriteAll(ctx, "k/part-0.parquet", buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	src, err = l.OpenScatter(ctx, DataFile{Key: "k/part-0.parquet", Size: int64(buf.Len())}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.ScanRowGroup(ctx, 1, ColumnRequest{Key: "id"}); err == nil || !strings.Contains(err.Error(), "null key at row 8") {
+		t.Errorf("null key in the second row group: %v", err)
+	}
+}

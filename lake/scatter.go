@@ -33,6 +33,11 @@ type Scatter struct {
 	Out    []float64
 	Hits   []uint16
 	Bad    []uint8 // per destination row; nil: bad rows are errors
+	// Local indexes Dest by the row within the row group being scattered (one
+	// group's worth of destinations) instead of by file row: a file streamed a
+	// row group at a time needs no file-sized map. Row numbers in errors are then
+	// the group's.
+	Local bool
 }
 
 // Why a row's vector is unusable, in Scatter.Bad.
@@ -75,8 +80,13 @@ func (s *ScatterSource) RowGroups() int { return len(s.starts) }
 func (s *ScatterSource) ScatterRowGroup(ctx context.Context, rg int, sc *Scatter) (err error) {
 	defer corrupt(s.file.Key, &err)
 	f, pf := s.file, s.pf
-	if int64(len(sc.Dest)) != pf.NumRows() {
-		return fmt.Errorf("lake: file %s: %w: %d rows, %d destinations", f.Key, ErrBadValue, pf.NumRows(), len(sc.Dest))
+	group := pf.RowGroups()[rg]
+	first, rows := s.starts[rg], pf.NumRows()
+	if sc.Local {
+		first, rows = 0, group.NumRows()
+	}
+	if int64(len(sc.Dest)) != rows {
+		return fmt.Errorf("lake: file %s: %w: %d rows, %d destinations", f.Key, ErrBadValue, rows, len(sc.Dest))
 	}
 	wrap := func(col string, err error) error {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -87,8 +97,6 @@ func (s *ScatterSource) ScatterRowGroup(ctx context.Context, rg int, sc *Scatter
 		}
 		return fmt.Errorf("lake: file %s: column %q: %w", f.Key, col, err)
 	}
-	group := pf.RowGroups()[rg]
-	first := s.starts[rg]
 	if sc.Vector == "" {
 		return scatterScalars(ctx, pf, group, first, f, sc, wrap)
 	}
