@@ -37,6 +37,7 @@ const (
 	Float32s                 // Width float32 per row (a fixed-size list)
 	Strings                  // one string per row
 	Bytes                    // Width bytes per row (masks, small codes)
+	Float64s                 // Width float64 per row, for values float32 would round
 )
 
 // Column is one column of a batch; the slice its Kind names is set.
@@ -45,6 +46,7 @@ type Column struct {
 	Width int // Float32s and Bytes: values per row
 	I64   []int64
 	F32   []float32
+	F64   []float64
 	Str   []string
 	U8    []uint8
 }
@@ -79,13 +81,17 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// writeBuffer is each open bucket file's buffer: a run writes hundreds of them at
+// once (sources × bucket groups), so it is small.
+const writeBuffer = 64 << 10
+
 // Create starts a bucket file at path.
 func Create(path string) (*Writer, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("spill: %w", err)
 	}
-	w := &Writer{f: f, w: bufio.NewWriterSize(f, 1<<20)}
+	w := &Writer{f: f, w: bufio.NewWriterSize(f, writeBuffer)}
 	w.n.w = w.w
 	return w, nil
 }
@@ -103,6 +109,8 @@ func arrowType(c Column) (arrow.DataType, error) {
 		return arrow.BinaryTypes.String, nil
 	case Bytes:
 		return arrow.FixedSizeListOf(int32(c.Width), arrow.PrimitiveTypes.Uint8), nil
+	case Float64s:
+		return arrow.FixedSizeListOf(int32(c.Width), arrow.PrimitiveTypes.Float64), nil
 	}
 	return nil, fmt.Errorf("spill: unknown column kind %d", c.Kind)
 }
@@ -148,6 +156,10 @@ func toArrow(c Column, rows int, t arrow.DataType) arrow.Array {
 		return array.NewInt64Data(array.NewData(t, rows, []*memory.Buffer{nil, buf(asBytes(c.I64))}, nil, 0, 0))
 	case Float32s:
 		child := array.NewData(arrow.PrimitiveTypes.Float32, rows*c.Width, []*memory.Buffer{nil, buf(asBytes(c.F32))}, nil, 0, 0)
+		defer child.Release()
+		return array.NewFixedSizeListData(array.NewData(t, rows, []*memory.Buffer{nil}, []arrow.ArrayData{child}, 0, 0))
+	case Float64s:
+		child := array.NewData(arrow.PrimitiveTypes.Float64, rows*c.Width, []*memory.Buffer{nil, buf(asBytes(c.F64))}, nil, 0, 0)
 		defer child.Release()
 		return array.NewFixedSizeListData(array.NewData(t, rows, []*memory.Buffer{nil}, []arrow.ArrayData{child}, 0, 0))
 	case Bytes:
@@ -251,6 +263,8 @@ func (r *Reader) Next() (_ *Batch, err error) {
 			switch v := a.ListValues().(type) {
 			case *array.Float32:
 				c = Column{Kind: Float32s, Width: w, F32: v.Float32Values()}
+			case *array.Float64:
+				c = Column{Kind: Float64s, Width: w, F64: v.Float64Values()}
 			case *array.Uint8:
 				c = Column{Kind: Bytes, Width: w, U8: v.Uint8Values()}
 			default:
@@ -272,7 +286,7 @@ func (r *Reader) Close() error {
 	return r.f.Close()
 }
 
-func asBytes[T int64 | float32 | int32](s []T) []byte {
+func asBytes[T int64 | float32 | float64 | int32](s []T) []byte {
 	if len(s) == 0 {
 		return nil
 	}

@@ -23,14 +23,17 @@ func TestBucketFileRoundTrip(t *testing.T) {
 			{Kind: Float32s, Width: 2, F32: []float32{0.5, 1, 2, 3, -4, 5.25}},
 			{Kind: Strings, Str: []string{"a", "", "ünïcode key"}},
 			{Kind: Bytes, Width: 1, U8: []uint8{1, 0, 1}},
+			{Kind: Float64s, Width: 1, F64: []float64{0.1, -1e300, 1.0 / 3}},
 		}},
 		{Rows: 0, Cols: []Column{
 			{Kind: Int64s, I64: []int64{}}, {Kind: Float32s, Width: 2, F32: []float32{}},
 			{Kind: Strings, Str: []string{}}, {Kind: Bytes, Width: 1, U8: []uint8{}},
+			{Kind: Float64s, Width: 1, F64: []float64{}},
 		}},
 		{Rows: 1, Cols: []Column{
 			{Kind: Int64s, I64: []int64{7}}, {Kind: Float32s, Width: 2, F32: []float32{1, 2}},
 			{Kind: Strings, Str: []string{"k"}}, {Kind: Bytes, Width: 1, U8: []uint8{0}},
+			{Kind: Float64s, Width: 1, F64: []float64{2}},
 		}},
 	}
 	path := dir.File("b0")
