@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"github.com/lakefuse/lakefuse/internal/jsonsafe"
@@ -191,7 +192,10 @@ func (e *Evaluation) Fill(rep *Report) {
 		for p := range e.Patterns[sp] {
 			patterns = append(patterns, p)
 		}
-		slices.SortFunc(patterns, func(a, b uint64) int { return int(e.Patterns[sp][b][0] - e.Patterns[sp][a][0]) })
+		// Most rows first; ties by the pattern's bits, not by map order.
+		slices.SortFunc(patterns, func(a, b uint64) int {
+			return cmp.Or(cmp.Compare(e.Patterns[sp][b][0], e.Patterns[sp][a][0]), cmp.Compare(a, b))
+		})
 		for _, p := range patterns {
 			counts := e.Patterns[sp][p]
 			pr := PatternReport{Split: split, Present: r.PatternModalities(p), Rows: counts[0], Accuracy: map[string]Num{}}
