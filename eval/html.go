@@ -344,7 +344,7 @@ th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 {{end}}</table>
 
 <h2>Cost</h2>
-<p>Peak memory {{printf "%.0f" .PeakMB}} MiB{{with .R.Memory}} (budget {{mb .BudgetBytes}}, {{.BudgetSource}}; {{.Path}} path, estimated {{mb .EstimateBytes}}){{end}}.{{with .R.Fit}} Fitted on {{.Rows}} of {{.Of}} training rows ({{.Source}}).{{end}} Wall time by stage: {{range .Stages}}{{.Name}} {{printf "%.2f" .Seconds}} s · {{end}}</p>
+<p>Peak memory {{printf "%.0f" .PeakMB}} MiB{{with .R.Memory}} (budget {{mb .BudgetBytes}}, {{.BudgetSource}}; {{.Path}} path{{if .Groups}} in {{.Groups}} bucket groups, {{mb .SpilledBytes}} spilled{{end}}, estimated {{mb .EstimateBytes}}){{end}}.{{with .R.Fit}} Fitted on {{.Rows}} of {{.Of}} training rows ({{.Source}}).{{end}} Wall time by stage: {{range .Stages}}{{.Name}} {{printf "%.2f" .Seconds}} s · {{end}}</p>
 <table><tr><th>strategy</th><th>fit (s)</th><th>predict (s)</th><th>scoring rows/s</th></tr>
 {{range .R.Strategies}}<tr><td>{{.Name}}</td><td>{{printf "%.3f" .FitSeconds}}</td><td>{{printf "%.3f" .PredictSeconds}}</td><td>{{printf "%.0f" .RowsPerSecond}}</td></tr>
 {{end}}</table>

@@ -5,8 +5,10 @@ package eval
 type MemoryReport struct {
 	BudgetBytes   int64  `json:"budget_bytes"`
 	BudgetSource  string `json:"budget_source"`
-	EstimateBytes int64  `json:"estimate_bytes"` // the in-memory path's peak, estimated from the footers
-	Path          string `json:"path"`           // in-memory or partitioned
+	EstimateBytes int64  `json:"estimate_bytes"`          // the in-memory path's peak, estimated from the footers
+	Path          string `json:"path"`                    // in-memory or partitioned
+	Groups        int    `json:"bucket_groups,omitempty"` // the partitioned path's
+	SpilledBytes  int64  `json:"spilled_bytes,omitempty"` // bucket files written to local disk
 	Warning       string `json:"warning,omitempty"`
 }
 

@@ -153,7 +153,10 @@ type invalidRow struct {
 // buildFrame turns an alignment into a Frame: class indexes, one dense block per
 // modality (decoded from the lake straight into place), and splits. Entities with
 // no modality present are rejected.
-func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[K], al *alignment[K], cs *classSet, stats []*lake.ScanStats) (*builtFrame, error) {
+//
+// mem, when set, holds a bucket group's spilled values (per modality), which
+// replace reading the values from the lake.
+func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[K], al *alignment[K], cs *classSet, stats []*lake.ScanStats, mem []*groupSource) (*builtFrame, error) {
 	spec := p.Spec
 	n := len(al.keys)
 	nMod := len(p.Modalities)
@@ -162,7 +165,7 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 		tables[s] = src[s].tables
 	}
 	keyOf := func(i int) string { return fmt.Sprint(al.keys[i]) }
-	blocks, invalid, err := r.materialize(ctx, p, tables, al.refs, al.extra, n, len(cs.names), stats, keyOf)
+	blocks, invalid, err := r.materialize(ctx, p, tables, al.refs, al.extra, n, len(cs.names), stats, keyOf, mem)
 	if err != nil {
 		return nil, err
 	}
@@ -304,14 +307,25 @@ type blockLoad struct {
 // blocks of rows aligned entities. The work is split by row group across all
 // modalities, at most CPU tasks at a time: decoding, not fetching, is the cost. A binary score s becomes probabilities
 // (1-s, s), and duplicate rows kept under the mean policy are averaged.
-func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Table, refs [][]ref, extra []map[int][]ref, rows, classes int, stats []*lake.ScanStats, keyOf func(int) string) ([]fusion.Block, [][]invalidRow, error) {
+func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Table, refs [][]ref, extra []map[int][]ref, rows, classes int, stats []*lake.ScanStats, keyOf func(int) string, mem []*groupSource) ([]fusion.Block, [][]invalidRow, error) {
 	loads := make([]*blockLoad, len(p.Modalities))
 	for s, sp := range p.Modalities {
-		ld, err := r.prepareBlock(ctx, sp, tables[s], refs[s], extra[s], rows, classes)
+		ld, err := r.prepareBlock(sp, tables[s], refs[s], extra[s], rows, classes)
 		if err != nil {
 			return nil, nil, err
 		}
 		loads[s] = ld
+	}
+	if mem != nil {
+		var g errgroup.Group
+		g.SetLimit(r.cpu)
+		for s, ld := range loads {
+			g.Go(func() error { return r.fillFromSpill(ld, mem[s]) })
+		}
+		if err := g.Wait(); err != nil {
+			return nil, nil, err
+		}
+		return finishLoads(loads, keyOf)
 	}
 	// Progress is bytes fetched (the key phase's included) against the files' sizes.
 	var totalBytes int64
@@ -371,6 +385,11 @@ func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Tabl
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
+	return finishLoads(loads, keyOf)
+}
+
+// finishLoads finishes every block (finish) and returns them with their invalid rows.
+func finishLoads(loads []*blockLoad, keyOf func(int) string) ([]fusion.Block, [][]invalidRow, error) {
 	blocks := make([]fusion.Block, len(loads))
 	invalid := make([][]invalidRow, len(loads))
 	for s, ld := range loads {
@@ -390,8 +409,32 @@ func (r *runner) loadErr(ctx context.Context, sp *SourcePlan, err error) error {
 	return sourceErr(sp.Kind, sp.Name, err)
 }
 
+// modalityWidths reads the width of every list-of-features modality from the
+// first file that has rows: a block's width is fixed before any row is loaded.
+func (r *runner) modalityWidths(ctx context.Context, plan *Plan) error {
+	r.plan = plan
+	r.widths = make([]int, len(plan.Modalities))
+	r.listWidth = make([]int, len(plan.Modalities))
+	for s, sp := range plan.Modalities {
+		if sp.Kind != "features" || sp.Vector == "" {
+			continue
+		}
+		for fi, rows := range sp.Rows {
+			if rows > 0 {
+				w, err := r.lake.ListWidth(ctx, sp.Files[fi], sp.Vector)
+				if err != nil {
+					return sourceErr("modality", sp.Name, err)
+				}
+				r.listWidth[s] = w
+				break
+			}
+		}
+	}
+	return nil
+}
+
 // prepareBlock sizes one modality's block and maps every file row to its frame row.
-func (r *runner) prepareBlock(ctx context.Context, sp *SourcePlan, tables []*lake.Table, refs []ref, extra map[int][]ref, rows, classes int) (*blockLoad, error) {
+func (r *runner) prepareBlock(sp *SourcePlan, tables []*lake.Table, refs []ref, extra map[int][]ref, rows, classes int) (*blockLoad, error) {
 	ld := &blockLoad{sp: sp, blk: fusion.Block{Name: sp.Name, Kind: fusion.Features}, serial: extra != nil}
 	switch {
 	case sp.Kind == "probs":
@@ -404,18 +447,10 @@ func (r *runner) prepareBlock(ctx context.Context, sp *SourcePlan, tables []*lak
 	case len(sp.Scalar) > 0:
 		ld.width, ld.stride = len(sp.Scalar), len(sp.Scalar)
 	default:
-		for ti, t := range tables {
-			if t.Rows > 0 {
-				w, err := r.lake.ListWidth(ctx, sp.Files[ti], sp.Vector)
-				if err != nil {
-					return nil, sourceErr("modality", sp.Name, err)
-				}
-				ld.width, ld.stride = w, w
-				break
-			}
-		}
+		ld.width, ld.stride = r.listWidth[slices.Index(r.plan.Modalities, sp)], r.listWidth[slices.Index(r.plan.Modalities, sp)]
 	}
 	ld.blk.Width = ld.stride
+	r.widths[slices.Index(r.plan.Modalities, sp)] = ld.stride
 	ld.blk.Values = bigmem.Floats(rows * ld.stride)
 	ld.blk.Present = make([]bool, rows)
 	ld.hits = make([]uint16, rows)
@@ -596,31 +631,62 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 // (an error when it is required, else a warning), and, when fitting, a training
 // split with fewer than two classes or a class that is evaluated but never trained on.
 func checkFrame(p *Plan, bf *builtFrame, fitting bool) error {
+	c := newFrameCounts(len(bf.frame.Blocks))
+	c.add(bf)
+	warnings, err := c.check(p, bf.classes.names, fitting)
+	bf.warnings = append(bf.warnings, warnings...)
+	return err
+}
+
+// frameCounts is what checkFrame looks at, summed over bucket groups.
+type frameCounts struct {
+	aligned      int64
+	present      []int64 // per block: rows where the modality is usable
+	train, other map[string]int64
+}
+
+func newFrameCounts(blocks int) *frameCounts {
+	return &frameCounts{present: make([]int64, blocks), train: map[string]int64{}, other: map[string]int64{}}
+}
+
+func (c *frameCounts) add(bf *builtFrame) {
 	f := bf.frame
-	for s, blk := range f.Blocks {
-		if slices.Contains(blk.Present, true) {
+	c.aligned += bf.aligned
+	for b, blk := range f.Blocks {
+		for _, p := range blk.Present {
+			if p {
+				c.present[b]++
+			}
+		}
+	}
+	for i, y := range f.Label {
+		switch {
+		case y < 0:
+		case f.Train[i]:
+			c.train[bf.classes.names[y]]++
+		default:
+			c.other[bf.classes.names[y]]++
+		}
+	}
+}
+
+// check returns the warnings and the first error of checkFrame.
+func (c *frameCounts) check(p *Plan, classes []string, fitting bool) ([]string, error) {
+	var warnings []string
+	for s, n := range c.present {
+		if n > 0 {
 			continue
 		}
-		msg := fmt.Sprintf("modality %q has no usable rows among the %d aligned entities", blk.Name, bf.aligned)
+		msg := fmt.Sprintf("modality %q has no usable rows among the %d aligned entities", p.Modalities[s].Name, c.aligned)
 		if p.Modalities[s].Required {
-			return fmt.Errorf("jobs: %w: %s, and it is required", ErrInput, msg)
+			return nil, fmt.Errorf("jobs: %w: %s, and it is required", ErrInput, msg)
 		}
-		bf.warnings = append(bf.warnings, msg+": every strategy that uses it predicts without it")
+		warnings = append(warnings, msg+": every strategy that uses it predicts without it")
 	}
 	if !fitting {
-		return nil
+		return warnings, nil
 	}
-	train, other := map[string]int64{}, map[string]int64{}
-	for i, c := range f.Label {
-		switch {
-		case c < 0:
-		case f.Train[i]:
-			train[bf.classes.names[c]]++
-		default:
-			other[bf.classes.names[c]]++
-		}
-	}
-	return checkClasses(train, other, bf.classes.names)
+	return warnings, checkClasses(c.train, c.other, classes)
 }
 
 // checkSplitValues checks that every split value found (with its row count) is

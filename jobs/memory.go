@@ -72,19 +72,48 @@ func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryRepo
 	}
 	rankings := min(entities, limit) * classes * rankPairBytes * int64(len(r.spec.Strategies)+len(r.spec.Modalities))
 	total := int64(float64(keys+frame+scores+rankings+entities*rowBookkeep) * heapHeadroom)
-	m := &eval.MemoryReport{
+	return &eval.MemoryReport{
 		BudgetBytes:   r.budget.Bytes,
 		BudgetSource:  r.budget.Source,
 		EstimateBytes: total,
 		Path:          "in-memory",
 	}
-	if !r.budget.Fits(total) {
-		m.Warning = fmt.Sprintf("the in-memory path needs about %s, more than the memory budget of %s; "+
-			"the partitioned (spilled) path is not built yet, so the run holds everything in memory and may be killed",
-			spill.FormatSize(total), r.budget)
-	}
-	return m
 }
+
+// groupShare is the part of the budget one bucket group's frame may take: the
+// rest holds the fit sample, the merged evaluation and the writers.
+const groupShare = 4
+
+// choosePath picks the in-memory path when its estimate fits the budget, else
+// the partitioned one with enough bucket groups that each holds a quarter of the
+// budget. The partitioned path fits models first; scoring with saved models and
+// a holdout split (whose stratified draw needs every row's class at once) stay in
+// memory for now, with a warning when they do not fit.
+func (r *runner) choosePath(plan *Plan, scoring bool) {
+	m := r.memory
+	if r.opts.Groups > 0 {
+		r.groups = r.opts.Groups
+	} else if !r.budget.Fits(m.EstimateBytes) {
+		if scoring || r.spec.Split.Holdout != nil {
+			what := "scoring with saved models"
+			if !scoring {
+				what = "a holdout split"
+			}
+			m.Warning = fmt.Sprintf("the in-memory path needs about %s, more than the memory budget of %s; "+
+				"the partitioned path does not handle %s yet, so the run holds everything in memory and may be killed",
+				spill.FormatSize(m.EstimateBytes), r.budget, what)
+			return
+		}
+		share := max(r.budget.Bytes/groupShare, 1)
+		r.groups = int(min((m.EstimateBytes+share-1)/share, maxGroups))
+	}
+	if r.groups > 0 {
+		m.Path, m.Groups = "partitioned", r.groups
+	}
+}
+
+// maxGroups bounds the bucket files open at once (sources × groups).
+const maxGroups = 4096
 
 // fitRowCopies is how many float64 copies of a training row the fits hold at
 // their peak: its features and probabilities raw, standardised, as out-of-fold
@@ -97,16 +126,7 @@ const fitRowCopies = 4
 // The other training rows keep their split in the reports; only fitting skips
 // them. It returns the report's note, nil when nothing was left out.
 func limitTraining(r *runner, f *fusion.Frame) *eval.FitReport {
-	limit := r.spec.Fit.MaxRows
-	source := "fit.max_rows"
-	if limit == 0 {
-		width := f.Classes * (len(r.spec.Strategies) + len(r.spec.Modalities))
-		for _, b := range f.Blocks {
-			width += b.Width
-		}
-		limit = int(min(r.budget.Bytes/4/int64(max(width, 1)*valueBytes*fitRowCopies), 1<<40))
-		source = "a quarter of the memory budget"
-	}
+	limit, source := r.fitCap()
 	var hashes []uint64
 	for i, train := range f.Train {
 		if train && f.Label[i] >= 0 {
@@ -123,6 +143,22 @@ func limitTraining(r *runner, f *fusion.Frame) *eval.FitReport {
 			f.Train[i] = false
 		}
 	}
-	return &eval.FitReport{Rows: int64(limit), Of: int64(len(hashes)), Source: source,
-		Warning: fmt.Sprintf("the learned strategies were fitted on %d of the %d training rows (%s; a sample by key hash)", limit, len(hashes), source)}
+	return fitReport(limit, int64(len(hashes)), source)
+}
+
+// fitCap is how many training rows the fits may see, and what set it.
+func (r *runner) fitCap() (int, string) {
+	if r.spec.Fit.MaxRows > 0 {
+		return r.spec.Fit.MaxRows, "fit.max_rows"
+	}
+	width := r.classes * (len(r.spec.Strategies) + len(r.spec.Modalities))
+	for _, w := range r.widths {
+		width += w
+	}
+	return int(max(min(r.budget.Bytes/4/int64(max(width, 1)*valueBytes*fitRowCopies), 1<<40), 1)), "a quarter of the memory budget"
+}
+
+func fitReport(rows int, of int64, source string) *eval.FitReport {
+	return &eval.FitReport{Rows: int64(rows), Of: of, Source: source,
+		Warning: fmt.Sprintf("the learned strategies were fitted on %d of the %d training rows (%s; a sample by key hash)", rows, of, source)}
 }

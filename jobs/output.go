@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -17,11 +16,10 @@ import (
 
 const parquetType = "application/vnd.apache.parquet"
 
-// write streams every output of the run under its prefix: scores per strategy
-// (when writeScores), the long-format metrics table, rejected rows, model files
-// and report.json.
-func (r *runner) write(ctx context.Context, rw *lake.Attempt, bf *builtFrame, scored []*scoredStrategy, models map[string]*ModelFile, writeScores bool, rep *eval.Report) error {
-	defer r.timed("write", time.Now())
+// writeRows writes one frame's row outputs: scores per strategy (when
+// writeScores) and rejected rows, as parts numbered by the frame's bucket group
+// (0 for a run held whole), so that groups never collide.
+func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame, scored []*scoredStrategy, group int, writeScores bool) error {
 	f := bf.frame
 	k := f.Classes
 	part := r.spec.Outputs.PartRows
@@ -48,12 +46,7 @@ func (r *runner) write(ctx context.Context, rw *lake.Attempt, bf *builtFrame, sc
 		presence[b] = lake.OutColumn{Name: "present_" + blk.Name, Bool: blk.Present}
 	}
 
-	type job struct {
-		rel    string
-		rows   int64
-		encode func(io.Writer) error
-	}
-	var jobs []job
+	var jobs []writeJob
 	for _, s := range scored {
 		if !writeScores || (s.baseline && !r.spec.Outputs.BaselineScores) {
 			continue
@@ -72,7 +65,8 @@ func (r *runner) write(ctx context.Context, rw *lake.Attempt, bf *builtFrame, sc
 				pred.String[i] = bf.classes.names[c]
 			}
 		}
-		for seq, lo := 0, 0; lo < f.Rows || (seq == 0 && f.Rows == 0); seq, lo = seq+1, lo+part {
+		// A group without rows writes no part; a run without rows writes one empty part.
+		for seq, lo := 0, 0; lo < f.Rows || (seq == 0 && f.Rows == 0 && group == 0); seq, lo = seq+1, lo+part {
 			hi := min(lo+part, f.Rows)
 			cols := []lake.OutColumn{
 				sliceColumn(bf.keys, lo, hi), sliceColumn(labels, lo, hi), sliceColumn(pred, lo, hi),
@@ -85,23 +79,30 @@ func (r *runner) write(ctx context.Context, rw *lake.Attempt, bf *builtFrame, sc
 			if s.uncertainty != nil {
 				cols = append(cols, lake.OutColumn{Name: "uncertainty", Float64: s.uncertainty[lo:hi]})
 			}
-			jobs = append(jobs, job{
-				rel:    fmt.Sprintf("scores/strategy=%s/part-%05d-%05d.parquet", s.name, 0, seq),
+			jobs = append(jobs, writeJob{
+				rel:    fmt.Sprintf("scores/strategy=%s/part-%05d-%05d.parquet", s.name, group, seq),
 				rows:   int64(hi - lo),
 				encode: func(w io.Writer) error { return lake.WriteParquet(w, hi-lo, cols) },
 			})
 		}
 	}
-	metrics := metricsTable(rep)
-	jobs = append(jobs, job{rel: "metrics/part-00000.parquet", rows: int64(len(metrics[0].String)),
-		encode: func(w io.Writer) error { return lake.WriteParquet(w, len(metrics[0].String), metrics) }})
 	if n := len(bf.rejected.reason); n > 0 {
 		rj := bf.rejected
 		cols := []lake.OutColumn{rj.keys, rj.modality, {Name: "reason", String: rj.reason}}
-		jobs = append(jobs, job{rel: "rejected/part-00000.parquet", rows: int64(n),
+		jobs = append(jobs, writeJob{rel: fmt.Sprintf("rejected/part-%05d.parquet", group), rows: int64(n),
 			encode: func(w io.Writer) error { return lake.WriteParquet(w, n, cols) }})
 	}
+	return r.writeAll(ctx, rw, jobs)
+}
 
+type writeJob struct {
+	rel    string
+	rows   int64
+	encode func(io.Writer) error
+}
+
+// writeAll writes files, at most CPU at a time (encoding is the cost).
+func (r *runner) writeAll(ctx context.Context, rw *lake.Attempt, jobs []writeJob) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cpu)
 	var done atomic.Int64
@@ -114,10 +115,17 @@ func (r *runner) write(ctx context.Context, rw *lake.Attempt, bf *builtFrame, sc
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	return g.Wait()
+}
+
+// writeSummary writes what describes the whole run: the long-format metrics
+// table, the model files and the reports.
+func (r *runner) writeSummary(ctx context.Context, rw *lake.Attempt, models map[string]*ModelFile, rep *eval.Report) error {
+	metrics := metricsTable(rep)
+	if err := r.writeAll(ctx, rw, []writeJob{{rel: "metrics/part-00000.parquet", rows: int64(len(metrics[0].String)),
+		encode: func(w io.Writer) error { return lake.WriteParquet(w, len(metrics[0].String), metrics) }}}); err != nil {
 		return err
 	}
-
 	for _, name := range sortedKeys(models) {
 		body, err := jsonsafe.MarshalIndent(models[name], "", "  ")
 		if err != nil {

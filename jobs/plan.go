@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -31,6 +32,9 @@ type SourcePlan struct {
 	Required bool
 	// stringKey says, per file, whether its key column holds strings.
 	stringKey []bool
+	// vector32 says, per file, whether its vector column holds float32, which
+	// bucket files then keep as float32 without rounding anything.
+	vector32 []bool
 }
 
 // TotalRows sums the rows of every file.
@@ -50,6 +54,9 @@ type Plan struct {
 	Labels     *SourcePlan   // nil when the label comes from a modality or is absent
 	LabelFrom  int           // index of the label's source: a modality, or len(Modalities) for Labels; -1 for none
 	Anchor     int           // index of the left-join anchor, same numbering
+	// labelValues holds, per label file, its distinct labels (checkLabels):
+	// what the classes are, known before any vector is read.
+	labelValues []*lake.Table
 }
 
 // Sources returns modalities then (if any) the labels table: the numbering used by
@@ -129,6 +136,7 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 	for si, sp := range sources {
 		sp.Rows = make([]int64, len(sp.Files))
 		sp.stringKey = make([]bool, len(sp.Files))
+		sp.vector32 = make([]bool, len(sp.Files))
 		var pattern *regexp.Regexp
 		if m := spec.modality(sp.Name); m != nil && m.Features != nil && m.Features.Columns != "" {
 			pattern = regexp.MustCompile(m.Features.Columns) // validated by Validate
@@ -147,6 +155,7 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 				}
 				for _, c := range info.Columns {
 					sp.stringKey[fi] = sp.stringKey[fi] || (c.Name == sp.Request.Key && c.Type == "BYTE_ARRAY")
+					sp.vector32[fi] = sp.vector32[fi] || (c.Name == sp.Vector && c.Type == "list<FLOAT>")
 				}
 				if pattern == nil {
 					return nil
@@ -203,54 +212,89 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 	spec := p.Spec
 	sp := p.Sources()[p.LabelFrom]
 	req := lake.ColumnRequest{Key: spec.Key, Label: spec.Label.Column, Split: spec.Split.Column}
-	tables := make([]*lake.Table, len(sp.Files))
+	// A row group at a time, and only counts kept: the label source may be as long
+	// as the lake.
+	var mu sync.Mutex
+	var tables []*lake.Table // one per file, holding its distinct labels
+	found := map[string]int{}
+	train, other := map[string]int64{}, map[string]int64{}
+	seen := map[string]bool{}
+	var order []string
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(spec.Concurrency.IO)
-	for i, f := range sp.Files {
+	for _, f := range sp.Files {
 		g.Go(func() error {
-			t, err := l.ScanFile(gctx, f, req, nil)
+			src, err := l.OpenScatter(gctx, f, nil)
 			if err != nil {
 				return sourceErr(sp.Kind, sp.Name, err)
 			}
-			tables[i] = t
+			distinct := &lake.Table{File: f.Key}
+			ints, strs := map[int64]bool{}, map[string]bool{}
+			for rg := 0; rg < src.RowGroups(); rg++ {
+				t, err := src.ScanRowGroup(gctx, rg, req)
+				if err != nil {
+					return sourceErr(sp.Kind, sp.Name, err)
+				}
+				if distinct.IntLabels == nil && distinct.StrLabels == nil {
+					if t.IntLabels != nil {
+						distinct.IntLabels = []int64{}
+					} else {
+						distinct.StrLabels = []string{}
+					}
+				}
+				if (t.IntLabels != nil) != (distinct.IntLabels != nil) {
+					return fmt.Errorf("jobs: %w: label column %q is an integer in some files and a string in others (file %s)", ErrInput, spec.Label.Column, f.Key)
+				}
+				mu.Lock()
+				for row := 0; row < t.Rows; row++ {
+					if t.LabelValid != nil && !t.LabelValid[row] {
+						continue
+					}
+					label := ""
+					if t.IntLabels != nil {
+						v := t.IntLabels[row]
+						if !ints[v] {
+							ints[v] = true
+							distinct.IntLabels = append(distinct.IntLabels, v)
+						}
+						label = strconv.FormatInt(v, 10)
+					} else {
+						label = t.StrLabels[row]
+						if !strs[label] {
+							strs[label] = true
+							distinct.StrLabels = append(distinct.StrLabels, label)
+						}
+					}
+					if !seen[label] {
+						seen[label] = true
+						order = append(order, label)
+					}
+					training := true
+					if spec.Split.Column != "" {
+						split := t.Split[row]
+						found[split]++
+						training = slices.Contains(spec.Split.Train, split)
+					}
+					if training {
+						train[label]++
+					} else {
+						other[label]++
+					}
+				}
+				mu.Unlock()
+			}
+			if distinct.IntLabels != nil || distinct.StrLabels != nil {
+				mu.Lock()
+				tables = append(tables, distinct)
+				mu.Unlock()
+			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	found := map[string]int{}
-	train, other := map[string]int64{}, map[string]int64{}
-	seen := map[string]bool{}
-	var order []string
-	for _, t := range tables {
-		for row := 0; row < t.Rows; row++ {
-			if t.LabelValid != nil && !t.LabelValid[row] {
-				continue
-			}
-			label := ""
-			if t.IntLabels != nil {
-				label = strconv.FormatInt(t.IntLabels[row], 10)
-			} else {
-				label = t.StrLabels[row]
-			}
-			if !seen[label] {
-				seen[label] = true
-				order = append(order, label)
-			}
-			training := true
-			if spec.Split.Column != "" {
-				split := t.Split[row]
-				found[split]++
-				training = slices.Contains(spec.Split.Train, split)
-			}
-			if training {
-				train[label]++
-			} else {
-				other[label]++
-			}
-		}
-	}
+	p.labelValues = tables
 	if err := checkSplitValues(spec, found); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,12 @@ type Options struct {
 	// Memory is the memory budget ("512MiB"), overriding spec resources.memory;
 	// empty means the spec's, else 75 % of the machine's (spill.NewBudget).
 	Memory string
+	// SpillDir is where the partitioned path writes its bucket files; empty
+	// means the temp dir.
+	SpillDir string
+	// Groups forces the partitioned path with this many bucket groups (tests,
+	// and reproducing a run); 0 lets the memory budget decide.
+	Groups int
 	// Progress, if set, is told how far each stage has got. It is called from
 	// several goroutines.
 	Progress func(stage string, done, total int64)
@@ -82,6 +89,12 @@ type runner struct {
 	budget    *spill.Budget
 	memory    *eval.MemoryReport
 	fitSample *eval.FitReport // nil when the fits saw every training row
+	plan      *Plan
+	classes   int   // classes of the task, once known
+	widths    []int // per modality: its block's width
+	listWidth []int // per modality: its list column's width (features lists)
+	groups    int   // bucket groups of the partitioned path; 0: in memory
+	spillDir  string
 }
 
 func (r *runner) progress(stage string, done, total int64) {
@@ -119,7 +132,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{spec: spec, opts: opts, log: opts.Logger, cpu: spec.Concurrency.CPU, seconds: map[string]float64{}}
+	r := &runner{spec: spec, opts: opts, log: opts.Logger, cpu: spec.Concurrency.CPU, seconds: map[string]float64{}, spillDir: opts.SpillDir}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -175,53 +188,21 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	}
 	r.timed("plan", start)
 	r.memory = estimateMemory(ctx, r, plan)
+	r.choosePath(plan, lm != nil)
 	r.log.Info("memory", "budget", r.budget.String(), "estimate", spill.FormatSize(r.memory.EstimateBytes), "path", r.memory.Path)
 	if r.memory.Warning != "" {
 		r.log.Warn(r.memory.Warning)
 	}
-	tables, stats, err := r.scan(ctx, plan)
-	if err != nil {
+	if err := r.modalityWidths(ctx, plan); err != nil {
 		return nil, err
 	}
-	var bf *builtFrame
-	if len(tables[0]) > 0 && firstTable(tables).IntKeys != nil {
-		bf, err = alignAndBuild[int64](ctx, r, plan, tables, stats, lm, func(t *lake.Table) []int64 { return t.IntKeys })
+	var report *eval.Report
+	if r.groups > 0 {
+		report, err = r.runPartitioned(ctx, plan, att, runID, l.String())
 	} else {
-		bf, err = alignAndBuild[string](ctx, r, plan, tables, stats, lm, func(t *lake.Table) []string { return t.StrKeys })
+		report, err = r.runInMemory(ctx, plan, att, lm, runID, l.String())
 	}
 	if err != nil {
-		return nil, err
-	}
-	var scored []*scoredStrategy
-	var models map[string]*ModelFile
-	var fitted *fittedState
-	if lm != nil {
-		if err := lm.checkSchema(plan, bf.frame); err != nil {
-			return nil, err
-		}
-		scored, err = r.restorePredict(ctx, bf, lm)
-	} else {
-		var uni map[string]*fusion.Unimodal
-		scored, uni, fitted, err = r.fitPredict(ctx, plan, bf)
-		if err == nil {
-			models = modelFiles(spec, plan, bf, scored, uni, runID)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	report, err := r.evaluate(ctx, plan, bf, scored, fitted, stats, tables, runID, l.String())
-	if err != nil {
-		return nil, err
-	}
-	report.Attempt = att.ID()
-	// Another attempt may have committed, or claimed the commit, while this one
-	// computed.
-	if err := r.yieldTo(ctx, att.Check(ctx), runID, prefix); err != nil {
-		return nil, err
-	}
-	writeScores := lm != nil || spec.Mode != "fit"
-	if err := r.write(ctx, att, bf, scored, models, writeScores, report); err != nil {
 		return nil, err
 	}
 	start = time.Now()
@@ -238,6 +219,113 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	r.progress("commit", 1, 1)
 	r.log.Info("run committed", "prefix", prefix, "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()))
 	return &Result{RunID: runID, Attempt: att.ID(), Lake: l.String(), Prefix: prefix, Report: report}, nil
+}
+
+// runInMemory is the run held whole in memory: scan every source, align, build
+// one frame, fit (or restore), predict, evaluate and write it.
+func (r *runner) runInMemory(ctx context.Context, plan *Plan, att *lake.Attempt, lm *loadedModels, runID, lakeURL string) (*eval.Report, error) {
+	tables, stats, err := r.scan(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	var bf *builtFrame
+	if len(tables[0]) > 0 && firstTable(tables).IntKeys != nil {
+		bf, err = alignAndBuild[int64](ctx, r, plan, tables, stats, lm, func(t *lake.Table) []int64 { return t.IntKeys })
+	} else {
+		bf, err = alignAndBuild[string](ctx, r, plan, tables, stats, lm, func(t *lake.Table) []string { return t.StrKeys })
+	}
+	if err != nil {
+		return nil, err
+	}
+	var scored []*scoredStrategy
+	var models map[string]*ModelFile
+	var fitted *fittedState
+	var best, chosenOn string
+	if lm != nil {
+		if err := lm.checkSchema(plan, bf.frame); err != nil {
+			return nil, err
+		}
+		scored, err = r.restorePredict(ctx, bf, lm)
+	} else {
+		var uni []*fusion.Unimodal
+		scored, uni, fitted, err = r.fitPredict(ctx, plan, bf)
+		if err == nil {
+			models = modelFiles(r.spec, plan, bf, scored, byModality(bf.frame, uni), runID)
+			best, chosenOn = chooseBaseline(bf.frame, scored), fitSplits(r.spec)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	ev, err := r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, best, chosenOn)
+	if err != nil {
+		return nil, err
+	}
+	t := newTally(len(plan.Modalities), len(scored))
+	t.add(bf, scored)
+	t.warnings = bf.warnings
+	report := r.report(plan, t, ev, scored, bf.classes, bf.splits, stats, runID, lakeURL)
+	r.timed("evaluate", start)
+	report.Attempt = att.ID()
+	// Another attempt may have committed, or claimed the commit, while this one
+	// computed.
+	if err := r.yieldTo(ctx, att.Check(ctx), runID, att.Prefix()); err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	if err := r.writeRows(ctx, att, bf, scored, 0, lm != nil || r.spec.Mode != "fit"); err != nil {
+		return nil, err
+	}
+	if err := r.writeSummary(ctx, att, models, report); err != nil {
+		return nil, err
+	}
+	r.timed("write", start)
+	return report, nil
+}
+
+// byModality names each block's unimodal model by its modality.
+func byModality(f *fusion.Frame, uni []*fusion.Unimodal) map[string]*fusion.Unimodal {
+	out := map[string]*fusion.Unimodal{}
+	for b, u := range uni {
+		out[f.Blocks[b].Name] = u
+	}
+	return out
+}
+
+// chooseBaseline names the baseline strategies are compared with: the unimodal
+// model most accurate on the rows the fits saw (ties to the first name). Every
+// path chooses on the same rows, so a run held whole and a run in bucket groups
+// compare with the same baseline.
+func chooseBaseline(f *fusion.Frame, scored []*scoredStrategy) string {
+	k := f.Classes
+	best, bestRight := "", int64(-1)
+	for _, s := range scored {
+		if !s.baseline {
+			continue
+		}
+		var right int64
+		for i := 0; i < f.Rows; i++ {
+			if f.Train[i] && f.Label[i] >= 0 && eval.Argmax(s.probs[i*k:(i+1)*k]) == int(f.Label[i]) {
+				right++
+			}
+		}
+		if right > bestRight || (right == bestRight && s.name < best) {
+			best, bestRight = s.name, right
+		}
+	}
+	return best
+}
+
+// fitSplits names the split(s) the fits train on, for the report.
+func fitSplits(spec *Spec) string {
+	switch {
+	case spec.Split.Column != "":
+		return strings.Join(spec.Split.Train, "+")
+	case spec.Split.Holdout != nil:
+		return "train"
+	}
+	return "all"
 }
 
 // yieldTo handles an attempt that found another attempt's claim on the run (err
@@ -354,7 +442,7 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 	if len(cs.names) < 2 {
 		return nil, fmt.Errorf("jobs: %w: label %q has %d distinct values; classification needs at least 2", ErrInput, plan.Spec.Label.Column, len(cs.names))
 	}
-	bf, err := buildFrame(ctx, r, plan, src, al, cs, stats)
+	bf, err := buildFrame(ctx, r, plan, src, al, cs, stats, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -362,6 +450,7 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 		return nil, err
 	}
 	if lm == nil {
+		r.classes = len(cs.names)
 		if r.fitSample = limitTraining(r, bf.frame); r.fitSample != nil {
 			r.log.Warn(r.fitSample.Warning)
 		}
@@ -384,17 +473,13 @@ type scoredStrategy struct {
 }
 
 // fitPredict fits the unimodal models and every strategy, and scores every row.
-func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]*scoredStrategy, map[string]*fusion.Unimodal, *fittedState, error) {
+func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]*scoredStrategy, []*fusion.Unimodal, *fittedState, error) {
 	defer r.timed("fit_predict", time.Now())
 	f := bf.frame
 	lr := &fusion.LogRegOptions{C: r.spec.Model.C, MaxIter: r.spec.Model.MaxIter}
 	uni, err := fusion.FitUnimodal(ctx, f, lr, r.cpu)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("jobs: fit unimodal models: %w", err)
-	}
-	byName := map[string]*fusion.Unimodal{}
-	for b, u := range uni {
-		byName[f.Blocks[b].Name] = u
 	}
 	in, baselines := r.predictUnimodal(f, uni)
 	strategies := make([]fusion.Strategy, len(r.spec.Strategies))
@@ -440,7 +525,7 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 	if len(uni) > 0 {
 		prior = uni[0].Prior
 	}
-	return append(scored, baselines...), byName, &fittedState{in: in, strategies: strategies, prior: prior}, nil
+	return append(scored, baselines...), uni, &fittedState{in: in, strategies: strategies, prior: prior}, nil
 }
 
 // restorePredict scores every row with loaded models: the unimodal models they
@@ -524,24 +609,100 @@ func predictStrategy(ctx context.Context, s fusion.Strategy, in *fusion.Inputs) 
 	return sc, nil
 }
 
-// evaluate computes every strategy's and baseline's metrics, with intervals, the
-// comparison with the best single modality, robustness by presence pattern and
-// ablations, and assembles the report.
-func (r *runner) evaluate(ctx context.Context, plan *Plan, bf *builtFrame, scored []*scoredStrategy, fitted *fittedState, stats []*lake.ScanStats, tables [][]*lake.Table, runID, lakeURL string) (*eval.Report, error) {
-	defer r.timed("evaluate", time.Now())
+// tally is what the report counts about rows, summed over bucket groups.
+type tally struct {
+	aligned, scored, noModality int64
+	bySplit                     map[string]int64
+	matched, duplicates         []int64            // per modality
+	invalid                     []map[string]int64 // per modality, by reason
+	warnings                    []string
+	predictSec                  []float64 // per scorer
+}
+
+func newTally(modalities, scorers int) *tally {
+	t := &tally{bySplit: map[string]int64{}, matched: make([]int64, modalities), duplicates: make([]int64, modalities),
+		invalid: make([]map[string]int64, modalities), predictSec: make([]float64, scorers)}
+	for i := range t.invalid {
+		t.invalid[i] = map[string]int64{}
+	}
+	return t
+}
+
+// add counts one frame's rows and the time its scores took.
+func (t *tally) add(bf *builtFrame, scored []*scoredStrategy) {
+	t.aligned += bf.aligned
+	t.scored += int64(bf.frame.Rows)
+	t.noModality += bf.aligned - int64(bf.frame.Rows)
+	for _, s := range bf.split {
+		t.bySplit[s]++
+	}
+	for m := range t.matched {
+		t.matched[m] += bf.stats[m].Matched
+		t.duplicates[m] += bf.stats[m].Duplicates
+		for reason, n := range bf.invalid[m] {
+			t.invalid[m][reason] += n
+		}
+	}
+	for i, s := range scored {
+		t.predictSec[i] += s.predictSec
+	}
+}
+
+// evaluateFrame computes every strategy's and baseline's metrics on one frame's
+// rows (a run's, or a bucket group's), with its ablations. splits is the run's
+// split order, which every group shares; best names the baseline strategies are
+// compared with ("" lets eval choose, for a run evaluated whole).
+func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*scoredStrategy, fitted *fittedState, splits []string, best, chosenOn string) (*eval.Evaluation, error) {
 	f := bf.frame
+	splitIndex := map[string]int{}
+	for i, s := range splits {
+		splitIndex[s] = i
+	}
+	rows := eval.Rows{Classes: f.Classes, ClassNames: bf.classes.names, Label: f.Label, Split: make([]int, f.Rows),
+		Splits: splits, KeyHash: f.KeyHash}
+	for i, s := range bf.split {
+		rows.Split[i] = splitIndex[s]
+	}
+	for _, b := range f.Blocks {
+		rows.Modalities = append(rows.Modalities, b.Name)
+		rows.Present = append(rows.Present, b.Present)
+	}
+	var scores []eval.Scores
+	for _, s := range scored {
+		scores = append(scores, eval.Scores{Name: s.name, Baseline: s.baseline, Modalities: s.modalities, Probs: s.probs})
+	}
+	if fitted != nil && r.spec.Evaluation.ablation() {
+		abl, err := r.ablations(ctx, bf, fitted)
+		if err != nil {
+			return nil, err
+		}
+		scores = append(scores, abl...)
+	}
+	return eval.Evaluate(rows, scores, eval.Options{Replicates: r.spec.Evaluation.replicates(), ExactLimit: r.spec.Evaluation.ExactRankLimit,
+		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn}), nil
+}
+
+// forget drops an evaluation's references to rows and scores once it holds
+// merged accumulators: Fill needs neither, and they are a group's frame.
+func forget(ev *eval.Evaluation) {
+	ev.Rows.Label, ev.Rows.Split, ev.Rows.KeyHash, ev.Rows.Present = nil, nil, nil, nil
+	for i := range ev.Scores {
+		ev.Scores[i].Probs = nil
+	}
+}
+
+// report assembles the run's report: the row counts, what was read, the memory
+// path, and every metric of the (merged) evaluation.
+func (r *runner) report(plan *Plan, t *tally, ev *eval.Evaluation, scored []*scoredStrategy, classes *classSet, splits []string, stats []*lake.ScanStats, runID, lakeURL string) *eval.Report {
 	rep := &eval.Report{
 		RunID: runID, Job: r.spec.Name, Dataset: r.spec.Dataset, Lake: lakeURL,
-		Classes: bf.classes.names, Splits: bf.splits, Seconds: r.seconds,
-		Rows:     eval.RowCounts{Aligned: bf.aligned, Scored: int64(f.Rows), Rejected: map[string]int64{}, BySplit: map[string]int64{}},
+		Classes: classes.names, Splits: splits, Seconds: r.seconds,
+		Rows:     eval.RowCounts{Aligned: t.aligned, Scored: t.scored, Rejected: map[string]int64{}, BySplit: t.bySplit},
 		Cost:     eval.CostReport{BytesRead: map[string]int64{}, Requests: map[string]int64{}},
-		Warnings: bf.warnings,
+		Warnings: t.warnings,
 	}
-	if n := bf.aligned - int64(f.Rows); n > 0 {
-		rep.Rows.Rejected["no modality present"] = n
-	}
-	for _, s := range bf.split {
-		rep.Rows.BySplit[s]++
+	if t.noModality > 0 {
+		rep.Rows.Rejected["no modality present"] = t.noModality
 	}
 	for si, sp := range plan.Sources() {
 		rep.Cost.BytesRead[sp.Name] = stats[si].BytesRead.Load()
@@ -555,58 +716,28 @@ func (r *runner) evaluate(ctx context.Context, plan *Plan, bf *builtFrame, score
 		rep.Warnings = append(rep.Warnings, rep.Fit.Warning)
 	}
 	for si, sp := range plan.Modalities {
-		var rows int64
-		for _, t := range tables[si] {
-			rows += int64(t.Rows)
-		}
-		st := bf.stats[si]
+		rows := sp.TotalRows()
 		rep.Modalities = append(rep.Modalities, eval.ModalityReport{
-			Name: sp.Name, Kind: sp.Kind, Files: len(sp.Files), Width: f.Blocks[si].Width,
-			RowsRead: rows, Matched: st.Matched, Duplicates: st.Duplicates,
-			Unmatched: rows - st.Matched - st.Duplicates, BytesRead: stats[si].BytesRead.Load(),
-			Invalid: bf.invalid[si],
+			Name: sp.Name, Kind: sp.Kind, Files: len(sp.Files), Width: r.widths[si],
+			RowsRead: rows, Matched: t.matched[si], Duplicates: t.duplicates[si],
+			Unmatched: rows - t.matched[si] - t.duplicates[si], BytesRead: stats[si].BytesRead.Load(),
+			Invalid: t.invalid[si],
 		})
-		if n := sumCounts(bf.invalid[si]); n > 0 {
+		if n := sumCounts(t.invalid[si]); n > 0 {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("modality %q: %d entities' values were rejected as invalid and count as missing (rejected/ lists them with the reason)", sp.Name, n))
 		}
 	}
-
-	splitIndex := map[string]int{}
-	for i, s := range bf.splits {
-		splitIndex[s] = i
-	}
-	rows := eval.Rows{Classes: f.Classes, ClassNames: bf.classes.names, Label: f.Label, Split: make([]int, f.Rows),
-		Splits: bf.splits, KeyHash: f.KeyHash}
-	for i, s := range bf.split {
-		rows.Split[i] = splitIndex[s]
-	}
-	for _, b := range f.Blocks {
-		rows.Modalities = append(rows.Modalities, b.Name)
-		rows.Present = append(rows.Present, b.Present)
-	}
-	var scores []eval.Scores
-	for _, s := range scored {
-		scores = append(scores, eval.Scores{Name: s.name, Baseline: s.baseline, Modalities: s.modalities, Probs: s.probs})
-	}
-	if fitted != nil && r.spec.Evaluation.ablation() {
-		abl, err := r.ablations(ctx, bf, fitted, rows)
-		if err != nil {
-			return nil, err
-		}
-		scores = append(scores, abl...)
-	}
-	ev := eval.Evaluate(rows, scores, eval.Options{Replicates: r.spec.Evaluation.replicates(), ExactLimit: r.spec.Evaluation.ExactRankLimit, Workers: r.cpu})
 	ev.Fill(rep)
 	for i := range rep.Strategies {
 		s := scored[i]
 		st := &rep.Strategies[i]
-		st.Type, st.FitSeconds, st.PredictSeconds = s.typ, s.fitSec, s.predictSec
-		if s.predictSec > 0 {
-			st.RowsPerSecond = float64(f.Rows) / s.predictSec
+		st.Type, st.FitSeconds, st.PredictSeconds = s.typ, s.fitSec, t.predictSec[i]
+		if st.PredictSeconds > 0 {
+			st.RowsPerSecond = float64(t.scored) / st.PredictSeconds
 		}
 	}
 	rep.Cost.PeakRSSBytes = peakRSS()
-	return rep, nil
+	return rep
 }
 
 // fittedState is what ablations re-score: the fitted strategies and their inputs.
@@ -620,7 +751,7 @@ type fittedState struct {
 // turn, on the rows of the evaluation splits (not "train"). A row left with none
 // of the strategy's modalities gets the training prior, as a model with nothing to
 // go on would.
-func (r *runner) ablations(ctx context.Context, bf *builtFrame, fs *fittedState, rows eval.Rows) ([]eval.Scores, error) {
+func (r *runner) ablations(ctx context.Context, bf *builtFrame, fs *fittedState) ([]eval.Scores, error) {
 	f := fs.in.Frame
 	k := f.Classes
 	var evalRows []int

@@ -145,6 +145,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
 	memory := memoryFlag(fs)
+	spillDir := fs.String("spill-dir", "", "local folder for the bucket files of a run larger than its memory budget (default: the temp dir); its free space is checked first")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
@@ -176,7 +177,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := applyFilters(spec, filters); err != nil {
 		return err
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: expand(*runID, time.Now()), IOTimeout: *ioTimeout, Memory: *memory}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: expand(*runID, time.Now()), IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Run(ctx, spec, opts) })
 	})
 	if err != nil {

@@ -1,0 +1,293 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lakefuse/lakefuse/eval"
+	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+// runPartitioned is the run of a lake larger than the memory budget. After the
+// spill (spillLake), two passes over the bucket groups, one group in memory at a
+// time:
+//
+//  1. align and load each group, count what the checks need, and gather the
+//     training rows the fits see (the smallest key hashes, up to the fit cap);
+//     then fit once, on those rows, in canonical order — the same models as a
+//     run held whole — and choose the best baseline on them;
+//  2. align and load each group again, predict, evaluate (accumulators merged
+//     across groups, exactly) and write the group's score and rejected parts.
+//
+// The report is then the merged evaluation's, bit for bit the one a run held
+// whole computes.
+func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, runID, lakeURL string) (*eval.Report, error) {
+	cs, err := collectClasses(r.spec, plan.labelValues, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs.names) < 2 {
+		return nil, fmt.Errorf("jobs: %w: label %q has %d distinct values; classification needs at least 2", ErrInput, plan.Spec.Label.Column, len(cs.names))
+	}
+	r.classes = len(cs.names)
+	sources := plan.Sources()
+	stats := make([]*lake.ScanStats, len(sources))
+	for i := range stats {
+		stats[i] = &lake.ScanStats{}
+	}
+	start := time.Now()
+	sd, err := r.spillLake(ctx, plan, stats)
+	if err != nil {
+		return nil, err
+	}
+	defer sd.dir.Remove()
+	r.memory.SpilledBytes = sd.bytes
+	r.timed("spill", start)
+
+	// Pass 1: the checks, the splits, the fit sample.
+	start = time.Now()
+	limit, source := r.fitCap()
+	tg := &trainGather{limit: limit}
+	counts := newFrameCounts(len(plan.Modalities))
+	seen := map[string]bool{}
+	for g := 0; g < sd.groups; g++ {
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g)
+		if err != nil {
+			return nil, err
+		}
+		counts.add(bf)
+		tg.add(bf.frame)
+		for _, s := range bf.splits {
+			seen[s] = true
+		}
+		r.progress("gather", int64(g+1), int64(sd.groups))
+	}
+	warnings, err := counts.check(plan, cs.names, true)
+	if err != nil {
+		return nil, err
+	}
+	splits := orderSplits(seen)
+	train := &builtFrame{frame: tg.frame(cs, r.widths, plan), classes: cs}
+	if int64(train.frame.Rows) < tg.seen {
+		r.fitSample = fitReport(train.frame.Rows, tg.seen, source)
+		r.log.Warn(r.fitSample.Warning)
+	}
+	r.timed("gather", start)
+
+	trainScored, uni, fitted, err := r.fitPredict(ctx, plan, train)
+	if err != nil {
+		return nil, err
+	}
+	models := modelFiles(r.spec, plan, train, trainScored, byModality(train.frame, uni), runID)
+	best, chosenOn := chooseBaseline(train.frame, trainScored), fitSplits(r.spec)
+	prior, strategies := fitted.prior, fitted.strategies
+	train, fitted = nil, nil // the fits are done; the groups need only the models
+
+	// Pass 2: predict, evaluate and write each group.
+	start = time.Now()
+	t := newTally(len(plan.Modalities), len(trainScored))
+	t.warnings = warnings
+	var total *eval.Evaluation
+	for g := 0; g < sd.groups; g++ {
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g)
+		if err != nil {
+			return nil, err
+		}
+		scored, in, err := r.predictGroup(ctx, bf, uni, strategies)
+		if err != nil {
+			return nil, err
+		}
+		ev, err := r.evaluateFrame(ctx, bf, scored, &fittedState{in: in, strategies: strategies, prior: prior}, splits, best, chosenOn)
+		if err != nil {
+			return nil, err
+		}
+		if total == nil {
+			total = ev
+		} else if err := total.Merge(ev); err != nil {
+			return nil, fmt.Errorf("jobs: bucket group %d: %w", g, err)
+		}
+		forget(total)
+		t.add(bf, scored)
+		if err := r.writeRows(ctx, att, bf, scored, g, r.spec.Mode != "fit"); err != nil {
+			return nil, err
+		}
+		r.progress("groups", int64(g+1), int64(sd.groups))
+		r.log.Info("bucket group done", "group", g, "of", sd.groups, "rows", bf.frame.Rows)
+	}
+	rep := r.report(plan, t, total, trainScored, cs, splits, stats, runID, lakeURL)
+	r.timed("groups", start)
+	rep.Attempt = att.ID()
+	if err := r.yieldTo(ctx, att.Check(ctx), runID, att.Prefix()); err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	if err := r.writeSummary(ctx, att, models, rep); err != nil {
+		return nil, err
+	}
+	r.timed("write", start)
+	return rep, nil
+}
+
+// orderSplits puts split names in report order: train, test, all, then the
+// others sorted (assignSplits' order).
+func orderSplits(seen map[string]bool) []string {
+	var out, rest []string
+	for _, s := range []string{"train", "test", "all"} {
+		if seen[s] {
+			out = append(out, s)
+		}
+	}
+	for s := range seen {
+		if !slices.Contains(out, s) {
+			rest = append(rest, s)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+// buildGroup reads bucket group g back from local disk, aligns it and builds its frame.
+func (r *runner) buildGroup(ctx context.Context, plan *Plan, sd *spilled, cs *classSet, stats []*lake.ScanStats, g int) (*builtFrame, error) {
+	sources := plan.Sources()
+	gs := make([]*groupSource, len(sources))
+	var eg errgroup.Group
+	eg.SetLimit(r.cpu)
+	for si, sp := range sources {
+		eg.Go(func() (err error) {
+			gs[si], err = sd.load(si, g, sp)
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	if sd.intKeys {
+		return buildGroupFrame(ctx, r, plan, gs, cs, stats, func(t *lake.Table) []int64 { return t.IntKeys })
+	}
+	return buildGroupFrame(ctx, r, plan, gs, cs, stats, func(t *lake.Table) []string { return t.StrKeys })
+}
+
+func buildGroupFrame[K keyed](ctx context.Context, r *runner, plan *Plan, gs []*groupSource, cs *classSet, stats []*lake.ScanStats, keysOf func(*lake.Table) []K) (*builtFrame, error) {
+	src := make([]scanned[K], len(gs))
+	for si, sp := range plan.Sources() {
+		src[si] = scanned[K]{name: sp.Name, tables: []*lake.Table{gs[si].table}, keys: [][]K{keysOf(gs[si].table)}}
+	}
+	al, err := alignBuckets(ctx, src, plan.Anchor, plan.Spec.Align.Join, plan.Spec.Align.Duplicates, plan.Spec.Align.Buckets, r.cpu)
+	if err != nil {
+		return nil, err
+	}
+	return buildFrame(ctx, r, plan, src, al, cs, stats, gs[:len(plan.Modalities)])
+}
+
+// predictGroup scores a group's rows with the fitted unimodal models and
+// strategies: the strategies' scores, then the baselines', as fitPredict orders them.
+func (r *runner) predictGroup(ctx context.Context, bf *builtFrame, uni []*fusion.Unimodal, strategies []fusion.Strategy) ([]*scoredStrategy, *fusion.Inputs, error) {
+	in, baselines := r.predictUnimodal(bf.frame, uni)
+	scored := make([]*scoredStrategy, len(strategies))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cpu)
+	for i, s := range strategies {
+		g.Go(func() (err error) {
+			scored[i], err = predictStrategy(gctx, s, in)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return append(scored, baselines...), in, nil
+}
+
+// trainGather collects, across bucket groups, the labelled training rows with
+// the smallest key hashes — the rows limitTraining leaves a run held whole —
+// holding at most about twice the limit at a time.
+type trainGather struct {
+	limit   int
+	seen    int64 // labelled training rows offered
+	label   []int32
+	hash    []uint64
+	values  [][]float64 // per block
+	present [][]bool
+	widths  []int
+}
+
+func (tg *trainGather) add(f *fusion.Frame) {
+	if tg.values == nil {
+		tg.values = make([][]float64, len(f.Blocks))
+		tg.present = make([][]bool, len(f.Blocks))
+		for _, b := range f.Blocks {
+			tg.widths = append(tg.widths, b.Width)
+		}
+	}
+	for i := 0; i < f.Rows; i++ {
+		if !f.Train[i] || f.Label[i] < 0 {
+			continue
+		}
+		tg.seen++
+		tg.label = append(tg.label, f.Label[i])
+		tg.hash = append(tg.hash, f.KeyHash[i])
+		for b, blk := range f.Blocks {
+			w := blk.Width
+			tg.values[b] = append(tg.values[b], blk.Values[i*w:(i+1)*w]...)
+			tg.present[b] = append(tg.present[b], blk.Present[i])
+		}
+	}
+	if len(tg.hash) > 2*tg.limit {
+		tg.trim()
+	}
+}
+
+// trim keeps the rows whose hash is at most the limit-th smallest (ties kept,
+// as limitTraining keeps them), in hash order.
+func (tg *trainGather) trim() {
+	idx := make([]int, len(tg.hash))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(tg.hash[a], tg.hash[b]) })
+	if len(idx) > tg.limit {
+		cut := tg.hash[idx[tg.limit-1]]
+		n := tg.limit
+		for n < len(idx) && tg.hash[idx[n]] <= cut {
+			n++
+		}
+		idx = idx[:n]
+	}
+	tg.label = pick(tg.label, idx, 1)
+	tg.hash = pick(tg.hash, idx, 1)
+	for b := range tg.values {
+		tg.values[b] = pick(tg.values[b], idx, tg.widths[b])
+		tg.present[b] = pick(tg.present[b], idx, 1)
+	}
+}
+
+// frame returns the gathered rows as a frame of training rows.
+func (tg *trainGather) frame(cs *classSet, widths []int, plan *Plan) *fusion.Frame {
+	tg.trim()
+	n := len(tg.hash)
+	f := &fusion.Frame{Rows: n, Classes: len(cs.names), Label: tg.label, Train: make([]bool, n), KeyHash: tg.hash}
+	for i := range f.Train {
+		f.Train[i] = true
+	}
+	for s, sp := range plan.Modalities {
+		kind := fusion.Features
+		if sp.Kind == "probs" || sp.Kind == "score" {
+			kind = fusion.Probs
+		}
+		blk := fusion.Block{Name: sp.Name, Kind: kind, Width: widths[s], Values: make([]float64, 0), Present: make([]bool, n)}
+		if tg.values != nil {
+			blk.Values, blk.Present = tg.values[s], tg.present[s]
+		}
+		if blk.Values == nil {
+			blk.Values = []float64{}
+		}
+		f.Blocks = append(f.Blocks, blk)
+	}
+	return f
+}

@@ -1,0 +1,307 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/lakefuse/lakefuse/jobs"
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+// The partitioned path (spill to bucket files, then bucket groups one at a time)
+// gives the answers of the run held whole: the report's figures bit for bit,
+// the same models, and the same score and rejected rows as sets, for any number
+// of bucket groups. The lake has what changes answers when rows are regrouped:
+// duplicate keys averaged (mean), invalid values rejected, modalities missing
+// for some entities, float64 and float32 vectors, files of many row groups, and
+// learned strategies with out-of-fold fits, bootstrap intervals and ablations.
+func TestPartitionedRunsGiveTheSameAnswers(t *testing.T) {
+	ctx := context.Background()
+	url := "file://" + t.TempDir()
+	l := openLake(t, url)
+	data := synthetic{rows: 600, classes: 4, coverage: map[string]float64{"text": 0.9, "image": 0.8, "audio": 0.7}, seed: 11}
+	data.write(t, l, "ds")
+	writeInvalid(t, l) // text: a float64 file with NaN, negative, short and unnormalised rows
+	writeEmbeddings(t, l, "ds/modality=emb/part-0.parquet", 0, 600, 5, 37)
+	writeEmbeddings(t, l, "ds/modality=emb/part-1.parquet", 500, 700, 5, 41) // 100 keys again: averaged
+
+	spec := syntheticSpec + `  - {name: stacking, type: stacking}
+  - {name: weighted, type: late-weighted}
+  - {name: evidential, type: evidential}
+  - {name: hybrid, type: hybrid, groups: [[text, emb]]}
+evaluation: {bootstrap: 40}
+align: {duplicates: mean}
+`
+	spec = strings.Replace(spec, "  - {name: audio, probs: probs}\n", "  - {name: audio, probs: probs}\n  - {name: emb, features: {column: emb}}\n", 1)
+	s, err := jobs.ParseSpec([]byte(spec), "parity.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "whole"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole.Report.Memory.Path != "in-memory" || whole.Report.Rows.Rejected["no modality present"] == 0 && len(whole.Report.Modalities[0].Invalid) == 0 {
+		t.Fatalf("the fixture does not exercise what it should: %+v", whole.Report.Rows)
+	}
+	if whole.Report.Modalities[3].Duplicates != 100 {
+		t.Fatalf("emb duplicates %d, want 100", whole.Report.Modalities[3].Duplicates)
+	}
+	want := runAnswers(t, l, whole, "entity_id")
+	if want["rejected"] == "" {
+		t.Fatal("no rejected rows: the fixture's invalid values were not read")
+	}
+	for _, groups := range []int{1, 3, 17} {
+		spillDir := t.TempDir()
+		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d", groups), Groups: groups, SpillDir: spillDir})
+		if err != nil {
+			t.Fatalf("%d groups: %v", groups, err)
+		}
+		if left, _ := os.ReadDir(spillDir); len(left) != 0 {
+			t.Errorf("%d groups: the run left %v in the spill directory", groups, left)
+		}
+		if m := res.Report.Memory; m.Path != "partitioned" || m.Groups != groups || m.SpilledBytes <= 0 {
+			t.Errorf("%d groups: memory report %+v", groups, m)
+		}
+		got := runAnswers(t, l, res, "entity_id")
+		for _, part := range []string{"report", "models", "scores", "rejected"} {
+			if got[part] != want[part] {
+				t.Errorf("%d groups: %s differ from the run held whole:\n%s", groups, part, firstDifference(got[part], want[part]))
+				if dir := os.Getenv("PARITY_DUMP"); dir != "" {
+					os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.txt", part, groups)), []byte(got[part]), 0o644)
+					os.WriteFile(filepath.Join(dir, part+"-whole.txt"), []byte(want[part]), 0o644)
+				}
+			}
+		}
+	}
+}
+
+// writeEmbeddings writes a list<float> feature column for keys 3·[from, to) in
+// row groups of groupRows rows: features that carry the label (3·i's label is
+// not known here, so the signal is the key's residue, which the labels'
+// generator does not use: the features are noise the fits must cope with).
+func writeEmbeddings(t *testing.T, l *lake.Lake, key string, from, to, width, groupRows int) {
+	t.Helper()
+	type row struct {
+		EntityID int64     `parquet:"entity_id"`
+		Emb      []float32 `parquet:"emb,list"`
+	}
+	rng := rand.New(rand.NewPCG(uint64(from), uint64(to)))
+	var rows []row
+	for i := from; i < to; i++ {
+		v := make([]float32, width)
+		for j := range v {
+			v[j] = float32(rng.NormFloat64())
+		}
+		rows = append(rows, row{EntityID: int64(i * 3), Emb: v})
+	}
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, rows, parquet.MaxRowsPerRowGroup(int64(groupRows))); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.WriteAll(context.Background(), key, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runAnswers renders what a run answered, with everything that may differ
+// between paths (timings, sizes, paths, run ids) left out and rows sorted:
+// report, models, scores and rejected rows.
+func runAnswers(t *testing.T, l *lake.Lake, res *jobs.Result, key string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]string{}
+	raw, err := l.ReadAll(ctx, res.Prefix+"/report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"run_id", "attempt", "seconds", "cost", "memory"} {
+		delete(rep, k)
+	}
+	for _, m := range rep["modalities"].([]any) {
+		delete(m.(map[string]any), "bytes_read")
+	}
+	for _, s := range rep["strategies"].([]any) {
+		for _, k := range []string{"fit_seconds", "predict_seconds", "scoring_rows_per_second"} {
+			delete(s.(map[string]any), k)
+		}
+	}
+	b, _ := json.MarshalIndent(rep, "", " ")
+	out["report"] = string(b)
+
+	files := committedFiles(t, l, res.Prefix)
+	var paths []string
+	for p := range files {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	var models, scores, rejected []string
+	for _, p := range paths {
+		switch {
+		case strings.HasPrefix(p, "models/"):
+			raw, err := l.ReadAll(ctx, res.Prefix+"/"+p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			delete(m["training"].(map[string]any), "run_id")
+			b, _ := json.Marshal(m)
+			models = append(models, p+" "+string(b))
+		case strings.HasPrefix(p, "scores/"):
+			strategy := strings.Split(p, "/")[1]
+			tab, err := l.ScanFile(ctx, lake.DataFile{Key: res.Prefix + "/" + p, Size: files[p].Size},
+				lake.ColumnRequest{Key: key, Label: "pred", Split: "split", Vector: "probs"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < tab.Rows; i++ {
+				bits := make([]string, tab.Width)
+				for j, v := range tab.Values[i*tab.Width : (i+1)*tab.Width] {
+					bits[j] = fmt.Sprintf("%x", math.Float64bits(v))
+				}
+				scores = append(scores, fmt.Sprintf("%s %s %s %s %s", strategy, cell(tab.IntKeys, tab.StrKeys, i), cell(tab.IntLabels, tab.StrLabels, i), tab.Split[i], strings.Join(bits, ",")))
+			}
+		case strings.HasPrefix(p, "rejected/"):
+			tab, err := l.ScanFile(ctx, lake.DataFile{Key: res.Prefix + "/" + p, Size: files[p].Size},
+				lake.ColumnRequest{Key: key, Label: "reason"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < tab.Rows; i++ {
+				rejected = append(rejected, fmt.Sprintf("%s %s", cell(tab.IntKeys, tab.StrKeys, i), tab.StrLabels[i]))
+			}
+		}
+	}
+	for _, rows := range [][]string{scores, rejected} {
+		slices.Sort(rows)
+	}
+	out["models"] = strings.Join(models, "\n")
+	out["scores"] = strings.Join(scores, "\n")
+	out["rejected"] = strings.Join(rejected, "\n")
+	if len(scores) == 0 || len(models) == 0 {
+		t.Fatalf("run %s: %d score rows, %d models, %d rejected rows", res.RunID, len(scores), len(models), len(rejected))
+	}
+	return out
+}
+
+// cell renders row i of whichever of two columns is set.
+func cell(ints []int64, strs []string, i int) string {
+	if ints != nil {
+		return fmt.Sprint(ints[i])
+	}
+	return strs[i]
+}
+
+// The same with string keys and labels (some null), binary score columns,
+// numeric scalar feature columns, an outer join (unlabelled rows), duplicates
+// resolved by keeping the first, and no split column.
+func TestPartitionedStringKeysScoresAndScalars(t *testing.T) {
+	ctx := context.Background()
+	url := "file://" + t.TempDir()
+	l := openLake(t, url)
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 300
+	keys := make([]string, n)
+	labels := make([]string, n)
+	valid := make([]bool, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%03d", i)
+		labels[i], valid[i] = []string{"no", "yes"}[rng.IntN(2)], i%29 != 0
+	}
+	writeTable(t, l, "bin/labels/part-0.parquet", n-20, []lake.OutColumn{{Name: "id", String: keys[:n-20]}, {Name: "y", String: labels[:n-20], Valid: valid[:n-20]}})
+	score := func(from, to int) []lake.OutColumn {
+		var ids []string
+		var s []float64
+		for i := from; i < to; i++ {
+			p := 0.3 + 0.4*rng.Float64()
+			if labels[i] == "yes" {
+				p += 0.15
+			}
+			ids, s = append(ids, keys[i]), append(s, p)
+		}
+		return []lake.OutColumn{{Name: "id", String: ids}, {Name: "s", Float64: s}}
+	}
+	writeTable(t, l, "bin/modality=m1/part-0.parquet", 200, score(0, 200))
+	writeTable(t, l, "bin/modality=m1/part-1.parquet", 120, score(180, 300)) // 20 keys twice: the first is kept
+	var ids []string
+	cols := make([][]float64, 3)
+	for i := 50; i < n; i++ {
+		ids = append(ids, keys[i])
+		for j := range cols {
+			v := rng.NormFloat64()
+			if labels[i] == "yes" && j == 0 {
+				v += 1
+			}
+			cols[j] = append(cols[j], v)
+		}
+	}
+	writeTable(t, l, "bin/modality=m2/part-0.parquet", len(ids), []lake.OutColumn{{Name: "id", String: ids},
+		{Name: "f0", Float64: cols[0]}, {Name: "f1", Float64: cols[1]}, {Name: "f2", Float64: cols[2]}})
+	s, err := jobs.ParseSpec([]byte(`
+name: bin
+dataset: bin
+key: id
+label: {column: y}
+align: {join: outer, duplicates: first}
+modalities:
+  - {name: m1, score: s}
+  - {name: m2, features: {columns: "^f"}}
+strategies:
+  - {name: late, type: late-mean}
+  - {name: early, type: early}
+  - {name: stacking, type: stacking}
+evaluation: {bootstrap: 30}
+`), "bin.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "whole"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := whole.Report.Rows; r.BySplit["unlabelled"] == 0 || whole.Report.Modalities[0].Duplicates != 20 {
+		t.Fatalf("the fixture does not exercise what it should: %+v %+v", r, whole.Report.Modalities[0])
+	}
+	want := runAnswers(t, l, whole, "id")
+	for _, groups := range []int{2, 7} {
+		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d", groups), Groups: groups, SpillDir: t.TempDir()})
+		if err != nil {
+			t.Fatalf("%d groups: %v", groups, err)
+		}
+		got := runAnswers(t, l, res, "id")
+		for _, part := range []string{"report", "models", "scores", "rejected"} {
+			if got[part] != want[part] {
+				t.Errorf("%d groups: %s differ from the run held whole:\n%s", groups, part, firstDifference(got[part], want[part]))
+			}
+		}
+	}
+}
+
+// firstDifference shows the first line at which two renderings differ.
+func firstDifference(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < min(len(g), len(w)); i++ {
+		if g[i] != w[i] {
+			return fmt.Sprintf("line %d:\n got  %s\n want %s", i+1, g[i], w[i])
+		}
+	}
+	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
+}

@@ -1,0 +1,490 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lakefuse/lakefuse/internal/bucket"
+	"github.com/lakefuse/lakefuse/internal/spill"
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+// The partitioned path's first stage: one streaming pass over the lake, a row
+// group at a time, routes every row of every source to bucket group
+// bucket(key) mod G (Iceberg's bucket transform) in a bucket file on local disk.
+// What is spilled is what the load stage would see — the key, the label and
+// split, and the modality's values as the scatter decodes them with the row's
+// presence and Bad code — so the invalid policy rejects the same rows for the
+// same reasons on either path.
+//
+// A bucket file's columns: origin (file index << 40 | file row), key; for the
+// label source, label, label validity and split; for a modality, state
+// (stateHit | Bad code) and values.
+
+// stateHit marks a row whose vector is not null: the modality has a value there.
+const stateHit = 0x80
+
+const originRowBits = 40
+
+// spilled is a lake routed to bucket groups on local disk.
+type spilled struct {
+	dir     *spill.Dir
+	groups  int
+	paths   [][]string // per source, per group
+	intKeys bool
+	width   []int  // per source: values per row (0 for the labels table)
+	f32     []bool // per source: values kept as float32 (the lake's are)
+	bytes   int64
+}
+
+// spillLake routes every row of every source to its bucket group's file.
+func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanStats) (_ *spilled, err error) {
+	sources := plan.Sources()
+	sd := &spilled{groups: r.groups, paths: make([][]string, len(sources)), width: make([]int, len(sources)), f32: make([]bool, len(sources))}
+	var firstKey *bool
+	var need, totalRows int64
+	for si, sp := range sources {
+		for fi, f := range sp.Files {
+			str := sp.stringKey[fi]
+			if firstKey == nil {
+				firstKey = &str
+			} else if str != *firstKey {
+				return nil, fmt.Errorf("jobs: %w: %s %q: file %s: key column %q has a different type (integer vs string) from the first file's", ErrInput, sp.Kind, sp.Name, f.Key, plan.Spec.Key)
+			}
+		}
+		if si < len(plan.Modalities) {
+			switch {
+			case sp.Kind == "probs":
+				sd.width[si] = r.classes
+			case sp.Kind == "score":
+				sd.width[si] = 1
+			case len(sp.Scalar) > 0:
+				sd.width[si] = len(sp.Scalar)
+			default:
+				sd.width[si] = r.listWidth[si]
+			}
+			sd.f32[si] = sp.Vector != "" && !slices.Contains(sp.vector32, false)
+		}
+		valueBytes := int64(8)
+		if sd.f32[si] {
+			valueBytes = 4
+		}
+		rows := sp.TotalRows()
+		totalRows += rows
+		need += rows * (8 + 24 + 1 + int64(sd.width[si])*valueBytes)
+	}
+	sd.intKeys = firstKey == nil || !*firstKey
+
+	sd.dir, err = spill.NewDir(r.spillDir, need)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			sd.dir.Remove()
+		}
+	}()
+	writers := make([][]*spill.Writer, len(sources))
+	locks := make([][]sync.Mutex, len(sources))
+	closeAll := func() error {
+		var first error
+		for si := range writers {
+			for g, w := range writers[si] {
+				if w == nil {
+					continue
+				}
+				if err := w.Close(); err != nil && first == nil {
+					first = fmt.Errorf("jobs: %w", err)
+				}
+				sd.bytes += w.Bytes()
+				writers[si][g] = nil
+			}
+		}
+		return first
+	}
+	defer closeAll()
+	for si := range sources {
+		writers[si] = make([]*spill.Writer, sd.groups)
+		locks[si] = make([]sync.Mutex, sd.groups)
+		sd.paths[si] = make([]string, sd.groups)
+		for g := range writers[si] {
+			sd.paths[si][g] = sd.dir.File(fmt.Sprintf("source-%d-group-%05d.arrow", si, g))
+			if writers[si][g], err = spill.Create(sd.paths[si][g]); err != nil {
+				return nil, fmt.Errorf("jobs: %w", err)
+			}
+		}
+	}
+
+	var done, spilledBytes, lastLog atomic.Int64
+	lastLog.Store(time.Now().UnixNano())
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cpu)
+	for si, sp := range sources {
+		for fi, f := range sp.Files {
+			if sp.Rows[fi] == 0 {
+				continue
+			}
+			g.Go(func() error {
+				src, err := r.lake.OpenScatter(gctx, f, stats[si])
+				if err != nil {
+					return r.loadErr(gctx, sp, err)
+				}
+				for rg := 0; rg < src.RowGroups(); rg++ {
+					task := func() error {
+						rows := src.RowGroupRows(rg)
+						// The row group's decoded columns and their copies into batches.
+						mem := min(int64(rows)*(2*int64(sd.width[si])*8+96), r.budget.Bytes)
+						if err := r.budget.Acquire(gctx, mem); err != nil {
+							return err
+						}
+						defer r.budget.Release(mem)
+						batches, err := r.routeRowGroup(gctx, sd, sp, si, fi, src, rg)
+						if err != nil {
+							return r.loadErr(gctx, sp, err)
+						}
+						for grp, b := range batches {
+							if b == nil {
+								continue
+							}
+							locks[si][grp].Lock()
+							before := writers[si][grp].Bytes()
+							err := writers[si][grp].Write(b)
+							spilledBytes.Add(writers[si][grp].Bytes() - before)
+							locks[si][grp].Unlock()
+							if err != nil {
+								return fmt.Errorf("jobs: %w", err)
+							}
+						}
+						r.progress("spill", done.Add(int64(rows)), totalRows)
+						if now := time.Now().UnixNano(); now-lastLog.Load() > int64(5*time.Second) && lastLog.Swap(now) != now {
+							r.log.Info("spilling", "rows", done.Load(), "of", totalRows, "bytes", spill.FormatSize(spilledBytes.Load()))
+						}
+						return nil
+					}
+					if rg < src.RowGroups()-1 && g.TryGo(task) {
+						continue
+					}
+					if err := task(); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := closeAll(); err != nil {
+		return nil, err
+	}
+	r.log.Info("spilled", "groups", sd.groups, "rows", totalRows, "bytes", spill.FormatSize(sd.bytes), "dir", sd.dir.Path)
+	return sd, nil
+}
+
+// routeRowGroup reads one row group of a source and splits it into one batch per
+// bucket group (nil where the group gets no row).
+func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan, si, fi int, src *lake.ScatterSource, rg int) ([]*spill.Batch, error) {
+	t, err := src.ScanRowGroup(ctx, rg, sp.Request)
+	if err != nil {
+		return nil, err
+	}
+	n := t.Rows
+	w := sd.width[si]
+	var vals []float64
+	var state []uint8
+	if sp.Kind != "labels" {
+		vals = make([]float64, n*w)
+		hits := make([]uint16, n)
+		bad := make([]uint8, n)
+		dest := make([]int32, n)
+		for i := range dest {
+			dest[i] = int32(i)
+		}
+		sc := &lake.Scatter{Vector: sp.Vector, Scalar: sp.Scalar, Width: w, Stride: w, Dest: dest, Out: vals, Hits: hits, Bad: bad, Local: true}
+		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
+			return nil, err
+		}
+		state = bad
+		for i, h := range hits {
+			if h > 0 {
+				state[i] |= stateHit
+			}
+		}
+	}
+	group := make([]int32, n)
+	counts := make([]int, sd.groups)
+	for i := 0; i < n; i++ {
+		var h int32
+		if sd.intKeys {
+			h = bucket.Long(t.IntKeys[i])
+		} else {
+			h = bucket.String(t.StrKeys[i])
+		}
+		group[i] = int32(bucket.Of(h, sd.groups))
+		counts[group[i]]++
+	}
+	rows := make([][]int, sd.groups)
+	for g, c := range counts {
+		if c > 0 {
+			rows[g] = make([]int, 0, c)
+		}
+	}
+	for i, g := range group {
+		rows[g] = append(rows[g], i)
+	}
+	first := src.FirstRow(rg)
+	out := make([]*spill.Batch, sd.groups)
+	for g, idx := range rows {
+		if len(idx) == 0 {
+			continue
+		}
+		b := &spill.Batch{Rows: len(idx)}
+		origin := make([]int64, len(idx))
+		for j, i := range idx {
+			origin[j] = int64(fi)<<originRowBits | (first + int64(i))
+		}
+		b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: origin})
+		if sd.intKeys {
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: pick(t.IntKeys, idx, 1)})
+		} else {
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Strings, Str: pick(t.StrKeys, idx, 1)})
+		}
+		if sp.Request.Label != "" {
+			if t.IntLabels != nil {
+				b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: pick(t.IntLabels, idx, 1)})
+			} else {
+				b.Cols = append(b.Cols, spill.Column{Kind: spill.Strings, Str: pick(t.StrLabels, idx, 1)})
+			}
+			valid := make([]uint8, len(idx))
+			for j, i := range idx {
+				if t.LabelValid == nil || t.LabelValid[i] {
+					valid[j] = 1
+				}
+			}
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Bytes, Width: 1, U8: valid})
+			if sp.Request.Split != "" {
+				b.Cols = append(b.Cols, spill.Column{Kind: spill.Strings, Str: pick(t.Split, idx, 1)})
+			}
+		}
+		if sp.Kind != "labels" {
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Bytes, Width: 1, U8: pick(state, idx, 1)})
+			v := pick(vals, idx, w)
+			if sd.f32[si] {
+				f := make([]float32, len(v))
+				for j, x := range v {
+					f[j] = float32(x) // exact: the lake's values are float32
+				}
+				b.Cols = append(b.Cols, spill.Column{Kind: spill.Float32s, Width: w, F32: f})
+			} else {
+				b.Cols = append(b.Cols, spill.Column{Kind: spill.Float64s, Width: w, F64: v})
+			}
+		}
+		out[g] = b
+	}
+	return out, nil
+}
+
+// pick gathers rows idx of a row-major slice of w values per row.
+func pick[T any](s []T, idx []int, w int) []T {
+	out := make([]T, len(idx)*w)
+	for j, i := range idx {
+		copy(out[j*w:(j+1)*w], s[i*w:(i+1)*w])
+	}
+	return out
+}
+
+// groupSource is one source's rows of one bucket group, read back from its
+// bucket file in lake order (file, then row).
+type groupSource struct {
+	table  *lake.Table
+	origin []int64
+	state  []uint8
+	width  int
+	f32    []float32
+	f64    []float64
+}
+
+// load reads source si's rows of bucket group g.
+func (sd *spilled) load(si, g int, sp *SourcePlan) (*groupSource, error) {
+	rd, err := spill.Open(sd.paths[si][g])
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	defer rd.Close()
+	gs := &groupSource{table: &lake.Table{File: fmt.Sprintf("%s (bucket group %d of the spilled lake)", sp.Name, g)}, width: sd.width[si]}
+	t := gs.table
+	if sd.intKeys {
+		t.IntKeys = []int64{}
+	} else {
+		t.StrKeys = []string{}
+	}
+	var valid []uint8
+	type span struct {
+		first    int64
+		from, to int
+	}
+	var spans []span
+	for {
+		b, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		if b.Rows == 0 {
+			continue
+		}
+		c := b.Cols
+		spans = append(spans, span{c[0].I64[0], len(gs.origin), len(gs.origin) + b.Rows})
+		gs.origin = append(gs.origin, c[0].I64...)
+		if sd.intKeys {
+			t.IntKeys = append(t.IntKeys, c[1].I64...)
+		} else {
+			t.StrKeys = appendClones(t.StrKeys, c[1].Str)
+		}
+		c = c[2:]
+		if sp.Request.Label != "" {
+			if c[0].Kind == spill.Int64s {
+				t.IntLabels = append(orEmptySlice(t.IntLabels), c[0].I64...)
+			} else {
+				t.StrLabels = appendClones(orEmptySlice(t.StrLabels), c[0].Str)
+			}
+			valid = append(valid, c[1].U8...)
+			c = c[2:]
+			if sp.Request.Split != "" {
+				t.Split = appendClones(t.Split, c[0].Str)
+				c = c[1:]
+			}
+		}
+		if sp.Kind != "labels" {
+			gs.state = append(gs.state, c[0].U8...)
+			if c[1].Kind == spill.Float32s {
+				gs.f32 = append(gs.f32, c[1].F32...)
+			} else {
+				gs.f64 = append(gs.f64, c[1].F64...)
+			}
+		}
+	}
+	t.Rows = len(gs.origin)
+	if sp.Request.Label != "" && slices.Contains(valid, 0) {
+		t.LabelValid = make([]bool, len(valid))
+		for i, v := range valid {
+			t.LabelValid[i] = v == 1
+		}
+	}
+	// Batches arrive in the order the row groups finished; rows within a batch are
+	// in file order. Put the batches in lake order, so that duplicate keys resolve
+	// (first, last, mean) as when the lake is read whole and outputs are
+	// reproducible.
+	if !slices.IsSortedFunc(spans, func(a, b span) int { return cmp.Compare(a.first, b.first) }) {
+		slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.first, b.first) })
+		idx := make([]int, 0, t.Rows)
+		for _, s := range spans {
+			for i := s.from; i < s.to; i++ {
+				idx = append(idx, i)
+			}
+		}
+		gs.reorder(idx)
+	}
+	return gs, nil
+}
+
+// reorder puts the rows in the order idx lists them.
+func (gs *groupSource) reorder(idx []int) {
+	t := gs.table
+	gs.origin = pick(gs.origin, idx, 1)
+	if t.IntKeys != nil {
+		t.IntKeys = pick(t.IntKeys, idx, 1)
+	} else {
+		t.StrKeys = pick(t.StrKeys, idx, 1)
+	}
+	if t.IntLabels != nil {
+		t.IntLabels = pick(t.IntLabels, idx, 1)
+	}
+	if t.StrLabels != nil {
+		t.StrLabels = pick(t.StrLabels, idx, 1)
+	}
+	if t.LabelValid != nil {
+		t.LabelValid = pick(t.LabelValid, idx, 1)
+	}
+	if t.Split != nil {
+		t.Split = pick(t.Split, idx, 1)
+	}
+	if gs.state != nil {
+		gs.state = pick(gs.state, idx, 1)
+	}
+	if gs.f32 != nil {
+		gs.f32 = pick(gs.f32, idx, gs.width)
+	}
+	if gs.f64 != nil {
+		gs.f64 = pick(gs.f64, idx, gs.width)
+	}
+}
+
+// appendClones appends copies of strings that live in a bucket reader's buffers.
+func appendClones(dst, src []string) []string {
+	for _, s := range src {
+		dst = append(dst, strings.Clone(s))
+	}
+	return dst
+}
+
+func orEmptySlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// fillFromSpill adds a group's spilled values into a modality's block, as a
+// lake.Scatter would from the files: dest maps each spilled row to its frame row.
+func (r *runner) fillFromSpill(ld *blockLoad, gs *groupSource) error {
+	dest := ld.dest[0]
+	w := gs.width
+	if w != ld.width {
+		return fmt.Errorf("jobs: modality %q: %d values per spilled row, the block wants %d", ld.sp.Name, w, ld.width)
+	}
+	for row, d := range dest {
+		if d < 0 || gs.state[row]&stateHit == 0 {
+			continue
+		}
+		base := int(d)*ld.stride + ld.offset
+		out := ld.blk.Values[base : base+w]
+		if gs.f32 != nil {
+			for j, v := range gs.f32[row*w : (row+1)*w] {
+				out[j] += float64(v)
+			}
+		} else {
+			for j, v := range gs.f64[row*w : (row+1)*w] {
+				out[j] += v
+			}
+		}
+		ld.hits[d]++
+		if bad := gs.state[row] &^ stateHit; bad != 0 {
+			if ld.sp.Invalid != "reject" {
+				// What the lake's scatter says on the path that reads the files.
+				o := gs.origin[row]
+				why := "a list of the wrong length"
+				if bad == lake.BadNull {
+					why = "a null list element"
+				}
+				col := ld.sp.Vector
+				return sourceErr(ld.sp.Kind, ld.sp.Name, fmt.Errorf("lake: file %s: column %q: %w: row %d has %s (want %d values)",
+					ld.sp.Files[o>>originRowBits].Key, col, lake.ErrBadValue, o&(1<<originRowBits-1), why, ld.width))
+			}
+			ld.bad[d] = bad
+		}
+	}
+	return nil
+}
