@@ -237,7 +237,7 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	if L >= 0 {
 		labelTables, labelRefs = src[L].tables, al.refs[L]
 	}
-	if err := assignSplits(spec, bf, labelTables, labelRefs, keep, al.keys); err != nil {
+	if err := assignSplits(spec, bf, labelTables, labelRefs, keep, al.keys, r.holdout); err != nil {
 		return nil, err
 	}
 	return bf, f.Validate()
@@ -554,7 +554,10 @@ func (ld *blockLoad) check(bad uint8, row []float64) string {
 
 // assignSplits decides each frame row's split: from the split column, from a
 // seeded stratified holdout, or "all". Unlabelled rows are "unlabelled".
-func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, refs []ref, keep []int, keys []K) error {
+//
+// cuts, when set, are a holdout's per-class cuts computed over every bucket group
+// (holdoutCuts); without them the holdout is drawn over this frame's rows.
+func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, refs []ref, keep []int, keys []K, cuts *holdoutCuts) error {
 	f := bf.frame
 	seen := map[string]bool{}
 	switch {
@@ -573,6 +576,19 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 		if err := checkSplitValues(spec, found); err != nil {
 			return err
 		}
+	case spec.Split.Holdout != nil && cuts != nil:
+		for fi := range keep {
+			if f.Label[fi] < 0 {
+				bf.split[fi] = "unlabelled"
+				continue
+			}
+			if cuts.test(f.Label[fi], holdoutDraw(spec.Split.Holdout.Seed, f.KeyHash[fi])) {
+				bf.split[fi] = "test"
+			} else {
+				bf.split[fi] = "train"
+				f.Train[fi] = true
+			}
+		}
 	case spec.Split.Holdout != nil:
 		h := spec.Split.Holdout
 		byClass := make([][]int, f.Classes)
@@ -584,9 +600,7 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 			byClass[f.Label[fi]] = append(byClass[f.Label[fi]], fi)
 		}
 		for _, rows := range byClass {
-			draw := func(fi int) uint64 {
-				return keyhash.Mix(hashKey(keys[keep[fi]]) ^ keyhash.Mix(h.Seed+0x9e3779b97f4a7c15))
-			}
+			draw := func(fi int) uint64 { return holdoutDraw(h.Seed, hashKey(keys[keep[fi]])) }
 			slices.SortFunc(rows, func(a, b int) int { return cmp.Compare(draw(a), draw(b)) })
 			nTest := int(math.Round(h.TestFraction * float64(len(rows))))
 			for j, fi := range rows {
@@ -624,6 +638,12 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 	slices.Sort(rest)
 	bf.splits = append(bf.splits, rest...)
 	return nil
+}
+
+// holdoutDraw orders a class's rows for the holdout: the first
+// round(test_fraction × class size) rows by draw are the test split.
+func holdoutDraw(seed, keyHash uint64) uint64 {
+	return keyhash.Mix(keyHash ^ keyhash.Mix(seed+0x9e3779b97f4a7c15))
 }
 
 // checkFrame finds, before any fitting, the data problems that would otherwise

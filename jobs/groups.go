@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
+	"math"
+	"os"
 	"slices"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/internal/spill"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -49,6 +53,14 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 	defer sd.dir.Remove()
 	r.memory.SpilledBytes = sd.bytes
 	r.timed("spill", start)
+
+	if r.spec.Split.Holdout != nil {
+		start = time.Now()
+		if r.holdout, err = r.holdoutPass(ctx, plan, sd, cs, stats); err != nil {
+			return nil, err
+		}
+		r.timed("holdout", start)
+	}
 
 	// Pass 1: the checks, the splits, the fit sample.
 	start = time.Now()
@@ -290,4 +302,102 @@ func (tg *trainGather) frame(cs *classSet, widths []int, plan *Plan) *fusion.Fra
 		f.Blocks = append(f.Blocks, blk)
 	}
 	return f
+}
+
+// holdoutCuts are a stratified holdout's cuts, per class: a labelled row is in
+// the test split when its draw is at most its class's cut, that is, among the
+// class's round(test_fraction × size) smallest draws — the rows a run held whole
+// puts in the test split.
+type holdoutCuts struct {
+	n   []int64  // test rows per class
+	cut []uint64 // the largest draw of a test row
+}
+
+func (c *holdoutCuts) test(class int32, draw uint64) bool { return c.n[class] > 0 && draw <= c.cut[class] }
+
+// holdoutPass computes the holdout's cuts in one pass over the groups: per class,
+// its size and a histogram of the draws' top 16 bits; the draws go to a local
+// file, from which only those in each class's cut bin are read back and sorted.
+func (r *runner) holdoutPass(ctx context.Context, plan *Plan, sd *spilled, cs *classSet, stats []*lake.ScanStats) (*holdoutCuts, error) {
+	const shift = 48 // 65,536 bins
+	k := len(cs.names)
+	hist := make([][]uint32, k)
+	for c := range hist {
+		hist[c] = make([]uint32, 1<<(64-shift))
+	}
+	size := make([]int64, k)
+	path := sd.dir.File("holdout-draws.arrow")
+	defer os.Remove(path)
+	w, err := spill.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	seed := r.spec.Split.Holdout.Seed
+	for g := 0; g < sd.groups; g++ {
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		f := bf.frame
+		var class, draw []int64
+		for i, y := range f.Label {
+			if y < 0 {
+				continue
+			}
+			d := holdoutDraw(seed, f.KeyHash[i])
+			size[y]++
+			hist[y][d>>shift]++
+			class, draw = append(class, int64(y)), append(draw, int64(d))
+		}
+		if err := w.Write(&spill.Batch{Rows: len(class), Cols: []spill.Column{{Kind: spill.Int64s, I64: class}, {Kind: spill.Int64s, I64: draw}}}); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		r.progress("holdout", int64(g+1), int64(sd.groups))
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	cuts := &holdoutCuts{n: make([]int64, k), cut: make([]uint64, k)}
+	bin := make([]uint64, k)
+	rank := make([]int64, k) // of the cut within its bin, from 1
+	for c := range size {
+		cuts.n[c] = int64(math.Round(r.spec.Split.Holdout.TestFraction * float64(size[c])))
+		var below int64
+		for b, n := range hist[c] {
+			if below+int64(n) >= cuts.n[c] {
+				bin[c], rank[c] = uint64(b), cuts.n[c]-below
+				break
+			}
+			below += int64(n)
+		}
+	}
+	inBin := make([][]uint64, k)
+	rd, err := spill.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	defer rd.Close()
+	for {
+		b, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		for i, c := range b.Cols[0].I64 {
+			if d := uint64(b.Cols[1].I64[i]); cuts.n[c] > 0 && d>>shift == bin[c] {
+				inBin[c] = append(inBin[c], d)
+			}
+		}
+	}
+	for c, v := range inBin {
+		if cuts.n[c] > 0 {
+			slices.Sort(v)
+			cuts.cut[c] = v[rank[c]-1]
+		}
+	}
+	return cuts, nil
 }

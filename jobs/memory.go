@@ -86,22 +86,17 @@ const groupShare = 4
 
 // choosePath picks the in-memory path when its estimate fits the budget, else
 // the partitioned one with enough bucket groups that each holds a quarter of the
-// budget. The partitioned path fits models first; scoring with saved models and
-// a holdout split (whose stratified draw needs every row's class at once) stay in
-// memory for now, with a warning when they do not fit.
+// budget. The partitioned path fits models first; scoring with saved models stays
+// in memory for now, with a warning when it does not fit.
 func (r *runner) choosePath(plan *Plan, scoring bool) {
 	m := r.memory
 	if r.opts.Groups > 0 {
 		r.groups = r.opts.Groups
 	} else if !r.budget.Fits(m.EstimateBytes) {
-		if scoring || r.spec.Split.Holdout != nil {
-			what := "scoring with saved models"
-			if !scoring {
-				what = "a holdout split"
-			}
+		if scoring {
 			m.Warning = fmt.Sprintf("the in-memory path needs about %s, more than the memory budget of %s; "+
-				"the partitioned path does not handle %s yet, so the run holds everything in memory and may be killed",
-				spill.FormatSize(m.EstimateBytes), r.budget, what)
+				"the partitioned path does not handle scoring with saved models yet, so the run holds everything in memory and may be killed",
+				spill.FormatSize(m.EstimateBytes), r.budget)
 			return
 		}
 		share := max(r.budget.Bytes/groupShare, 1)

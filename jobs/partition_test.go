@@ -305,3 +305,52 @@ func firstDifference(got, want string) string {
 	}
 	return fmt.Sprintf("%d lines, want %d", len(g), len(w))
 }
+
+// A stratified holdout drawn over every bucket group puts the same rows in the
+// test split as one drawn over the run held whole (per class, the
+// round(fraction × size) smallest draws), so the answers are the same.
+func TestPartitionedHoldout(t *testing.T) {
+	ctx := context.Background()
+	url := "file://" + t.TempDir()
+	l := openLake(t, url)
+	synthetic{rows: 1500, classes: 5, coverage: map[string]float64{"text": 0.95, "image": 0.9, "audio": 0.8}, seed: 21}.write(t, l, "ds")
+	s, err := jobs.ParseSpec([]byte(`
+name: holdout
+dataset: ds
+split: {holdout: {test_fraction: 0.3, seed: 4}}
+modalities:
+  - {name: text, probs: probs}
+  - {name: image, probs: probs}
+  - {name: audio, probs: probs}
+strategies:
+  - {name: mean, type: late-mean}
+  - {name: stacking, type: stacking}
+evaluation: {bootstrap: 20}
+`), "holdout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "whole"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := whole.Report.Rows.BySplit; got["test"] < 440 || got["test"] > 460 {
+		t.Fatalf("split sizes %v, want about 450 test rows", got)
+	}
+	want := runAnswers(t, l, whole, "entity_id")
+	for _, groups := range []int{4, 11} {
+		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d", groups), Groups: groups, SpillDir: t.TempDir()})
+		if err != nil {
+			t.Fatalf("%d groups: %v", groups, err)
+		}
+		if _, ok := res.Report.Seconds["holdout"]; !ok {
+			t.Errorf("%d groups: no holdout pass (stages %v)", groups, res.Report.Seconds)
+		}
+		got := runAnswers(t, l, res, "entity_id")
+		for _, part := range []string{"report", "models", "scores"} {
+			if got[part] != want[part] {
+				t.Errorf("%d groups: %s differ from the run held whole:\n%s", groups, part, firstDifference(got[part], want[part]))
+			}
+		}
+	}
+}

@@ -90,10 +90,11 @@ type runner struct {
 	memory    *eval.MemoryReport
 	fitSample *eval.FitReport // nil when the fits saw every training row
 	plan      *Plan
-	classes   int   // classes of the task, once known
-	widths    []int // per modality: its block's width
-	listWidth []int // per modality: its list column's width (features lists)
-	groups    int   // bucket groups of the partitioned path; 0: in memory
+	classes   int          // classes of the task, once known
+	widths    []int        // per modality: its block's width
+	listWidth []int        // per modality: its list column's width (features lists)
+	groups    int          // bucket groups of the partitioned path; 0: in memory
+	holdout   *holdoutCuts // a holdout's cuts over every bucket group (partitioned path)
 	spillDir  string
 }
 
