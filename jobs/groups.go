@@ -31,8 +31,19 @@ import (
 //
 // The report is then the merged evaluation's, bit for bit the one a run held
 // whole computes.
-func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, runID, lakeURL string) (*eval.Report, error) {
-	cs, err := collectClasses(r.spec, plan.labelValues, nil)
+//
+// Scoring with saved models (lm) has no fit: pass 1 chooses the best baseline as
+// eval does for a run held whole (accuracy on the train split, else the first).
+func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, lm *loadedModels, runID, lakeURL string) (*eval.Report, error) {
+	var cs *classSet
+	var err error
+	if lm != nil { // the models fix the classes and their order
+		spec := *r.spec
+		spec.Label.Classes = lm.classes
+		cs, err = collectClasses(&spec, nil, &lm.integer)
+	} else {
+		cs, err = collectClasses(r.spec, plan.labelValues, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +71,10 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 			return nil, err
 		}
 		r.timed("holdout", start)
+	}
+
+	if lm != nil {
+		return r.scorePartitioned(ctx, plan, att, lm, sd, cs, stats, runID, lakeURL)
 	}
 
 	// Pass 1: the checks, the splits, the fit sample.
@@ -99,39 +114,18 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 	models := modelFiles(r.spec, plan, train, trainScored, byModality(train.frame, uni), runID)
 	best, chosenOn := chooseBaseline(train.frame, trainScored), fitSplits(r.spec)
 	prior, strategies := fitted.prior, fitted.strategies
-	train, fitted = nil, nil // the fits are done; the groups need only the models
 
 	// Pass 2: predict, evaluate and write each group.
-	start = time.Now()
-	t := newTally(len(plan.Modalities), len(trainScored))
-	t.warnings = warnings
-	var total *eval.Evaluation
-	for g := 0; g < sd.groups; g++ {
-		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g)
-		if err != nil {
-			return nil, err
-		}
+	predict := func(bf *builtFrame) ([]*scoredStrategy, *fittedState, error) {
 		scored, in, err := r.predictGroup(ctx, bf, uni, strategies)
-		if err != nil {
-			return nil, err
-		}
-		ev, err := r.evaluateFrame(ctx, bf, scored, &fittedState{in: in, strategies: strategies, prior: prior}, splits, best, chosenOn)
-		if err != nil {
-			return nil, err
-		}
-		if total == nil {
-			total = ev
-		} else if err := total.Merge(ev); err != nil {
-			return nil, fmt.Errorf("jobs: bucket group %d: %w", g, err)
-		}
-		forget(total)
-		t.add(bf, scored)
-		if err := r.writeRows(ctx, att, bf, scored, g, r.spec.Mode != "fit"); err != nil {
-			return nil, err
-		}
-		r.progress("groups", int64(g+1), int64(sd.groups))
-		r.log.Info("bucket group done", "group", g, "of", sd.groups, "rows", bf.frame.Rows)
+		return scored, &fittedState{in: in, strategies: strategies, prior: prior}, err
 	}
+	start = time.Now()
+	total, t, err := r.groupsPass(ctx, plan, att, sd, cs, stats, splits, best, chosenOn, r.spec.Mode != "fit", predict)
+	if err != nil {
+		return nil, err
+	}
+	t.warnings = warnings
 	rep := r.report(plan, t, total, trainScored, cs, splits, stats, runID, lakeURL)
 	r.timed("groups", start)
 	rep.Attempt = att.ID()
@@ -140,6 +134,136 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 	}
 	start = time.Now()
 	if err := r.writeSummary(ctx, att, models, rep); err != nil {
+		return nil, err
+	}
+	r.timed("write", start)
+	return rep, nil
+}
+
+// groupsPass is the last pass over the groups: each is aligned and loaded,
+// predicted, evaluated (merged into the run's evaluation) and written.
+func (r *runner) groupsPass(ctx context.Context, plan *Plan, att *lake.Attempt, sd *spilled, cs *classSet, stats []*lake.ScanStats,
+	splits []string, best, chosenOn string, writeScores bool, predict func(*builtFrame) ([]*scoredStrategy, *fittedState, error)) (*eval.Evaluation, *tally, error) {
+	var total *eval.Evaluation
+	var t *tally
+	for g := 0; g < sd.groups; g++ {
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g)
+		if err != nil {
+			return nil, nil, err
+		}
+		scored, fitted, err := predict(bf)
+		if err != nil {
+			return nil, nil, err
+		}
+		ev, err := r.evaluateFrame(ctx, bf, scored, fitted, splits, best, chosenOn)
+		if err != nil {
+			return nil, nil, err
+		}
+		if total == nil {
+			total, t = ev, newTally(len(plan.Modalities), len(scored))
+		} else if err := total.Merge(ev); err != nil {
+			return nil, nil, fmt.Errorf("jobs: bucket group %d: %w", g, err)
+		}
+		forget(total)
+		t.add(bf, scored)
+		if err := r.writeRows(ctx, att, bf, scored, g, writeScores); err != nil {
+			return nil, nil, err
+		}
+		r.progress("groups", int64(g+1), int64(sd.groups))
+		r.log.Info("bucket group done", "group", g, "of", sd.groups, "rows", bf.frame.Rows)
+	}
+	return total, t, nil
+}
+
+// scorePartitioned scores a spilled lake with saved models: pass 1 finds the
+// splits and the best baseline, pass 2 scores, evaluates and writes.
+func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, lm *loadedModels, sd *spilled, cs *classSet, stats []*lake.ScanStats, runID, lakeURL string) (*eval.Report, error) {
+	start := time.Now()
+	counts := newFrameCounts(len(plan.Modalities))
+	seen := map[string]bool{}
+	type tallyKey struct{ split, baseline string }
+	right, total := map[tallyKey]int64{}, map[string]int64{}
+	var meta []*scoredStrategy // names and types, from the first group
+	for g := 0; g < sd.groups; g++ {
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g)
+		if err != nil {
+			return nil, err
+		}
+		if err := lm.checkSchema(plan, bf.frame); err != nil {
+			return nil, err
+		}
+		counts.add(bf)
+		for _, s := range bf.splits {
+			seen[s] = true
+		}
+		scored, err := r.restorePredict(ctx, bf, lm)
+		if err != nil {
+			return nil, err
+		}
+		f := bf.frame
+		for i, y := range f.Label {
+			if y < 0 {
+				continue
+			}
+			total[bf.split[i]]++
+			for _, s := range scored {
+				if s.baseline && eval.Argmax(s.probs[i*f.Classes:(i+1)*f.Classes]) == int(y) {
+					right[tallyKey{bf.split[i], s.name}]++
+				}
+			}
+		}
+		if meta == nil {
+			meta = scored
+		}
+		r.progress("gather", int64(g+1), int64(sd.groups))
+	}
+	warnings, err := counts.check(plan, cs.names, false)
+	if err != nil {
+		return nil, err
+	}
+	splits := orderSplits(seen)
+	// eval's rule for a run held whole: the most accurate baseline on the train
+	// split (else the first split), ties to the first name.
+	chosenOn := ""
+	if len(splits) > 0 {
+		chosenOn = splits[0]
+		if slices.Contains(splits, "train") {
+			chosenOn = "train"
+		}
+	}
+	best, bestAcc := "", -1.0
+	for _, s := range meta {
+		if !s.baseline {
+			continue
+		}
+		acc := 0.0
+		if n := total[chosenOn]; n > 0 {
+			acc = float64(right[tallyKey{chosenOn, s.name}]) / float64(n)
+		}
+		if acc > bestAcc || (acc == bestAcc && s.name < best) {
+			best, bestAcc = s.name, acc
+		}
+	}
+	r.timed("gather", start)
+
+	start = time.Now()
+	predict := func(bf *builtFrame) ([]*scoredStrategy, *fittedState, error) {
+		scored, err := r.restorePredict(ctx, bf, lm)
+		return scored, nil, err
+	}
+	ev, t, err := r.groupsPass(ctx, plan, att, sd, cs, stats, splits, best, chosenOn, true, predict)
+	if err != nil {
+		return nil, err
+	}
+	t.warnings = warnings
+	rep := r.report(plan, t, ev, meta, cs, splits, stats, runID, lakeURL)
+	r.timed("groups", start)
+	rep.Attempt = att.ID()
+	if err := r.yieldTo(ctx, att.Check(ctx), runID, att.Prefix()); err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	if err := r.writeSummary(ctx, att, nil, rep); err != nil {
 		return nil, err
 	}
 	r.timed("write", start)
@@ -186,6 +310,11 @@ func (r *runner) buildGroup(ctx context.Context, plan *Plan, sd *spilled, cs *cl
 }
 
 func buildGroupFrame[K keyed](ctx context.Context, r *runner, plan *Plan, gs []*groupSource, cs *classSet, stats []*lake.ScanStats, keysOf func(*lake.Table) []K) (*builtFrame, error) {
+	if L := plan.LabelFrom; L >= 0 {
+		if t := gs[L].table; (t.IntLabels != nil || t.StrLabels != nil) && (t.IntLabels != nil) != cs.isInt {
+			return nil, fmt.Errorf("jobs: %w: label column %q holds %s labels, the model's are %s", ErrInput, plan.Spec.Label.Column, labelType(t.IntLabels != nil), labelType(cs.isInt))
+		}
+	}
 	src := make([]scanned[K], len(gs))
 	for si, sp := range plan.Sources() {
 		src[si] = scanned[K]{name: sp.Name, tables: []*lake.Table{gs[si].table}, keys: [][]K{keysOf(gs[si].table)}}
@@ -313,7 +442,9 @@ type holdoutCuts struct {
 	cut []uint64 // the largest draw of a test row
 }
 
-func (c *holdoutCuts) test(class int32, draw uint64) bool { return c.n[class] > 0 && draw <= c.cut[class] }
+func (c *holdoutCuts) test(class int32, draw uint64) bool {
+	return c.n[class] > 0 && draw <= c.cut[class]
+}
 
 // holdoutPass computes the holdout's cuts in one pass over the groups: per class,
 // its size and a histogram of the draws' top 16 bits; the draws go to a local

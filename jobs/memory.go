@@ -7,7 +7,6 @@ import (
 
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/fusion"
-	"github.com/lakefuse/lakefuse/internal/spill"
 )
 
 // Bytes per row and value that the in-memory path holds at its peak, from the
@@ -86,19 +85,12 @@ const groupShare = 4
 
 // choosePath picks the in-memory path when its estimate fits the budget, else
 // the partitioned one with enough bucket groups that each holds a quarter of the
-// budget. The partitioned path fits models first; scoring with saved models stays
-// in memory for now, with a warning when it does not fit.
-func (r *runner) choosePath(plan *Plan, scoring bool) {
+// budget.
+func (r *runner) choosePath() {
 	m := r.memory
 	if r.opts.Groups > 0 {
 		r.groups = r.opts.Groups
 	} else if !r.budget.Fits(m.EstimateBytes) {
-		if scoring {
-			m.Warning = fmt.Sprintf("the in-memory path needs about %s, more than the memory budget of %s; "+
-				"the partitioned path does not handle scoring with saved models yet, so the run holds everything in memory and may be killed",
-				spill.FormatSize(m.EstimateBytes), r.budget)
-			return
-		}
 		share := max(r.budget.Bytes/groupShare, 1)
 		r.groups = int(min((m.EstimateBytes+share-1)/share, maxGroups))
 	}

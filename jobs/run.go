@@ -189,7 +189,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	}
 	r.timed("plan", start)
 	r.memory = estimateMemory(ctx, r, plan)
-	r.choosePath(plan, lm != nil)
+	r.choosePath()
 	r.log.Info("memory", "budget", r.budget.String(), "estimate", spill.FormatSize(r.memory.EstimateBytes), "path", r.memory.Path)
 	if r.memory.Warning != "" {
 		r.log.Warn(r.memory.Warning)
@@ -199,7 +199,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	}
 	var report *eval.Report
 	if r.groups > 0 {
-		report, err = r.runPartitioned(ctx, plan, att, runID, l.String())
+		report, err = r.runPartitioned(ctx, plan, att, lm, runID, l.String())
 	} else {
 		report, err = r.runInMemory(ctx, plan, att, lm, runID, l.String())
 	}

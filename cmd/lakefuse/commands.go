@@ -84,6 +84,11 @@ func timeoutFlags(fs *flag.FlagSet) (ioTimeout, timeout *time.Duration) {
 	return ioTimeout, timeout
 }
 
+// spillDirFlag adds --spill-dir.
+func spillDirFlag(fs *flag.FlagSet) *string {
+	return fs.String("spill-dir", "", "local folder for the bucket files of a run larger than its memory budget (default: the temp dir); its free space is checked first")
+}
+
 // memoryFlag adds --memory.
 func memoryFlag(fs *flag.FlagSet) *string {
 	return fs.String("memory", "", "memory budget, e.g. 512MiB or 8GiB (default: spec resources.memory, else 75% of the cgroup limit or of physical memory)")
@@ -110,7 +115,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runID := fs.String("run-id", "", "run id of the scores (default: <name>-score-<UTC time>)")
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
-	memory := memoryFlag(fs)
+	memory, spillDir := memoryFlag(fs), spillDirFlag(fs)
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
 		return err
 	}
@@ -128,7 +133,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *runID == "" {
 		*runID = spec.Name + "-score-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Score(ctx, spec, opts, *models) })
 	})
 	if err != nil {
@@ -144,8 +149,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	runID := fs.String("run-id", "", "run id; overrides the spec's run_id (default: <name>-<spec hash>); ${VAR}, {today} and {yesterday} are expanded")
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
-	memory := memoryFlag(fs)
-	spillDir := fs.String("spill-dir", "", "local folder for the bucket files of a run larger than its memory budget (default: the temp dir); its free space is checked first")
+	memory, spillDir := memoryFlag(fs), spillDirFlag(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {

@@ -44,7 +44,7 @@ const usage = `lakefuse: multimodal fusion jobs on a data lake
 usage:
   lakefuse demo [--lake URL]               fuse the bundled six-view digits data (default lake: file:///tmp/lakefuse-demo)
   lakefuse run [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] SPEC
-  lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] SPEC
+  lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] SPEC
   lakefuse validate SPEC
   lakefuse plan [--lake URL] SPEC
   lakefuse import --lake URL --dataset D (--modality M | --labels) [flags] FILE.csv
