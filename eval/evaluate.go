@@ -271,6 +271,54 @@ func (e *Evaluation) Merge(o *Evaluation) error {
 	return nil
 }
 
+// KeepSplits keeps the accumulators of the splits keep names, in their order,
+// and drops the others: an evaluation in parts may declare splits up front that
+// no row turned out to have (a run held whole lists only those it saw).
+func (e *Evaluation) KeepSplits(keep []string) error {
+	idx := make([]int, len(keep))
+	for i, name := range keep {
+		if idx[i] = slices.Index(e.Rows.Splits, name); idx[i] < 0 {
+			return fmt.Errorf("eval: %w: split %q is not one of %v", ErrMismatch, name, e.Rows.Splits)
+		}
+	}
+	pick := func(v any) {
+		switch s := v.(type) {
+		case [][]*Classification:
+			for i := range s {
+				s[i] = pickSplits(s[i], idx)
+			}
+		case [][]*Bootstrap:
+			for i := range s {
+				s[i] = pickSplits(s[i], idx)
+			}
+		case [][]*Confusion:
+			for i := range s {
+				s[i] = pickSplits(s[i], idx)
+			}
+		case [][]*Paired:
+			for i := range s {
+				s[i] = pickSplits(s[i], idx)
+			}
+		}
+	}
+	pick(e.Metrics)
+	pick(e.Intervals)
+	pick(e.Present)
+	pick(e.Paired)
+	e.Patterns = pickSplits(e.Patterns, idx)
+	e.Rows.Splits = slices.Clone(keep)
+	e.Rows.Split = nil // indexes of the old list
+	return nil
+}
+
+func pickSplits[T any](s []T, idx []int) []T {
+	out := make([]T, len(idx))
+	for i, j := range idx {
+		out[i] = s[j]
+	}
+	return out
+}
+
 // part is one partition's accumulators, per score and split.
 type part struct {
 	metrics   [][]*Classification

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -654,5 +655,42 @@ func TestEvaluateInPartsEqualsWhole(t *testing.T) {
 	e2 := Evaluate(rows2, scores2[:2], Options{Replicates: 10})
 	if err := e1.Merge(e2); !errors.Is(err, ErrMismatch) {
 		t.Errorf("merging different jobs: %v", err)
+	}
+}
+
+// An evaluation that declared splits no row has, with those splits dropped by
+// KeepSplits, reports what an evaluation of only the splits seen reports.
+func TestKeepSplitsDropsDeclaredEmptySplits(t *testing.T) {
+	rows, scores := evalFixture(2000)
+	opts := Options{Replicates: 30, Workers: 2}
+	seen := Evaluate(rows, scores, opts)
+	opts.BestBaseline, opts.ChosenOn = seen.Scores[seen.BestBaseline].Name, seen.ChosenOn
+	want := Evaluate(rows, scores, opts)
+	// The same rows, with "early" and "valid" declared (no rows) around the real splits.
+	wide := rows
+	wide.Splits = append([]string{"early"}, append(slices.Clone(rows.Splits), "valid")...)
+	wide.Split = make([]int, len(rows.Split))
+	for i, s := range rows.Split {
+		wide.Split[i] = s + 1
+	}
+	got := Evaluate(wide, scores, opts)
+	if err := got.KeepSplits(rows.Splits); err != nil {
+		t.Fatal(err)
+	}
+	var a, b Report
+	want.Fill(&a)
+	got.Fill(&b)
+	var ja, jb strings.Builder
+	if err := a.WriteJSON(&ja); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WriteJSON(&jb); err != nil {
+		t.Fatal(err)
+	}
+	if ja.String() != jb.String() {
+		t.Error("dropping the declared empty splits does not give the report of the splits seen")
+	}
+	if err := got.KeepSplits([]string{"nowhere"}); !errors.Is(err, ErrMismatch) {
+		t.Errorf("keeping an unknown split: %v", err)
 	}
 }

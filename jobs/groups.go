@@ -77,34 +77,23 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 		return r.scorePartitioned(ctx, plan, att, lm, sd, cs, stats, runID, lakeURL)
 	}
 
-	// Pass 1: the checks, the splits, the fit sample.
+	// Pass 1: the fit sample. Once it holds the limit, only keys that hash below
+	// its largest can still enter it, and only those rows are read back.
 	start = time.Now()
 	limit, source := r.fitCap()
 	tg := &trainGather{limit: limit}
-	counts := newFrameCounts(len(plan.Modalities))
-	seen := map[string]bool{}
+	maxHash := uint64(math.MaxUint64)
 	for g := 0; g < sd.groups; g++ {
-		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g)
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, maxHash)
 		if err != nil {
 			return nil, err
 		}
-		counts.add(bf)
-		tg.add(bf.frame)
-		for _, s := range bf.splits {
-			seen[s] = true
+		if tg.add(bf.frame) {
+			maxHash = tg.hash[tg.limit-1]
 		}
 		r.progress("gather", int64(g+1), int64(sd.groups))
 	}
-	warnings, err := counts.check(plan, cs.names, true)
-	if err != nil {
-		return nil, err
-	}
-	splits := orderSplits(seen)
 	train := &builtFrame{frame: tg.frame(cs, r.widths, plan), classes: cs}
-	if int64(train.frame.Rows) < tg.seen {
-		r.fitSample = fitReport(train.frame.Rows, tg.seen, source)
-		r.log.Warn(r.fitSample.Warning)
-	}
 	r.timed("gather", start)
 
 	trainScored, uni, fitted, err := r.fitPredict(ctx, plan, train)
@@ -121,11 +110,26 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 		return scored, &fittedState{in: in, strategies: strategies, prior: prior}, err
 	}
 	start = time.Now()
-	total, t, err := r.groupsPass(ctx, plan, att, sd, cs, stats, splits, best, chosenOn, r.spec.Mode != "fit", predict)
+	total, t, counts, err := r.groupsPass(ctx, plan, att, sd, cs, stats, candidateSplits(r.spec, plan), best, chosenOn, r.spec.Mode != "fit", predict)
 	if err != nil {
 		return nil, err
 	}
-	t.warnings = warnings
+	// The checks a run held whole makes before fitting, on every row.
+	if t.warnings, err = counts.check(plan, cs.names, true); err != nil {
+		return nil, err
+	}
+	var trainRows int64
+	for _, n := range counts.train {
+		trainRows += n
+	}
+	if int64(train.frame.Rows) < trainRows {
+		r.fitSample = fitReport(train.frame.Rows, trainRows, source)
+		r.log.Warn(r.fitSample.Warning)
+	}
+	splits, err := keepSeenSplits(total, t)
+	if err != nil {
+		return nil, err
+	}
 	rep := r.report(plan, t, total, trainScored, cs, splits, stats, runID, lakeURL)
 	r.timed("groups", start)
 	rep.Attempt = att.ID()
@@ -143,36 +147,69 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 // groupsPass is the last pass over the groups: each is aligned and loaded,
 // predicted, evaluated (merged into the run's evaluation) and written.
 func (r *runner) groupsPass(ctx context.Context, plan *Plan, att *lake.Attempt, sd *spilled, cs *classSet, stats []*lake.ScanStats,
-	splits []string, best, chosenOn string, writeScores bool, predict func(*builtFrame) ([]*scoredStrategy, *fittedState, error)) (*eval.Evaluation, *tally, error) {
+	splits []string, best, chosenOn string, writeScores bool, predict func(*builtFrame) ([]*scoredStrategy, *fittedState, error)) (*eval.Evaluation, *tally, *frameCounts, error) {
 	var total *eval.Evaluation
 	var t *tally
+	counts := newFrameCounts(len(plan.Modalities))
 	for g := 0; g < sd.groups; g++ {
-		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g)
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, math.MaxUint64)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
+		counts.add(bf)
 		scored, fitted, err := predict(bf)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		ev, err := r.evaluateFrame(ctx, bf, scored, fitted, splits, best, chosenOn)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if total == nil {
 			total, t = ev, newTally(len(plan.Modalities), len(scored))
 		} else if err := total.Merge(ev); err != nil {
-			return nil, nil, fmt.Errorf("jobs: bucket group %d: %w", g, err)
+			return nil, nil, nil, fmt.Errorf("jobs: bucket group %d: %w", g, err)
 		}
 		forget(total)
 		t.add(bf, scored)
 		if err := r.writeRows(ctx, att, bf, scored, g, writeScores); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		r.progress("groups", int64(g+1), int64(sd.groups))
 		r.log.Info("bucket group done", "group", g, "of", sd.groups, "rows", bf.frame.Rows)
 	}
-	return total, t, nil
+	return total, t, counts, nil
+}
+
+// candidateSplits are the splits a run can have, before any row is aligned: the
+// split column's values (checkLabels), or the holdout's, or "all"; and
+// "unlabelled". The groups are evaluated over these; keepSeenSplits then drops
+// those no row had, which a run held whole never lists.
+func candidateSplits(spec *Spec, plan *Plan) []string {
+	seen := map[string]bool{"unlabelled": true}
+	switch {
+	case spec.Split.Column != "":
+		for _, v := range plan.splitValues {
+			seen[v] = true
+		}
+	case spec.Split.Holdout != nil:
+		seen["train"], seen["test"] = true, true
+	default:
+		seen["all"] = true
+	}
+	return orderSplits(seen)
+}
+
+// keepSeenSplits drops from the evaluation the candidate splits no row had, and
+// returns the others.
+func keepSeenSplits(ev *eval.Evaluation, t *tally) ([]string, error) {
+	var seen []string
+	for _, s := range ev.Rows.Splits {
+		if t.bySplit[s] > 0 {
+			seen = append(seen, s)
+		}
+	}
+	return seen, ev.KeepSplits(seen)
 }
 
 // scorePartitioned scores a spilled lake with saved models: pass 1 finds the
@@ -185,7 +222,7 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 	right, total := map[tallyKey]int64{}, map[string]int64{}
 	var meta []*scoredStrategy // names and types, from the first group
 	for g := 0; g < sd.groups; g++ {
-		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g)
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, math.MaxUint64)
 		if err != nil {
 			return nil, err
 		}
@@ -251,7 +288,7 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 		scored, err := r.restorePredict(ctx, bf, lm)
 		return scored, nil, err
 	}
-	ev, t, err := r.groupsPass(ctx, plan, att, sd, cs, stats, splits, best, chosenOn, true, predict)
+	ev, t, _, err := r.groupsPass(ctx, plan, att, sd, cs, stats, splits, best, chosenOn, true, predict)
 	if err != nil {
 		return nil, err
 	}
@@ -289,14 +326,15 @@ func orderSplits(seen map[string]bool) []string {
 }
 
 // buildGroup reads bucket group g back from local disk, aligns it and builds its frame.
-func (r *runner) buildGroup(ctx context.Context, plan *Plan, sd *spilled, cs *classSet, stats []*lake.ScanStats, g int) (*builtFrame, error) {
+// Only keys hashing to at most maxHash are read (spilled.load).
+func (r *runner) buildGroup(ctx context.Context, plan *Plan, sd *spilled, cs *classSet, stats []*lake.ScanStats, g int, maxHash uint64) (*builtFrame, error) {
 	sources := plan.Sources()
 	gs := make([]*groupSource, len(sources))
 	var eg errgroup.Group
 	eg.SetLimit(r.cpu)
 	for si, sp := range sources {
 		eg.Go(func() (err error) {
-			gs[si], err = sd.load(si, g, sp)
+			gs[si], err = sd.load(si, g, sp, maxHash)
 			return err
 		})
 	}
@@ -350,7 +388,6 @@ func (r *runner) predictGroup(ctx context.Context, bf *builtFrame, uni []*fusion
 // holding at most about twice the limit at a time.
 type trainGather struct {
 	limit   int
-	seen    int64 // labelled training rows offered
 	label   []int32
 	hash    []uint64
 	values  [][]float64 // per block
@@ -358,7 +395,10 @@ type trainGather struct {
 	widths  []int
 }
 
-func (tg *trainGather) add(f *fusion.Frame) {
+// add gathers a frame's labelled training rows; it reports whether it trimmed
+// the gathered rows, after which tg.hash[tg.limit-1] bounds the hashes that can
+// still enter.
+func (tg *trainGather) add(f *fusion.Frame) bool {
 	if tg.values == nil {
 		tg.values = make([][]float64, len(f.Blocks))
 		tg.present = make([][]bool, len(f.Blocks))
@@ -370,7 +410,6 @@ func (tg *trainGather) add(f *fusion.Frame) {
 		if !f.Train[i] || f.Label[i] < 0 {
 			continue
 		}
-		tg.seen++
 		tg.label = append(tg.label, f.Label[i])
 		tg.hash = append(tg.hash, f.KeyHash[i])
 		for b, blk := range f.Blocks {
@@ -381,7 +420,9 @@ func (tg *trainGather) add(f *fusion.Frame) {
 	}
 	if len(tg.hash) > 2*tg.limit {
 		tg.trim()
+		return true
 	}
+	return false
 }
 
 // trim keeps the rows whose hash is at most the limit-th smallest (ties kept,
@@ -465,7 +506,7 @@ func (r *runner) holdoutPass(ctx context.Context, plan *Plan, sd *spilled, cs *c
 	}
 	seed := r.spec.Split.Holdout.Seed
 	for g := 0; g < sd.groups; g++ {
-		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g)
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, math.MaxUint64)
 		if err != nil {
 			w.Close()
 			return nil, err

@@ -28,7 +28,6 @@ import (
 // for some entities, float64 and float32 vectors, files of many row groups, and
 // learned strategies with out-of-fold fits, bootstrap intervals and ablations.
 func TestPartitionedRunsGiveTheSameAnswers(t *testing.T) {
-	ctx := context.Background()
 	url := "file://" + t.TempDir()
 	l := openLake(t, url)
 	data := synthetic{rows: 600, classes: 4, coverage: map[string]float64{"text": 0.9, "image": 0.8, "audio": 0.7}, seed: 11}
@@ -45,11 +44,20 @@ evaluation: {bootstrap: 40}
 align: {duplicates: mean}
 `
 	spec = strings.Replace(spec, "  - {name: audio, probs: probs}\n", "  - {name: audio, probs: probs}\n  - {name: emb, features: {column: emb}}\n", 1)
+	// Also with a fit sample small enough that pass 1 reads back only the keys
+	// that can still enter it.
+	for _, sample := range []string{"", "fit: {max_rows: 50}\n"} {
+		t.Run(fmt.Sprintf("sample=%q", sample), func(t *testing.T) { checkParity(t, l, url, spec+sample, sample != "") })
+	}
+}
+
+func checkParity(t *testing.T, l *lake.Lake, url, spec string, sampled bool) {
+	ctx := context.Background()
 	s, err := jobs.ParseSpec([]byte(spec), "parity.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	whole, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "whole"})
+	whole, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "whole" + fmt.Sprint(sampled)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,13 +67,16 @@ align: {duplicates: mean}
 	if whole.Report.Modalities[3].Duplicates != 100 {
 		t.Fatalf("emb duplicates %d, want 100", whole.Report.Modalities[3].Duplicates)
 	}
+	if (whole.Report.Fit != nil) != sampled {
+		t.Fatalf("fit sample %+v", whole.Report.Fit)
+	}
 	want := runAnswers(t, l, whole, "entity_id")
 	if want["rejected"] == "" || want["models"] == "" {
 		t.Fatal("no rejected rows or no models: the fixture does not exercise them")
 	}
 	for _, groups := range []int{1, 3, 17} {
 		spillDir := t.TempDir()
-		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d", groups), Groups: groups, SpillDir: spillDir})
+		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%v", groups, sampled), Groups: groups, SpillDir: spillDir})
 		if err != nil {
 			t.Fatalf("%d groups: %v", groups, err)
 		}

@@ -57,6 +57,8 @@ type Plan struct {
 	// labelValues holds, per label file, its distinct labels (checkLabels):
 	// what the classes are, known before any vector is read.
 	labelValues []*lake.Table
+	// splitValues are the split column's values among labelled rows (checkLabels).
+	splitValues []string
 }
 
 // Sources returns modalities then (if any) the labels table: the numbering used by
@@ -295,6 +297,7 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 		return err
 	}
 	p.labelValues = tables
+	p.splitValues = sortedKeys(found)
 	if err := checkSplitValues(spec, found); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lakefuse/lakefuse/internal/bucket"
+	"github.com/lakefuse/lakefuse/internal/keyhash"
 	"github.com/lakefuse/lakefuse/internal/spill"
 	"github.com/lakefuse/lakefuse/lake"
 )
@@ -315,7 +317,11 @@ type groupSource struct {
 }
 
 // load reads source si's rows of bucket group g.
-func (sd *spilled) load(si, g int, sp *SourcePlan) (*groupSource, error) {
+//
+// Only the rows whose key hashes to at most maxHash are kept (all of them for
+// math.MaxUint64): every row of a key is kept or none, so the rows a group keeps
+// align and load as they would among all the group's rows.
+func (sd *spilled) load(si, g int, sp *SourcePlan, maxHash uint64) (*groupSource, error) {
 	rd, err := spill.Open(sd.paths[si][g])
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -341,6 +347,9 @@ func (sd *spilled) load(si, g int, sp *SourcePlan) (*groupSource, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		if maxHash != math.MaxUint64 {
+			b = keepHashes(b, sd.intKeys, maxHash)
 		}
 		if b.Rows == 0 {
 			continue
@@ -398,6 +407,40 @@ func (sd *spilled) load(si, g int, sp *SourcePlan) (*groupSource, error) {
 		gs.reorder(idx)
 	}
 	return gs, nil
+}
+
+// keepHashes returns a batch of the rows whose key (column 1) hashes to at most maxHash.
+func keepHashes(b *spill.Batch, intKeys bool, maxHash uint64) *spill.Batch {
+	var sel []int
+	for i := 0; i < b.Rows; i++ {
+		var h uint64
+		if intKeys {
+			h = keyhash.Int(b.Cols[1].I64[i])
+		} else {
+			h = keyhash.String(b.Cols[1].Str[i])
+		}
+		if h <= maxHash {
+			sel = append(sel, i)
+		}
+	}
+	out := &spill.Batch{Rows: len(sel), Cols: make([]spill.Column, len(b.Cols))}
+	for j, c := range b.Cols {
+		w := c.Width
+		out.Cols[j] = spill.Column{Kind: c.Kind, Width: c.Width}
+		switch c.Kind {
+		case spill.Int64s:
+			out.Cols[j].I64 = pick(c.I64, sel, 1)
+		case spill.Strings:
+			out.Cols[j].Str = pick(c.Str, sel, 1)
+		case spill.Bytes:
+			out.Cols[j].U8 = pick(c.U8, sel, w)
+		case spill.Float32s:
+			out.Cols[j].F32 = pick(c.F32, sel, w)
+		case spill.Float64s:
+			out.Cols[j].F64 = pick(c.F64, sel, w)
+		}
+	}
+	return out
 }
 
 // reorder puts the rows in the order idx lists them.
