@@ -433,6 +433,20 @@ func (r *runner) modalityWidths(ctx context.Context, plan *Plan) error {
 	return nil
 }
 
+// blockWidth is the width of a modality's block: the classes for probabilities,
+// two for a binary score (1-s, s), the columns or the list's width for features.
+func blockWidth(sp *SourcePlan, classes, listWidth int) int {
+	switch {
+	case sp.Kind == "probs":
+		return classes
+	case sp.Kind == "score":
+		return 2
+	case len(sp.Scalar) > 0:
+		return len(sp.Scalar)
+	}
+	return listWidth
+}
+
 // prepareBlock sizes one modality's block and maps every file row to its frame row.
 func (r *runner) prepareBlock(sp *SourcePlan, tables []*lake.Table, refs []ref, extra map[int][]ref, rows, classes int) (*blockLoad, error) {
 	ld := &blockLoad{sp: sp, blk: fusion.Block{Name: sp.Name, Kind: fusion.Features}, serial: extra != nil}

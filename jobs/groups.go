@@ -51,6 +51,7 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 		return nil, fmt.Errorf("jobs: %w: label %q has %d distinct values; classification needs at least 2", ErrInput, plan.Spec.Label.Column, len(cs.names))
 	}
 	r.classes = len(cs.names)
+	r.blockWidths(plan) // the fit cap needs them before any group is loaded
 	sources := plan.Sources()
 	stats := make([]*lake.ScanStats, len(sources))
 	for i := range stats {
@@ -305,6 +306,13 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 	}
 	r.timed("write", start)
 	return rep, nil
+}
+
+// blockWidths sets every modality's block width from the plan and the classes.
+func (r *runner) blockWidths(plan *Plan) {
+	for s, sp := range plan.Modalities {
+		r.widths[s] = blockWidth(sp, r.classes, r.listWidth[s])
+	}
 }
 
 // orderSplits puts split names in report order: train, test, all, then the

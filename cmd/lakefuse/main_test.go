@@ -352,3 +352,41 @@ func TestExitCodesStorage(t *testing.T) {
 		})
 	}
 }
+
+// A budget below the run's estimate takes the partitioned path: bucket files in
+// --spill-dir (removed afterwards), progress per bucket group, the answer of a
+// run held whole. A --spill-dir that cannot be used is a configuration error.
+func TestSpilledRun(t *testing.T) {
+	lakeURL, dir := writeCSVLake(t)
+	spec := filepath.Join(dir, "toy.yaml")
+	os.WriteFile(spec, []byte(toySpec+"fit: {max_rows: 100000}\n"), 0o644)
+	code, whole, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "whole", spec)
+	if code != 0 || !strings.Contains(stderr, "path=in-memory") {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	spillDir := t.TempDir()
+	code, out, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "spilled", "--memory", "16KiB", "--spill-dir", spillDir, spec)
+	if code != 0 || !strings.Contains(stderr, "path=partitioned") || !strings.Contains(stderr, "stage=spill") || !strings.Contains(stderr, `msg="bucket group done"`) {
+		t.Fatalf("spilled run: exit %d\n%s", code, stderr)
+	}
+	if left, _ := os.ReadDir(spillDir); len(left) != 0 {
+		t.Errorf("the run left %v in --spill-dir", left)
+	}
+	// The printed summary, run id and the memory line aside, is the same.
+	trim := func(s string) string {
+		var keep []string
+		for _, line := range strings.Split(s, "\n") {
+			if !strings.Contains(line, "whole") && !strings.Contains(line, "spilled") {
+				keep = append(keep, line)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	if trim(out) != trim(whole) {
+		t.Errorf("spilled run printed\n%s\nthe run held whole\n%s", out, whole)
+	}
+	code, _, stderr = lakefuse(t, "run", "--lake", lakeURL, "--run-id", "nowhere", "--memory", "16KiB", "--spill-dir", filepath.Join(dir, "no", "such", "dir"), spec)
+	if code != exitSpec || !strings.Contains(stderr, "--spill-dir") {
+		t.Errorf("a missing --spill-dir: exit %d, want %d\n%s", code, exitSpec, stderr)
+	}
+}

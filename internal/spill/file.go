@@ -312,7 +312,7 @@ func NewDir(root string, need int64) (*Dir, error) {
 	}
 	p, err := os.MkdirTemp(root, "lakefuse-spill-")
 	if err != nil {
-		return nil, fmt.Errorf("spill: %w", err)
+		return nil, errkind.New(errkind.Spec, fmt.Sprintf("spill: cannot make a folder for bucket files under %s (--spill-dir): %v", root, err))
 	}
 	return &Dir{Path: p}, nil
 }
