@@ -143,28 +143,32 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 				for rg := 0; rg < src.RowGroups(); rg++ {
 					task := func() error {
 						rows := src.RowGroupRows(rg)
-						// The row group's decoded columns and their copies into batches.
-						mem := min(int64(rows)*(2*int64(sd.width[si])*8+96), r.budget.Bytes)
+						// The row group in flight: its column chunk and pages, its
+						// values as float64, a group's float32 copy (about 20 bytes
+						// a value), twice over for the collector's headroom: wide
+						// rows spill one row group at a time under a small budget.
+						mem := min(2*int64(rows)*(int64(sd.width[si])*20+128), r.budget.Bytes)
 						if err := r.budget.Acquire(gctx, mem); err != nil {
 							return err
 						}
 						defer r.budget.Release(mem)
-						batches, err := r.routeRowGroup(gctx, sd, sp, si, fi, src, rg)
-						if err != nil {
-							return r.loadErr(gctx, sp, err)
-						}
-						for grp, b := range batches {
-							if b == nil {
-								continue
-							}
+						var werr error
+						emit := func(grp int, b *spill.Batch) bool {
 							locks[si][grp].Lock()
 							before := writers[si][grp].Bytes()
 							err := writers[si][grp].Write(b)
 							spilledBytes.Add(writers[si][grp].Bytes() - before)
 							locks[si][grp].Unlock()
 							if err != nil {
-								return fmt.Errorf("jobs: %w", err)
+								werr = fmt.Errorf("jobs: %w", err)
 							}
+							return err == nil
+						}
+						if err := r.routeRowGroup(gctx, sd, sp, si, fi, src, rg, emit); err != nil {
+							return r.loadErr(gctx, sp, err)
+						}
+						if werr != nil {
+							return werr
 						}
 						r.progress("spill", done.Add(int64(rows)), totalRows)
 						if now := time.Now().UnixNano(); now-lastLog.Load() > int64(5*time.Second) && lastLog.Swap(now) != now {
@@ -193,38 +197,18 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 	return sd, nil
 }
 
-// routeRowGroup reads one row group of a source and splits it into one batch per
-// bucket group (nil where the group gets no row).
-func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan, si, fi int, src *lake.ScatterSource, rg int) ([]*spill.Batch, error) {
+// routeRowGroup reads one row group of a source and hands emit one batch per
+// bucket group that gets rows, in file order; it stops when emit returns false.
+// The values are scattered straight into group order, so a group's values are a
+// slice of the row group's, not a copy.
+func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan, si, fi int, src *lake.ScatterSource, rg int, emit func(int, *spill.Batch) bool) error {
 	t, err := src.ScanRowGroup(ctx, rg, sp.Request)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	n := t.Rows
-	w := sd.width[si]
-	var vals []float64
-	var state []uint8
-	if sp.Kind != "labels" {
-		vals = make([]float64, n*w)
-		hits := make([]uint16, n)
-		bad := make([]uint8, n)
-		dest := make([]int32, n)
-		for i := range dest {
-			dest[i] = int32(i)
-		}
-		sc := &lake.Scatter{Vector: sp.Vector, Scalar: sp.Scalar, Width: w, Stride: w, Dest: dest, Out: vals, Hits: hits, Bad: bad, Local: true}
-		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
-			return nil, err
-		}
-		state = bad
-		for i, h := range hits {
-			if h > 0 {
-				state[i] |= stateHit
-			}
-		}
-	}
 	group := make([]int32, n)
-	counts := make([]int, sd.groups)
+	start := make([]int, sd.groups+1) // rows of group g are [start[g], start[g+1]) in group order
 	for i := 0; i < n; i++ {
 		var h int32
 		if sd.intKeys {
@@ -233,19 +217,35 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 			h = bucket.String(t.StrKeys[i])
 		}
 		group[i] = int32(bucket.Of(h, sd.groups))
-		counts[group[i]]++
+		start[group[i]+1]++
 	}
-	rows := make([][]int, sd.groups)
-	for g, c := range counts {
-		if c > 0 {
-			rows[g] = make([]int, 0, c)
-		}
+	for g := 0; g < sd.groups; g++ {
+		start[g+1] += start[g]
 	}
+	rows := make([][]int, sd.groups) // file rows of each group, in order
+	dest := make([]int32, n)         // each file row's place in group order
 	for i, g := range group {
+		dest[i] = int32(start[g] + len(rows[g]))
 		rows[g] = append(rows[g], i)
 	}
+	w := sd.width[si]
+	var vals []float64
+	var state []uint8
+	if sp.Kind != "labels" {
+		vals = make([]float64, n*w)
+		hits := make([]uint16, n)
+		state = make([]uint8, n) // the Bad codes, then stateHit
+		sc := &lake.Scatter{Vector: sp.Vector, Scalar: sp.Scalar, Width: w, Stride: w, Dest: dest, Out: vals, Hits: hits, Bad: state, Local: true}
+		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
+			return err
+		}
+		for i, h := range hits {
+			if h > 0 {
+				state[i] |= stateHit
+			}
+		}
+	}
 	first := src.FirstRow(rg)
-	out := make([]*spill.Batch, sd.groups)
 	for g, idx := range rows {
 		if len(idx) == 0 {
 			continue
@@ -279,8 +279,9 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 			}
 		}
 		if sp.Kind != "labels" {
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Bytes, Width: 1, U8: pick(state, idx, 1)})
-			v := pick(vals, idx, w)
+			lo, hi := start[g], start[g+1]
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Bytes, Width: 1, U8: state[lo:hi]})
+			v := vals[lo*w : hi*w]
 			if sd.f32[si] {
 				f := make([]float32, len(v))
 				for j, x := range v {
@@ -291,9 +292,11 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 				b.Cols = append(b.Cols, spill.Column{Kind: spill.Float64s, Width: w, F64: v})
 			}
 		}
-		out[g] = b
+		if !emit(g, b) {
+			return nil
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // pick gathers rows idx of a row-major slice of w values per row.
