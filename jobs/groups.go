@@ -19,15 +19,17 @@ import (
 )
 
 // runPartitioned is the run of a lake larger than the memory budget. After the
-// spill (spillLake), two passes over the bucket groups, one group in memory at a
+// spill (spillLake) and, for a holdout split, the pass that draws it
+// (holdoutPass), two passes over the bucket groups, one group in memory at a
 // time:
 //
-//  1. align and load each group, count what the checks need, and gather the
-//     training rows the fits see (the smallest key hashes, up to the fit cap);
-//     then fit once, on those rows, in canonical order — the same models as a
-//     run held whole — and choose the best baseline on them;
-//  2. align and load each group again, predict, evaluate (accumulators merged
-//     across groups, exactly) and write the group's score and rejected parts.
+//  1. gather the training rows the fits see (the smallest key hashes, up to the
+//     fit cap; once the cap is reached only keys that can still enter are read
+//     back), then fit once, on those rows, in canonical order — the same models
+//     as a run held whole — and choose the best baseline on them;
+//  2. align and load each group whole, predict, evaluate (accumulators merged
+//     across groups, exactly), write the group's score and rejected parts, and
+//     count what the checks need; the checks run after it.
 //
 // The report is then the merged evaluation's, bit for bit the one a run held
 // whole computes.

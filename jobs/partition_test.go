@@ -435,3 +435,57 @@ func TestPartitionedInvalidIsAnError(t *testing.T) {
 		t.Errorf("a failed run left %v in the spill directory", left)
 	}
 }
+
+// An interrupted partitioned run commits nothing, leaves no bucket file behind,
+// and the rerun commits the files an uninterrupted one does, byte for byte.
+func TestInterruptedPartitionedRun(t *testing.T) {
+	spec, err := jobs.ParseSpec([]byte(syntheticSpec+"  - {name: stacking, type: stacking}\n"), "synthetic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := synthetic{rows: 2000, classes: 4, coverage: map[string]float64{"text": 0.9, "image": 0.8, "audio": 0.7}, seed: 1}
+	refURL := "file://" + t.TempDir()
+	data.write(t, openLake(t, refURL), "ds")
+	ref, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: refURL, RunID: "r", Groups: 5, SpillDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := committedFiles(t, openLake(t, refURL), ref.Prefix)
+	for _, stage := range []string{"spill", "gather", "groups"} {
+		t.Run(stage, func(t *testing.T) {
+			url := "file://" + t.TempDir()
+			data.write(t, openLake(t, url), "ds")
+			spillDir := t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			_, err := jobs.Run(ctx, spec, jobs.Options{Lake: url, RunID: "r", Groups: 5, SpillDir: spillDir, Progress: func(s string, done, total int64) {
+				if s == stage && done >= 1 {
+					cancel()
+				}
+			}})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v, want context.Canceled", err)
+			}
+			if left, _ := os.ReadDir(spillDir); len(left) != 0 {
+				t.Errorf("the interrupted run left %v in the spill directory", left)
+			}
+			l := openLake(t, url)
+			if ok, _ := l.Exists(context.Background(), ref.Prefix+"/_SUCCESS"); ok {
+				t.Fatal("an interrupted run left _SUCCESS")
+			}
+			again, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: url, RunID: "r", Groups: 5, SpillDir: spillDir})
+			if err != nil {
+				t.Fatalf("rerun: %v", err)
+			}
+			got := committedFiles(t, l, again.Prefix)
+			if len(got) != len(want) {
+				t.Errorf("%d files committed, want %d", len(got), len(want))
+			}
+			for path, w := range want {
+				if path != "report.json" && path != "report.html" && got[path].SHA256 != w.SHA256 {
+					t.Errorf("%s differs from the uninterrupted run", path)
+				}
+			}
+		})
+	}
+}

@@ -27,4 +27,4 @@ rm -rf "$lakedir/runs"
 grep -E "^(late-mean|stacking|vote) " "$work/classes.out" || true
 rss=$(awk '/Maximum resident set size/ {print $NF}' "$work/classes.err")
 wall=$(awk '/Elapsed \(wall clock\)/ {print $NF}' "$work/classes.err")
-printf 'N=%d K=%d: peak RSS %.0f MB, wall %s\n' "$N" "$K" "$(python3 -c "print($rss/1024)")" "$wall"
+printf 'N=%d K=%d: peak RSS %.0f MiB, wall %s\n' "$N" "$K" "$(python3 -c "print($rss/1024)")" "$wall"

@@ -38,11 +38,11 @@ for i in $(seq 1 "$ROUNDS"); do
   t2=$(now)
   lf=$(calc "$t1 - $t0") db=$(calc "$t2 - $t1")
   lf_times+=("$lf") db_times+=("$db") lf_rss+=("$(tail -1 "$work/lakefuse.rss")") db_rss+=("$(tail -1 "$work/duckdb.rss")")
-  printf 'round %d: lakefuse %.2f s %d MB, duckdb %.2f s %d MB (peak RSS)\n' "$i" "$lf" "$((${lf_rss[-1]} / 1024))" "$db" "$((${db_rss[-1]} / 1024))"
+  printf 'round %d: lakefuse %.2f s %d MiB, duckdb %.2f s %d MiB (peak RSS)\n' "$i" "$lf" "$((${lf_rss[-1]} / 1024))" "$db" "$((${db_rss[-1]} / 1024))"
 done
 lf_med=$(calc "st.median([$(IFS=,; echo "${lf_times[*]}")])")
 db_med=$(calc "st.median([$(IFS=,; echo "${db_times[*]}")])")
 echo "lakefuse: $(grep -E '^late-mean ' "$work/lakefuse.out" | awk '{print "accuracy " $3}'); duckdb: $(cat "$work/duckdb.out")"
-printf 'N=%d, %d rounds: median lakefuse %.2f s, median duckdb %.2f s, ratio %.2f; peak RSS (max over rounds) lakefuse %d MB, duckdb %d MB\n' \
+printf 'N=%d, %d rounds: median lakefuse %.2f s, median duckdb %.2f s, ratio %.2f; peak RSS (max over rounds) lakefuse %d MiB, duckdb %d MiB\n' \
   "$N" "$ROUNDS" "$lf_med" "$db_med" "$(calc "$lf_med / $db_med")" \
   "$(( $(printf '%s\n' "${lf_rss[@]}" | sort -n | tail -1) / 1024 ))" "$(( $(printf '%s\n' "${db_rss[@]}" | sort -n | tail -1) / 1024 ))"
