@@ -639,18 +639,7 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 	for _, s := range bf.split {
 		seen[s] = true
 	}
-	for _, s := range []string{"train", "test", "all"} {
-		if seen[s] {
-			bf.splits = append(bf.splits, s)
-			delete(seen, s)
-		}
-	}
-	var rest []string
-	for s := range seen {
-		rest = append(rest, s)
-	}
-	slices.Sort(rest)
-	bf.splits = append(bf.splits, rest...)
+	bf.splits = orderSplits(seen)
 	return nil
 }
 

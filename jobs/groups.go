@@ -318,7 +318,7 @@ func (r *runner) blockWidths(plan *Plan) {
 }
 
 // orderSplits puts split names in report order: train, test, all, then the
-// others sorted (assignSplits' order).
+// others sorted.
 func orderSplits(seen map[string]bool) []string {
 	var out, rest []string
 	for _, s := range []string{"train", "test", "all"} {

@@ -811,28 +811,24 @@ func subInputs(in *fusion.Inputs, rows []int, without string) *fusion.Inputs {
 	k := f.Classes
 	g := &fusion.Frame{Rows: len(rows), Classes: k, Label: make([]int32, len(rows)), Train: make([]bool, len(rows)), KeyHash: make([]uint64, len(rows))}
 	out := &fusion.Inputs{Frame: g}
-	pick := func(src []float64, w int) []float64 {
+	pickRows := func(src []float64, w int) []float64 {
 		if src == nil {
 			return nil
 		}
-		dst := make([]float64, len(rows)*w)
-		for j, i := range rows {
-			copy(dst[j*w:(j+1)*w], src[i*w:(i+1)*w])
-		}
-		return dst
+		return pick(src, rows, w)
 	}
 	for j, i := range rows {
 		g.Label[j], g.Train[j], g.KeyHash[j] = f.Label[i], f.Train[i], f.KeyHash[i]
 	}
 	for b, blk := range f.Blocks {
-		nb := fusion.Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: pick(blk.Values, blk.Width), Present: make([]bool, len(rows))}
+		nb := fusion.Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: pickRows(blk.Values, blk.Width), Present: make([]bool, len(rows))}
 		for j, i := range rows {
 			nb.Present[j] = blk.Present[i] && blk.Name != without
 		}
 		g.Blocks = append(g.Blocks, nb)
-		out.Unimodal = append(out.Unimodal, pick(in.Unimodal[b], k))
+		out.Unimodal = append(out.Unimodal, pickRows(in.Unimodal[b], k))
 		if in.OOF != nil {
-			out.OOF = append(out.OOF, pick(in.OOF[b], k))
+			out.OOF = append(out.OOF, pickRows(in.OOF[b], k))
 		}
 	}
 	return out

@@ -299,15 +299,6 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 	return nil
 }
 
-// pick gathers rows idx of a row-major slice of w values per row.
-func pick[T any](s []T, idx []int, w int) []T {
-	out := make([]T, len(idx)*w)
-	for j, i := range idx {
-		copy(out[j*w:(j+1)*w], s[i*w:(i+1)*w])
-	}
-	return out
-}
-
 // groupSource is one source's rows of one bucket group, read back from its
 // bucket file in lake order (file, then row).
 type groupSource struct {

@@ -10,3 +10,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// pick gathers rows idx of a row-major slice of w values per row.
+func pick[T any](s []T, idx []int, w int) []T {
+	out := make([]T, len(idx)*w)
+	for j, i := range idx {
+		copy(out[j*w:(j+1)*w], s[i*w:(i+1)*w])
+	}
+	return out
+}
