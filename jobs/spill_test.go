@@ -1,0 +1,103 @@
+package jobs
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/lakefuse/lakefuse/internal/keyhash"
+	"github.com/lakefuse/lakefuse/internal/spill"
+	"github.com/lakefuse/lakefuse/lake"
+)
+
+// A bucket file's batches arrive in the order row groups finished; load puts
+// them back in lake order (file, then row) with every column moved alike, and
+// with a hash bound keeps exactly the rows whose key hashes within it.
+func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
+	dir, err := spill.NewDir(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &SourcePlan{Name: "m", Kind: "features", Vector: "v", Request: lake.ColumnRequest{Key: "k", Label: "y", Split: "s"}}
+	sd := &spilled{dir: dir, groups: 1, paths: [][]string{{dir.File("m")}}, intKeys: true, width: []int{2}, f32: []bool{false}}
+	// Five batches of rows of two files, written out of order.
+	type row struct {
+		origin, key, label int64
+		valid              uint8
+		split              string
+		state              uint8
+		v                  [2]float64
+	}
+	var all []row
+	for f := int64(0); f < 2; f++ {
+		for r := int64(0); r < 30; r++ {
+			o := f<<originRowBits | r
+			all = append(all, row{origin: o, key: 1000*f + r, label: r % 3, valid: uint8(r%7/6 ^ 1), split: fmt.Sprint("s", r%2),
+				state: stateHit | uint8(r%5/4), v: [2]float64{float64(o) + 0.25, -float64(r)}})
+		}
+	}
+	spans := [][2]int{{40, 60}, {0, 10}, {30, 40}, {10, 30}, {60, 60}}
+	w, err := spill.Create(sd.paths[0][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range spans {
+		rows := all[s[0]:s[1]]
+		b := &spill.Batch{Rows: len(rows), Cols: []spill.Column{{Kind: spill.Int64s, I64: []int64{}}, {Kind: spill.Int64s, I64: []int64{}},
+			{Kind: spill.Int64s, I64: []int64{}}, {Kind: spill.Bytes, Width: 1, U8: []uint8{}}, {Kind: spill.Strings, Str: []string{}},
+			{Kind: spill.Bytes, Width: 1, U8: []uint8{}}, {Kind: spill.Float64s, Width: 2, F64: []float64{}}}}
+		for _, r := range rows {
+			c := b.Cols
+			c[0].I64, c[1].I64, c[2].I64 = append(c[0].I64, r.origin), append(c[1].I64, r.key), append(c[2].I64, r.label)
+			c[3].U8, c[4].Str, c[5].U8 = append(c[3].U8, r.valid), append(c[4].Str, r.split), append(c[5].U8, r.state)
+			c[6].F64 = append(c[6].F64, r.v[:]...)
+		}
+		if err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check := func(maxHash uint64) {
+		t.Helper()
+		gs, err := sd.load(0, 0, sp, maxHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []row
+		for _, r := range all {
+			if keyhash.Int(r.key) <= maxHash {
+				want = append(want, r)
+			}
+		}
+		tab := gs.table
+		if tab.Rows != len(want) || len(gs.origin) != len(want) {
+			t.Fatalf("max hash %x: %d rows, want %d", maxHash, tab.Rows, len(want))
+		}
+		anyInvalid := false
+		for i, r := range want {
+			valid := tab.LabelValid == nil || tab.LabelValid[i]
+			anyInvalid = anyInvalid || !valid
+			if gs.origin[i] != r.origin || tab.IntKeys[i] != r.key || tab.IntLabels[i] != r.label || valid != (r.valid == 1) ||
+				tab.Split[i] != r.split || gs.state[i] != r.state || !slices.Equal(gs.f64[2*i:2*i+2], r.v[:]) {
+				t.Fatalf("max hash %x: row %d is origin %d key %d, want %+v", maxHash, i, gs.origin[i], tab.IntKeys[i], r)
+			}
+		}
+		if slices.ContainsFunc(want, func(r row) bool { return r.valid == 0 }) != anyInvalid {
+			t.Errorf("max hash %x: label validity lost", maxHash)
+		}
+	}
+	check(math.MaxUint64)
+	hashes := make([]uint64, len(all))
+	for i, r := range all {
+		hashes[i] = keyhash.Int(r.key)
+	}
+	slices.Sort(hashes)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 5 {
+		check(hashes[rng.IntN(len(hashes))])
+	}
+}
