@@ -9,7 +9,6 @@ type MemoryReport struct {
 	Path          string `json:"path"`                    // in-memory or partitioned
 	Groups        int    `json:"bucket_groups,omitempty"` // the partitioned path's
 	SpilledBytes  int64  `json:"spilled_bytes,omitempty"` // bucket files written to local disk
-	Warning       string `json:"warning,omitempty"`
 }
 
 // FitReport says the fits saw a sample of the training rows.

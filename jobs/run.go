@@ -198,9 +198,6 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	r.memory = estimateMemory(ctx, r, plan)
 	r.choosePath()
 	r.log.Info("memory", "budget", r.budget.String(), "estimate", spill.FormatSize(r.memory.EstimateBytes), "path", r.memory.Path)
-	if r.memory.Warning != "" {
-		r.log.Warn(r.memory.Warning)
-	}
 	if err := r.modalityWidths(ctx, plan); err != nil {
 		return nil, err
 	}
@@ -717,9 +714,6 @@ func (r *runner) report(plan *Plan, t *tally, ev *eval.Evaluation, scored []*sco
 		rep.Cost.Requests[sp.Name] = stats[si].Requests.Load()
 	}
 	rep.Memory = r.memory
-	if r.memory != nil && r.memory.Warning != "" {
-		rep.Warnings = append(rep.Warnings, r.memory.Warning)
-	}
 	if rep.Fit = r.fitSample; rep.Fit != nil {
 		rep.Warnings = append(rep.Warnings, rep.Fit.Warning)
 	}
