@@ -99,3 +99,22 @@ func TestFitCapFromThePlan(t *testing.T) {
 		t.Errorf("fit cap %d (%s), want 68", n, source)
 	}
 }
+
+// The spill keeps a file open per source and group: the group count stays within
+// the open-files limit, with room for the rest.
+func TestMaxGroupsWithinOpenFiles(t *testing.T) {
+	for _, tc := range []struct{ sources, openFiles, want int }{
+		{4, 0, 4096},       // limit unknown
+		{4, 1 << 20, 4096}, // a generous limit
+		{4, 1024, 192},     // (1024 - 256) / 4
+		{3, 300, 14},       // (300 - 256) / 3
+		{8, 200, 1},        // never below one group
+	} {
+		if got := maxGroups(tc.sources, tc.openFiles); got != tc.want {
+			t.Errorf("maxGroups(%d sources, %d open files) = %d, want %d", tc.sources, tc.openFiles, got, tc.want)
+		}
+	}
+	if n := spill.OpenFiles(); n < 256 {
+		t.Errorf("open-files limit %d: too low to spill, or not read", n)
+	}
+}

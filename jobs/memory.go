@@ -7,6 +7,7 @@ import (
 
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/internal/spill"
 )
 
 // Bytes per row and value that the in-memory path holds at its peak, from the
@@ -86,21 +87,34 @@ const groupShare = 4
 // choosePath picks the in-memory path when its estimate fits the budget, else
 // the partitioned one with enough bucket groups that each holds a quarter of the
 // budget.
-func (r *runner) choosePath() {
+func (r *runner) choosePath(plan *Plan) {
 	m := r.memory
 	if r.opts.Groups > 0 {
 		r.groups = r.opts.Groups
 	} else if !r.budget.Fits(m.EstimateBytes) {
 		share := max(r.budget.Bytes/groupShare, 1)
-		r.groups = int(min((m.EstimateBytes+share-1)/share, maxGroups))
+		r.groups = int((m.EstimateBytes + share - 1) / share)
+		if most := maxGroups(len(plan.Sources()), spill.OpenFiles()); r.groups > most {
+			r.log.Warn("fewer bucket groups than the memory budget asks for: the spill keeps one file open per source and group",
+				"groups", most, "wanted", r.groups, "open_files_limit", spill.OpenFiles())
+			r.groups = most
+		}
 	}
 	if r.groups > 0 {
 		m.Path, m.Groups = "partitioned", r.groups
 	}
 }
 
-// maxGroups bounds the bucket files open at once (sources × groups).
-const maxGroups = 4096
+// maxGroups is how many bucket groups the spill can keep files open for, one per
+// source and group, leaving room for the lake's files and the runtime's: at most
+// 4096, and within the open-files limit when it is known (0: unknown).
+func maxGroups(sources, openFiles int) int {
+	most := 4096
+	if openFiles > 0 {
+		most = min(most, max((openFiles-256)/max(sources, 1), 1))
+	}
+	return most
+}
 
 // fitRowCopies is how many float64 copies of a training row the fits hold at
 // their peak: its features and probabilities raw, standardised, as out-of-fold

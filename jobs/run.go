@@ -196,7 +196,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	}
 	r.timed("plan", start)
 	r.memory = estimateMemory(ctx, r, plan)
-	r.choosePath()
+	r.choosePath(plan)
 	r.log.Info("memory", "budget", r.budget.String(), "estimate", spill.FormatSize(r.memory.EstimateBytes), "path", r.memory.Path)
 	if err := r.modalityWidths(ctx, plan); err != nil {
 		return nil, err
