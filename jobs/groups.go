@@ -222,7 +222,7 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 	counts := newFrameCounts(len(plan.Modalities))
 	seen := map[string]bool{}
 	type tallyKey struct{ split, baseline string }
-	right, total := map[tallyKey]int64{}, map[string]int64{}
+	right := map[tallyKey]int64{}
 	var meta []*scoredStrategy // names and types, from the first group
 	for g := 0; g < sd.groups; g++ {
 		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, math.MaxUint64)
@@ -245,7 +245,6 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 			if y < 0 {
 				continue
 			}
-			total[bf.split[i]]++
 			for _, s := range scored {
 				if s.baseline && eval.Argmax(s.probs[i*f.Classes:(i+1)*f.Classes]) == int(y) {
 					right[tallyKey{bf.split[i], s.name}]++
@@ -271,19 +270,15 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 			chosenOn = "train"
 		}
 	}
-	best, bestAcc := "", -1.0
+	// Every baseline is judged on the same rows, so counts rank as accuracies do.
+	var names []string
+	var rightOn []int64
 	for _, s := range meta {
-		if !s.baseline {
-			continue
-		}
-		acc := 0.0
-		if n := total[chosenOn]; n > 0 {
-			acc = float64(right[tallyKey{chosenOn, s.name}]) / float64(n)
-		}
-		if acc > bestAcc || (acc == bestAcc && s.name < best) {
-			best, bestAcc = s.name, acc
+		if s.baseline {
+			names, rightOn = append(names, s.name), append(rightOn, right[tallyKey{chosenOn, s.name}])
 		}
 	}
+	best := mostRight(names, rightOn)
 	r.timed("gather", start)
 
 	start = time.Now()

@@ -118,3 +118,42 @@ func TestMaxGroupsWithinOpenFiles(t *testing.T) {
 		t.Errorf("open-files limit %d: too low to spill, or not read", n)
 	}
 }
+
+// The best baseline is the one right most often; ties go to the first name.
+func TestMostRight(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		right []int64
+		want  string
+	}{
+		{nil, nil, ""},
+		{[]string{"unimodal.b", "unimodal.a"}, []int64{3, 5}, "unimodal.a"},
+		{[]string{"unimodal.b", "unimodal.a", "unimodal.c"}, []int64{5, 5, 2}, "unimodal.a"},
+		{[]string{"unimodal.a", "unimodal.b"}, []int64{5, 5}, "unimodal.a"},
+		{[]string{"unimodal.c", "unimodal.b"}, []int64{0, 0}, "unimodal.b"},
+		{[]string{"unimodal.a", "unimodal.b"}, []int64{4, 5}, "unimodal.b"},
+	} {
+		if got := mostRight(tc.names, tc.right); got != tc.want {
+			t.Errorf("mostRight(%v, %v) = %q, want %q", tc.names, tc.right, got, tc.want)
+		}
+	}
+}
+
+// Values are spilled as float32 only when every file's vector column holds
+// float32: a float64 file, or scalar columns, spill as float64.
+func TestSpillsFloat32(t *testing.T) {
+	for _, tc := range []struct {
+		sp   SourcePlan
+		want bool
+	}{
+		{SourcePlan{Vector: "v", vector32: []bool{true, true}}, true},
+		{SourcePlan{Vector: "v", vector32: []bool{true, false}}, false},
+		{SourcePlan{Vector: "v"}, false},
+		{SourcePlan{Scalar: []string{"a"}, vector32: []bool{false}}, false},
+		{SourcePlan{Kind: "labels", vector32: []bool{true}}, false},
+	} {
+		if got := spillsFloat32(&tc.sp); got != tc.want {
+			t.Errorf("%+v: %v, want %v", tc.sp, got, tc.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -350,10 +351,19 @@ evaluation: {bootstrap: 20}
 		t.Fatalf("split sizes %v, want about 450 test rows", got)
 	}
 	want := runAnswers(t, l, whole, "entity_id")
+	holdoutDone := map[int]int64{} // the holdout pass runs on the calling goroutine
 	for _, groups := range []int{4, 11} {
-		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d", groups), Groups: groups, SpillDir: t.TempDir()})
+		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d", groups), Groups: groups, SpillDir: t.TempDir(),
+			Progress: func(stage string, done, total int64) {
+				if stage == "holdout" && done == total {
+					holdoutDone[groups] = done
+				}
+			}})
 		if err != nil {
 			t.Fatalf("%d groups: %v", groups, err)
+		}
+		if got := holdoutDone[groups]; got != int64(groups) {
+			t.Errorf("%d groups: holdout progress ended at %d", groups, got)
 		}
 		if _, ok := res.Report.Seconds["holdout"]; !ok {
 			t.Errorf("%d groups: no holdout pass (stages %v)", groups, res.Report.Seconds)
@@ -446,9 +456,25 @@ func TestInterruptedPartitionedRun(t *testing.T) {
 	data := synthetic{rows: 2000, classes: 4, coverage: map[string]float64{"text": 0.9, "image": 0.8, "audio": 0.7}, seed: 1}
 	refURL := "file://" + t.TempDir()
 	data.write(t, openLake(t, refURL), "ds")
-	ref, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: refURL, RunID: "r", Groups: 5, SpillDir: t.TempDir()})
+	var mu sync.Mutex
+	last := map[string][2]int64{}
+	ref, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: refURL, RunID: "r", Groups: 5, SpillDir: t.TempDir(),
+		Progress: func(stage string, done, total int64) {
+			mu.Lock()
+			defer mu.Unlock()
+			if done > last[stage][0] {
+				last[stage] = [2]int64{done, total}
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every stage of the partitioned path reports its progress to the end: rows
+	// spilled (the labels' 2,000 and the modalities'), then groups.
+	for stage, least := range map[string]int64{"spill": 2000, "gather": 5, "groups": 5} {
+		if got := last[stage]; got[0] != got[1] || got[1] < least || (stage != "spill" && got[1] != least) {
+			t.Errorf("stage %s: progress ended at %d of %d", stage, got[0], got[1])
+		}
 	}
 	want := committedFiles(t, openLake(t, refURL), ref.Prefix)
 	for _, stage := range []string{"spill", "gather", "groups"} {
@@ -487,5 +513,55 @@ func TestInterruptedPartitionedRun(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Scoring data whose labels are strings with models fitted on integer labels is
+// an input error on both paths, with the same words.
+func TestPartitionedScoreLabelType(t *testing.T) {
+	ctx := context.Background()
+	url := "file://" + t.TempDir()
+	l := openLake(t, url)
+	synthetic{rows: 200, classes: 3, coverage: map[string]float64{"text": 0.9, "image": 0.85, "audio": 0.7}, seed: 41}.write(t, l, "ds")
+	fitSpec, err := jobs.ParseSpec([]byte(syntheticSpec), "fit.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit, err := jobs.Run(ctx, fitSpec, jobs.Options{Lake: url, RunID: "fit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same modalities; labels as the strings "0", "1", "2".
+	tab, err := l.ScanFile(ctx, lake.DataFile{Key: "ds/labels/part-0.parquet", Size: size(t, l, "ds/labels/part-0.parquet")},
+		lake.ColumnRequest{Key: "entity_id", Label: "label", Split: "split"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, tab.Rows)
+	for i, v := range tab.IntLabels {
+		names[i] = fmt.Sprint(v)
+	}
+	writeTable(t, l, "str/labels/part-0.parquet", tab.Rows, []lake.OutColumn{
+		{Name: "entity_id", Int64: tab.IntKeys}, {Name: "label", String: names}, {Name: "split", String: tab.Split}})
+	for _, m := range []string{"text", "image", "audio"} {
+		for _, part := range []string{"part-0.parquet", "part-1.parquet"} {
+			raw, err := l.ReadAll(ctx, "ds/modality="+m+"/"+part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.WriteAll(ctx, "str/modality="+m+"/"+part, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s, err := jobs.ParseSpec([]byte(strings.Replace(syntheticSpec, "dataset: ds", "dataset: str", 1)), "score.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, groups := range []int{0, 3} {
+		_, err := jobs.Score(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprint("score-", groups), Groups: groups, SpillDir: t.TempDir()}, url+"/"+fit.Prefix)
+		if !errors.Is(err, jobs.ErrInput) || !strings.Contains(err.Error(), "holds string labels, the model's are integer") {
+			t.Errorf("%d groups: %v", groups, err)
+		}
 	}
 }

@@ -304,19 +304,30 @@ func byModality(f *fusion.Frame, uni []*fusion.Unimodal) map[string]*fusion.Unim
 // compare with the same baseline.
 func chooseBaseline(f *fusion.Frame, scored []*scoredStrategy) string {
 	k := f.Classes
-	best, bestRight := "", int64(-1)
+	var names []string
+	var right []int64
 	for _, s := range scored {
 		if !s.baseline {
 			continue
 		}
-		var right int64
+		var n int64
 		for i := 0; i < f.Rows; i++ {
 			if f.Train[i] && f.Label[i] >= 0 && eval.Argmax(s.probs[i*k:(i+1)*k]) == int(f.Label[i]) {
-				right++
+				n++
 			}
 		}
-		if right > bestRight || (right == bestRight && s.name < best) {
-			best, bestRight = s.name, right
+		names, right = append(names, s.name), append(right, n)
+	}
+	return mostRight(names, right)
+}
+
+// mostRight names the baseline with the most right predictions among rows every
+// baseline is judged on, ties to the first name ("" without baselines).
+func mostRight(names []string, right []int64) string {
+	best, bestRight := "", int64(-1)
+	for i, name := range names {
+		if right[i] > bestRight || (right[i] == bestRight && name < best) {
+			best, bestRight = name, right[i]
 		}
 	}
 	return best

@@ -74,7 +74,7 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 			default:
 				sd.width[si] = r.listWidth[si]
 			}
-			sd.f32[si] = sp.Vector != "" && !slices.Contains(sp.vector32, false)
+			sd.f32[si] = spillsFloat32(sp)
 		}
 		valueBytes := int64(8)
 		if sd.f32[si] {
@@ -195,6 +195,12 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 	}
 	r.log.Info("spilled", "groups", sd.groups, "rows", totalRows, "bytes", spill.FormatSize(sd.bytes), "dir", sd.dir.Path)
 	return sd, nil
+}
+
+// spillsFloat32 reports whether a source's values are spilled as float32: when
+// its vector column holds float32 in every file, so nothing is rounded.
+func spillsFloat32(sp *SourcePlan) bool {
+	return sp.Vector != "" && len(sp.vector32) > 0 && !slices.Contains(sp.vector32, false)
 }
 
 // routeRowGroup reads one row group of a source and hands emit one batch per

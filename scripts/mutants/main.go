@@ -67,6 +67,7 @@ func main() {
 	workers := flag.Int("workers", 2, "mutants judged at once")
 	timeout := flag.Duration("timeout", 2*time.Minute, "per-mutant test timeout (a mutant that exceeds it TIMED OUT)")
 	tags := flag.String("tags", "", "build tags for go test")
+	run := flag.String("run", "", "go test -run pattern: judge against these tests only (a mutant one of them kills is killed; a survivor may still die to the others)")
 	out := flag.String("o", "", "write the report back with the new statuses (feed it to the next round)")
 	flag.Parse()
 	if *reportPath == "" || flag.NArg() != 1 {
@@ -104,7 +105,7 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				todo[i].status = judge(todo[i], pkg, filepath.Join(tmp, fmt.Sprint(i)), *tags, *timeout)
+				todo[i].status = judge(todo[i], pkg, filepath.Join(tmp, fmt.Sprint(i)), *tags, *run, *timeout)
 				fmt.Printf("%-10s %s %s:%d:%d\n", todo[i].status, todo[i].typ, todo[i].file, todo[i].line, todo[i].column)
 			}
 		}()
@@ -129,7 +130,7 @@ func main() {
 }
 
 // judge applies one mutant through an overlay and runs the package's tests.
-func judge(m *mutant, pkg, dir, tags string, timeout time.Duration) string {
+func judge(m *mutant, pkg, dir, tags, run string, timeout time.Duration) string {
 	src, err := os.ReadFile(m.file)
 	must(err)
 	mutated, err := apply(src, m)
@@ -148,6 +149,9 @@ func judge(m *mutant, pkg, dir, tags string, timeout time.Duration) string {
 	args := []string{"test", "-count=1", "-failfast", "-overlay", filepath.Join(dir, "overlay.json"), "-timeout", timeout.String()}
 	if tags != "" {
 		args = append(args, "-tags", tags)
+	}
+	if run != "" {
+		args = append(args, "-run", run)
 	}
 	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	var out bytes.Buffer
