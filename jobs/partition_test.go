@@ -101,14 +101,14 @@ func checkParity(t *testing.T, l *lake.Lake, url, spec string, sampled bool) {
 }
 
 // writeEmbeddings writes a list<float> feature column for keys 3·[from, to) in
-// row groups of groupRows rows: features that carry the label (3·i's label is
+// row groups of groupRows rows, null for every 37th key: features that carry the label (3·i's label is
 // not known here, so the signal is the key's residue, which the labels'
 // generator does not use: the features are noise the fits must cope with).
 func writeEmbeddings(t *testing.T, l *lake.Lake, key string, from, to, width, groupRows int) {
 	t.Helper()
 	type row struct {
 		EntityID int64     `parquet:"entity_id"`
-		Emb      []float32 `parquet:"emb,list"`
+		Emb      []float32 `parquet:"emb,list,optional"`
 	}
 	rng := rand.New(rand.NewPCG(uint64(from), uint64(to)))
 	var rows []row
@@ -116,6 +116,9 @@ func writeEmbeddings(t *testing.T, l *lake.Lake, key string, from, to, width, gr
 		v := make([]float32, width)
 		for j := range v {
 			v[j] = float32(rng.NormFloat64())
+		}
+		if i%37 == 5 {
+			v = nil // a null vector: the modality is absent for that entity
 		}
 		rows = append(rows, row{EntityID: int64(i * 3), Emb: v})
 	}
