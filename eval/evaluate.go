@@ -281,36 +281,24 @@ func (e *Evaluation) KeepSplits(keep []string) error {
 			return fmt.Errorf("eval: %w: split %q is not one of %v", ErrMismatch, name, e.Rows.Splits)
 		}
 	}
-	pick := func(v any) {
-		switch s := v.(type) {
-		case [][]*Classification:
-			for i := range s {
-				s[i] = pickSplits(s[i], idx)
-			}
-		case [][]*Bootstrap:
-			for i := range s {
-				s[i] = pickSplits(s[i], idx)
-			}
-		case [][]*Confusion:
-			for i := range s {
-				s[i] = pickSplits(s[i], idx)
-			}
-		case [][]*Paired:
-			for i := range s {
-				s[i] = pickSplits(s[i], idx)
-			}
-		}
-	}
-	pick(e.Metrics)
-	pick(e.Intervals)
-	pick(e.Present)
-	pick(e.Paired)
+	perScoreSplits(e.Metrics, idx)
+	perScoreSplits(e.Intervals, idx)
+	perScoreSplits(e.Present, idx)
+	perScoreSplits(e.Paired, idx)
 	e.Patterns = pickSplits(e.Patterns, idx)
 	e.Rows.Splits = slices.Clone(keep)
 	e.Rows.Split = nil // indexes of the old list
 	return nil
 }
 
+// perScoreSplits keeps, for every score, the splits idx lists.
+func perScoreSplits[T any](perScore [][]T, idx []int) {
+	for i := range perScore {
+		perScore[i] = pickSplits(perScore[i], idx)
+	}
+}
+
+// pickSplits returns the entries idx lists, in its order.
 func pickSplits[T any](s []T, idx []int) []T {
 	out := make([]T, len(idx))
 	for i, j := range idx {

@@ -635,17 +635,7 @@ func TestEvaluateInPartsEqualsWhole(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var a, b Report
-		whole.Fill(&a)
-		merged.Fill(&b)
-		var ja, jb strings.Builder
-		if err := a.WriteJSON(&ja); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.WriteJSON(&jb); err != nil {
-			t.Fatal(err)
-		}
-		if ja.String() != jb.String() {
+		if reportJSON(t, whole) != reportJSON(t, merged) {
 			t.Errorf("exact limit %d: the merged parts' report differs from the whole's", limit)
 		}
 	}
@@ -677,20 +667,22 @@ func TestKeepSplitsDropsDeclaredEmptySplits(t *testing.T) {
 	if err := got.KeepSplits(rows.Splits); err != nil {
 		t.Fatal(err)
 	}
-	var a, b Report
-	want.Fill(&a)
-	got.Fill(&b)
-	var ja, jb strings.Builder
-	if err := a.WriteJSON(&ja); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.WriteJSON(&jb); err != nil {
-		t.Fatal(err)
-	}
-	if ja.String() != jb.String() {
+	if reportJSON(t, want) != reportJSON(t, got) {
 		t.Error("dropping the declared empty splits does not give the report of the splits seen")
 	}
 	if err := got.KeepSplits([]string{"nowhere"}); !errors.Is(err, ErrMismatch) {
 		t.Errorf("keeping an unknown split: %v", err)
 	}
+}
+
+// reportJSON is the report.json an evaluation fills.
+func reportJSON(t *testing.T, e *Evaluation) string {
+	t.Helper()
+	var r Report
+	e.Fill(&r)
+	var b strings.Builder
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

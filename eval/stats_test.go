@@ -81,13 +81,7 @@ func TestEvaluateDoesNotDependOnWorkers(t *testing.T) {
 	rows, scores := evalFixture(20000)
 	var reports []string
 	for _, w := range []int{1, 3, 8} {
-		var rep Report
-		Evaluate(rows, scores, Options{Replicates: 200, Workers: w}).Fill(&rep)
-		var buf bytes.Buffer
-		if err := rep.WriteJSON(&buf); err != nil {
-			t.Fatal(err)
-		}
-		reports = append(reports, buf.String())
+		reports = append(reports, reportJSON(t, Evaluate(rows, scores, Options{Replicates: 200, Workers: w})))
 	}
 	for i := 1; i < len(reports); i++ {
 		if reports[0] != reports[i] {
