@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"slices"
@@ -135,15 +134,9 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 	}
 	rep := r.report(plan, t, total, trainScored, cs, splits, stats, runID, lakeURL)
 	r.timed("groups", start)
-	rep.Attempt = att.ID()
-	if err := r.yieldTo(ctx, att.Check(ctx), runID, att.Prefix()); err != nil {
+	if err := r.finishRun(ctx, att, rep, models, runID, nil); err != nil {
 		return nil, err
 	}
-	start = time.Now()
-	if err := r.writeSummary(ctx, att, models, rep); err != nil {
-		return nil, err
-	}
-	r.timed("write", start)
 	return rep, nil
 }
 
@@ -293,15 +286,9 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 	t.warnings = warnings
 	rep := r.report(plan, t, ev, meta, cs, splits, stats, runID, lakeURL)
 	r.timed("groups", start)
-	rep.Attempt = att.ID()
-	if err := r.yieldTo(ctx, att.Check(ctx), runID, att.Prefix()); err != nil {
+	if err := r.finishRun(ctx, att, rep, nil, runID, nil); err != nil {
 		return nil, err
 	}
-	start = time.Now()
-	if err := r.writeSummary(ctx, att, nil, rep); err != nil {
-		return nil, err
-	}
-	r.timed("write", start)
 	return rep, nil
 }
 
@@ -551,24 +538,16 @@ func (r *runner) holdoutPass(ctx context.Context, plan *Plan, sd *spilled, cs *c
 		}
 	}
 	inBin := make([][]uint64, k)
-	rd, err := spill.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
-	}
-	defer rd.Close()
-	for {
-		b, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("jobs: %w", err)
-		}
+	err = spill.ReadFile(path, func(b *spill.Batch) error {
 		for i, c := range b.Cols[0].I64 {
 			if d := uint64(b.Cols[1].I64[i]); cuts.n[c] > 0 && d>>shift == bin[c] {
 				inBin[c] = append(inBin[c], d)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	for c, v := range inBin {
 		if cuts.n[c] > 0 {

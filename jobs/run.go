@@ -272,21 +272,30 @@ func (r *runner) runInMemory(ctx context.Context, plan *Plan, att *lake.Attempt,
 	t.warnings = bf.warnings
 	report := r.report(plan, t, ev, scored, bf.classes, bf.splits, stats, runID, lakeURL)
 	r.timed("evaluate", start)
-	report.Attempt = att.ID()
-	// Another attempt may have committed, or claimed the commit, while this one
-	// computed.
-	if err := r.yieldTo(ctx, att.Check(ctx), runID, att.Prefix()); err != nil {
+	err = r.finishRun(ctx, att, report, models, runID, func() error {
+		return r.writeRows(ctx, att, bf, scored, 0, lm != nil || r.spec.Mode != "fit")
+	})
+	if err != nil {
 		return nil, err
 	}
-	start = time.Now()
-	if err := r.writeRows(ctx, att, bf, scored, 0, lm != nil || r.spec.Mode != "fit"); err != nil {
-		return nil, err
-	}
-	if err := r.writeSummary(ctx, att, models, report); err != nil {
-		return nil, err
-	}
-	r.timed("write", start)
 	return report, nil
+}
+
+// finishRun stamps the report with the attempt, yields to an attempt that
+// committed (or claimed the commit) while this one computed, then writes the
+// rows still to write (rows, if set) and what describes the whole run.
+func (r *runner) finishRun(ctx context.Context, att *lake.Attempt, rep *eval.Report, models map[string]*ModelFile, runID string, rows func() error) error {
+	rep.Attempt = att.ID()
+	if err := r.yieldTo(ctx, att.Check(ctx), runID, att.Prefix()); err != nil {
+		return err
+	}
+	defer r.timed("write", time.Now())
+	if rows != nil {
+		if err := rows(); err != nil {
+			return err
+		}
+	}
+	return r.writeSummary(ctx, att, models, rep)
 }
 
 // byModality names each block's unimodal model by its modality.

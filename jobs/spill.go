@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strings"
@@ -322,11 +321,6 @@ type groupSource struct {
 // math.MaxUint64): every row of a key is kept or none, so the rows a group keeps
 // align and load as they would among all the group's rows.
 func (sd *spilled) load(si, g int, sp *SourcePlan, maxHash uint64) (*groupSource, error) {
-	rd, err := spill.Open(sd.paths[si][g])
-	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
-	}
-	defer rd.Close()
 	gs := &groupSource{table: &lake.Table{File: fmt.Sprintf("%s (bucket group %d of the spilled lake)", sp.Name, g)}, width: sd.width[si]}
 	t := gs.table
 	if sd.intKeys {
@@ -340,19 +334,12 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxHash uint64) (*groupSource
 		from, to int
 	}
 	var spans []span
-	for {
-		b, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("jobs: %w", err)
-		}
+	err := spill.ReadFile(sd.paths[si][g], func(b *spill.Batch) error {
 		if maxHash != math.MaxUint64 {
 			b = keepHashes(b, sd.intKeys, maxHash)
 		}
 		if b.Rows == 0 {
-			continue
+			return nil
 		}
 		c := b.Cols
 		spans = append(spans, span{c[0].I64[0], len(gs.origin), len(gs.origin) + b.Rows})
@@ -384,6 +371,10 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxHash uint64) (*groupSource
 				gs.f64 = append(gs.f64, c[1].F64...)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	t.Rows = len(gs.origin)
 	if sp.Request.Label != "" && slices.Contains(valid, 0) {

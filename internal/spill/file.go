@@ -278,6 +278,28 @@ func (r *Reader) Next() (_ *Batch, err error) {
 	return b, nil
 }
 
+// ReadFile calls fn with every batch of a bucket file, in order, and stops at
+// the first error. A batch is valid only during its call (see Next).
+func ReadFile(path string, fn func(*Batch) error) error {
+	r, err := Open(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		b, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+	}
+}
+
 // Close closes the file.
 func (r *Reader) Close() error {
 	if r.ipc != nil {

@@ -139,3 +139,38 @@ func TestEmptyBucketFile(t *testing.T) {
 		t.Errorf("an empty bucket: %v", err)
 	}
 }
+
+// ReadFile hands every batch over in order, stops at the callback's error, and
+// reports a corrupt file as ErrCorrupt.
+func TestReadFile(t *testing.T) {
+	dir, err := NewDir(t.TempDir(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := dir.File("b")
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := int64(0); i < 4; i++ {
+		if err := w.Write(&Batch{Rows: 1, Cols: []Column{{Kind: Int64s, I64: []int64{i}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var seen []int64
+	if err := ReadFile(path, func(b *Batch) error { seen = append(seen, b.Cols[0].I64[0]); return nil }); err != nil || fmt.Sprint(seen) != "[0 1 2 3]" {
+		t.Errorf("read %v, %v", seen, err)
+	}
+	stop := errors.New("enough")
+	seen = nil
+	if err := ReadFile(path, func(b *Batch) error { seen = append(seen, b.Cols[0].I64[0]); return stop }); err != stop || len(seen) != 1 {
+		t.Errorf("a callback's error: %v after %v", err, seen)
+	}
+	os.WriteFile(path, []byte("not a bucket file"), 0o644)
+	if err := ReadFile(path, func(*Batch) error { return nil }); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a corrupt file: %v", err)
+	}
+}
