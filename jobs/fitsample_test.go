@@ -77,17 +77,7 @@ func TestFitMaxRowsIsAKeyHashSample(t *testing.T) {
 	}
 	writeTable(t, l, "ds2/labels/part-0.parquet", tab.Rows, []lake.OutColumn{
 		{Name: "entity_id", Int64: tab.IntKeys}, {Name: "label", Int64: tab.IntLabels}, {Name: "split", String: split}})
-	for _, m := range []string{"text", "image", "audio"} {
-		for _, part := range []string{"part-0.parquet", "part-1.parquet"} {
-			raw, err := l.ReadAll(ctx, "ds/modality="+m+"/"+part)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := l.WriteAll(ctx, "ds2/modality="+m+"/"+part, raw); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	copyModalities(t, l, "ds", "ds2")
 	sub := strings.Replace(spec, "fit: {max_rows: 120}\n", "", 1)
 	sub = strings.Replace(sub, "dataset: ds\nsplit: {column: split}", "dataset: ds2\nsplit: {column: split, evaluate: [test, spare]}", 1)
 	subSpec, err := jobs.ParseSpec([]byte(sub), "sub.yaml")

@@ -139,6 +139,23 @@ func (s synthetic) write(t *testing.T, l *lake.Lake, dataset string) {
 	}
 }
 
+// copyModalities copies a synthetic dataset's modality files to another dataset.
+func copyModalities(t *testing.T, l *lake.Lake, from, to string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, m := range []string{"text", "image", "audio"} {
+		for _, part := range []string{"part-0.parquet", "part-1.parquet"} {
+			raw, err := l.ReadAll(ctx, from+"/modality="+m+"/"+part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.WriteAll(ctx, to+"/modality="+m+"/"+part, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 const syntheticSpec = `
 name: synthetic
 dataset: ds

@@ -546,17 +546,7 @@ func TestPartitionedScoreLabelType(t *testing.T) {
 	}
 	writeTable(t, l, "str/labels/part-0.parquet", tab.Rows, []lake.OutColumn{
 		{Name: "entity_id", Int64: tab.IntKeys}, {Name: "label", String: names}, {Name: "split", String: tab.Split}})
-	for _, m := range []string{"text", "image", "audio"} {
-		for _, part := range []string{"part-0.parquet", "part-1.parquet"} {
-			raw, err := l.ReadAll(ctx, "ds/modality="+m+"/"+part)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := l.WriteAll(ctx, "str/modality="+m+"/"+part, raw); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	copyModalities(t, l, "ds", "str")
 	s, err := jobs.ParseSpec([]byte(strings.Replace(syntheticSpec, "dataset: ds", "dataset: str", 1)), "score.yaml")
 	if err != nil {
 		t.Fatal(err)
