@@ -209,10 +209,10 @@ func keepSeenSplits(ev *eval.Evaluation, t *tally) ([]string, error) {
 }
 
 // scorePartitioned scores a spilled lake with saved models: pass 1 finds the
-// splits and the best baseline, pass 2 scores, evaluates and writes.
+// splits and the best baseline, pass 2 scores, evaluates, writes and counts
+// what the checks need.
 func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, lm *loadedModels, sd *spilled, cs *classSet, stats []*lake.ScanStats, runID, lakeURL string) (*eval.Report, error) {
 	start := time.Now()
-	counts := newFrameCounts(len(plan.Modalities))
 	seen := map[string]bool{}
 	type tallyKey struct{ split, baseline string }
 	right := map[tallyKey]int64{}
@@ -225,7 +225,6 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 		if err := lm.checkSchema(plan, bf.frame); err != nil {
 			return nil, err
 		}
-		counts.add(bf)
 		for _, s := range bf.splits {
 			seen[s] = true
 		}
@@ -248,10 +247,6 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 			meta = scored
 		}
 		r.progress("gather", int64(g+1), int64(sd.groups))
-	}
-	warnings, err := counts.check(plan, cs.names, false)
-	if err != nil {
-		return nil, err
 	}
 	splits := orderSplits(seen)
 	// eval's rule for a run held whole: the most accurate baseline on the train
@@ -279,11 +274,14 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 		scored, err := r.restorePredict(ctx, bf, lm)
 		return scored, nil, err
 	}
-	ev, t, _, err := r.groupsPass(ctx, plan, att, sd, cs, stats, splits, best, chosenOn, true, predict)
+	ev, t, counts, err := r.groupsPass(ctx, plan, att, sd, cs, stats, splits, best, chosenOn, true, predict)
 	if err != nil {
 		return nil, err
 	}
-	t.warnings = warnings
+	// The checks a run held whole makes before scoring, on every row.
+	if t.warnings, err = counts.check(plan, cs.names, false); err != nil {
+		return nil, err
+	}
 	rep := r.report(plan, t, ev, meta, cs, splits, stats, runID, lakeURL)
 	r.timed("groups", start)
 	if err := r.finishRun(ctx, att, rep, nil, runID, nil); err != nil {
