@@ -604,31 +604,7 @@ func TestEvaluateInPartsEqualsWhole(t *testing.T) {
 		whole := Evaluate(rows, scores, opts)
 		opts.BestBaseline, opts.ChosenOn = whole.Scores[whole.BestBaseline].Name, whole.ChosenOn
 		var merged *Evaluation
-		for g := uint64(0); g < 3; g++ {
-			var idx []int
-			for i, h := range rows.KeyHash {
-				if h%3 == g {
-					idx = append(idx, i)
-				}
-			}
-			sub := Rows{Classes: rows.Classes, Splits: rows.Splits, Modalities: rows.Modalities, Present: make([][]bool, len(rows.Present))}
-			for _, i := range idx {
-				sub.Label = append(sub.Label, rows.Label[i])
-				sub.Split = append(sub.Split, rows.Split[i])
-				sub.KeyHash = append(sub.KeyHash, rows.KeyHash[i])
-				for m := range rows.Present {
-					sub.Present[m] = append(sub.Present[m], rows.Present[m][i])
-				}
-			}
-			subScores := make([]Scores, len(scores))
-			for si, s := range scores {
-				subScores[si] = s
-				subScores[si].Probs = nil
-				for _, i := range idx {
-					subScores[si].Probs = append(subScores[si].Probs, s.Probs[i*rows.Classes:(i+1)*rows.Classes]...)
-				}
-			}
-			e := Evaluate(sub, subScores, opts)
+		for _, e := range evaluateInParts(rows, scores, opts, 3) {
 			if merged == nil {
 				merged = e
 			} else if err := merged.Merge(e); err != nil {
@@ -685,4 +661,36 @@ func reportJSON(t *testing.T, e *Evaluation) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// evaluateInParts evaluates the rows in n parts, split by key hash.
+func evaluateInParts(rows Rows, scores []Scores, opts Options, n uint64) []*Evaluation {
+	var out []*Evaluation
+	for g := uint64(0); g < n; g++ {
+		var idx []int
+		for i, h := range rows.KeyHash {
+			if h%n == g {
+				idx = append(idx, i)
+			}
+		}
+		sub := Rows{Classes: rows.Classes, Splits: rows.Splits, Modalities: rows.Modalities, Present: make([][]bool, len(rows.Present))}
+		for _, i := range idx {
+			sub.Label = append(sub.Label, rows.Label[i])
+			sub.Split = append(sub.Split, rows.Split[i])
+			sub.KeyHash = append(sub.KeyHash, rows.KeyHash[i])
+			for m := range rows.Present {
+				sub.Present[m] = append(sub.Present[m], rows.Present[m][i])
+			}
+		}
+		subScores := make([]Scores, len(scores))
+		for si, s := range scores {
+			subScores[si] = s
+			subScores[si].Probs = nil
+			for _, i := range idx {
+				subScores[si].Probs = append(subScores[si].Probs, s.Probs[i*rows.Classes:(i+1)*rows.Classes]...)
+			}
+		}
+		out = append(out, Evaluate(sub, subScores, opts))
+	}
+	return out
 }
