@@ -15,6 +15,12 @@ var (
 	// missing modality folder or column, a file that is not Parquet, a vector of the
 	// wrong length, duplicate keys under the error policy, an unknown label.
 	ErrInput = errkind.New(errkind.Input, "bad input data")
+
+	// ErrShardMismatch is returned when the states of a sharded run's shards do
+	// not belong together (another spec, shard count or bucket layout, different
+	// fits) and cannot be merged; rerunning will not help: the run's tasks were
+	// started differently.
+	ErrShardMismatch = errkind.New(errkind.Spec, "shards do not match")
 )
 
 // sourceErr wraps an error from reading one source (a modality or the labels

@@ -653,10 +653,10 @@ func holdoutDraw(seed, keyHash uint64) uint64 {
 // surface as a failed fit or a meaningless report: a modality with no usable rows
 // (an error when it is required, else a warning), and, when fitting, a training
 // split with fewer than two classes or a class that is evaluated but never trained on.
-func checkFrame(p *Plan, bf *builtFrame, fitting bool) error {
+func checkFrame(r *runner, p *Plan, bf *builtFrame, fitting bool) error {
 	c := newFrameCounts(len(bf.frame.Blocks))
 	c.add(bf)
-	warnings, err := c.check(p, bf.classes.names, fitting)
+	warnings, err := c.check(r.facts(p), bf.classes.names, fitting)
 	bf.warnings = append(bf.warnings, warnings...)
 	return err
 }
@@ -694,14 +694,14 @@ func (c *frameCounts) add(bf *builtFrame) {
 }
 
 // check returns the warnings and the first error of checkFrame.
-func (c *frameCounts) check(p *Plan, classes []string, fitting bool) ([]string, error) {
+func (c *frameCounts) check(facts *runFacts, classes []string, fitting bool) ([]string, error) {
 	var warnings []string
 	for s, n := range c.present {
 		if n > 0 {
 			continue
 		}
-		msg := fmt.Sprintf("modality %q has no usable rows among the %d aligned entities", p.Modalities[s].Name, c.aligned)
-		if p.Modalities[s].Required {
+		msg := fmt.Sprintf("modality %q has no usable rows among the %d aligned entities", facts.Modalities[s].Name, c.aligned)
+		if facts.Modalities[s].Required {
 			return nil, fmt.Errorf("jobs: %w: %s, and it is required", ErrInput, msg)
 		}
 		warnings = append(warnings, msg+": every strategy that uses it predicts without it")

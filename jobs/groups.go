@@ -28,14 +28,17 @@ import (
 //     as a run held whole — and choose the best baseline on them;
 //  2. align and load each group whole, predict, evaluate (accumulators merged
 //     across groups, exactly), write the group's score and rejected parts, and
-//     count what the checks need; the checks run after it.
+//     count what the checks need.
 //
-// The report is then the merged evaluation's, bit for bit the one a run held
-// whole computes.
+// It returns what pass 2 leaves (a partial); complete then runs the checks and
+// writes the report, the merged evaluation's, bit for bit the one a run held
+// whole computes. A shard of a sharded run makes the same passes over the whole
+// lake but runs pass 2 on the groups it owns only, and leaves its partial in the
+// run's folder for the finalize (shard.go).
 //
 // Scoring with saved models (lm) has no fit: pass 1 chooses the best baseline as
 // eval does for a run held whole (accuracy on the train split, else the first).
-func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, lm *loadedModels, runID, lakeURL string) (*eval.Report, error) {
+func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, lm *loadedModels) (*partial, error) {
 	var cs *classSet
 	var err error
 	if lm != nil { // the models fix the classes and their order
@@ -76,7 +79,7 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 	}
 
 	if lm != nil {
-		return r.scorePartitioned(ctx, plan, att, lm, sd, cs, stats, runID, lakeURL)
+		return r.scorePartitioned(ctx, plan, att, lm, sd, cs, stats)
 	}
 
 	// Pass 1: the fit sample. Once it holds the limit, only keys that hash below
@@ -102,7 +105,7 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 	if err != nil {
 		return nil, err
 	}
-	models := modelFiles(r.spec, plan, train, trainScored, byModality(train.frame, uni), runID)
+	models := modelFiles(r.spec, plan, train, trainScored, byModality(train.frame, uni), r.runID)
 	best, chosenOn := chooseBaseline(train.frame, trainScored), fitSplits(r.spec)
 	prior, strategies := fitted.prior, fitted.strategies
 
@@ -116,28 +119,14 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 	if err != nil {
 		return nil, err
 	}
-	// The checks a run held whole makes before fitting, on every row.
-	if t.warnings, err = counts.check(plan, cs.names, true); err != nil {
-		return nil, err
-	}
-	var trainRows int64
-	for _, n := range counts.train {
-		trainRows += n
-	}
-	if int64(train.frame.Rows) < trainRows {
-		r.fitSample = fitReport(train.frame.Rows, trainRows, source)
-		r.log.Warn(r.fitSample.Warning)
-	}
-	splits, err := keepSeenSplits(total, t)
+	r.timed("groups", start)
+	modelBytes, err := marshalModels(models)
 	if err != nil {
 		return nil, err
 	}
-	rep := r.report(plan, t, total, trainScored, cs, splits, stats, runID, lakeURL)
-	r.timed("groups", start)
-	if err := r.finishRun(ctx, att, rep, models, runID, nil); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	bytesRead, requests := statsOf(stats)
+	return &partial{eval: total, tally: t, counts: counts, scorers: metaOf(trainScored), models: modelBytes, classes: cs.names,
+		bytesRead: bytesRead, requests: requests, fitRows: train.frame.Rows, fitCap: limit, fitSource: source}, nil
 }
 
 // groupsPass is the last pass over the groups: each is aligned and loaded,
@@ -211,7 +200,7 @@ func keepSeenSplits(ev *eval.Evaluation, t *tally) ([]string, error) {
 // scorePartitioned scores a spilled lake with saved models: pass 1 finds the
 // splits and the best baseline, pass 2 scores, evaluates, writes and counts
 // what the checks need.
-func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, lm *loadedModels, sd *spilled, cs *classSet, stats []*lake.ScanStats, runID, lakeURL string) (*eval.Report, error) {
+func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, lm *loadedModels, sd *spilled, cs *classSet, stats []*lake.ScanStats) (*partial, error) {
 	start := time.Now()
 	seen := map[string]bool{}
 	type tallyKey struct{ split, baseline string }
@@ -278,16 +267,10 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 	if err != nil {
 		return nil, err
 	}
-	// The checks a run held whole makes before scoring, on every row.
-	if t.warnings, err = counts.check(plan, cs.names, false); err != nil {
-		return nil, err
-	}
-	rep := r.report(plan, t, ev, meta, cs, splits, stats, runID, lakeURL)
 	r.timed("groups", start)
-	if err := r.finishRun(ctx, att, rep, nil, runID, nil); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	bytesRead, requests := statsOf(stats)
+	return &partial{eval: ev, tally: t, counts: counts, scorers: metaOf(meta), classes: cs.names,
+		bytesRead: bytesRead, requests: requests, fitRows: -1}, nil
 }
 
 // blockWidths sets every modality's block width from the plan and the classes.

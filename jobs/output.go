@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lakefuse/lakefuse/eval"
-	"github.com/lakefuse/lakefuse/internal/jsonsafe"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -120,17 +119,14 @@ func (r *runner) writeAll(ctx context.Context, rw *lake.Attempt, jobs []writeJob
 
 // writeSummary writes what describes the whole run: the long-format metrics
 // table, the model files and the reports.
-func (r *runner) writeSummary(ctx context.Context, rw *lake.Attempt, models map[string]*ModelFile, rep *eval.Report) error {
+func (r *runner) writeSummary(ctx context.Context, rw *lake.Attempt, models map[string][]byte, rep *eval.Report) error {
 	metrics := metricsTable(rep)
 	if err := r.writeAll(ctx, rw, []writeJob{{rel: "metrics/part-00000.parquet", rows: int64(len(metrics[0].String)),
 		encode: func(w io.Writer) error { return lake.WriteParquet(w, len(metrics[0].String), metrics) }}}); err != nil {
 		return err
 	}
 	for _, name := range sortedKeys(models) {
-		body, err := jsonsafe.MarshalIndent(models[name], "", "  ")
-		if err != nil {
-			return err
-		}
+		body := models[name]
 		if err := rw.WriteFile(ctx, "models/"+name+".json", 0, "application/json", func(w io.Writer) error {
 			_, err := w.Write(body)
 			return err

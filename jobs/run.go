@@ -100,6 +100,7 @@ type runner struct {
 	groups    int          // bucket groups of the partitioned path; 0: in memory
 	holdout   *holdoutCuts // a holdout's cuts over every bucket group (partitioned path)
 	spillDir  string
+	runID     string
 }
 
 func (r *runner) progress(stage string, done, total int64) {
@@ -148,6 +149,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	if err := lake.CheckName("run id", runID); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	r.runID = runID
 	budget, err := spill.NewBudget(opts.Memory, spec.Resources.Memory)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -203,7 +205,10 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	}
 	var report *eval.Report
 	if r.groups > 0 {
-		report, err = r.runPartitioned(ctx, plan, att, lm, runID, l.String())
+		var p *partial
+		if p, err = r.runPartitioned(ctx, plan, att, lm); err == nil {
+			report, err = r.complete(ctx, att, r.facts(plan), p, runID, l.String())
+		}
 	} else {
 		report, err = r.runInMemory(ctx, plan, att, lm, runID, l.String())
 	}
@@ -270,9 +275,14 @@ func (r *runner) runInMemory(ctx context.Context, plan *Plan, att *lake.Attempt,
 	t := newTally(len(plan.Modalities), len(scored))
 	t.add(bf, scored)
 	t.warnings = bf.warnings
-	report := r.report(plan, t, ev, scored, bf.classes, bf.splits, stats, runID, lakeURL)
+	bytesRead, requests := statsOf(stats)
+	report := r.report(r.facts(plan), t, ev, metaOf(scored), bf.classes.names, bf.splits, bytesRead, requests, runID, lakeURL)
 	r.timed("evaluate", start)
-	err = r.finishRun(ctx, att, report, models, runID, func() error {
+	modelBytes, err := marshalModels(models)
+	if err != nil {
+		return nil, err
+	}
+	err = r.finishRun(ctx, att, report, modelBytes, runID, func() error {
 		return r.writeRows(ctx, att, bf, scored, 0, lm != nil || r.spec.Mode != "fit")
 	})
 	if err != nil {
@@ -284,7 +294,7 @@ func (r *runner) runInMemory(ctx context.Context, plan *Plan, att *lake.Attempt,
 // finishRun stamps the report with the attempt, yields to an attempt that
 // committed (or claimed the commit) while this one computed, then writes the
 // rows still to write (rows, if set) and what describes the whole run.
-func (r *runner) finishRun(ctx context.Context, att *lake.Attempt, rep *eval.Report, models map[string]*ModelFile, runID string, rows func() error) error {
+func (r *runner) finishRun(ctx context.Context, att *lake.Attempt, rep *eval.Report, models map[string][]byte, runID string, rows func() error) error {
 	rep.Attempt = att.ID()
 	if err := r.yieldTo(ctx, att.Check(ctx), runID, att.Prefix()); err != nil {
 		return err
@@ -471,7 +481,7 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFrame(plan, bf, lm == nil); err != nil {
+	if err := checkFrame(r, plan, bf, lm == nil); err != nil {
 		return nil, err
 	}
 	if lm == nil {
@@ -718,10 +728,10 @@ func forget(ev *eval.Evaluation) {
 
 // report assembles the run's report: the row counts, what was read, the memory
 // path, and every metric of the (merged) evaluation.
-func (r *runner) report(plan *Plan, t *tally, ev *eval.Evaluation, scored []*scoredStrategy, classes *classSet, splits []string, stats []*lake.ScanStats, runID, lakeURL string) *eval.Report {
+func (r *runner) report(facts *runFacts, t *tally, ev *eval.Evaluation, scorers []scorerMeta, classes []string, splits []string, bytesRead, requests []int64, runID, lakeURL string) *eval.Report {
 	rep := &eval.Report{
 		RunID: runID, Job: r.spec.Name, Dataset: r.spec.Dataset, Lake: lakeURL,
-		Classes: classes.names, Splits: splits, Seconds: r.seconds,
+		Classes: classes, Splits: splits, Seconds: r.seconds,
 		Rows:     eval.RowCounts{Aligned: t.aligned, Scored: t.scored, Rejected: map[string]int64{}, BySplit: t.bySplit},
 		Cost:     eval.CostReport{BytesRead: map[string]int64{}, Requests: map[string]int64{}},
 		Warnings: t.warnings,
@@ -729,31 +739,30 @@ func (r *runner) report(plan *Plan, t *tally, ev *eval.Evaluation, scored []*sco
 	if t.noModality > 0 {
 		rep.Rows.Rejected["no modality present"] = t.noModality
 	}
-	for si, sp := range plan.Sources() {
-		rep.Cost.BytesRead[sp.Name] = stats[si].BytesRead.Load()
-		rep.Cost.Requests[sp.Name] = stats[si].Requests.Load()
+	for si, name := range facts.Sources {
+		rep.Cost.BytesRead[name] = bytesRead[si]
+		rep.Cost.Requests[name] = requests[si]
 	}
 	rep.Memory = r.memory
 	if rep.Fit = r.fitSample; rep.Fit != nil {
 		rep.Warnings = append(rep.Warnings, rep.Fit.Warning)
 	}
-	for si, sp := range plan.Modalities {
-		rows := sp.TotalRows()
+	for si, m := range facts.Modalities {
 		rep.Modalities = append(rep.Modalities, eval.ModalityReport{
-			Name: sp.Name, Kind: sp.Kind, Files: len(sp.Files), Width: r.widths[si],
-			RowsRead: rows, Matched: t.matched[si], Duplicates: t.duplicates[si],
-			Unmatched: rows - t.matched[si] - t.duplicates[si], BytesRead: stats[si].BytesRead.Load(),
+			Name: m.Name, Kind: m.Kind, Files: m.Files, Width: m.Width,
+			RowsRead: m.Rows, Matched: t.matched[si], Duplicates: t.duplicates[si],
+			Unmatched: m.Rows - t.matched[si] - t.duplicates[si], BytesRead: bytesRead[si],
 			Invalid: t.invalid[si],
 		})
 		if n := sumCounts(t.invalid[si]); n > 0 {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("modality %q: %d entities' values were rejected as invalid and count as missing (rejected/ lists them with the reason)", sp.Name, n))
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("modality %q: %d entities' values were rejected as invalid and count as missing (rejected/ lists them with the reason)", m.Name, n))
 		}
 	}
 	ev.Fill(rep)
 	for i := range rep.Strategies {
-		s := scored[i]
+		s := scorers[i]
 		st := &rep.Strategies[i]
-		st.Type, st.FitSeconds, st.PredictSeconds = s.typ, s.fitSec, t.predictSec[i]
+		st.Type, st.FitSeconds, st.PredictSeconds = s.Type, s.FitSec, t.predictSec[i]
 		if st.PredictSeconds > 0 {
 			st.RowsPerSecond = float64(t.scored) / st.PredictSeconds
 		}

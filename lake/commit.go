@@ -32,6 +32,10 @@ const (
 	ClaimMarker   = "_COMMIT"       // the attempt that won the right to publish
 	ManifestName  = "manifest.json" // every published file with size, rows and checksum
 	AttemptsDir   = "_attempts"     // one folder per attempt: its staged files
+	// ShardsDir holds a sharded run's per-shard states (JSON objects naming, in
+	// an "attempt" field, the attempt whose staged files the shard's are); the
+	// commit keeps them, and vacuum keeps the attempts they name.
+	ShardsDir = "_shards"
 )
 
 // ManifestFile describes one committed file.
@@ -40,6 +44,9 @@ type ManifestFile struct {
 	Size   int64  `json:"size"`
 	Rows   int64  `json:"rows,omitempty"`
 	SHA256 string `json:"sha256"`
+	// Attempt is the attempt that staged the file when it is not the one that
+	// commits the run (a shard's file, adopted by the attempt that finalizes).
+	Attempt string `json:"attempt,omitempty"`
 }
 
 // Manifest is manifest.json: every file of the run with its size, rows and
@@ -203,6 +210,32 @@ func (a *Attempt) WriteFile(ctx context.Context, rel string, rows int64, content
 	return nil
 }
 
+// Adopt adds files that other attempts of the same run staged (each names its
+// attempt) to this attempt's manifest: committing publishes them with its own.
+// A path already staged or adopted is an error.
+func (a *Attempt) Adopt(files []ManifestFile) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, f := range files {
+		if f.Attempt == "" || f.Attempt == a.id {
+			return fmt.Errorf("lake: run %q: adopting %q: the file names no other attempt", a.prefix, f.Path)
+		}
+		if _, dup := a.files[f.Path]; dup {
+			return fmt.Errorf("lake: run %q: adopting %q: the path is already taken", a.prefix, f.Path)
+		}
+		a.files[f.Path] = f
+	}
+	return nil
+}
+
+// Keep hands the attempt's staged files over to another (a shard's, to the
+// attempt that will finalize the run): Abort no longer removes them.
+func (a *Attempt) Keep() {
+	a.mu.Lock()
+	a.claimed = true
+	a.mu.Unlock()
+}
+
 // Files returns the files staged so far, sorted by path.
 func (a *Attempt) Files() []ManifestFile {
 	a.mu.Lock()
@@ -302,7 +335,13 @@ func (l *Lake) CompleteCommit(ctx context.Context, prefix, attempt string) error
 		return fmt.Errorf("lake: run %q: the manifest of attempt %s: %w", prefix, attempt, err)
 	}
 	keep := map[string]bool{ManifestName: true, ClaimMarker: true, SuccessMarker: true}
+	staged := map[string]bool{attempt: true}
 	for _, f := range m.Files {
+		from := attempt
+		if f.Attempt != "" {
+			from = f.Attempt
+		}
+		staged[from] = true
 		keep[f.Path] = true
 		// Checked before every copy (one HEAD): once the run is committed, nothing
 		// of it is written again.
@@ -313,7 +352,7 @@ func (l *Lake) CompleteCommit(ctx context.Context, prefix, attempt string) error
 			_, err := committed()
 			return err
 		}
-		if err := l.Copy(ctx, Join(prefix, f.Path), stagedName(prefix, attempt, f.Path)); err != nil {
+		if err := l.Copy(ctx, Join(prefix, f.Path), stagedName(prefix, from, f.Path)); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				if done, cerr := committed(); done || cerr != nil {
 					return cerr // another process finished and removed the staging
@@ -330,7 +369,7 @@ func (l *Lake) CompleteCommit(ctx context.Context, prefix, attempt string) error
 	}
 	for _, o := range objs {
 		rel := strings.TrimPrefix(o.Key, prefix+"/")
-		if keep[rel] || strings.HasPrefix(rel, AttemptsDir+"/") {
+		if keep[rel] || strings.HasPrefix(rel, AttemptsDir+"/") || strings.HasPrefix(rel, ShardsDir+"/") {
 			continue
 		}
 		if err := l.Delete(ctx, o.Key); err != nil {
@@ -350,7 +389,9 @@ func (l *Lake) CompleteCommit(ctx context.Context, prefix, attempt string) error
 		return err
 	}
 	// The staged copies are no longer needed; vacuum removes them if this fails.
-	_ = l.deleteAll(ctx, stagedRoot+"/")
+	for a := range staged {
+		_ = l.deleteAll(ctx, Join(prefix, AttemptsDir, a)+"/")
+	}
 	return nil
 }
 

@@ -87,12 +87,27 @@ func (l *Lake) Vacuum(ctx context.Context, root string, olderThan time.Duration,
 		case st.Claimed:
 			res.Pending = append(res.Pending, prefix)
 		}
+		// An uncommitted run keeps the attempts that will publish it: the claimed
+		// one and those whose files its manifest adopted, and those the states
+		// of a sharded run's finished shards name.
+		needed := map[string]bool{}
+		if !st.Committed {
+			if needed, err = l.neededAttempts(ctx, prefix, st, runs[run]); err != nil {
+				return nil, err
+			}
+		}
 		for _, o := range runs[run] {
 			rel := strings.TrimPrefix(o.Key, prefix+"/")
 			if keep[rel] || !o.ModTime.Before(cutoff) {
 				continue
 			}
-			if st.Claimed && !st.Committed && (!strings.HasPrefix(rel, AttemptsDir+"/") || strings.HasPrefix(rel, Join(AttemptsDir, st.Attempt)+"/")) {
+			if !st.Committed && strings.HasPrefix(rel, ShardsDir+"/") {
+				continue // a finished shard's state
+			}
+			if a, _, ok := strings.Cut(strings.TrimPrefix(rel, AttemptsDir+"/"), "/"); ok && strings.HasPrefix(rel, AttemptsDir+"/") && needed[a] {
+				continue
+			}
+			if st.Claimed && !st.Committed && !strings.HasPrefix(rel, AttemptsDir+"/") {
 				continue // needed to finish the claimed commit
 			}
 			if !st.Committed && (rel == SuccessMarker || rel == ClaimMarker) {
@@ -109,4 +124,43 @@ func (l *Lake) Vacuum(ctx context.Context, root string, olderThan time.Duration,
 		}
 	}
 	return res, nil
+}
+
+// neededAttempts names the attempts an uncommitted run still needs: the one that
+// claimed its commit and every attempt its staged manifest adopts files from,
+// and the attempts named by the shard states under _shards/.
+func (l *Lake) neededAttempts(ctx context.Context, prefix string, st RunStatus, objs []Object) (map[string]bool, error) {
+	needed := map[string]bool{}
+	var attempt struct {
+		Attempt string `json:"attempt"`
+	}
+	if st.Claimed {
+		needed[st.Attempt] = true
+		b, err := l.ReadAll(ctx, Join(prefix, AttemptsDir, st.Attempt, ManifestName))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		var m Manifest
+		if err == nil && json.Unmarshal(b, &m) == nil {
+			for _, f := range m.Files {
+				if f.Attempt != "" {
+					needed[f.Attempt] = true
+				}
+			}
+		}
+	}
+	for _, o := range objs {
+		if !strings.HasPrefix(strings.TrimPrefix(o.Key, prefix+"/"), ShardsDir+"/") || !strings.HasSuffix(o.Key, ".json") {
+			continue
+		}
+		b, err := l.ReadAll(ctx, o.Key)
+		if err != nil {
+			return nil, err
+		}
+		attempt.Attempt = ""
+		if json.Unmarshal(b, &attempt) == nil && attempt.Attempt != "" {
+			needed[attempt.Attempt] = true
+		}
+	}
+	return needed, nil
 }
