@@ -59,8 +59,31 @@ type Report struct {
 	Cost         CostReport         `json:"cost"`
 	Memory       *MemoryReport      `json:"memory,omitempty"`
 	Fit          *FitReport         `json:"fit_sample,omitempty"` // set when the fits saw a sample of the training rows
+	Shards       *ShardsReport      `json:"shards,omitempty"`     // set for a sharded run
 	Seconds      map[string]float64 `json:"seconds"`              // wall time per stage
 	Warnings     []string           `json:"warnings,omitempty"`   // what a reader should know before trusting the figures
+}
+
+// ShardsReport is how a sharded run was split: its shards, the key buckets they
+// owned, and what each did.
+type ShardsReport struct {
+	Count   int `json:"count"`
+	Buckets int `json:"buckets"` // Iceberg buckets of the key; shard i owned those with bucket mod count = i
+	// ReadAmplification is the bytes all shards read over the bytes of the
+	// lake's planned files (a single run reads at most about 1).
+	ReadAmplification float64       `json:"read_amplification"`
+	Shards            []ShardReport `json:"shards"`
+}
+
+// ShardReport is one shard of a sharded run.
+type ShardReport struct {
+	Index        int     `json:"index"`
+	Attempt      string  `json:"attempt"` // the attempt whose files were committed
+	RowsScored   int64   `json:"rows_scored"`
+	Files        int     `json:"files"`
+	BytesRead    int64   `json:"bytes_read"`
+	Seconds      float64 `json:"seconds"` // its stages' wall time, summed
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 }
 
 // RowCounts reconciles rows: every aligned entity is either scored or rejected.

@@ -136,7 +136,12 @@ func (r *runner) groupsPass(ctx context.Context, plan *Plan, att *lake.Attempt, 
 	var total *eval.Evaluation
 	var t *tally
 	counts := newFrameCounts(len(plan.Modalities))
+	owned := 0
 	for g := 0; g < sd.groups; g++ {
+		if r.opts.Shard != nil && !r.layout().OwnsGroup(g, r.opts.Shard.Index) {
+			continue // another shard's
+		}
+		owned++
 		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, math.MaxUint64)
 		if err != nil {
 			return nil, nil, nil, err
@@ -160,7 +165,7 @@ func (r *runner) groupsPass(ctx context.Context, plan *Plan, att *lake.Attempt, 
 		if err := r.writeRows(ctx, att, bf, scored, g, writeScores); err != nil {
 			return nil, nil, nil, err
 		}
-		r.progress("groups", int64(g+1), int64(sd.groups))
+		r.progress("groups", int64(owned), int64(sd.groups/r.shardCount()))
 		r.log.Info("bucket group done", "group", g, "of", sd.groups, "rows", bf.frame.Rows)
 	}
 	return total, t, counts, nil

@@ -146,7 +146,7 @@ func runAnswers(t *testing.T, l *lake.Lake, res *jobs.Result, key string) map[st
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"run_id", "attempt", "seconds", "cost", "memory"} {
+	for _, k := range []string{"run_id", "attempt", "seconds", "cost", "memory", "shards"} {
 		delete(rep, k)
 	}
 	for _, m := range rep["modalities"].([]any) {

@@ -20,6 +20,7 @@ import (
 	"github.com/lakefuse/lakefuse/internal/bigmem"
 	"github.com/lakefuse/lakefuse/internal/spill"
 	"github.com/lakefuse/lakefuse/lake"
+	"github.com/lakefuse/lakefuse/shard"
 )
 
 // Options are the run-time settings that do not belong in the spec.
@@ -41,6 +42,10 @@ type Options struct {
 	// Progress, if set, is told how far each stage has got. It is called from
 	// several goroutines.
 	Progress func(stage string, done, total int64)
+	// Shard, if set, makes this process one shard of a sharded run (shard.go):
+	// it writes its bucket groups' rows and its state, and the last shard to
+	// finish commits the run.
+	Shard *shard.Identity
 }
 
 // Result is a committed run.
@@ -53,6 +58,9 @@ type Result struct {
 	// Completed is set when this call did not compute the run but finished
 	// publishing an earlier attempt that had claimed the commit and was interrupted.
 	Completed bool
+	// Shard is set for a shard of a sharded run. Report is nil unless this
+	// shard finalized the run.
+	Shard *ShardResult
 }
 
 // heapShare is the percentage of the memory budget the Go runtime's memory
@@ -101,6 +109,7 @@ type runner struct {
 	holdout   *holdoutCuts // a holdout's cuts over every bucket group (partitioned path)
 	spillDir  string
 	runID     string
+	shards    *eval.ShardsReport // a finalized sharded run's
 }
 
 func (r *runner) progress(stage string, done, total int64) {
@@ -172,9 +181,25 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	r.lake = l
 	r.log = r.log.With("run_id", runID)
 
+	prefix := lake.Join(spec.Output, runID)
+	prepare := func() (*Plan, error) {
+		start := time.Now()
+		plan, err := makePlan(ctx, l, spec, lm == nil)
+		if err != nil {
+			return nil, err
+		}
+		r.timed("plan", start)
+		r.memory = estimateMemory(ctx, r, plan)
+		r.choosePath(plan)
+		r.log.Info("memory", "budget", r.budget.String(), "estimate", spill.FormatSize(r.memory.EstimateBytes), "path", r.memory.Path)
+		return plan, r.modalityWidths(ctx, plan)
+	}
+	if opts.Shard != nil {
+		return r.executeShard(ctx, prepare, lm, prefix)
+	}
+
 	// Before any heavy work: a committed run is final, and a commit that another
 	// attempt claimed but did not finish is finished rather than redone.
-	prefix := lake.Join(spec.Output, runID)
 	att, err := l.BeginAttempt(ctx, prefix)
 	var pending *lake.PendingCommit
 	if errors.As(err, &pending) {
@@ -191,16 +216,8 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 		}
 	}()
 
-	start := time.Now()
-	plan, err := makePlan(ctx, l, spec, lm == nil)
+	plan, err := prepare()
 	if err != nil {
-		return nil, err
-	}
-	r.timed("plan", start)
-	r.memory = estimateMemory(ctx, r, plan)
-	r.choosePath(plan)
-	r.log.Info("memory", "budget", r.budget.String(), "estimate", spill.FormatSize(r.memory.EstimateBytes), "path", r.memory.Path)
-	if err := r.modalityWidths(ctx, plan); err != nil {
 		return nil, err
 	}
 	var report *eval.Report
@@ -215,7 +232,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	if err != nil {
 		return nil, err
 	}
-	start = time.Now()
+	start := time.Now()
 	manifest := lake.Manifest{
 		RunID:      runID,
 		SpecSHA256: spec.Hash(),
@@ -743,7 +760,7 @@ func (r *runner) report(facts *runFacts, t *tally, ev *eval.Evaluation, scorers 
 		rep.Cost.BytesRead[name] = bytesRead[si]
 		rep.Cost.Requests[name] = requests[si]
 	}
-	rep.Memory = r.memory
+	rep.Memory, rep.Shards = r.memory, r.shards
 	if rep.Fit = r.fitSample; rep.Fit != nil {
 		rep.Warnings = append(rep.Warnings, rep.Fit.Warning)
 	}

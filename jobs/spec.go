@@ -19,6 +19,7 @@ import (
 	"github.com/lakefuse/lakefuse/fusion"
 	"github.com/lakefuse/lakefuse/internal/spill"
 	"github.com/lakefuse/lakefuse/lake"
+	"github.com/lakefuse/lakefuse/shard"
 )
 
 // Spec is a lakefuse job. See the README's spec reference.
@@ -213,6 +214,10 @@ type ResourcesSpec struct {
 	// Memory is the run's memory budget ("512MiB", "8GiB"); --memory overrides it.
 	// Default: 75 % of the cgroup limit, else of physical memory.
 	Memory string `yaml:"memory"`
+	// Shards is the shard count of a sharded run, for the batch engines whose
+	// tasks learn their index but not the count (AWS Batch, Kubernetes Indexed
+	// Jobs); LAKEFUSE_SHARDS and --shard override it. 0: not sharded.
+	Shards int `yaml:"shards"`
 }
 
 // LoadSpecFile reads and validates a spec file.
@@ -356,6 +361,9 @@ func (s *Spec) Validate() error {
 		if _, err := spill.ParseSize(s.Resources.Memory); err != nil {
 			bad("resources.memory", "%q: want a size such as 512MiB or 8GiB", s.Resources.Memory)
 		}
+	}
+	if s.Resources.Shards < 0 || s.Resources.Shards > shard.MaxCount {
+		bad("resources.shards", "%d: want a shard count from 1 to %d (0: not sharded)", s.Resources.Shards, shard.MaxCount)
 	}
 	if s.Fit.MaxRows < 0 {
 		bad("fit.max_rows", "%d: want a positive number of rows (0: derived from the memory budget)", s.Fit.MaxRows)

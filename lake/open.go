@@ -358,3 +358,25 @@ func Join(parts ...string) string {
 func (l *Lake) WriteAll(ctx context.Context, key string, b []byte) error {
 	return l.WriteObject(ctx, key, nil, writeBytes(b))
 }
+
+// OpenRun opens the lake that holds a run's folder, given the folder's URL
+// (…/<output>/<run_id>): the lake is rooted at the folder's parent, and prefix
+// is the run id, so that the commit protocol works on the run as on any other.
+func OpenRun(ctx context.Context, runURL string, opts *Options) (l *Lake, prefix string, err error) {
+	u, err := url.Parse(runURL)
+	if err != nil || u.Scheme == "" {
+		return nil, "", fmt.Errorf("lake: %w: %q: want the URL of a run's folder, such as s3://bucket/runs/<run id>", ErrBadURL, Redact(runURL))
+	}
+	p := strings.TrimRight(u.Path, "/")
+	i := strings.LastIndex(p, "/")
+	if i < 0 || p[i+1:] == "" || (u.Scheme != "file" && u.Scheme != "mem" && i == 0 && u.Host == "") {
+		return nil, "", fmt.Errorf("lake: %w: %q: want the URL of a run's folder, such as s3://bucket/runs/<run id>", ErrBadURL, Redact(runURL))
+	}
+	prefix = p[i+1:]
+	u.Path = p[:i]
+	if u.Path == "" && u.Scheme == "file" {
+		u.Path = "/"
+	}
+	l, err = OpenWith(ctx, u.String(), opts)
+	return l, prefix, err
+}

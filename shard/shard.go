@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lakefuse/lakefuse/internal/errkind"
+	"github.com/lakefuse/lakefuse/lake"
 )
 
 // Identity is one shard of a run: Index in [0, Count).
@@ -57,7 +58,8 @@ const (
 )
 
 // FromEnv reads the shard identity from a batch engine's environment; ok is
-// false when no engine variable is set (a run of one task). The count comes
+// false when no engine variable is set, or the count is 1 (a job of one task —
+// Cloud Run sets its variables on every job — runs as an ordinary run). The count comes
 // from CLOUD_RUN_TASK_COUNT on Cloud Run, else from LAKEFUSE_SHARDS, else from
 // specCount (the spec's resources.shards); an index without a count is an error,
 // since guessing it would split the keys wrongly.
@@ -92,7 +94,7 @@ func FromEnv(getenv func(string) string, specCount int) (id Identity, ok bool, e
 			return Identity{}, false, errkind.E(errkind.Spec, fmt.Errorf("shard: %s=%s is set but the shard count is not: set %s or the spec's resources.shards", name, v, EnvCount))
 		}
 		id, err = check(id)
-		return id, err == nil, err
+		return id, err == nil && id.Count > 1, err
 	}
 	return Identity{}, false, nil
 }
@@ -120,7 +122,7 @@ func (l Layout) OwnsGroup(g, index int) bool { return l.Owner(g%l.Buckets) == in
 
 // The objects of a sharded run, relative to its prefix.
 const (
-	statesDir = "_shards"
+	statesDir = lake.ShardsDir
 	// LockName is taken (written if absent) by the shard that finds every state
 	// present and finalizes the run; a retried shard and `lakefuse finalize`
 	// finalize whether or not it is held, which the commit protocol makes safe.

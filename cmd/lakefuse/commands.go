@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +24,7 @@ import (
 	"github.com/lakefuse/lakefuse/internal/mfeat"
 	"github.com/lakefuse/lakefuse/jobs"
 	"github.com/lakefuse/lakefuse/lake"
+	"github.com/lakefuse/lakefuse/shard"
 )
 
 func newFlags(name string) *flag.FlagSet {
@@ -89,6 +92,30 @@ func spillDirFlag(fs *flag.FlagSet) *string {
 	return fs.String("spill-dir", "", "local folder for the bucket files of a run larger than its memory budget (default: the temp dir); its free space is checked first")
 }
 
+// shardFlag adds --shard.
+func shardFlag(fs *flag.FlagSet) *string {
+	return fs.String("shard", "", "run as shard INDEX/COUNT of a sharded run (default: from AWS_BATCH_JOB_ARRAY_INDEX, JOB_COMPLETION_INDEX or CLOUD_RUN_TASK_INDEX, with the count from CLOUD_RUN_TASK_COUNT, LAKEFUSE_SHARDS or the spec's resources.shards)")
+}
+
+// shardIdentity is the process's shard: --shard, else a batch engine's
+// environment; nil for a run of one process.
+func shardIdentity(flagValue string, spec *jobs.Spec) (*shard.Identity, error) {
+	if flagValue != "" {
+		id, err := shard.Parse(flagValue)
+		return &id, err
+	}
+	id, ok, err := shard.FromEnv(os.Getenv, spec.Resources.Shards)
+	switch {
+	case err != nil:
+		return nil, err
+	case ok:
+		return &id, nil
+	case spec.Resources.Shards > 0:
+		return nil, fmt.Errorf("%w: the spec's resources.shards is %d but this process has no shard index: give --shard INDEX/%d, or start it as an array job (AWS Batch, a Kubernetes Indexed Job, Cloud Run tasks)", errUsage, spec.Resources.Shards, spec.Resources.Shards)
+	}
+	return nil, nil
+}
+
 // memoryFlag adds --memory.
 func memoryFlag(fs *flag.FlagSet) *string {
 	return fs.String("memory", "", "memory budget, e.g. 512MiB or 8GiB (default: spec resources.memory, else 75% of the cgroup limit or of physical memory)")
@@ -116,6 +143,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
 	memory, spillDir := memoryFlag(fs), spillDirFlag(fs)
+	shardArg := shardFlag(fs)
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
 		return err
 	}
@@ -129,11 +157,20 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := applyFilters(spec, filters); err != nil {
 		return err
 	}
+	id, err := shardIdentity(*shardArg, spec)
+	if err != nil {
+		return err
+	}
 	*runID = expand(*runID, time.Now())
-	if *runID == "" {
+	switch {
+	case *runID == "" && id != nil:
+		// Every shard must name the same run: derive it from what they share.
+		sum := sha256.Sum256([]byte(spec.Hash() + "\x00" + *models))
+		*runID = spec.Name + "-score-" + hex.EncodeToString(sum[:6])
+	case *runID == "":
 		*runID = spec.Name + "-score-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Score(ctx, spec, opts, *models) })
 	})
 	if err != nil {
@@ -150,6 +187,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
 	memory, spillDir := memoryFlag(fs), spillDirFlag(fs)
+	shardArg := shardFlag(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
@@ -181,7 +219,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := applyFilters(spec, filters); err != nil {
 		return err
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: expand(*runID, time.Now()), IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	id, err := shardIdentity(*shardArg, spec)
+	if err != nil {
+		return err
+	}
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: expand(*runID, time.Now()), IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Run(ctx, spec, opts) })
 	})
 	if err != nil {
@@ -444,6 +486,20 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // printResult prints the strategy table and where the outputs are.
 func printResult(w io.Writer, res *jobs.Result) {
 	rep := res.Report
+	if sh := res.Shard; sh != nil && rep == nil {
+		switch {
+		case res.Completed:
+			fmt.Fprintf(w, "shard %s: run %s is committed, with this shard's rows\n", sh.Identity, res.RunID)
+		case sh.Finalized:
+			fmt.Fprintf(w, "shard %s: done; every shard has finished and another is finalizing run %s\n", sh.Identity, res.RunID)
+		default:
+			fmt.Fprintf(w, "shard %s: done; run %s waits for %d more shard(s), the last of which commits it\n", sh.Identity, res.RunID, sh.Waiting)
+		}
+		return
+	}
+	if sh := res.Shard; sh != nil {
+		fmt.Fprintf(w, "shard %s: the last to finish: merged the %d shards' states and committed the run\n", sh.Identity, sh.Count)
+	}
 	if res.Completed {
 		fmt.Fprintf(w, "run %s: finished publishing attempt %s, which had claimed the commit and was interrupted\n", res.RunID, res.Attempt)
 	}
@@ -581,5 +637,22 @@ func cmdVacuum(ctx context.Context, args []string, stdout io.Writer) error {
 		verb = "deleted"
 	}
 	fmt.Fprintf(stdout, "# %d runs looked at; %s %d files, %d bytes, older than %s\n", res.Runs, verb, len(res.Items), bytes, *olderThan)
+	return nil
+}
+
+func cmdFinalize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("finalize")
+	count := fs.Int("shards", 0, "the run's shard count (default: shard 0's state says)")
+	ioTimeout, timeout := timeoutFlags(fs)
+	if err := parse(fs, args, 1, "one RUN_URL (the lake URL of the run's folder, …/<output>/<run id>)"); err != nil {
+		return err
+	}
+	res, err := withProgress(jobs.Options{IOTimeout: *ioTimeout}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Finalize(ctx, fs.Arg(0), *count, opts) })
+	})
+	if err != nil {
+		return err
+	}
+	printResult(stdout, res)
 	return nil
 }

@@ -3,6 +3,7 @@
 //	lakefuse demo                      import the bundled mfeat data into a folder lake and fuse it
 //	lakefuse run SPEC                  run a job (SPEC is a file or a lake URL)
 //	lakefuse score --models URL SPEC   apply a run's saved models to new (unlabelled) partitions
+//	lakefuse finalize RUN_URL          merge a sharded run's shard states and commit it
 //	lakefuse validate SPEC             check a spec without touching the lake
 //	lakefuse plan SPEC                 list files, rows and schemas; check them against the spec
 //	lakefuse import --lake URL …       turn a CSV file into a modality (or labels) table
@@ -43,8 +44,9 @@ const usage = `lakefuse: multimodal fusion jobs on a data lake
 
 usage:
   lakefuse demo [--lake URL]               fuse the bundled six-view digits data (default lake: file:///tmp/lakefuse-demo)
-  lakefuse run [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] SPEC
-  lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] SPEC
+  lakefuse run [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
+  lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
+  lakefuse finalize [--shards N] RUN_URL    merge a sharded run's shard states and commit it (the last shard does this itself)
   lakefuse validate SPEC
   lakefuse plan [--lake URL] SPEC
   lakefuse import --lake URL --dataset D (--modality M | --labels) [flags] FILE.csv
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, rest, stdout, stderr)
 	case "score":
 		err = cmdScore(ctx, rest, stdout, stderr)
+	case "finalize":
+		err = cmdFinalize(ctx, rest, stdout, stderr)
 	case "validate":
 		err = cmdValidate(ctx, rest, stdout)
 	case "plan":

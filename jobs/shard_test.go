@@ -1,0 +1,325 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lakefuse/lakefuse/eval"
+	"github.com/lakefuse/lakefuse/jobs"
+	"github.com/lakefuse/lakefuse/lake"
+	"github.com/lakefuse/lakefuse/shard"
+)
+
+// shardedSpec is the parity lake's job: duplicates averaged, invalid values,
+// missing modalities, float32 and float64 vectors, learned strategies with
+// out-of-fold fits, bootstrap intervals and ablations.
+func shardedLake(t *testing.T) (string, *lake.Lake, string) {
+	t.Helper()
+	url := "file://" + t.TempDir()
+	l := openLake(t, url)
+	data := synthetic{rows: 600, classes: 4, coverage: map[string]float64{"text": 0.9, "image": 0.8, "audio": 0.7}, seed: 11}
+	data.write(t, l, "ds")
+	writeInvalid(t, l)
+	writeEmbeddings(t, l, "ds/modality=emb/part-0.parquet", 0, 600, 5, 37)
+	writeEmbeddings(t, l, "ds/modality=emb/part-1.parquet", 500, 700, 5, 41)
+	spec := syntheticSpec + `  - {name: stacking, type: stacking}
+  - {name: weighted, type: late-weighted}
+  - {name: evidential, type: evidential}
+evaluation: {bootstrap: 40}
+align: {duplicates: mean}
+`
+	spec = strings.Replace(spec, "  - {name: audio, probs: probs}\n", "  - {name: audio, probs: probs}\n  - {name: emb, features: {column: emb}}\n", 1)
+	return url, l, spec
+}
+
+// runShards runs every shard of a sharded run, one after another in the given
+// order, and returns the result of the one that finalized.
+func runShards(t *testing.T, s *jobs.Spec, url, runID string, order []int, opts jobs.Options) *jobs.Result {
+	t.Helper()
+	var final *jobs.Result
+	for n, i := range order {
+		o := opts
+		o.Lake, o.RunID, o.SpillDir = url, runID, t.TempDir()
+		o.Shard = &shard.Identity{Index: i, Count: len(order), Source: "test"}
+		res, err := jobs.Run(context.Background(), s, o)
+		if err != nil {
+			t.Fatalf("shard %d/%d: %v", i, len(order), err)
+		}
+		last := n == len(order)-1
+		if res.Shard == nil || res.Shard.Finalized != last || (res.Report != nil) != last || (!last && res.Shard.Waiting != len(order)-n-1) {
+			t.Fatalf("shard %d/%d (%d-th to finish): %+v", i, len(order), n+1, res.Shard)
+		}
+		if last {
+			final = res
+		}
+	}
+	return final
+}
+
+// 1, 3 and 8 shards give the single process's answers: the report's figures
+// bit for bit, the same models, the same score and rejected rows; every
+// shard's files are committed under one manifest.
+func TestShardedRunsGiveTheSameAnswers(t *testing.T) {
+	url, l, spec := shardedLake(t)
+	for _, split := range []string{"", "split: {holdout: {test_fraction: 0.3, seed: 5}}\n"} {
+		t.Run(fmt.Sprintf("split=%q", split), func(t *testing.T) {
+			text := spec
+			if split != "" {
+				text = strings.Replace(text, "split: {column: split}\n", split, 1)
+			}
+			s, err := jobs.ParseSpec([]byte(text), "sharded.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tag := fmt.Sprint(split != "")
+			whole, err := jobs.Run(context.Background(), s, jobs.Options{Lake: url, RunID: "whole-" + tag})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := runAnswers(t, l, whole, "entity_id")
+			var oneShard *eval.Report
+			for _, count := range []int{1, 3, 8} {
+				order := make([]int, count)
+				for i := range order {
+					order[i] = (i*5 + 2) % count // not in index order
+				}
+				if count == 8 {
+					order = []int{2, 7, 0, 5, 1, 3, 6, 4}
+				}
+				res := runShards(t, s, url, fmt.Sprintf("shards-%d-%s", count, tag), order, jobs.Options{})
+				got := runAnswers(t, l, res, "entity_id")
+				for _, part := range []string{"report", "models", "scores", "rejected"} {
+					if got[part] != want[part] {
+						t.Errorf("%d shards: %s differ from the single process's:\n%s", count, part, firstDifference(got[part], want[part]))
+					}
+				}
+				sr := res.Report.Shards
+				if sr == nil || sr.Count != count || sr.Buckets != count || len(sr.Shards) != count {
+					t.Fatalf("%d shards: shards report %+v", count, sr)
+				}
+				var rows int64
+				for _, s := range sr.Shards {
+					rows += s.RowsScored
+				}
+				if rows != res.Report.Rows.Scored || rows != whole.Report.Rows.Scored {
+					t.Errorf("%d shards scored %d rows between them; the run reports %d, the single process %d", count, rows, res.Report.Rows.Scored, whole.Report.Rows.Scored)
+				}
+				// Every shard reads the whole lake: the reads grow with the count,
+				// and the report says so.
+				if count == 1 {
+					oneShard = res.Report
+				}
+				ratio := float64(bytesRead(res.Report)) / float64(bytesRead(oneShard))
+				if ratio < float64(count)*0.95 || ratio > float64(count)*1.05 || sr.ReadAmplification < 0.95*float64(count)*oneShard.Shards.ReadAmplification {
+					t.Errorf("%d shards read %.2f times what one shard reads; read amplification %.2f (one shard: %.2f)", count, ratio, sr.ReadAmplification, oneShard.Shards.ReadAmplification)
+				}
+				// Nothing staged is left once the run is committed.
+				if objs, err := l.List(context.Background(), res.Prefix+"/_attempts/"); err != nil || len(objs) != 0 {
+					t.Errorf("%d shards: %d staged objects left (%v)", count, len(objs), err)
+				}
+			}
+		})
+	}
+}
+
+func bytesRead(rep *eval.Report) int64 {
+	var n int64
+	for _, b := range rep.Cost.BytesRead {
+		n += b
+	}
+	return n
+}
+
+// Shards run at once, as an engine starts them: one finalizes, the others
+// finish or find the lock taken, and the run equals the single process's.
+func TestConcurrentShards(t *testing.T) {
+	url, l, spec := shardedLake(t)
+	s, err := jobs.ParseSpec([]byte(spec), "sharded.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := jobs.Run(context.Background(), s, jobs.Options{Lake: url, RunID: "whole"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const count = 4
+	results := make([]*jobs.Result, count)
+	errs := make([]error, count)
+	var wg sync.WaitGroup
+	for i := range count {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = jobs.Run(context.Background(), s, jobs.Options{Lake: url, RunID: "concurrent", SpillDir: t.TempDir(),
+				Shard: &shard.Identity{Index: i, Count: count}})
+		}()
+	}
+	wg.Wait()
+	var final *jobs.Result
+	for i, res := range results {
+		if errs[i] != nil {
+			t.Fatalf("shard %d: %v", i, errs[i])
+		}
+		if res.Report != nil {
+			if final != nil {
+				t.Fatalf("shards %d and another both report a finalized run", i)
+			}
+			final = res
+		}
+	}
+	if final == nil {
+		t.Fatal("no shard finalized the run")
+	}
+	if got, want := runAnswers(t, l, final, "entity_id"), runAnswers(t, l, whole, "entity_id"); got["report"] != want["report"] || got["scores"] != want["scores"] {
+		t.Errorf("concurrent shards differ from the single process:\n%s", firstDifference(got["report"]+got["scores"], want["report"]+want["scores"]))
+	}
+}
+
+// A shard's retry is idempotent; an interrupted shard leaves no state and its
+// rerun takes over; a finalize that died holding the lock is completed by any
+// shard's retry; a committed run's shards report it committed.
+func TestShardRetriesAndCrashedFinalize(t *testing.T) {
+	url, l, spec := shardedLake(t)
+	s, err := jobs.ParseSpec([]byte(spec), "sharded.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const count, runID = 3, "retries"
+	prefix := "runs/" + runID
+	opts := func(i int) jobs.Options {
+		return jobs.Options{Lake: url, RunID: runID, SpillDir: t.TempDir(), Shard: &shard.Identity{Index: i, Count: count}}
+	}
+	// Shard 1, interrupted while it writes its groups: no state, nothing committed.
+	cctx, cancel := context.WithCancel(ctx)
+	o := opts(1)
+	o.Progress = func(stage string, done, total int64) {
+		if stage == "groups" {
+			cancel()
+		}
+	}
+	if _, err := jobs.Run(cctx, s, o); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted shard: %v", err)
+	}
+	if st, err := shard.Get(ctx, l, prefix, 1); err != nil || st != nil {
+		t.Fatalf("the interrupted shard left a state (%v)", err)
+	}
+	for _, i := range []int{0, 1} {
+		if res, err := jobs.Run(ctx, s, opts(i)); err != nil || res.Shard.Waiting != count-1-i {
+			t.Fatalf("shard %d: %+v, %v", i, res, err)
+		}
+	}
+	// Shard 0 again: its state stands, it does nothing but look.
+	before, _ := shard.Get(ctx, l, prefix, 0)
+	if res, err := jobs.Run(ctx, s, opts(0)); err != nil || res.Shard.Waiting != 1 || res.Report != nil {
+		t.Fatalf("shard 0 retried: %+v, %v", res, err)
+	}
+	if after, _ := shard.Get(ctx, l, prefix, 0); after.Attempt != before.Attempt {
+		t.Fatal("the retry replaced shard 0's state")
+	}
+	// A finalizer that took the lock and died: the last shard finds the lock
+	// taken and leaves the run to it.
+	if took, err := shard.Lock(ctx, l, prefix, "dead finalizer"); err != nil || !took {
+		t.Fatal(took, err)
+	}
+	res, err := jobs.Run(ctx, s, opts(2))
+	if err != nil || res.Report != nil || !res.Shard.Finalized {
+		t.Fatalf("shard 2 with the lock taken: %+v, %v", res, err)
+	}
+	if st, _ := l.Status(ctx, prefix); st.Committed {
+		t.Fatal("committed without a finalize")
+	}
+	// The engine retries a shard (or a person runs lakefuse finalize): the run is committed.
+	res, err = jobs.Run(ctx, s, opts(1))
+	if err != nil || res.Report == nil || !res.Shard.Finalized {
+		t.Fatalf("shard 1 retried after the finalizer died: %+v, %v", res, err)
+	}
+	committedFiles(t, l, prefix)
+	// Once committed, every shard's retry says so and succeeds; lakefuse finalize refuses.
+	for i := range count {
+		if res, err := jobs.Run(ctx, s, opts(i)); err != nil || !res.Completed {
+			t.Fatalf("shard %d after the commit: %+v, %v", i, res, err)
+		}
+	}
+	if _, err := jobs.Finalize(ctx, url+"/"+prefix, 0, jobs.Options{}); !errors.Is(err, lake.ErrRunCommitted) {
+		t.Fatalf("finalize of a committed run: %v", err)
+	}
+}
+
+// lakefuse finalize commits a run whose shards all finished, says which shards
+// are missing otherwise, and shards of different counts never merge.
+func TestFinalizeByHand(t *testing.T) {
+	url, l, spec := shardedLake(t)
+	s, err := jobs.ParseSpec([]byte(spec), "sharded.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	run := func(runID string, i, count int) {
+		t.Helper()
+		if _, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: runID, SpillDir: t.TempDir(), Shard: &shard.Identity{Index: i, Count: count}}); err != nil {
+			t.Fatalf("%s: shard %d/%d: %v", runID, i, count, err)
+		}
+	}
+	run("by-hand", 1, 2)
+	_, err = jobs.Finalize(ctx, url+"/runs/by-hand", 2, jobs.Options{})
+	if !errors.Is(err, jobs.ErrInput) || !strings.Contains(err.Error(), "[0]") {
+		t.Fatalf("finalize with shard 0 missing: %v", err)
+	}
+	if ok, err := l.Exists(ctx, "runs/by-hand/_SUCCESS"); err != nil || ok {
+		t.Fatalf("committed with a shard missing (%v)", err)
+	}
+	// Shard 0 of another count under the same run id: the states do not belong together.
+	run("by-hand", 0, 3)
+	if _, err := jobs.Finalize(ctx, url+"/runs/by-hand", 2, jobs.Options{}); !errors.Is(err, jobs.ErrShardMismatch) {
+		t.Fatalf("finalize of shards of different counts: %v", err)
+	}
+	run("by-hand-2", 0, 2)
+	if err := l.Delete(ctx, "runs/by-hand-2/_shards/_finalize"); err != nil && !errors.Is(err, lake.ErrNotFound) {
+		t.Fatal(err)
+	}
+	run("by-hand-2", 1, 2) // finalizes
+	if _, err := jobs.Finalize(ctx, url+"/runs/by-hand-2", 0, jobs.Options{}); !errors.Is(err, lake.ErrRunCommitted) {
+		t.Fatalf("finalize after the last shard finalized: %v", err)
+	}
+}
+
+// A sharded score run (saved models, no fit) equals the single process's.
+func TestShardedScore(t *testing.T) {
+	url, l, spec := shardedLake(t)
+	s, err := jobs.ParseSpec([]byte(spec), "sharded.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	fit, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "fit"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := url + "/" + fit.Prefix
+	whole, err := jobs.Score(ctx, s, jobs.Options{Lake: url, RunID: "score-whole"}, models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var final *jobs.Result
+	for _, i := range []int{2, 0, 1} {
+		res, err := jobs.Score(ctx, s, jobs.Options{Lake: url, RunID: "score-sharded", SpillDir: t.TempDir(), Shard: &shard.Identity{Index: i, Count: 3}}, models)
+		if err != nil {
+			t.Fatalf("shard %d: %v", i, err)
+		}
+		final = res
+	}
+	if final.Report == nil {
+		t.Fatal("the last shard did not finalize")
+	}
+	got, want := runAnswers(t, l, final, "entity_id"), runAnswers(t, l, whole, "entity_id")
+	for _, part := range []string{"report", "scores", "rejected"} {
+		if got[part] != want[part] {
+			t.Errorf("sharded score: %s differ:\n%s", part, firstDifference(got[part], want[part]))
+		}
+	}
+}
