@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/jobs"
@@ -321,5 +322,36 @@ func TestShardedScore(t *testing.T) {
 		if got[part] != want[part] {
 			t.Errorf("sharded score: %s differ:\n%s", part, firstDifference(got[part], want[part]))
 		}
+	}
+}
+
+// Vacuum, run while a sharded run waits for its last shard, keeps the finished
+// shards' states and staged files: the run still commits whole.
+func TestVacuumKeepsFinishedShards(t *testing.T) {
+	url, l, spec := shardedLake(t)
+	s, err := jobs.ParseSpec([]byte(spec), "sharded.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	opts := func(i int) jobs.Options {
+		return jobs.Options{Lake: url, RunID: "vacuumed", SpillDir: t.TempDir(), Shard: &shard.Identity{Index: i, Count: 2}}
+	}
+	if _, err := jobs.Run(ctx, s, opts(0)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.Vacuum(ctx, "runs", 0, time.Now().Add(time.Hour), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range res.Items {
+		t.Errorf("vacuum removed %s (%s)", it.Key, it.Reason)
+	}
+	final, err := jobs.Run(ctx, s, opts(1))
+	if err != nil || final.Report == nil {
+		t.Fatalf("%+v, %v", final, err)
+	}
+	if files := committedFiles(t, l, final.Prefix); len(files) < 5 {
+		t.Errorf("the committed run has %d files", len(files))
 	}
 }
