@@ -41,6 +41,10 @@ type Options struct {
 	// for every part), and ChosenOn says on what. Empty: chosen here, by accuracy
 	// on the training split.
 	BestBaseline, ChosenOn string
+	// DeferBaseline leaves the choice of the best baseline to SettleBaseline,
+	// after the parts are merged (shards that cannot see each other's rows):
+	// paired comparisons are kept against every baseline until then.
+	DeferBaseline bool
 }
 
 // partitions is how rows are split for parallel evaluation: each partition
@@ -65,6 +69,11 @@ type Evaluation struct {
 	BestBaseline int
 	ChosenOn     string
 	Paired       [][]*Paired // strategies only, per split: against BestBaseline
+	// Deferred is set until SettleBaseline chooses the best baseline; meanwhile
+	// Candidates[b] holds the comparisons with the b-th baseline (in Scores
+	// order), shaped as Paired.
+	Deferred   bool
+	Candidates [][][]*Paired
 	// Patterns: per evaluation split, modality-presence bitmask → per score, rows
 	// and correct predictions.
 	Patterns []map[uint64][]int64
@@ -80,11 +89,19 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 		opts.Replicates = DefaultReplicates
 	}
 	reps := max(opts.Replicates, 0)
-	e := &Evaluation{Rows: rows, Scores: scores, Options: opts, BestBaseline: -1}
-	if opts.BestBaseline != "" {
+	e := &Evaluation{Rows: rows, Scores: scores, Options: opts, BestBaseline: -1, Deferred: opts.DeferBaseline}
+	var baselines []int // score indexes of the baselines, for deferred comparisons
+	for si, s := range scores {
+		if s.Baseline {
+			baselines = append(baselines, si)
+		}
+	}
+	switch {
+	case opts.DeferBaseline:
+	case opts.BestBaseline != "":
 		e.BestBaseline = slices.IndexFunc(scores, func(s Scores) bool { return s.Baseline && s.Name == opts.BestBaseline })
 		e.ChosenOn = opts.ChosenOn
-	} else {
+	default:
 		e.chooseBaseline()
 	}
 
@@ -92,6 +109,20 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	newPart := func() *part {
 		p := &part{metrics: make([][]*Classification, len(scores)), intervals: make([][]*Bootstrap, len(scores)),
 			present: make([][]*Confusion, len(scores)), paired: make([][]*Paired, len(scores)), patterns: make([]map[uint64][]int64, ns)}
+		if opts.DeferBaseline && reps > 0 {
+			p.candidates = make([][][]*Paired, len(baselines))
+			for b := range baselines {
+				p.candidates[b] = make([][]*Paired, len(scores))
+				for i, s := range scores {
+					p.candidates[b][i] = make([]*Paired, ns)
+					for sp := 0; sp < ns; sp++ {
+						if !s.Baseline && s.Of == "" && rows.evalSplit(sp) {
+							p.candidates[b][i][sp] = NewPaired(reps)
+						}
+					}
+				}
+			}
+		}
 		for i, s := range scores {
 			p.metrics[i] = make([]*Classification, ns)
 			p.intervals[i] = make([]*Bootstrap, ns)
@@ -231,6 +262,13 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							if pp := pt.paired[si][sp]; pp != nil {
 								pp.Add(weights, right, baseRight)
 							}
+							if pt.candidates != nil {
+								for b, bsi := range baselines {
+									if pp := pt.candidates[b][si][sp]; pp != nil {
+										pp.Add(weights, right, preds[bsi] == y)
+									}
+								}
+							}
 							if eval && right && s.Of == "" {
 								patternCounts[1+si]++
 							}
@@ -246,7 +284,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	if total == nil { // no rows at all
 		total = newPart()
 	}
-	e.Metrics, e.Intervals, e.Present, e.Paired = total.metrics, total.intervals, total.present, total.paired
+	e.Metrics, e.Intervals, e.Present, e.Paired, e.Candidates = total.metrics, total.intervals, total.present, total.paired, total.candidates
 	e.Patterns = total.patterns
 	e.rank(e.Metrics, workers)
 	return e
@@ -258,7 +296,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 // result bit for bit.
 func (e *Evaluation) Merge(o *Evaluation) error {
 	if len(e.Scores) != len(o.Scores) || !slices.Equal(e.Rows.Splits, o.Rows.Splits) || e.Rows.Classes != o.Rows.Classes ||
-		e.BestBaseline != o.BestBaseline || max(e.Options.Replicates, 0) != max(o.Options.Replicates, 0) {
+		e.BestBaseline != o.BestBaseline || e.Deferred != o.Deferred || len(e.Candidates) != len(o.Candidates) || max(e.Options.Replicates, 0) != max(o.Options.Replicates, 0) {
 		return fmt.Errorf("eval: %w: merging evaluations of different jobs (scores, splits, classes, replicates or best baseline differ)", ErrMismatch)
 	}
 	for si := range e.Scores {
@@ -266,8 +304,8 @@ func (e *Evaluation) Merge(o *Evaluation) error {
 			return fmt.Errorf("eval: %w: score %d is %q here and %q there", ErrMismatch, si, e.Scores[si].Name, o.Scores[si].Name)
 		}
 	}
-	a := &part{metrics: e.Metrics, intervals: e.Intervals, present: e.Present, paired: e.Paired, patterns: e.Patterns}
-	a.merge(&part{metrics: o.Metrics, intervals: o.Intervals, present: o.Present, paired: o.Paired, patterns: o.Patterns})
+	a := &part{metrics: e.Metrics, intervals: e.Intervals, present: e.Present, paired: e.Paired, patterns: e.Patterns, candidates: e.Candidates}
+	a.merge(&part{metrics: o.Metrics, intervals: o.Intervals, present: o.Present, paired: o.Paired, patterns: o.Patterns, candidates: o.Candidates})
 	return nil
 }
 
@@ -285,6 +323,9 @@ func (e *Evaluation) KeepSplits(keep []string) error {
 	perScoreSplits(e.Intervals, idx)
 	perScoreSplits(e.Present, idx)
 	perScoreSplits(e.Paired, idx)
+	for _, c := range e.Candidates {
+		perScoreSplits(c, idx)
+	}
 	e.Patterns = pickSplits(e.Patterns, idx)
 	e.Rows.Splits = slices.Clone(keep)
 	e.Rows.Split = nil // indexes of the old list
@@ -314,6 +355,8 @@ type part struct {
 	present   [][]*Confusion
 	paired    [][]*Paired
 	patterns  []map[uint64][]int64
+	// candidates[b]: against the b-th baseline, when the choice is deferred.
+	candidates [][][]*Paired
 }
 
 // merge adds a later partition's accumulators.
@@ -331,6 +374,11 @@ func (t *part) merge(pt *part) {
 			}
 			if pp := t.paired[si][sp]; pp != nil {
 				pp.Merge(pt.paired[si][sp])
+			}
+			for b, c := range t.candidates {
+				if pp := c[si][sp]; pp != nil {
+					pp.Merge(pt.candidates[b][si][sp])
+				}
 			}
 		}
 	}
@@ -425,6 +473,43 @@ func (e *Evaluation) chooseBaseline() {
 		}
 	}
 	e.BestBaseline = best
+}
+
+// SettleBaseline makes a deferred choice of the best baseline, on the merged
+// evaluation, by the rule chooseBaseline applies to rows: the highest accuracy
+// on the training split (else the first split), ties to the first name. Call
+// it after KeepSplits. It does nothing when the choice was not deferred.
+func (e *Evaluation) SettleBaseline() {
+	if !e.Deferred {
+		return
+	}
+	e.Deferred = false
+	r := &e.Rows
+	if len(r.Splits) == 0 {
+		e.Candidates = nil
+		return
+	}
+	split := max(slices.Index(r.Splits, "train"), 0)
+	e.ChosenOn = r.Splits[split]
+	best, bestAcc, b := -1, -1.0, -1
+	for si, s := range e.Scores {
+		if !s.Baseline {
+			continue
+		}
+		b++
+		acc := 0.0
+		if m := e.Metrics[si][split]; m != nil {
+			acc = m.Confusion.Result().Accuracy
+		}
+		if acc > bestAcc || (acc == bestAcc && best >= 0 && cmp.Less(s.Name, e.Scores[best].Name)) {
+			best, bestAcc = si, acc
+			if e.Candidates != nil {
+				e.Paired = e.Candidates[b]
+			}
+		}
+	}
+	e.BestBaseline = best
+	e.Candidates = nil
 }
 
 // PatternModalities lists the modalities present in a pattern bitmask.

@@ -36,12 +36,21 @@ func (e *Evaluation) MarshalBinary() ([]byte, error) {
 	w.int(e.Options.ExactLimit)
 	w.int(e.BestBaseline)
 	w.str(e.ChosenOn)
+	w.bool(e.Deferred)
 	for si := range e.Scores {
 		for sp := range r.Splits {
 			w.classification(e.Metrics[si][sp])
 			w.bootstrap(e.Intervals[si][sp])
 			w.confusion(e.Present[si][sp])
 			w.paired(e.Paired[si][sp])
+		}
+	}
+	w.int(len(e.Candidates))
+	for _, c := range e.Candidates {
+		for si := range e.Scores {
+			for sp := range r.Splits {
+				w.paired(c[si][sp])
+			}
 		}
 	}
 	w.int(len(e.Patterns))
@@ -85,6 +94,7 @@ func (e *Evaluation) UnmarshalBinary(b []byte) (err error) {
 	e.Options.ExactLimit = d.int()
 	e.BestBaseline = d.int()
 	e.ChosenOn = d.str()
+	e.Deferred = d.bool()
 	ns := len(r.Splits)
 	e.Metrics, e.Intervals = make([][]*Classification, len(e.Scores)), make([][]*Bootstrap, len(e.Scores))
 	e.Present, e.Paired = make([][]*Confusion, len(e.Scores)), make([][]*Paired, len(e.Scores))
@@ -96,6 +106,18 @@ func (e *Evaluation) UnmarshalBinary(b []byte) (err error) {
 			e.Intervals[si][sp] = d.bootstrap()
 			e.Present[si][sp] = d.confusion()
 			e.Paired[si][sp] = d.paired()
+		}
+	}
+	if n := d.count(); n > 0 {
+		e.Candidates = make([][][]*Paired, n)
+		for b := range e.Candidates {
+			e.Candidates[b] = make([][]*Paired, len(e.Scores))
+			for si := range e.Scores {
+				e.Candidates[b][si] = make([]*Paired, ns)
+				for sp := 0; sp < ns; sp++ {
+					e.Candidates[b][si][sp] = d.paired()
+				}
+			}
 		}
 	}
 	e.Patterns = make([]map[uint64][]int64, d.count())

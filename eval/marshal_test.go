@@ -65,3 +65,39 @@ func TestUnmarshalRefusesDamagedState(t *testing.T) {
 		}
 	}
 }
+
+// A best baseline chosen after the merge (shards) gives the report of one
+// chosen up front: the comparisons were kept against every baseline, and the
+// one settled on is the one the whole evaluation picks.
+func TestDeferredBaselineEqualsWhole(t *testing.T) {
+	rows, scores := evalFixture(5000)
+	scores = append(scores, Scores{Name: "unimodal.c", Baseline: true, Modalities: []string{"b"}, Probs: scores[0].Probs})
+	for _, reps := range []int{-1, 60} {
+		opts := Options{Replicates: reps, Workers: 2}
+		whole := Evaluate(rows, scores, opts)
+		if whole.Scores[whole.BestBaseline].Name == "unimodal.a" {
+			t.Fatal("the fixture's best baseline should not be the first")
+		}
+		opts.DeferBaseline = true
+		var merged *Evaluation
+		for _, part := range evaluateInParts(rows, scores, opts, 3) {
+			b, _ := part.MarshalBinary()
+			var back Evaluation
+			if err := back.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			if merged == nil {
+				merged = &back
+			} else if err := merged.Merge(&back); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !merged.Deferred || (reps > 0) != (merged.Candidates != nil) {
+			t.Fatalf("replicates %d: deferred %v, candidates %v", reps, merged.Deferred, merged.Candidates != nil)
+		}
+		merged.SettleBaseline()
+		if reportJSON(t, whole) != reportJSON(t, merged) {
+			t.Errorf("replicates %d: the settled report differs from the whole's", reps)
+		}
+	}
+}

@@ -179,7 +179,11 @@ func candidateSplits(spec *Spec, plan *Plan) []string {
 	seen := map[string]bool{"unlabelled": true}
 	switch {
 	case spec.Split.Column != "":
-		for _, v := range plan.splitValues {
+		values := plan.splitValues
+		if values == nil { // a score run reads no labels up front: the declared ones (assignSplits refuses others)
+			values = append(slices.Clone(spec.Split.Train), spec.Split.Evaluate...)
+		}
+		for _, v := range values {
 			seen[v] = true
 		}
 	case spec.Split.Holdout != nil:
@@ -206,25 +210,63 @@ func keepSeenSplits(ev *eval.Evaluation, t *tally) ([]string, error) {
 // splits and the best baseline, pass 2 scores, evaluates, writes and counts
 // what the checks need.
 func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, lm *loadedModels, sd *spilled, cs *classSet, stats []*lake.ScanStats) (*partial, error) {
+	var splits []string
+	var best, chosenOn string
+	var meta []*scoredStrategy // names and types, from the first group
+	if r.ownedOnly {
+		// A shard of a score run sees only its own rows: eval keeps the
+		// comparisons with every baseline, and the finalize chooses.
+		splits = candidateSplits(r.spec, plan)
+	} else {
+		var err error
+		if splits, best, chosenOn, meta, err = r.scoreBaseline(ctx, plan, lm, sd, cs, stats); err != nil {
+			return nil, err
+		}
+	}
+
+	start := time.Now()
+	predict := func(bf *builtFrame) ([]*scoredStrategy, *fittedState, error) {
+		if err := lm.checkSchema(plan, bf.frame); err != nil {
+			return nil, nil, err
+		}
+		scored, err := r.restorePredict(ctx, bf, lm)
+		if meta == nil {
+			meta = scored
+		}
+		return scored, nil, err
+	}
+	ev, t, counts, err := r.groupsPass(ctx, plan, att, sd, cs, stats, splits, best, chosenOn, true, predict)
+	if err != nil {
+		return nil, err
+	}
+	r.timed("groups", start)
+	bytesRead, requests := statsOf(stats)
+	return &partial{eval: ev, tally: t, counts: counts, scorers: metaOf(meta), classes: cs.names,
+		bytesRead: bytesRead, requests: requests, fitRows: -1}, nil
+}
+
+// scoreBaseline is a score run's first pass: the splits its rows have and the
+// best baseline, chosen as eval does for a run held whole (accuracy on the train
+// split, else the first split).
+func (r *runner) scoreBaseline(ctx context.Context, plan *Plan, lm *loadedModels, sd *spilled, cs *classSet, stats []*lake.ScanStats) (splits []string, best, chosenOn string, meta []*scoredStrategy, err error) {
 	start := time.Now()
 	seen := map[string]bool{}
 	type tallyKey struct{ split, baseline string }
 	right := map[tallyKey]int64{}
-	var meta []*scoredStrategy // names and types, from the first group
 	for g := 0; g < sd.groups; g++ {
 		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, math.MaxUint64)
 		if err != nil {
-			return nil, err
+			return nil, "", "", nil, err
 		}
 		if err := lm.checkSchema(plan, bf.frame); err != nil {
-			return nil, err
+			return nil, "", "", nil, err
 		}
 		for _, s := range bf.splits {
 			seen[s] = true
 		}
 		scored, err := r.restorePredict(ctx, bf, lm)
 		if err != nil {
-			return nil, err
+			return nil, "", "", nil, err
 		}
 		f := bf.frame
 		for i, y := range f.Label {
@@ -242,10 +284,9 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 		}
 		r.progress("gather", int64(g+1), int64(sd.groups))
 	}
-	splits := orderSplits(seen)
+	splits = orderSplits(seen)
 	// eval's rule for a run held whole: the most accurate baseline on the train
 	// split (else the first split), ties to the first name.
-	chosenOn := ""
 	if len(splits) > 0 {
 		chosenOn = splits[0]
 		if slices.Contains(splits, "train") {
@@ -260,22 +301,10 @@ func (r *runner) scorePartitioned(ctx context.Context, plan *Plan, att *lake.Att
 			names, rightOn = append(names, s.name), append(rightOn, right[tallyKey{chosenOn, s.name}])
 		}
 	}
-	best := mostRight(names, rightOn)
+	best = mostRight(names, rightOn)
 	r.timed("gather", start)
 
-	start = time.Now()
-	predict := func(bf *builtFrame) ([]*scoredStrategy, *fittedState, error) {
-		scored, err := r.restorePredict(ctx, bf, lm)
-		return scored, nil, err
-	}
-	ev, t, counts, err := r.groupsPass(ctx, plan, att, sd, cs, stats, splits, best, chosenOn, true, predict)
-	if err != nil {
-		return nil, err
-	}
-	r.timed("groups", start)
-	bytesRead, requests := statsOf(stats)
-	return &partial{eval: ev, tally: t, counts: counts, scorers: metaOf(meta), classes: cs.names,
-		bytesRead: bytesRead, requests: requests, fitRows: -1}, nil
+	return splits, best, chosenOn, meta, nil
 }
 
 // blockWidths sets every modality's block width from the plan and the classes.

@@ -110,6 +110,10 @@ type runner struct {
 	spillDir  string
 	runID     string
 	shards    *eval.ShardsReport // a finalized sharded run's
+	// ownedOnly is set for a shard that needs no row but its own (a score
+	// run without a holdout): it spills only its bucket groups, and leaves the
+	// choice of the best baseline to the finalize.
+	ownedOnly bool
 }
 
 func (r *runner) progress(stage string, done, total int64) {
@@ -731,7 +735,7 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 		scores = append(scores, abl...)
 	}
 	return eval.Evaluate(rows, scores, eval.Options{Replicates: r.spec.Evaluation.replicates(), ExactLimit: r.spec.Evaluation.ExactRankLimit,
-		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn}), nil
+		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn, DeferBaseline: r.ownedOnly}), nil
 }
 
 // forget drops an evaluation's references to rows and scores once it holds

@@ -158,6 +158,7 @@ func (r *runner) runShard(ctx context.Context, makePlan func() (*Plan, error), l
 	}
 	layout := r.layout()
 	r.groups = layout.Groups(r.groups)
+	r.ownedOnly = lm != nil && r.spec.Split.Holdout == nil
 	if most := maxGroups(len(plan.Sources()), spill.OpenFiles()); r.groups > most {
 		return fmt.Errorf("jobs: %w: %d shards need %d bucket groups, more than the %d the open-files limit allows", ErrSpec, id.Count, r.groups, most)
 	}

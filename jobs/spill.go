@@ -252,7 +252,7 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 	}
 	first := src.FirstRow(rg)
 	for g, idx := range rows {
-		if len(idx) == 0 {
+		if len(idx) == 0 || (r.ownedOnly && !r.layout().OwnsGroup(g, r.opts.Shard.Index)) {
 			continue
 		}
 		b := &spill.Batch{Rows: len(idx)}
