@@ -18,6 +18,18 @@ type runFacts struct {
 	Sources    []string        `json:"sources"` // modalities, then labels when a table of their own
 	Modalities []modalityFacts `json:"modalities"`
 	LakeBytes  int64           `json:"lake_bytes"` // the planned files' sizes
+	// Owned is set when the plan held one shard's buckets only: the shards'
+	// facts then add up to the run's.
+	Owned bool `json:"owned,omitempty"`
+}
+
+// add adds another shard's facts (of other buckets' files).
+func (f *runFacts) add(o *runFacts) {
+	f.LakeBytes += o.LakeBytes
+	for i := range f.Modalities {
+		f.Modalities[i].Files += o.Modalities[i].Files
+		f.Modalities[i].Rows += o.Modalities[i].Rows
+	}
 }
 
 type modalityFacts struct {
@@ -31,7 +43,7 @@ type modalityFacts struct {
 
 // facts are the plan's facts, with the block widths known so far.
 func (r *runner) facts(plan *Plan) *runFacts {
-	f := &runFacts{}
+	f := &runFacts{Owned: plan.Owned}
 	for _, sp := range plan.Sources() {
 		f.Sources = append(f.Sources, sp.Name)
 		f.LakeBytes += sp.Bytes

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -35,6 +37,8 @@ type SourcePlan struct {
 	// vector32 says, per file, whether its vector column holds float32, which
 	// bucket files then keep as float32 without rounding anything.
 	vector32 []bool
+	// fileBucket is, per file, its key bucket in a bucketed dataset (nil otherwise).
+	fileBucket []int
 }
 
 // TotalRows sums the rows of every file.
@@ -59,6 +63,11 @@ type Plan struct {
 	labelValues []*lake.Table
 	// splitValues are the split column's values among labelled rows (checkLabels).
 	splitValues []string
+	// Buckets is the key bucket count of a bucketed dataset (every file in a
+	// <key>_bucket=<b> folder, Iceberg's transform); 0 when not bucketed.
+	Buckets int
+	// Owned is set when the plan holds only the files of some buckets (a shard's).
+	Owned bool
 }
 
 // Sources returns modalities then (if any) the labels table: the numbering used by
@@ -74,11 +83,13 @@ func (p *Plan) Sources() []*SourcePlan {
 // MakePlan lists the dataset, reads every file's footer and checks the columns the
 // spec needs. Every problem names the file and the column.
 func MakePlan(ctx context.Context, l *lake.Lake, spec *Spec) (*Plan, error) {
-	return makePlan(ctx, l, spec, true)
+	return makePlan(ctx, l, spec, true, nil)
 }
 
 // makePlan is MakePlan; labels may be absent when scoring with saved models.
-func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool) (*Plan, error) {
+// With owned set, a bucketed dataset's plan keeps only the files of the buckets
+// owned reports true for (a shard's), and footers are read of those only.
+func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool, owned func(bucket int) bool) (*Plan, error) {
 	ds, err := l.DiscoverDataset(ctx, spec.Dataset, spec.Filters)
 	if err != nil {
 		return nil, sourceErr("dataset", spec.Dataset, err)
@@ -128,6 +139,13 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 		p.Anchor = 0
 	default:
 		p.Anchor = slices.Index(spec.ModalityNames(), a)
+	}
+
+	if err := p.bucketLayout(ctx, l, spec); err != nil {
+		return nil, err
+	}
+	if owned != nil && p.Buckets > 0 {
+		p.keepBuckets(owned)
 	}
 
 	// Footers: one ranged request per file, at most IO at a time.
@@ -183,7 +201,7 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 		return nil, err
 	}
 	for si, perFile := range featCols {
-		if perFile == nil {
+		if len(perFile) == 0 { // not a column-pattern modality, or a shard without its files
 			continue
 		}
 		sp := sources[si]
@@ -375,4 +393,89 @@ func (s *Spec) modality(name string) *ModalitySpec {
 		}
 	}
 	return nil
+}
+
+// BucketingFile is written by lakefuse bucket at the top of the dataset it
+// writes: the key and the bucket count of its <key>_bucket=<b> folders.
+const BucketingFile = "_bucketing.json"
+
+// Bucketing is the body of BucketingFile.
+type Bucketing struct {
+	Key       string `json:"key"`
+	Buckets   int    `json:"buckets"`
+	Transform string `json:"transform"` // "iceberg bucket": murmur3_x86_32 of the key, & MaxInt32, mod Buckets
+	From      string `json:"from,omitempty"`
+}
+
+// bucketLayout finds whether the dataset is bucketed by the key: every file of
+// every source in a <key>_bucket=<b> folder (or none). The bucket count comes
+// from the spec's buckets, else from the dataset's _bucketing.json.
+func (p *Plan) bucketLayout(ctx context.Context, l *lake.Lake, spec *Spec) error {
+	var bucketed, plain string
+	for _, sp := range p.Sources() {
+		sp.fileBucket = make([]int, len(sp.Files))
+		for fi, f := range sp.Files {
+			b, ok, err := lake.FileBucket(f, spec.Key)
+			if err != nil {
+				return fmt.Errorf("jobs: %w: %w", ErrInput, err)
+			}
+			sp.fileBucket[fi] = b
+			if ok {
+				bucketed = f.Key
+			} else {
+				plain = f.Key
+			}
+		}
+	}
+	if bucketed == "" {
+		for _, sp := range p.Sources() {
+			sp.fileBucket = nil
+		}
+		return nil
+	}
+	if plain != "" {
+		return fmt.Errorf("jobs: %w: file %s is in a %s= folder and file %s is not: a dataset is bucketed whole or not at all (lakefuse bucket rewrites it)",
+			ErrInput, bucketed, lake.BucketPartition(spec.Key), plain)
+	}
+	n, from := spec.Buckets, "the spec's buckets"
+	if n == 0 {
+		from = lake.Join(spec.Dataset, BucketingFile)
+		b, err := l.ReadAll(ctx, from)
+		if errors.Is(err, lake.ErrNotFound) {
+			return fmt.Errorf("jobs: %w: the dataset's files are in %s=<b> folders but their bucket count is unknown: set buckets: N in the spec (the N of the tables' bucket[N](%s) partitioning)",
+				ErrInput, lake.BucketPartition(spec.Key), spec.Key)
+		}
+		if err != nil {
+			return err
+		}
+		var bk Bucketing
+		if err := json.Unmarshal(b, &bk); err != nil || bk.Buckets <= 0 || bk.Key != spec.Key {
+			return fmt.Errorf("jobs: %w: %s: want {\"key\": %q, \"buckets\": N} (%v)", ErrInput, from, spec.Key, err)
+		}
+		n = bk.Buckets
+	}
+	for _, sp := range p.Sources() {
+		for fi, b := range sp.fileBucket {
+			if b >= n {
+				return fmt.Errorf("jobs: %w: file %s is in bucket %d, but %s says the dataset has %d buckets", ErrInput, sp.Files[fi].Key, b, from, n)
+			}
+		}
+	}
+	p.Buckets = n
+	return nil
+}
+
+// keepBuckets drops the files of the buckets a shard does not own.
+func (p *Plan) keepBuckets(owned func(int) bool) {
+	p.Owned = true
+	for _, sp := range p.Sources() {
+		var files []lake.DataFile
+		var buckets []int
+		for fi, f := range sp.Files {
+			if owned(sp.fileBucket[fi]) {
+				files, buckets = append(files, f), append(buckets, sp.fileBucket[fi])
+			}
+		}
+		sp.Files, sp.fileBucket = files, buckets
+	}
 }

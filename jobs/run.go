@@ -113,7 +113,8 @@ type runner struct {
 	// ownedOnly is set for a shard that needs no row but its own (a score
 	// run without a holdout): it spills only its bucket groups, and leaves the
 	// choice of the best baseline to the finalize.
-	ownedOnly bool
+	ownedOnly   bool
+	shardLayout shard.Layout
 }
 
 func (r *runner) progress(stage string, done, total int64) {
@@ -188,7 +189,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	prefix := lake.Join(spec.Output, runID)
 	prepare := func() (*Plan, error) {
 		start := time.Now()
-		plan, err := makePlan(ctx, l, spec, lm == nil)
+		plan, err := makePlan(ctx, l, spec, lm == nil, r.ownedBuckets(lm))
 		if err != nil {
 			return nil, err
 		}

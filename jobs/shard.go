@@ -99,10 +99,19 @@ func (s countsState) counts() *frameCounts {
 	return c
 }
 
-// layout is a sharded run's bucket layout: as many buckets as shards, so a
-// shard owns the keys whose Iceberg bucket (mod Count) is its index.
-func (r *runner) layout() shard.Layout {
-	return shard.Layout{Buckets: r.opts.Shard.Count, Count: r.opts.Shard.Count}
+// layout is a sharded run's bucket layout: a bucketed dataset's buckets, else
+// as many buckets as shards; a shard owns the keys whose Iceberg bucket, mod
+// Count, is its index.
+func (r *runner) layout() shard.Layout { return r.shardLayout }
+
+// ownedBuckets is the plan's filter for a shard that needs no row but its own:
+// the buckets it owns (b mod Count = Index); nil for everyone else.
+func (r *runner) ownedBuckets(lm *loadedModels) func(int) bool {
+	if r.opts.Shard == nil || !r.ownedOnly {
+		return nil
+	}
+	id := *r.opts.Shard
+	return func(b int) bool { return b%id.Count == id.Index }
 }
 
 // executeShard runs one shard: its passes and its state, unless a state is
@@ -152,13 +161,23 @@ func (r *runner) runShard(ctx context.Context, makePlan func() (*Plan, error), l
 			att.Abort()
 		}
 	}()
+	r.ownedOnly = lm != nil && r.spec.Split.Holdout == nil
 	plan, err := makePlan()
 	if err != nil {
 		return err
 	}
-	layout := r.layout()
+	layout := shard.Layout{Buckets: id.Count, Count: id.Count}
+	if plan.Buckets > 0 {
+		if plan.Buckets < id.Count {
+			return fmt.Errorf("jobs: %w: the dataset has %d key buckets, fewer than the %d shards: run at most %d shards, or rebucket it (lakefuse bucket --buckets)", ErrSpec, plan.Buckets, id.Count, plan.Buckets)
+		}
+		layout.Buckets = plan.Buckets
+		if plan.Buckets%id.Count != 0 {
+			r.log.Warn("the shards own unequal numbers of buckets: the bucket count is not a multiple of the shard count", "buckets", plan.Buckets, "shards", id.Count)
+		}
+	}
+	r.shardLayout = layout
 	r.groups = layout.Groups(r.groups)
-	r.ownedOnly = lm != nil && r.spec.Split.Holdout == nil
 	if most := maxGroups(len(plan.Sources()), spill.OpenFiles()); r.groups > most {
 		return fmt.Errorf("jobs: %w: %d shards need %d bucket groups, more than the %d the open-files limit allows", ErrSpec, id.Count, r.groups, most)
 	}
@@ -175,7 +194,8 @@ func (r *runner) runShard(ctx context.Context, makePlan func() (*Plan, error), l
 	if lm != nil {
 		mode = "score"
 	}
-	job, err := json.Marshal(shardJob{Mode: mode, Name: r.spec.Name, Dataset: r.spec.Dataset, Facts: r.facts(plan),
+	facts := r.facts(plan)
+	job, err := json.Marshal(shardJob{Mode: mode, Name: r.spec.Name, Dataset: r.spec.Dataset, Facts: facts,
 		Tally: p.tally.state(), Counts: p.counts.state(), Scorers: p.scorers, Models: p.models, Classes: p.classes,
 		BytesRead: p.bytesRead, Requests: p.requests, FitRows: p.fitRows, FitCap: p.fitCap, FitSource: p.fitSource,
 		Memory: r.memory, Seconds: r.seconds, PeakRSS: peakRSS()})
@@ -278,7 +298,7 @@ func finalize(ctx context.Context, l *lake.Lake, prefix string, count int, log *
 			return nil, fmt.Errorf("jobs: %w: state of shard %d: %w", ErrShardMismatch, st.Index, err)
 		}
 		p := &partial{eval: ev, tally: j.Tally.tally(), counts: j.Counts.counts(), scorers: j.Scorers, models: j.Models, classes: j.Classes,
-			bytesRead: j.BytesRead, requests: j.Requests, fitRows: j.FitRows, fitCap: j.FitCap, fitSource: j.FitSource}
+			bytesRead: slices.Clone(j.BytesRead), requests: slices.Clone(j.Requests), fitRows: j.FitRows, fitCap: j.FitCap, fitSource: j.FitSource}
 		if merged == nil {
 			merged = p
 		} else if j.Mode != jobs[0].Mode {
@@ -293,6 +313,11 @@ func finalize(ctx context.Context, l *lake.Lake, prefix string, count int, log *
 		}
 	}
 	first := jobs[0]
+	if first.Facts.Owned {
+		for _, j := range jobs[1:] {
+			first.Facts.add(j.Facts)
+		}
+	}
 	r := &runner{spec: &Spec{Name: first.Name, Dataset: first.Dataset, hash: states[0].SpecSHA256}, log: log,
 		seconds: map[string]float64{}, memory: first.Memory, runID: states[0].RunID, lake: l, opts: Options{Progress: progress}, cpu: runtime.GOMAXPROCS(0)}
 	for _, j := range jobs { // a stage took as long as its slowest shard

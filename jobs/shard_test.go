@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -353,5 +354,101 @@ func TestVacuumKeepsFinishedShards(t *testing.T) {
 	}
 	if files := committedFiles(t, l, final.Prefix); len(files) < 5 {
 		t.Errorf("the committed run has %d files", len(files))
+	}
+}
+
+// lakefuse bucket's copy of a dataset (itself run as 2 shards) gives the same
+// answers as the original; a sharded score run over it reads each bucket's
+// files once in all (no read amplification), a sharded fit run the whole lake
+// per shard; a file in the wrong bucket folder is refused, naming it.
+func TestBucketedDataset(t *testing.T) {
+	url, l, spec := shardedLake(t)
+	ctx := context.Background()
+	s, err := jobs.ParseSpec([]byte(spec), "sharded.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	for i := range 2 {
+		res, err := jobs.Bucket(ctx, s, jobs.Options{Lake: url, Shard: &shard.Identity{Index: i, Count: 2}}, 6, "ds_b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows += res.Rows
+	}
+	if rows == 0 {
+		t.Fatal("nothing bucketed")
+	}
+	sb, err := jobs.ParseSpec([]byte(strings.Replace(spec, "dataset: ds\n", "dataset: ds_b\n", 1)), "bucketed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What differs between the two datasets: their name, their spec's hash and
+	// their file counts.
+	hashes := regexp.MustCompile(`"spec_sha256":"[0-9a-f]+"|"files": [0-9]+`)
+	same := func(what string, got, want map[string]string) {
+		t.Helper()
+		for _, part := range []string{"report", "models", "scores", "rejected"} {
+			g := hashes.ReplaceAllString(strings.ReplaceAll(got[part], `"ds_b"`, `"ds"`), "")
+			if w := hashes.ReplaceAllString(want[part], ""); g != w {
+				t.Errorf("%s: %s differ:\n%s", what, part, firstDifference(g, w))
+			}
+		}
+	}
+	fit, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "original"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := runAnswers(t, l, fit, "entity_id")
+	res, err := jobs.Run(ctx, sb, jobs.Options{Lake: url, RunID: "bucketed-whole"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("the bucketed copy", runAnswers(t, l, res, "entity_id"), want)
+	res = runShards(t, sb, url, "bucketed-run", []int{1, 0, 2}, jobs.Options{})
+	same("3 shards over the bucketed copy", runAnswers(t, l, res, "entity_id"), want)
+	if a := res.Report.Shards.ReadAmplification; a < 2.5 || res.Report.Shards.Buckets != 6 {
+		t.Errorf("fit shards over 6 buckets: read amplification %.2f, buckets %d", a, res.Report.Shards.Buckets)
+	}
+
+	// Scoring: each shard reads its own buckets only.
+	models := url + "/" + fit.Prefix
+	scoreWhole, err := jobs.Score(ctx, sb, jobs.Options{Lake: url, RunID: "score-whole"}, models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneShard, err := jobs.Score(ctx, sb, jobs.Options{Lake: url, RunID: "score-one-shard", SpillDir: t.TempDir(), Shard: &shard.Identity{Index: 0, Count: 1}}, models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var final *jobs.Result
+	for _, i := range []int{2, 0, 1} {
+		if final, err = jobs.Score(ctx, sb, jobs.Options{Lake: url, RunID: "score-sharded", SpillDir: t.TempDir(), Shard: &shard.Identity{Index: i, Count: 3}}, models); err != nil {
+			t.Fatalf("shard %d: %v", i, err)
+		}
+	}
+	got, wantScore := runAnswers(t, l, final, "entity_id"), runAnswers(t, l, scoreWhole, "entity_id")
+	for _, part := range []string{"report", "scores", "rejected"} {
+		if got[part] != wantScore[part] {
+			t.Errorf("sharded score over buckets: %s differ:\n%s", part, firstDifference(got[part], wantScore[part]))
+		}
+	}
+	one := oneShard.Report.Shards.ReadAmplification
+	if ratio := float64(bytesRead(final.Report)) / float64(bytesRead(oneShard.Report)); ratio > 1.1 || final.Report.Shards.ReadAmplification > 1.1*one {
+		t.Errorf("3 score shards read %.2f times what one reads (read amplification %.2f, one shard's %.2f)", ratio, final.Report.Shards.ReadAmplification, one)
+	}
+
+	// A file moved into another bucket's folder.
+	objs, err := l.List(ctx, "ds_b/modality=image/entity_id_bucket=1/")
+	if err != nil || len(objs) == 0 {
+		t.Fatal(objs, err)
+	}
+	b, _ := l.ReadAll(ctx, objs[0].Key)
+	if err := l.WriteAll(ctx, "ds_b/modality=image/entity_id_bucket=2/part-99999.parquet", b); err != nil {
+		t.Fatal(err)
+	}
+	_, err = jobs.Run(ctx, sb, jobs.Options{Lake: url, RunID: "misplaced", Groups: 2, SpillDir: t.TempDir()})
+	if !errors.Is(err, jobs.ErrInput) || !strings.Contains(err.Error(), "part-99999.parquet") || !strings.Contains(err.Error(), "entity_id_bucket=2") {
+		t.Errorf("a misplaced file: %v", err)
 	}
 }

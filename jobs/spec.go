@@ -42,6 +42,11 @@ type Spec struct {
 	Evaluation  EvaluationSpec    `yaml:"evaluation"`
 	Concurrency ConcurrencySpec   `yaml:"concurrency"`
 	Resources   ResourcesSpec     `yaml:"resources"`
+	// Buckets is the bucket count of a dataset whose tables are bucketed by the
+	// key (<key>_bucket=<b> folders, Iceberg's bucket[N] transform), when its
+	// _bucketing.json (written by lakefuse bucket) does not say it. 0: read it
+	// there.
+	Buckets int `yaml:"buckets"`
 	Fit         FitSpec           `yaml:"fit"`
 
 	hash string
@@ -361,6 +366,9 @@ func (s *Spec) Validate() error {
 		if _, err := spill.ParseSize(s.Resources.Memory); err != nil {
 			bad("resources.memory", "%q: want a size such as 512MiB or 8GiB", s.Resources.Memory)
 		}
+	}
+	if s.Buckets < 0 {
+		bad("buckets", "%d: want the dataset's key bucket count (0: from its _bucketing.json)", s.Buckets)
 	}
 	if s.Resources.Shards < 0 || s.Resources.Shards > shard.MaxCount {
 		bad("resources.shards", "%d: want a shard count from 1 to %d (0: not sharded)", s.Resources.Shards, shard.MaxCount)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -223,6 +224,10 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 		}
 		group[i] = int32(bucket.Of(h, sd.groups))
 		start[group[i]+1]++
+		if sp.fileBucket != nil && bucket.Of(h, r.plan.Buckets) != sp.fileBucket[fi] {
+			return fmt.Errorf("jobs: %w: %s %q: file %s is in folder %s=%d, but its key %s is in bucket %d of %d by Iceberg's transform: the table was bucketed with another bucket count or another hash",
+				ErrInput, sp.Kind, sp.Name, sp.Files[fi].Key, lake.BucketPartition(sp.Request.Key), sp.fileBucket[fi], keyText(t, i), bucket.Of(h, r.plan.Buckets), r.plan.Buckets)
+		}
 	}
 	for g := 0; g < sd.groups; g++ {
 		start[g+1] += start[g]
@@ -521,4 +526,12 @@ func (r *runner) fillFromSpill(ld *blockLoad, gs *groupSource) error {
 		}
 	}
 	return nil
+}
+
+// keyText is row i's key, for messages.
+func keyText(t *lake.Table, i int) string {
+	if t.IntKeys != nil {
+		return strconv.FormatInt(t.IntKeys[i], 10)
+	}
+	return strconv.Quote(t.StrKeys[i])
 }

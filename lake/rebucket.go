@@ -1,0 +1,167 @@
+package lake
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/lakefuse/lakefuse/internal/bucket"
+)
+
+// BucketPartition is the Hive folder name of a table bucketed by key: the
+// partition Iceberg's bucket transform gets in Spark, Trino, Athena and
+// Iceberg's own writers (<key>_bucket=<b>).
+func BucketPartition(key string) string { return key + "_bucket" }
+
+// FileBucket returns the Iceberg bucket a data file's folders put it in, if any.
+func FileBucket(f DataFile, key string) (b int, ok bool, err error) {
+	v, ok := f.Partitions[BucketPartition(key)]
+	if !ok {
+		return 0, false, nil
+	}
+	b, err = strconv.Atoi(v)
+	if err != nil || b < 0 {
+		return 0, false, fmt.Errorf("lake: file %s: folder %s=%s: not a bucket number", f.Key, BucketPartition(key), v)
+	}
+	return b, true, nil
+}
+
+// Rebucketed is what Rebucket wrote for one input file.
+type Rebucketed struct {
+	Files int   // output files (buckets that got rows)
+	Rows  int64 // rows written
+	Bytes int64
+}
+
+// Rebucket rewrites one Parquet file into n files by Iceberg's bucket transform
+// of its key column (long or string), every column kept, with lakefuse's writer
+// settings (zstd, statistics, row groups of at most RowGroupRows rows):
+// bucket b's rows, in file order, go to the object dest(b). Buckets without rows
+// get no file. Each output is written whole or not at all, and the same input
+// gives the same bytes, so a rerun overwrites with identical files.
+func (l *Lake) Rebucket(ctx context.Context, src DataFile, key string, n int, dest func(b int) string) (_ *Rebucketed, err error) {
+	defer corrupt(src.Key, &err)
+	f, ra, err := l.openParquet(ctx, src.Key, src.Size, nil)
+	if err != nil {
+		return nil, err
+	}
+	schema := f.Schema()
+	leaf, ok := schema.Lookup(key)
+	if !ok || !leaf.Node.Leaf() {
+		return nil, fmt.Errorf("lake: file %s: %w: no key column %q", src.Key, ErrMissingColumn, key)
+	}
+	kind := leaf.Node.Type().Kind()
+	if kind != parquet.Int64 && kind != parquet.Int32 && kind != parquet.ByteArray {
+		return nil, fmt.Errorf("lake: file %s: %w: key column %q is %s; bucketing takes integer or string keys", src.Key, ErrColumnType, key, leaf.Node.Type())
+	}
+	col := leaf.ColumnIndex
+	bufs := map[int]*bytes.Buffer{}
+	writers := map[int]*parquet.Writer{}
+	writer := func(b int) *parquet.Writer {
+		if w := writers[b]; w != nil {
+			return w
+		}
+		bufs[b] = &bytes.Buffer{}
+		writers[b] = parquet.NewWriter(bufs[b], schema,
+			parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+			parquet.PageBufferSize(512<<10),
+			parquet.DataPageStatistics(true),
+			parquet.MaxRowsPerRowGroup(RowGroupRows),
+			parquet.CreatedBy("lakefuse", Version, ""),
+		)
+		return writers[b]
+	}
+	out := &Rebucketed{}
+	rowsBuf := make([]parquet.Row, 1024)
+	for _, rg := range f.RowGroups() {
+		rows := rg.Rows()
+		for {
+			if err := ctx.Err(); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			m, rerr := rows.ReadRows(rowsBuf)
+			for _, row := range rowsBuf[:m] {
+				var h int32
+				found := false
+				for _, v := range row {
+					if v.Column() != col {
+						continue
+					}
+					if v.IsNull() {
+						rows.Close()
+						return nil, fmt.Errorf("lake: file %s: %w: a null key in column %q", src.Key, ErrBadValue, key)
+					}
+					switch kind {
+					case parquet.ByteArray:
+						h = bucket.String(string(v.ByteArray()))
+					case parquet.Int32:
+						h = bucket.Long(int64(v.Int32()))
+					default:
+						h = bucket.Long(v.Int64())
+					}
+					found = true
+					break
+				}
+				if !found {
+					rows.Close()
+					return nil, fmt.Errorf("lake: file %s: %w: a row without key column %q", src.Key, ErrBadValue, key)
+				}
+				if _, err := writer(bucket.Of(h, n)).WriteRows([]parquet.Row{row}); err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("lake: file %s: rewriting: %w", src.Key, err)
+				}
+				out.Rows++
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				rows.Close()
+				if serr := ra.failure(); serr != nil {
+					return nil, serr
+				}
+				return nil, fmt.Errorf("lake: file %s: %w: %v", src.Key, ErrNotParquet, rerr)
+			}
+		}
+		rows.Close()
+	}
+	for b := 0; b < n; b++ {
+		w := writers[b]
+		if w == nil {
+			continue
+		}
+		if err := w.Close(); err != nil {
+			return nil, fmt.Errorf("lake: file %s: rewriting: %w", src.Key, err)
+		}
+		body := bufs[b].Bytes()
+		if err := l.WriteObject(ctx, dest(b), &WriteOptions{ContentType: "application/vnd.apache.parquet"}, func(w io.Writer) error {
+			_, err := w.Write(body)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		out.Files++
+		out.Bytes += int64(len(body))
+		delete(bufs, b)
+	}
+	return out, nil
+}
+
+// BucketedPath is where Rebucket's output for bucket b of an input file goes:
+// the input's path under the dataset with the bucket folder inserted before the
+// file name, and the file name made unique per input (part-<index>.parquet).
+func BucketedPath(fromDataset, toDataset string, f DataFile, key string, index, b int) string {
+	rel := strings.TrimPrefix(f.Key, Join(fromDataset)+"/")
+	dir := ""
+	if i := strings.LastIndex(rel, "/"); i >= 0 {
+		dir = rel[:i]
+	}
+	return Join(toDataset, dir, fmt.Sprintf("%s=%d", BucketPartition(key), b), fmt.Sprintf("part-%05d.parquet", index))
+}
