@@ -46,8 +46,8 @@ type Spec struct {
 	// key (<key>_bucket=<b> folders, Iceberg's bucket[N] transform), when its
 	// _bucketing.json (written by lakefuse bucket) does not say it. 0: read it
 	// there.
-	Buckets int `yaml:"buckets"`
-	Fit         FitSpec           `yaml:"fit"`
+	Buckets int     `yaml:"buckets"`
+	Fit     FitSpec `yaml:"fit"`
 
 	hash string
 }
