@@ -22,6 +22,7 @@ import (
 	"github.com/lakefuse/lakefuse/examples"
 	"github.com/lakefuse/lakefuse/internal/errkind"
 	"github.com/lakefuse/lakefuse/internal/mfeat"
+	"github.com/lakefuse/lakefuse/internal/spill"
 	"github.com/lakefuse/lakefuse/jobs"
 	"github.com/lakefuse/lakefuse/lake"
 	"github.com/lakefuse/lakefuse/shard"
@@ -654,5 +655,60 @@ func cmdFinalize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	printResult(stdout, res)
+	return nil
+}
+
+func cmdBucket(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bucket")
+	lakeURL := fs.String("lake", "", "lake URL; overrides the spec's lake")
+	buckets := fs.Int("buckets", 0, "key buckets of the rewritten tables (required; at least, and best a multiple of, the shard count of the runs that will read them)")
+	to := fs.String("to", "", "dataset to write the bucketed tables to (required; a fresh name)")
+	filters := filterFlag(fs)
+	ioTimeout, timeout := timeoutFlags(fs)
+	shardArg := shardFlag(fs)
+	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
+		return err
+	}
+	if *buckets < 1 || *to == "" {
+		return fmt.Errorf("%w: --buckets N and --to DATASET are required", errUsage)
+	}
+	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if err := applyFilters(spec, filters); err != nil {
+		return err
+	}
+	// Not the spec's resources.shards: that is the count of the runs, not of this rewrite.
+	var id *shard.Identity
+	if *shardArg != "" {
+		v, err := shard.Parse(*shardArg)
+		if err != nil {
+			return err
+		}
+		id = &v
+	} else if v, ok, err := shard.FromEnv(os.Getenv, 0); err != nil {
+		return err
+	} else if ok {
+		id = &v
+	}
+	var res *jobs.BucketResult
+	_, err = withProgress(jobs.Options{Lake: *lakeURL, IOTimeout: *ioTimeout, Shard: id}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) {
+			var err error
+			res, err = jobs.Bucket(ctx, spec, opts, *buckets, *to)
+			return nil, err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	part := ""
+	if id != nil {
+		part = fmt.Sprintf(" (shard %s: every %d-th input file)", id, id.Count)
+	}
+	fmt.Fprintf(stdout, "bucketed %d files%s of dataset %s into %d files of %s/%s (%d rows, %s), %d buckets of %s\n",
+		res.FilesRead, part, res.From, res.FilesWritten, res.Lake, res.To, res.Rows, spill.FormatSize(res.BytesWritten), res.Buckets, spec.Key)
+	fmt.Fprintf(stdout, "run the job on it with dataset: %s; its shards then read only their own buckets when scoring\n", res.To)
 	return nil
 }

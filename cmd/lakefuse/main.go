@@ -4,6 +4,7 @@
 //	lakefuse run SPEC                  run a job (SPEC is a file or a lake URL)
 //	lakefuse score --models URL SPEC   apply a run's saved models to new (unlabelled) partitions
 //	lakefuse finalize RUN_URL          merge a sharded run's shard states and commit it
+//	lakefuse bucket --buckets N --to D SPEC   rewrite a dataset into key buckets (Iceberg's transform)
 //	lakefuse validate SPEC             check a spec without touching the lake
 //	lakefuse plan SPEC                 list files, rows and schemas; check them against the spec
 //	lakefuse import --lake URL …       turn a CSV file into a modality (or labels) table
@@ -47,6 +48,7 @@ usage:
   lakefuse run [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
   lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
   lakefuse finalize [--shards N] RUN_URL    merge a sharded run's shard states and commit it (the last shard does this itself)
+  lakefuse bucket --buckets N --to DATASET [--lake URL] [--filter k=v]... [--shard I/N] SPEC   rewrite the spec's tables into key buckets
   lakefuse validate SPEC
   lakefuse plan [--lake URL] SPEC
   lakefuse import --lake URL --dataset D (--modality M | --labels) [flags] FILE.csv
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, rest, stdout, stderr)
 	case "score":
 		err = cmdScore(ctx, rest, stdout, stderr)
+	case "bucket":
+		err = cmdBucket(ctx, rest, stdout, stderr)
 	case "finalize":
 		err = cmdFinalize(ctx, rest, stdout, stderr)
 	case "validate":

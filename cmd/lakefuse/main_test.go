@@ -390,3 +390,51 @@ func TestSpilledRun(t *testing.T) {
 		t.Errorf("a missing --spill-dir: exit %d, want %d\n%s", code, exitSpec, stderr)
 	}
 }
+
+// lakefuse bucket, then a run of two shards over the copy: the first says it
+// waits, the last commits; finalize and a shard's rerun see the run committed.
+func TestBucketAndShardCommands(t *testing.T) {
+	lakeURL, dir := writeCSVLake(t)
+	spec := filepath.Join(dir, "toy.yaml")
+	os.WriteFile(spec, []byte(toySpec), 0o644)
+	if code, _, stderr := lakefuse(t, "bucket", "--lake", lakeURL, "--to", "toy_b", spec); code != exitSpec {
+		t.Fatalf("bucket without --buckets: exit %d\n%s", code, stderr)
+	}
+	code, out, stderr := lakefuse(t, "bucket", "--lake", lakeURL, "--buckets", "4", "--to", "toy_b", spec)
+	if code != 0 || !strings.Contains(out, "4 buckets of entity_id") {
+		t.Fatalf("bucket: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lake", "toy_b", "modality=a", "entity_id_bucket=3")); err != nil {
+		t.Fatal(err)
+	}
+	bspec := filepath.Join(dir, "toy_b.yaml")
+	os.WriteFile(bspec, []byte(strings.Replace(toySpec, "dataset: toy\n", "dataset: toy_b\n", 1)), 0o644)
+	code, whole, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "whole", bspec)
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	code, out, stderr = lakefuse(t, "run", "--lake", lakeURL, "--run-id", "sharded", "--shard", "1/2", "--spill-dir", t.TempDir(), bspec)
+	if code != 0 || !strings.Contains(out, "shard 1/2: done; run sharded waits for 1 more") {
+		t.Fatalf("shard 1/2: exit %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, stderr = lakefuse(t, "run", "--lake", lakeURL, "--run-id", "sharded", "--shard", "0/2", "--spill-dir", t.TempDir(), bspec)
+	if code != 0 || !strings.Contains(out, "the last to finish") || !strings.Contains(stderr, "shard=0/2") {
+		t.Fatalf("shard 0/2: exit %d\n%s\n%s", code, out, stderr)
+	}
+	// The printed metrics are the single process's.
+	metrics := func(s string) string { return s[strings.Index(s, "metrics on"):strings.Index(s, "outputs:")] }
+	if metrics(out) != metrics(whole) {
+		t.Errorf("sharded run printed\n%s\nthe single process\n%s", out, whole)
+	}
+	if code, _, stderr := lakefuse(t, "finalize", lakeURL+"/runs/sharded"); code != exitCommitted {
+		t.Errorf("finalize of a committed run: exit %d\n%s", code, stderr)
+	}
+	if code, out, _ := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "sharded", "--shard", "1/2", bspec); code != 0 || !strings.Contains(out, "is committed, with this shard's rows") {
+		t.Errorf("a shard rerun after the commit: exit %d\n%s", code, out)
+	}
+	// A shard index from the engine without a count.
+	t.Setenv("JOB_COMPLETION_INDEX", "1")
+	if code, _, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "nocount", bspec); code != exitSpec || !strings.Contains(stderr, "LAKEFUSE_SHARDS") {
+		t.Errorf("an index without a count: exit %d\n%s", code, stderr)
+	}
+}
