@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -324,4 +325,71 @@ func TestKubernetesManifests(t *testing.T) {
 func yamlString(v any) string {
 	b, _ := yaml.MarshalWithOptions(v, yaml.Flow(true))
 	return string(b)
+}
+
+// The shard count reaches the engines: AWS Batch submits an array job of that
+// size and tells each child the count (Batch does not); Cloud Run runs that many
+// tasks; the Kubernetes Indexed Job's completions, parallelism and
+// LAKEFUSE_SHARDS agree.
+func TestShardCountWired(t *testing.T) {
+	aws := load(t, "aws")
+	def := aws.blocks("resource", "aws_batch_job_definition", "lakefuse")
+	sched := aws.blocks("resource", "aws_scheduler_schedule", "nightly")
+	if len(def) != 1 || len(sched) != 1 {
+		t.Fatal("no job definition or schedule")
+	}
+	if src := aws.source(def[0].Body.Attributes["container_properties"].Expr.Range()); !strings.Contains(src, `name = "LAKEFUSE_SHARDS", value = tostring(var.shards)`) {
+		t.Error("the AWS job definition does not set LAKEFUSE_SHARDS from var.shards")
+	}
+	found := false
+	walk(sched[0].Body, func(a *hclsyntax.Attribute, path []string) {
+		if a.Name == "input" {
+			found = strings.Contains(aws.source(a.Expr.Range()), "ArrayProperties = { Size = var.shards }")
+		}
+	})
+	if !found {
+		t.Error("the AWS schedule does not submit an array job of var.shards children")
+	}
+	gcp := load(t, "gcp")
+	job := gcp.blocks("resource", "google_cloud_run_v2_job", "lakefuse")
+	if len(job) != 1 {
+		t.Fatal("no Cloud Run job")
+	}
+	tasks := ""
+	walk(job[0].Body, func(a *hclsyntax.Attribute, _ []string) {
+		if a.Name == "task_count" {
+			tasks = gcp.source(a.Expr.Range())
+		}
+	})
+	if tasks != "var.shards" {
+		t.Errorf("Cloud Run task_count = %q, want var.shards", tasks)
+	}
+	raw, err := os.ReadFile("../deploy/k8s/indexed-job.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj struct {
+		Spec struct {
+			Completions, Parallelism int
+			Template                 struct {
+				Spec struct {
+					Containers []struct {
+						Env []struct{ Name, Value string }
+					}
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal(raw, &obj); err != nil {
+		t.Fatal(err)
+	}
+	shards := ""
+	for _, e := range obj.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "LAKEFUSE_SHARDS" {
+			shards = e.Value
+		}
+	}
+	if c := obj.Spec.Completions; c < 2 || obj.Spec.Parallelism != c || shards != strconv.Itoa(c) {
+		t.Errorf("indexed job: completions %d, parallelism %d, LAKEFUSE_SHARDS %q: want them equal", c, obj.Spec.Parallelism, shards)
+	}
 }

@@ -221,6 +221,12 @@ func TestExpandPlaceholders(t *testing.T) {
 			t.Errorf("expand(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+	// A child of an AWS Batch array job: every shard names the parent's run.
+	t.Setenv("AWS_BATCH_JOB_ID", "abc-123:7")
+	t.Setenv("AWS_BATCH_JOB_ARRAY_INDEX", "7")
+	if got := expand("nightly-${AWS_BATCH_JOB_ID}", now); got != "nightly-abc-123" {
+		t.Errorf("an array child's run id: %q", got)
+	}
 }
 
 // The exit-code taxonomy, row by row, for what can go wrong before any data is

@@ -228,6 +228,8 @@ resource "aws_batch_job_definition" "lakefuse" {
   # (both leave no _SUCCESS, and a retry of the same job id resumes the run); a bad
   # spec (2), bad data (3), a committed run (5) or a storage access or
   # configuration problem (6: no bucket, access denied) will not change on retry.
+  # In an array job (shards > 1) the strategy applies to each child: a retried
+  # shard redoes only its own part, or, if its state is there, finalizes.
   retry_strategy {
     attempts = var.retry_attempts
     evaluate_on_exit {
@@ -250,7 +252,9 @@ resource "aws_batch_job_definition" "lakefuse" {
 
   container_properties = jsonencode({
     image = local.image
-    # ${AWS_BATCH_JOB_ID} is expanded by lakefuse: the same for every attempt of a job.
+    # ${AWS_BATCH_JOB_ID} is expanded by lakefuse: the same for every attempt of a job,
+    # and, in an array job, the parent's id for every child (lakefuse drops the
+    # ":<index>" Batch appends), so all shards name one run.
     command = concat(
       ["run", "--lake", local.lake_url, "--run-id", "${var.name}-$${AWS_BATCH_JOB_ID}"],
       var.extra_args,
@@ -265,6 +269,8 @@ resource "aws_batch_job_definition" "lakefuse" {
     environment = [
       { name = "LAKEFUSE_LOG_FORMAT", value = "json" },
       { name = "AWS_REGION", value = var.region },
+      # Batch tells each child its index, not the array's size.
+      { name = "LAKEFUSE_SHARDS", value = tostring(var.shards) },
     ]
     networkConfiguration         = { assignPublicIp = var.assign_public_ip ? "ENABLED" : "DISABLED" }
     fargatePlatformConfiguration = { platformVersion = "LATEST" }
@@ -324,11 +330,11 @@ resource "aws_scheduler_schedule" "nightly" {
   target {
     arn      = "arn:aws:scheduler:::aws-sdk:batch:submitJob"
     role_arn = aws_iam_role.scheduler.arn
-    input = jsonencode({
+    input = jsonencode(merge({
       JobName       = var.name
       JobQueue      = aws_batch_job_queue.lakefuse.arn
       JobDefinition = aws_batch_job_definition.lakefuse.arn
-    })
+    }, var.shards > 1 ? { ArrayProperties = { Size = var.shards } } : {}))
     retry_policy {
       maximum_retry_attempts = 3
     }

@@ -87,6 +87,16 @@ variable "assign_public_ip" {
   default     = false
 }
 
+variable "shards" {
+  type        = number
+  description = "Shards of one run: above 1 the schedule submits an array job of this size, each child one shard (AWS_BATCH_JOB_ARRAY_INDEX, LAKEFUSE_SHARDS), the last to finish commits the run. See the README's Scaling out."
+  default     = 1
+  validation {
+    condition     = var.shards >= 1 && var.shards <= 10000 && floor(var.shards) == var.shards
+    error_message = "shards: a whole number from 1 to 10000 (AWS Batch's array size limit)."
+  }
+}
+
 variable "retry_attempts" {
   type        = number
   description = "Attempts per job (1 to 10); only infrastructure failures and interruptions are retried."

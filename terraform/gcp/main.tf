@@ -103,7 +103,7 @@ resource "google_cloud_run_v2_job" "lakefuse" {
   location = var.region
 
   template {
-    task_count  = var.task_count
+    task_count  = var.shards
     parallelism = var.parallelism
 
     template {
@@ -114,7 +114,8 @@ resource "google_cloud_run_v2_job" "lakefuse" {
       containers {
         image = local.image
         # ${CLOUD_RUN_EXECUTION} is expanded by lakefuse: the same for every retry of
-        # one execution, so a retry resumes the run.
+        # one execution and for each of its tasks, so a retry resumes the run and
+        # the shards (tasks) of one execution name one run.
         args = concat(
           ["run", "--lake", local.lake_url, "--run-id", "${var.name}-$${CLOUD_RUN_EXECUTION}"],
           var.extra_args,

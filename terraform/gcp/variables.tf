@@ -69,16 +69,20 @@ variable "memory" {
   default     = "8Gi"
 }
 
-variable "task_count" {
+variable "shards" {
   type        = number
-  description = "Tasks per execution. Keep 1 until sharded runs land: every task runs the whole job."
+  description = "Shards of one run: the job's task_count. Each task reads CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT and runs its shard; the last to finish commits the run. See the README's Scaling out."
   default     = 1
+  validation {
+    condition     = var.shards >= 1 && var.shards <= 10000 && floor(var.shards) == var.shards
+    error_message = "shards: a whole number from 1 to 10000."
+  }
 }
 
 variable "parallelism" {
   type        = number
-  description = "Tasks running at once (0 = as many as possible)."
-  default     = 1
+  description = "Tasks running at once (0 = as many as possible, the shards' usual setting)."
+  default     = 0
 }
 
 variable "timeout_seconds" {
