@@ -63,6 +63,10 @@ type Result struct {
 	Shard *ShardResult
 }
 
+// readAmplificationWarn is the read amplification past which a sharded run's
+// report warns (one read of every needed column, footers and all, is about 1).
+const readAmplificationWarn = 1.3
+
 // heapShare is the percentage of the memory budget the Go runtime's memory
 // limit (GOMEMLIMIT) is set to.
 const heapShare = 85
@@ -766,6 +770,9 @@ func (r *runner) report(facts *runFacts, t *tally, ev *eval.Evaluation, scorers 
 		rep.Cost.Requests[name] = requests[si]
 	}
 	rep.Memory, rep.Shards = r.memory, r.shards
+	if sh := rep.Shards; sh != nil && sh.ReadAmplification > readAmplificationWarn {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the %d shards read %.1f times the lake's bytes: every shard that fits, or draws a holdout, or reads an unbucketed dataset reads the whole lake (fit once and score in shards over a dataset lakefuse bucket wrote to read it once)", sh.Count, sh.ReadAmplification))
+	}
 	if rep.Fit = r.fitSample; rep.Fit != nil {
 		rep.Warnings = append(rep.Warnings, rep.Fit.Warning)
 	}

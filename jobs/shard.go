@@ -178,6 +178,14 @@ func (r *runner) runShard(ctx context.Context, makePlan func() (*Plan, error), l
 	}
 	r.shardLayout = layout
 	r.groups = layout.Groups(r.groups)
+	switch {
+	case plan.Owned:
+		r.log.Info("shard reads only its buckets' files", "buckets", layout.Buckets)
+	case plan.Buckets == 0 && id.Count > 1:
+		r.log.Warn("the dataset is not bucketed: this shard reads the whole lake, and the run reads it once per shard; lakefuse bucket rewrites it so that score shards read their own buckets only", "shards", id.Count)
+	case id.Count > 1:
+		r.log.Warn("this shard reads the whole lake: fitting (or a holdout split) needs every row; fit once and score in shards to read the lake once", "shards", id.Count)
+	}
 	if most := maxGroups(len(plan.Sources()), spill.OpenFiles()); r.groups > most {
 		return fmt.Errorf("jobs: %w: %d shards need %d bucket groups, more than the %d the open-files limit allows", ErrSpec, id.Count, r.groups, most)
 	}

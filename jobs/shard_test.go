@@ -119,6 +119,9 @@ func TestShardedRunsGiveTheSameAnswers(t *testing.T) {
 				if ratio < float64(count)*0.95 || ratio > float64(count)*1.05 || sr.ReadAmplification < 0.95*float64(count)*oneShard.Shards.ReadAmplification {
 					t.Errorf("%d shards read %.2f times what one shard reads; read amplification %.2f (one shard: %.2f)", count, ratio, sr.ReadAmplification, oneShard.Shards.ReadAmplification)
 				}
+				if warned := strings.Contains(strings.Join(res.Report.Warnings, "\n"), "times the lake's bytes"); warned != (count > 1) {
+					t.Errorf("%d shards: read amplification %.2f, warned %v", count, sr.ReadAmplification, warned)
+				}
 				// Nothing staged is left once the run is committed.
 				if objs, err := l.List(context.Background(), res.Prefix+"/_attempts/"); err != nil || len(objs) != 0 {
 					t.Errorf("%d shards: %d staged objects left (%v)", count, len(objs), err)
