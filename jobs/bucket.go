@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lakefuse/lakefuse/internal/spill"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -87,6 +89,23 @@ func Bucket(ctx context.Context, spec *Spec, opts Options, buckets int, to strin
 			return nil, fmt.Errorf("jobs: %w: file %s is bucketed already (a %s= folder)", ErrInput, f.Key, lake.BucketPartition(spec.Key))
 		}
 	}
+	// Each input's outputs are encoded into local scratch files first: memory
+	// stays at the writers' page buffers whatever the input's size.
+	var need int64
+	for i, f := range files {
+		if opts.Shard == nil || i%opts.Shard.Count == opts.Shard.Index {
+			need = max(need, f.Size)
+		}
+	}
+	dir, err := spill.NewDir(opts.SpillDir, need*int64(max(spec.Concurrency.CPU, runtime.GOMAXPROCS(0))))
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	defer dir.Remove()
+	var seq atomic.Int64
+	scratch := func(int) (*os.File, error) {
+		return os.Create(dir.File(fmt.Sprintf("bucket-%d.parquet", seq.Add(1))))
+	}
 	res := &BucketResult{Lake: l.String(), From: spec.Dataset, To: to, Buckets: buckets}
 	var written, rows, size atomic.Int64
 	var done atomic.Int64
@@ -103,7 +122,7 @@ func Bucket(ctx context.Context, spec *Spec, opts Options, buckets int, to strin
 		}
 		mine++
 		g.Go(func() error {
-			out, err := l.Rebucket(gctx, f, spec.Key, buckets, func(b int) string { return lake.BucketedPath(spec.Dataset, to, f, spec.Key, i, b) })
+			out, err := l.Rebucket(gctx, f, spec.Key, buckets, func(b int) string { return lake.BucketedPath(spec.Dataset, to, f, spec.Key, i, b) }, scratch)
 			if err != nil {
 				return err
 			}

@@ -1,10 +1,12 @@
 package lake
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -45,7 +47,11 @@ type Rebucketed struct {
 // bucket b's rows, in file order, go to the object dest(b). Buckets without rows
 // get no file. Each output is written whole or not at all, and the same input
 // gives the same bytes, so a rerun overwrites with identical files.
-func (l *Lake) Rebucket(ctx context.Context, src DataFile, key string, n int, dest func(b int) string) (_ *Rebucketed, err error) {
+//
+// The outputs are encoded into scratch files (scratch(b), removed here) and
+// uploaded once the input is read, so memory stays at the writers' page buffers
+// whatever the file's size; without scratch they are held in memory.
+func (l *Lake) Rebucket(ctx context.Context, src DataFile, key string, n int, dest func(b int) string, scratch func(b int) (*os.File, error)) (_ *Rebucketed, err error) {
 	defer corrupt(src.Key, &err)
 	f, ra, err := l.openParquet(ctx, src.Key, src.Size, nil)
 	if err != nil {
@@ -61,21 +67,47 @@ func (l *Lake) Rebucket(ctx context.Context, src DataFile, key string, n int, de
 		return nil, fmt.Errorf("lake: file %s: %w: key column %q is %s; bucketing takes integer or string keys", src.Key, ErrColumnType, key, leaf.Node.Type())
 	}
 	col := leaf.ColumnIndex
-	bufs := map[int]*bytes.Buffer{}
-	writers := map[int]*parquet.Writer{}
-	writer := func(b int) *parquet.Writer {
-		if w := writers[b]; w != nil {
-			return w
+	type output struct {
+		w    *parquet.Writer
+		buf  *bytes.Buffer // or
+		file *os.File
+		bw   *bufio.Writer
+	}
+	outs := map[int]*output{}
+	defer func() {
+		for _, o := range outs {
+			if o.file != nil {
+				o.file.Close()
+				os.Remove(o.file.Name())
+			}
 		}
-		bufs[b] = &bytes.Buffer{}
-		writers[b] = parquet.NewWriter(bufs[b], schema,
+	}()
+	writer := func(b int) (*parquet.Writer, error) {
+		if o := outs[b]; o != nil {
+			return o.w, nil
+		}
+		o := &output{}
+		var w io.Writer
+		if scratch != nil {
+			f, err := scratch(b)
+			if err != nil {
+				return nil, err
+			}
+			o.file, o.bw = f, bufio.NewWriterSize(f, 1<<20)
+			w = o.bw
+		} else {
+			o.buf = &bytes.Buffer{}
+			w = o.buf
+		}
+		o.w = parquet.NewWriter(w, schema,
 			parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
 			parquet.PageBufferSize(512<<10),
 			parquet.DataPageStatistics(true),
 			parquet.MaxRowsPerRowGroup(RowGroupRows),
 			parquet.CreatedBy("lakefuse", Version, ""),
 		)
-		return writers[b]
+		outs[b] = o
+		return o.w, nil
 	}
 	out := &Rebucketed{}
 	rowsBuf := make([]parquet.Row, 1024)
@@ -113,7 +145,12 @@ func (l *Lake) Rebucket(ctx context.Context, src DataFile, key string, n int, de
 					rows.Close()
 					return nil, fmt.Errorf("lake: file %s: %w: a row without key column %q", src.Key, ErrBadValue, key)
 				}
-				if _, err := writer(bucket.Of(h, n)).WriteRows([]parquet.Row{row}); err != nil {
+				w, err := writer(bucket.Of(h, n))
+				if err != nil {
+					rows.Close()
+					return nil, err
+				}
+				if _, err := w.WriteRows([]parquet.Row{row}); err != nil {
 					rows.Close()
 					return nil, fmt.Errorf("lake: file %s: rewriting: %w", src.Key, err)
 				}
@@ -133,23 +170,42 @@ func (l *Lake) Rebucket(ctx context.Context, src DataFile, key string, n int, de
 		rows.Close()
 	}
 	for b := 0; b < n; b++ {
-		w := writers[b]
-		if w == nil {
+		o := outs[b]
+		if o == nil {
 			continue
 		}
-		if err := w.Close(); err != nil {
+		if err := o.w.Close(); err != nil {
 			return nil, fmt.Errorf("lake: file %s: rewriting: %w", src.Key, err)
 		}
-		body := bufs[b].Bytes()
+		var size int64
+		if o.file != nil {
+			if err := o.bw.Flush(); err != nil {
+				return nil, fmt.Errorf("lake: file %s: rewriting: %w", src.Key, err)
+			}
+			if size, err = o.file.Seek(0, io.SeekCurrent); err != nil {
+				return nil, fmt.Errorf("lake: file %s: rewriting: %w", src.Key, err)
+			}
+		} else {
+			size = int64(o.buf.Len())
+		}
+		// From the start on every call: a retried upload sends the bytes again.
 		if err := l.WriteObject(ctx, dest(b), &WriteOptions{ContentType: "application/vnd.apache.parquet"}, func(w io.Writer) error {
-			_, err := w.Write(body)
+			if o.file == nil {
+				_, err := w.Write(o.buf.Bytes())
+				return err
+			}
+			_, err := io.Copy(w, io.NewSectionReader(o.file, 0, size))
 			return err
 		}); err != nil {
 			return nil, err
 		}
 		out.Files++
-		out.Bytes += int64(len(body))
-		delete(bufs, b)
+		out.Bytes += size
+		if o.file != nil {
+			o.file.Close()
+			os.Remove(o.file.Name())
+		}
+		delete(outs, b)
 	}
 	return out, nil
 }

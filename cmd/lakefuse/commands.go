@@ -666,6 +666,7 @@ func cmdBucket(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
 	shardArg := shardFlag(fs)
+	spillDir := fs.String("spill-dir", "", "local folder for the outputs being encoded (default: the temp dir); needs room for the largest input files, one per CPU")
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
 		return err
 	}
@@ -693,7 +694,7 @@ func cmdBucket(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		id = &v
 	}
 	var res *jobs.BucketResult
-	_, err = withProgress(jobs.Options{Lake: *lakeURL, IOTimeout: *ioTimeout, Shard: id}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	_, err = withProgress(jobs.Options{Lake: *lakeURL, IOTimeout: *ioTimeout, Shard: id, SpillDir: *spillDir}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) {
 			var err error
 			res, err = jobs.Bucket(ctx, spec, opts, *buckets, *to)

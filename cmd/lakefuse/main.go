@@ -48,7 +48,7 @@ usage:
   lakefuse run [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
   lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
   lakefuse finalize [--shards N] RUN_URL    merge a sharded run's shard states and commit it (the last shard does this itself)
-  lakefuse bucket --buckets N --to DATASET [--lake URL] [--filter k=v]... [--shard I/N] SPEC   rewrite the spec's tables into key buckets
+  lakefuse bucket --buckets N --to DATASET [--lake URL] [--filter k=v]... [--shard I/N] [--spill-dir DIR] SPEC   rewrite the spec's tables into key buckets
   lakefuse validate SPEC
   lakefuse plan [--lake URL] SPEC
   lakefuse import --lake URL --dataset D (--modality M | --labels) [flags] FILE.csv
