@@ -9,6 +9,11 @@
 //     scores byte for byte (metrics, models and report name their run id);
 //   - lakefuse vacuum removes the debris of killed attempts and nothing else.
 //
+// With -shards N, every run is N shard processes started at once (--shard i/N),
+// one of which, chosen at random, is killed; the others finish, then the killed
+// shard is rerun, as a batch engine retries a failed task: it must exit 0 and the
+// run must be whole, its scores byte-identical to an uninterrupted sharded run's.
+//
 // scripts/crash-campaign.sh builds lakefuse and runs this on file:// and on
 // versitygw; it prints tried / held counts per invariant.
 package main
@@ -57,6 +62,7 @@ func main() {
 	n := flag.Int("n", 50, "runs to kill")
 	rows := flag.Int("rows", 60000, "entities in the generated lake")
 	seed := flag.Uint64("seed", 1, "seed of the data and of the kill times")
+	shards := flag.Int("shards", 1, "shard processes per run (>1: a sharded run, one shard killed)")
 	flag.Parse()
 	if *lakeURL == "" {
 		fmt.Fprintln(os.Stderr, "crashcampaign: -lake is required")
@@ -73,15 +79,30 @@ func main() {
 	specPath := filepath.Join(dir, "spec.yaml")
 	check(os.WriteFile(specPath, []byte(spec), 0o644))
 
-	run := func(runID string) *exec.Cmd {
-		cmd := exec.Command(*bin, "run", "--lake", *lakeURL, "--run-id", runID, specPath)
+	// shard runs shard i of a run (the whole run when not sharded).
+	shard := func(runID string, i int) *exec.Cmd {
+		args := []string{"run", "--lake", *lakeURL, "--run-id", runID}
+		if *shards > 1 {
+			args = append(args, "--shard", fmt.Sprintf("%d/%d", i, *shards))
+		}
+		cmd := exec.Command(*bin, append(args, specPath)...)
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 		return cmd
 	}
+	// The reference: every shard at once, as in the trials, so that the kill
+	// times span one run.
 	start := time.Now()
-	if out, err := exec.Command(*bin, "run", "--lake", *lakeURL, "--run-id", "ref", specPath).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "crashcampaign: reference run: %v\n%s", err, out)
-		os.Exit(1)
+	var refCmds []*exec.Cmd
+	for i := 0; i < *shards; i++ {
+		cmd := shard("ref", i)
+		check(cmd.Start())
+		refCmds = append(refCmds, cmd)
+	}
+	for _, cmd := range refCmds {
+		if err := cmd.Wait(); err != nil {
+			fmt.Fprintf(os.Stderr, "crashcampaign: reference run: %v\n", err)
+			os.Exit(1)
+		}
 	}
 	dur := time.Since(start)
 	ref, problems := verify(ctx, l, "runs/ref")
@@ -89,8 +110,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "crashcampaign: the reference run is not whole:", problems)
 		os.Exit(1)
 	}
-	fmt.Printf("campaign on %s: reference run %.1f s, %d files; killing %d runs at uniform random moments in [0, %.1f s]\n",
-		l, dur.Seconds(), len(ref), *n, 1.3*dur.Seconds())
+	what := "runs"
+	if *shards > 1 {
+		what = fmt.Sprintf("runs of %d shards (one shard each)", *shards)
+	}
+	fmt.Printf("campaign on %s: reference run %.1f s, %d files; killing %d %s at uniform random moments in [0, %.1f s]\n",
+		l, dur.Seconds(), len(ref), *n, what, 1.3*dur.Seconds())
 
 	rng := rand.New(rand.NewPCG(*seed, 99))
 	inv := map[string]*counts{}
@@ -109,19 +134,38 @@ func main() {
 		}
 	}
 	var killedBefore, killedAfter, killedPending int
+	var victimMidway, victimDone int // sharded: the killed shard had not / had written its state
 	for i := 0; i < *n; i++ {
 		runID := fmt.Sprintf("crash-%03d", i)
 		prefix := "runs/" + runID
-		cmd := run(runID)
-		check(cmd.Start())
+		// Every shard at once; one of them is killed at a random moment.
+		victim := rng.IntN(*shards)
+		var cmds []*exec.Cmd
+		for j := 0; j < *shards; j++ {
+			cmd := shard(runID, j)
+			check(cmd.Start())
+			cmds = append(cmds, cmd)
+		}
 		wait := time.Duration(rng.Float64() * 1.3 * float64(dur))
 		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		go func() { done <- cmds[victim].Wait() }()
 		select {
 		case <-done: // finished before the kill
 		case <-time.After(wait):
-			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmds[victim].Process.Signal(syscall.SIGKILL)
 			<-done
+		}
+		if *shards > 1 {
+			if ok, err := l.Exists(ctx, fmt.Sprintf("%s/%s/%05d.json", prefix, lake.ShardsDir, victim)); err == nil && ok {
+				victimDone++
+			} else {
+				victimMidway++
+			}
+		}
+		for j, cmd := range cmds {
+			if j != victim {
+				_ = cmd.Wait()
+			}
 		}
 		st, err := l.Status(ctx, prefix)
 		check(err)
@@ -140,7 +184,7 @@ func main() {
 			held("killed run: no _SUCCESS, or a whole run", true, "")
 		}
 
-		rerun := run(runID)
+		rerun := shard(runID, victim)
 		err = rerun.Run()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -148,7 +192,8 @@ func main() {
 		} else {
 			check(err)
 		}
-		held("rerun: exit 0 (or 5 after a kill past the commit)", code == 0 || (code == 5 && st.Committed), fmt.Sprintf("%s: exit %d", runID, code))
+		// A shard whose part is in the committed run exits 0 on a rerun.
+		held("rerun: exit 0 (or 5 after a kill past the commit)", code == 0 || (code == 5 && st.Committed && *shards == 1), fmt.Sprintf("%s: exit %d", runID, code))
 		got, p := verify(ctx, l, prefix)
 		held("rerun: whole run, no stray file", len(p) == 0, strings.Join(p, "; "))
 		// Scores and rejected rows hold no run id: byte for byte. The metrics
@@ -200,6 +245,9 @@ func main() {
 	}
 
 	fmt.Printf("kills: %d before any commit, %d while publishing a claimed commit, %d after the commit (or run finished first)\n", killedBefore, killedPending, killedAfter)
+	if *shards > 1 {
+		fmt.Printf("killed shards: %d before writing their state (mid-way), %d after it (finalizing, or done)\n", victimMidway, victimDone)
+	}
 	fmt.Printf("vacuum: %s; staged files left afterwards: %d\n", lines[len(lines)-1], staged)
 	fmt.Println("invariant | tried | held")
 	failed := false
