@@ -78,6 +78,7 @@ type ShardsReport struct {
 // ShardReport is one shard of a sharded run.
 type ShardReport struct {
 	Index        int     `json:"index"`
+	Source       string  `json:"source"`  // where it learned its index: --shard, or the engine's variables
 	Attempt      string  `json:"attempt"` // the attempt whose files were committed
 	RowsScored   int64   `json:"rows_scored"`
 	Files        int     `json:"files"`

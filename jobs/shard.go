@@ -214,7 +214,7 @@ func (r *runner) runShard(ctx context.Context, makePlan func() (*Plan, error), l
 		return err
 	}
 	won, err := shard.Put(ctx, r.lake, prefix, &shard.State{RunID: r.runID, SpecSHA256: r.spec.Hash(), Index: id.Index, Count: id.Count,
-		Buckets: layout.Buckets, Attempt: att.ID(), Created: time.Now().UTC(), Versions: versions(), Files: att.Files(), Eval: evalState, Job: job})
+		Buckets: layout.Buckets, Source: id.Source, Attempt: att.ID(), Created: time.Now().UTC(), Versions: versions(), Files: att.Files(), Eval: evalState, Job: job})
 	if err != nil {
 		return err
 	}
@@ -351,7 +351,7 @@ func finalize(ctx context.Context, l *lake.Lake, prefix string, count int, log *
 		return nil, r.yieldTo(ctx, err, r.runID, prefix)
 	}
 	manifest := lake.Manifest{RunID: r.runID, SpecSHA256: states[0].SpecSHA256, Created: time.Now().UTC(), Versions: versions(),
-		Job: map[string]any{"name": first.Name, "dataset": first.Dataset, "rows": rep.Rows, "shards": count, "buckets": states[0].Buckets}}
+		Job: map[string]any{"name": first.Name, "dataset": first.Dataset, "rows": rep.Rows, "shards": rep.Shards}}
 	if err := att.Commit(ctx, manifest); err != nil {
 		return nil, r.yieldTo(ctx, err, r.runID, prefix)
 	}
@@ -375,7 +375,7 @@ func (r *runner) completeShards(ctx context.Context, att *lake.Attempt, facts *r
 		for _, s := range j.Seconds {
 			secs += s
 		}
-		sr.Shards = append(sr.Shards, eval.ShardReport{Index: st.Index, Attempt: st.Attempt, RowsScored: j.Tally.Scored, BytesRead: read,
+		sr.Shards = append(sr.Shards, eval.ShardReport{Index: st.Index, Source: st.Source, Attempt: st.Attempt, RowsScored: j.Tally.Scored, BytesRead: read,
 			Seconds: secs, PeakRSSBytes: j.PeakRSS, Files: len(st.Files)})
 	}
 	if facts.LakeBytes > 0 {

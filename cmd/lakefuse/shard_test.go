@@ -141,6 +141,20 @@ func TestShardProcessesOnS3(t *testing.T) {
 				t.Fatalf("shard 1 rerun: %v\n%s", err, out)
 			}
 		}
+		// The manifest records each shard and where it learned its index.
+		raw, err := l.ReadAll(ctx, "runs/"+runID+"/manifest.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, src := range []string{`"source": "--shard"`, `"source": "AWS_BATCH_JOB_ARRAY_INDEX and LAKEFUSE_SHARDS"`,
+			`"source": "JOB_COMPLETION_INDEX and LAKEFUSE_SHARDS"`} {
+			if !strings.Contains(string(raw), src) {
+				t.Errorf("%d shards: the manifest does not record %s", count, src)
+			}
+		}
+		if count == 8 && !strings.Contains(string(raw), `"source": "CLOUD_RUN_TASK_INDEX and CLOUD_RUN_TASK_COUNT"`) {
+			t.Errorf("the manifest does not record the Cloud Run shards' source")
+		}
 		got := committedAnswers(t, l, "runs/"+runID)
 		for _, part := range []string{"report", "scores"} {
 			if got[part] != want[part] {
