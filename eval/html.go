@@ -348,6 +348,11 @@ th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 <table><tr><th>strategy</th><th>fit (s)</th><th>predict (s)</th><th>scoring rows/s</th></tr>
 {{range .R.Strategies}}<tr><td>{{.Name}}</td><td>{{printf "%.3f" .FitSeconds}}</td><td>{{printf "%.3f" .PredictSeconds}}</td><td>{{printf "%.0f" .RowsPerSecond}}</td></tr>
 {{end}}</table>
+{{with .R.Shards}}<h3>Shards</h3>
+<p>{{.Count}} shards over {{.Buckets}} key buckets (shard i owned the buckets b with b mod {{.Count}} = i); together they read {{printf "%.2f" .ReadAmplification}} times the bytes of the lake's planned files.</p>
+<table><tr><th>shard</th><th>index from</th><th>rows scored</th><th>files</th><th>bytes read</th><th>seconds</th><th>peak memory</th></tr>
+{{range .Shards}}<tr><td>{{.Index}}</td><td>{{.Source}}</td><td>{{.RowsScored}}</td><td>{{.Files}}</td><td>{{mb .BytesRead}}</td><td>{{printf "%.2f" .Seconds}}</td><td>{{mb .PeakRSSBytes}}</td></tr>
+{{end}}</table>{{end}}
 <p class="meta">lakefuse report · self-contained: no scripts, no external resources.</p>
 </body></html>
 `))

@@ -122,6 +122,9 @@ func TestShardedRunsGiveTheSameAnswers(t *testing.T) {
 				if warned := strings.Contains(strings.Join(res.Report.Warnings, "\n"), "times the lake's bytes"); warned != (count > 1) {
 					t.Errorf("%d shards: read amplification %.2f, warned %v", count, sr.ReadAmplification, warned)
 				}
+				if html, err := l.ReadAll(context.Background(), res.Prefix+"/report.html"); err != nil || !strings.Contains(string(html), fmt.Sprintf("%d shards over %d key buckets", count, count)) {
+					t.Errorf("%d shards: report.html does not show the shards (%v)", count, err)
+				}
 				// Nothing staged is left once the run is committed.
 				if objs, err := l.List(context.Background(), res.Prefix+"/_attempts/"); err != nil || len(objs) != 0 {
 					t.Errorf("%d shards: %d staged objects left (%v)", count, len(objs), err)
