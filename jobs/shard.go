@@ -214,7 +214,7 @@ func (r *runner) runShard(ctx context.Context, makePlan func() (*Plan, error), l
 		return err
 	}
 	won, err := shard.Put(ctx, r.lake, prefix, &shard.State{RunID: r.runID, SpecSHA256: r.spec.Hash(), Index: id.Index, Count: id.Count,
-		Buckets: layout.Buckets, Source: id.Source, Attempt: att.ID(), Created: time.Now().UTC(), Versions: versions(), Files: att.Files(), Eval: evalState, Job: job})
+		Buckets: layout.Buckets, Source: id.Source, Attempt: att.ID(), Created: time.Now().UTC(), Versions: versions(), Files: att.Files(), Job: job}, evalState)
 	if err != nil {
 		return err
 	}
@@ -301,8 +301,13 @@ func finalize(ctx context.Context, l *lake.Lake, prefix string, count int, log *
 		if err := json.Unmarshal(st.Job, &j); err != nil {
 			return nil, fmt.Errorf("jobs: %w: state of shard %d: %w", ErrShardMismatch, st.Index, err)
 		}
+		// One shard's accumulators in memory at a time, besides the merged ones.
+		blob, err := shard.ReadEval(ctx, l, prefix, st)
+		if err != nil {
+			return nil, err
+		}
 		ev := &eval.Evaluation{}
-		if err := ev.UnmarshalBinary(st.Eval); err != nil {
+		if err := ev.UnmarshalBinary(blob); err != nil {
 			return nil, fmt.Errorf("jobs: %w: state of shard %d: %w", ErrShardMismatch, st.Index, err)
 		}
 		p := &partial{eval: ev, tally: j.Tally.tally(), counts: j.Counts.counts(), scorers: j.Scorers, models: j.Models, classes: j.Classes,

@@ -286,6 +286,18 @@ func TestFinalizeByHand(t *testing.T) {
 	if _, err := jobs.Finalize(ctx, url+"/runs/by-hand", 2, jobs.Options{}); !errors.Is(err, jobs.ErrShardMismatch) {
 		t.Fatalf("finalize of shards of different counts: %v", err)
 	}
+	// A damaged evaluation object is refused, not merged.
+	run("damaged", 0, 2)
+	st, err := shard.Get(ctx, l, "runs/damaged", 0)
+	if err != nil || st == nil {
+		t.Fatal(st, err)
+	}
+	if err := l.WriteAll(ctx, "runs/damaged/"+st.Eval.Path, []byte("not an evaluation")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "damaged", SpillDir: t.TempDir(), Shard: &shard.Identity{Index: 1, Count: 2}}); err == nil || !strings.Contains(err.Error(), "does not match its state") {
+		t.Errorf("finalize over a damaged evaluation: %v", err)
+	}
 	run("by-hand-2", 0, 2)
 	if err := l.Delete(ctx, "runs/by-hand-2/_shards/_finalize"); err != nil && !errors.Is(err, lake.ErrNotFound) {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package shard
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,14 +34,33 @@ type State struct {
 	Created    time.Time           `json:"created"`
 	Versions   map[string]string   `json:"versions"`
 	Files      []lake.ManifestFile `json:"files"` // staged by Attempt
-	Eval       []byte              `json:"eval"`  // eval.Evaluation.MarshalBinary
-	Job        json.RawMessage     `json:"job"`
+	// Eval is the object (relative to the run) holding the shard's evaluation,
+	// eval.Evaluation.MarshalBinary: its accumulators can be large (exact
+	// rankings), so they are kept out of the JSON and read one shard at a time.
+	Eval EvalObject      `json:"eval"`
+	Job  json.RawMessage `json:"job"`
 }
 
-// Put writes shard st.Index's state unless one is there already; won reports
-// whether this call's state is the one kept.
-func Put(ctx context.Context, l *lake.Lake, prefix string, st *State) (won bool, err error) {
+// EvalObject names a shard's evaluation object, with its size and checksum.
+type EvalObject struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Put writes shard st.Index's evaluation (evalState) and then its state, unless
+// a state is there already; won reports whether this call's state is the one
+// kept. The evaluation object is named by the attempt, so a losing attempt's
+// never replaces the winner's.
+func Put(ctx context.Context, l *lake.Lake, prefix string, st *State, evalState []byte) (won bool, err error) {
 	st.Version = StateVersion
+	sum := sha256.Sum256(evalState)
+	st.Eval = EvalObject{Path: fmt.Sprintf("%s/%05d-%s.eval", statesDir, st.Index, st.Attempt), Size: int64(len(evalState)), SHA256: hex.EncodeToString(sum[:])}
+	err = l.WriteObject(ctx, lake.Join(prefix, st.Eval.Path), &lake.WriteOptions{ContentType: "application/octet-stream"},
+		func(w io.Writer) error { _, err := w.Write(evalState); return err })
+	if err != nil {
+		return false, err
+	}
 	b, err := json.Marshal(st)
 	if err != nil {
 		return false, err
@@ -76,6 +97,18 @@ func decode(b []byte, index int) (*State, error) {
 		return nil, fmt.Errorf("shard: the state stored as shard %d's says it is shard %d's", index, st.Index)
 	}
 	return &st, nil
+}
+
+// ReadEval reads a state's evaluation object, checking it against the state.
+func ReadEval(ctx context.Context, l *lake.Lake, prefix string, st *State) ([]byte, error) {
+	b, err := l.ReadAll(ctx, lake.Join(prefix, st.Eval.Path))
+	if err != nil {
+		return nil, fmt.Errorf("shard: the evaluation of shard %d: %w", st.Index, err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != st.Eval.SHA256 || int64(len(b)) != st.Eval.Size {
+		return nil, fmt.Errorf("shard: the evaluation of shard %d (%s) does not match its state", st.Index, st.Eval.Path)
+	}
+	return b, nil
 }
 
 // Finished lists the indexes of the shards whose states are present.
