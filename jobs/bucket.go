@@ -40,8 +40,8 @@ type BucketResult struct {
 // writes the same bytes to the same names; write into a fresh dataset name, since
 // files of an older input that no longer exist are not removed.
 func Bucket(ctx context.Context, spec *Spec, opts Options, buckets int, to string) (*BucketResult, error) {
-	if buckets < 1 {
-		return nil, fmt.Errorf("jobs: %w: --buckets %d: want at least 1 (the bucket count of the rewritten tables; at least the shard count of the runs that will read them)", ErrSpec, buckets)
+	if buckets < 1 || buckets > MaxBuckets {
+		return nil, fmt.Errorf("jobs: %w: --buckets %d: want 1 to 65536 (the bucket count of the rewritten tables; at least the shard count of the runs that will read them)", ErrSpec, buckets)
 	}
 	if err := lake.CheckName("dataset", to); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)

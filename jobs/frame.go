@@ -461,10 +461,10 @@ func (r *runner) prepareBlock(sp *SourcePlan, tables []*lake.Table, refs []ref, 
 	case len(sp.Scalar) > 0:
 		ld.width, ld.stride = len(sp.Scalar), len(sp.Scalar)
 	default:
-		ld.width, ld.stride = r.listWidth[slices.Index(r.plan.Modalities, sp)], r.listWidth[slices.Index(r.plan.Modalities, sp)]
+		ld.width, ld.stride = r.listWidth[r.modalityIndex(sp)], r.listWidth[r.modalityIndex(sp)]
 	}
 	ld.blk.Width = ld.stride
-	r.widths[slices.Index(r.plan.Modalities, sp)] = ld.stride
+	r.widths[r.modalityIndex(sp)] = ld.stride
 	ld.blk.Values = bigmem.Floats(rows * ld.stride)
 	ld.blk.Present = make([]bool, rows)
 	ld.hits = make([]uint16, rows)
@@ -756,4 +756,10 @@ func sumCounts(m map[string]int64) int64 {
 		n += v
 	}
 	return n
+}
+
+// modalityIndex is a modality's place in the spec's order (by name: a shard's
+// plans of other buckets hold copies of the sources).
+func (r *runner) modalityIndex(sp *SourcePlan) int {
+	return slices.IndexFunc(r.plan.Modalities, func(m *SourcePlan) bool { return m.Name == sp.Name })
 }

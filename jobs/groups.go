@@ -62,7 +62,7 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 		stats[i] = &lake.ScanStats{}
 	}
 	start := time.Now()
-	sd, err := r.spillLake(ctx, plan, stats)
+	sd, err := r.spillLake(ctx, plan, stats, r.groups)
 	if err != nil {
 		return nil, err
 	}
@@ -87,16 +87,21 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 	start = time.Now()
 	limit, source := r.fitCap()
 	tg := &trainGather{limit: limit}
-	maxHash := uint64(math.MaxUint64)
+	maxKey := uint64(math.MaxUint64)
 	for g := 0; g < sd.groups; g++ {
-		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, maxHash)
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, maxKey)
 		if err != nil {
 			return nil, err
 		}
-		if tg.add(bf.frame) {
-			maxHash = tg.hash[tg.limit-1]
+		if tg.add(bf.frame, r.sampleKeys(bf)) {
+			maxKey = tg.key[tg.limit-1]
 		}
 		r.progress("gather", int64(g+1), int64(sd.groups))
+	}
+	if plan.Owned { // a shard of a bucketed dataset: the sample's other buckets
+		if err := r.gatherForeign(ctx, plan, cs, tg, stats); err != nil {
+			return nil, err
+		}
 	}
 	train := &builtFrame{frame: tg.frame(cs, r.widths, plan), classes: cs}
 	r.timed("gather", start)
@@ -333,15 +338,15 @@ func orderSplits(seen map[string]bool) []string {
 }
 
 // buildGroup reads bucket group g back from local disk, aligns it and builds its frame.
-// Only keys hashing to at most maxHash are read (spilled.load).
-func (r *runner) buildGroup(ctx context.Context, plan *Plan, sd *spilled, cs *classSet, stats []*lake.ScanStats, g int, maxHash uint64) (*builtFrame, error) {
+// Only keys whose sample key is at most maxKey are read (spilled.load).
+func (r *runner) buildGroup(ctx context.Context, plan *Plan, sd *spilled, cs *classSet, stats []*lake.ScanStats, g int, maxKey uint64) (*builtFrame, error) {
 	sources := plan.Sources()
 	gs := make([]*groupSource, len(sources))
 	var eg errgroup.Group
 	eg.SetLimit(r.cpu)
 	for si, sp := range sources {
 		eg.Go(func() (err error) {
-			gs[si], err = sd.load(si, g, sp, maxHash)
+			gs[si], err = sd.load(si, g, sp, maxKey, plan.Buckets)
 			return err
 		})
 	}
@@ -390,22 +395,63 @@ func (r *runner) predictGroup(ctx context.Context, bf *builtFrame, uni []*fusion
 	return append(scored, baselines...), in, nil
 }
 
-// trainGather collects, across bucket groups, the labelled training rows with
-// the smallest key hashes — the rows limitTraining leaves a run held whole —
+// gatherForeign adds to a shard's fit sample the training rows of the buckets
+// it does not own, bucket by bucket in sample order, until no row of the next
+// bucket can enter the sample (on a bucketed dataset the sample takes buckets
+// 0, 1, … in turn): with a fit cap, a shard reads the first buckets' files, not
+// the lake. Each bucket is spilled as one group, loaded and dropped.
+func (r *runner) gatherForeign(ctx context.Context, plan *Plan, cs *classSet, tg *trainGather, stats []*lake.ScanStats) error {
+	id := *r.opts.Shard
+	read := 0
+	for b := 0; b < plan.Buckets; b++ {
+		if r.layout().Owner(b) == id.Index {
+			continue
+		}
+		cut := tg.cut()
+		if cut != math.MaxUint64 && cut < sampleKey(0, b, plan.Buckets) {
+			break
+		}
+		sub := plan.foreignBucket(b)
+		files := 0
+		for _, sp := range sub.Sources() {
+			files += len(sp.Files)
+		}
+		if files == 0 {
+			continue
+		}
+		sd, err := r.spillLake(ctx, sub, stats, 1)
+		if err != nil {
+			return err
+		}
+		bf, err := r.buildGroup(ctx, sub, sd, cs, stats, 0, cut)
+		sd.dir.Remove()
+		if err != nil {
+			return err
+		}
+		tg.add(bf.frame, r.sampleKeys(bf))
+		read++
+	}
+	r.log.Info("fit sample gathered", "other_buckets_read", read, "of", plan.Buckets-plan.Buckets/id.Count)
+	return nil
+}
+
+// trainGather collects, across bucket groups, the labelled training rows first
+// in sample order (sampleKey) — the rows limitTraining leaves a run held whole —
 // holding at most about twice the limit at a time.
 type trainGather struct {
 	limit   int
 	label   []int32
-	hash    []uint64
+	hash    []uint64 // the rows' key hashes (the fits' canonical order)
+	key     []uint64 // their sample keys
 	values  [][]float64 // per block
 	present [][]bool
 	widths  []int
 }
 
-// add gathers a frame's labelled training rows; it reports whether it trimmed
-// the gathered rows, after which tg.hash[tg.limit-1] bounds the hashes that can
-// still enter.
-func (tg *trainGather) add(f *fusion.Frame) bool {
+// add gathers a frame's labelled training rows, whose sample keys are order;
+// it reports whether it trimmed the gathered rows, after which tg.key[tg.limit-1]
+// bounds the sample keys that can still enter.
+func (tg *trainGather) add(f *fusion.Frame, order []uint64) bool {
 	if tg.values == nil {
 		tg.values = make([][]float64, len(f.Blocks))
 		tg.present = make([][]bool, len(f.Blocks))
@@ -419,6 +465,7 @@ func (tg *trainGather) add(f *fusion.Frame) bool {
 		}
 		tg.label = append(tg.label, f.Label[i])
 		tg.hash = append(tg.hash, f.KeyHash[i])
+		tg.key = append(tg.key, order[i])
 		for b, blk := range f.Blocks {
 			w := blk.Width
 			tg.values[b] = append(tg.values[b], blk.Values[i*w:(i+1)*w]...)
@@ -432,24 +479,35 @@ func (tg *trainGather) add(f *fusion.Frame) bool {
 	return false
 }
 
-// trim keeps the rows whose hash is at most the limit-th smallest (ties kept,
-// as limitTraining keeps them), in hash order.
+// cut is the largest sample key that can still enter the sample: the
+// limit-th smallest gathered, MaxUint64 while fewer rows are gathered.
+func (tg *trainGather) cut() uint64 {
+	if len(tg.key) < tg.limit {
+		return math.MaxUint64
+	}
+	tg.trim()
+	return tg.key[tg.limit-1]
+}
+
+// trim keeps the rows whose sample key is at most the limit-th smallest (ties
+// kept, as limitTraining keeps them), in sample order.
 func (tg *trainGather) trim() {
-	idx := make([]int, len(tg.hash))
+	idx := make([]int, len(tg.key))
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(tg.hash[a], tg.hash[b]) })
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(tg.key[a], tg.key[b]) })
 	if len(idx) > tg.limit {
-		cut := tg.hash[idx[tg.limit-1]]
+		cut := tg.key[idx[tg.limit-1]]
 		n := tg.limit
-		for n < len(idx) && tg.hash[idx[n]] <= cut {
+		for n < len(idx) && tg.key[idx[n]] <= cut {
 			n++
 		}
 		idx = idx[:n]
 	}
 	tg.label = pick(tg.label, idx, 1)
 	tg.hash = pick(tg.hash, idx, 1)
+	tg.key = pick(tg.key, idx, 1)
 	for b := range tg.values {
 		tg.values[b] = pick(tg.values[b], idx, tg.widths[b])
 		tg.present[b] = pick(tg.present[b], idx, 1)

@@ -60,7 +60,7 @@ func TestFitRowsFromTheBudget(t *testing.T) {
 	}
 	// (2 classes × (2 strategies + 1 modality) + 6) × 8 bytes × 4 copies = 384
 	// bytes a row; 24 KiB hold 64 rows.
-	rep := limitTraining(&runner{spec: spec, budget: budget, classes: 2, widths: []int{6}}, f)
+	rep := limitTraining(&runner{spec: spec, budget: budget, classes: 2, widths: []int{6}}, f, f.KeyHash)
 	kept := 0
 	for _, tr := range f.Train {
 		if tr {

@@ -7,7 +7,9 @@ import (
 
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/internal/bucket"
 	"github.com/lakefuse/lakefuse/internal/spill"
+	"github.com/lakefuse/lakefuse/lake"
 )
 
 // Bytes per row and value that the in-memory path holds at its peak, from the
@@ -122,29 +124,68 @@ func maxGroups(sources, openFiles int) int {
 const fitRowCopies = 4
 
 // limitTraining caps the rows the fits see (fit.max_rows, else what a
-// quarter of the budget holds): the training rows with the smallest key hashes,
-// a sample that does not depend on row order or on which other rows a run holds.
-// The other training rows keep their split in the reports; only fitting skips
-// them. It returns the report's note, nil when nothing was left out.
-func limitTraining(r *runner, f *fusion.Frame) *eval.FitReport {
+// quarter of the budget holds): the training rows first in sample order
+// (sampleKeys), a sample that does not depend on row order or on which other
+// rows a run holds. The other training rows keep their split in the reports;
+// only fitting skips them. It returns the report's note, nil when nothing was
+// left out.
+func limitTraining(r *runner, f *fusion.Frame, order []uint64) *eval.FitReport {
 	limit, source := r.fitCap()
-	var hashes []uint64
+	var keys []uint64
 	for i, train := range f.Train {
 		if train && f.Label[i] >= 0 {
-			hashes = append(hashes, f.KeyHash[i])
+			keys = append(keys, order[i])
 		}
 	}
-	if len(hashes) <= limit {
+	if len(keys) <= limit {
 		return nil
 	}
-	slices.Sort(hashes)
-	cut := hashes[limit-1]
+	slices.Sort(keys)
+	cut := keys[limit-1]
 	for i, train := range f.Train {
-		if train && f.Label[i] >= 0 && f.KeyHash[i] > cut {
+		if train && f.Label[i] >= 0 && order[i] > cut {
 			f.Train[i] = false
 		}
 	}
-	return fitReport(limit, int64(len(hashes)), source)
+	return fitReport(limit, int64(len(keys)), source)
+}
+
+// MaxBuckets is the most key buckets a dataset may have: the sample order
+// keeps a bucket in 16 bits.
+const MaxBuckets = 1 << 16
+
+// sampleKey orders the training rows for the fit sample: by key hash; on a
+// bucketed dataset by bucket first, then by the key hash's top 48 bits — the
+// rows of buckets 0, 1, … in turn, as Hive's TABLESAMPLE BUCKET samples — so
+// that a shard finds the sample in the first buckets and reads no other
+// bucket's files to fit.
+func sampleKey(keyHash uint64, bucket, buckets int) uint64 {
+	if buckets == 0 {
+		return keyHash
+	}
+	return uint64(bucket)<<48 | keyHash>>16
+}
+
+// sampleKeys is every frame row's sampleKey.
+func (r *runner) sampleKeys(bf *builtFrame) []uint64 {
+	f := bf.frame
+	n := r.plan.Buckets
+	if n == 0 {
+		return f.KeyHash
+	}
+	out := make([]uint64, f.Rows)
+	for i := range out {
+		out[i] = sampleKey(f.KeyHash[i], keyBucket(bf.keys, i, n), n)
+	}
+	return out
+}
+
+// keyBucket is the Iceberg bucket of row i's key in a key column.
+func keyBucket(keys lake.OutColumn, i, n int) int {
+	if keys.Int64 != nil {
+		return bucket.Of(bucket.Long(keys.Int64[i]), n)
+	}
+	return bucket.Of(bucket.String(keys.String[i]), n)
 }
 
 // fitCap is how many training rows the fits may see, and what set it.

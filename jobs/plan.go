@@ -66,8 +66,10 @@ type Plan struct {
 	// Buckets is the key bucket count of a bucketed dataset (every file in a
 	// <key>_bucket=<b> folder, Iceberg's transform); 0 when not bucketed.
 	Buckets int
-	// Owned is set when the plan holds only the files of some buckets (a shard's).
+	// Owned is set when the plan holds only the files of some buckets (a
+	// shard's); all then holds every source whole.
 	Owned bool
+	all   []*SourcePlan
 }
 
 // Sources returns modalities then (if any) the labels table: the numbering used by
@@ -144,10 +146,6 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 	if err := p.bucketLayout(ctx, l, spec); err != nil {
 		return nil, err
 	}
-	if owned != nil && p.Buckets > 0 {
-		p.keepBuckets(owned)
-	}
-
 	// Footers: one ranged request per file, at most IO at a time.
 	sources := p.Sources()
 	featCols := make([][][]string, len(sources)) // per source, per file: matched feature columns
@@ -219,6 +217,11 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 		if err := checkLabels(ctx, l, p); err != nil {
 			return nil, err
 		}
+	}
+	// A shard's plan keeps its own buckets' files, once the footers of every
+	// file and every label have been read (the classes are the whole lake's).
+	if owned != nil && p.Buckets > 0 {
+		p.keepBuckets(owned)
 	}
 	return p, nil
 }
@@ -454,6 +457,9 @@ func (p *Plan) bucketLayout(ctx context.Context, l *lake.Lake, spec *Spec) error
 		}
 		n = bk.Buckets
 	}
+	if n > MaxBuckets {
+		return fmt.Errorf("jobs: %w: %s says the dataset has %d buckets; lakefuse reads at most %d", ErrInput, from, n, MaxBuckets)
+	}
 	for _, sp := range p.Sources() {
 		for fi, b := range sp.fileBucket {
 			if b >= n {
@@ -465,17 +471,51 @@ func (p *Plan) bucketLayout(ctx context.Context, l *lake.Lake, spec *Spec) error
 	return nil
 }
 
-// keepBuckets drops the files of the buckets a shard does not own.
+// keepBuckets drops the files of the buckets a shard does not own; all keeps
+// every source whole, for the passes that read other buckets (foreignBucket).
 func (p *Plan) keepBuckets(owned func(int) bool) {
 	p.Owned = true
-	for _, sp := range p.Sources() {
-		var files []lake.DataFile
-		var buckets []int
-		for fi, f := range sp.Files {
-			if owned(sp.fileBucket[fi]) {
-				files, buckets = append(files, f), append(buckets, sp.fileBucket[fi])
-			}
-		}
-		sp.Files, sp.fileBucket = files, buckets
+	p.all = p.Sources()
+	keep := func(sp *SourcePlan) *SourcePlan { return sp.subset(func(fi int) bool { return owned(sp.fileBucket[fi]) }) }
+	for i, sp := range p.Modalities {
+		p.Modalities[i] = keep(sp)
 	}
+	if p.Labels != nil {
+		p.Labels = keep(p.Labels)
+	}
+}
+
+// foreignBucket is the plan of bucket b's files only, from the whole lake's
+// (all): a shard reads another's bucket through it.
+func (p *Plan) foreignBucket(b int) *Plan {
+	sub := *p
+	sub.Modalities = nil
+	for i, sp := range p.all {
+		one := sp.subset(func(fi int) bool { return sp.fileBucket[fi] == b })
+		if i < len(p.Modalities) {
+			sub.Modalities = append(sub.Modalities, one)
+		} else {
+			sub.Labels = one
+		}
+	}
+	sub.Owned, sub.all = false, nil
+	return &sub
+}
+
+// subset is the source with only the files keep reports true for.
+func (sp *SourcePlan) subset(keep func(fi int) bool) *SourcePlan {
+	out := *sp
+	out.Files, out.Rows, out.stringKey, out.vector32, out.fileBucket, out.Bytes = nil, nil, nil, nil, nil, 0
+	for fi, f := range sp.Files {
+		if !keep(fi) {
+			continue
+		}
+		out.Files = append(out.Files, f)
+		out.Rows = append(out.Rows, sp.Rows[fi])
+		out.stringKey = append(out.stringKey, sp.stringKey[fi])
+		out.vector32 = append(out.vector32, sp.vector32[fi])
+		out.fileBucket = append(out.fileBucket, sp.fileBucket[fi])
+		out.Bytes += f.Size
+	}
+	return &out
 }

@@ -512,7 +512,7 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 	}
 	if lm == nil {
 		r.classes = len(cs.names)
-		if r.fitSample = limitTraining(r, bf.frame); r.fitSample != nil {
+		if r.fitSample = limitTraining(r, bf.frame, r.sampleKeys(bf)); r.fitSample != nil {
 			r.log.Warn(r.fitSample.Warning)
 		}
 	}

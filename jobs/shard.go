@@ -107,7 +107,7 @@ func (r *runner) layout() shard.Layout { return r.shardLayout }
 // ownedBuckets is the plan's filter for a shard that needs no row but its own:
 // the buckets it owns (b mod Count = Index); nil for everyone else.
 func (r *runner) ownedBuckets(lm *loadedModels) func(int) bool {
-	if r.opts.Shard == nil || !r.ownedOnly {
+	if r.opts.Shard == nil || r.spec.Split.Holdout != nil { // a holdout is drawn over every row
 		return nil
 	}
 	id := *r.opts.Shard

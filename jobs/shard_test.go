@@ -429,6 +429,42 @@ func TestBucketedDataset(t *testing.T) {
 		t.Errorf("fit shards over 6 buckets: read amplification %.2f, buckets %d", a, res.Report.Shards.Buckets)
 	}
 
+	// With a fit cap the sample takes the first buckets whole: a single process
+	// held whole, one partitioned, and 3 shards fit on the same rows, and the
+	// shards read the first buckets of the others', not the whole lake.
+	capped := strings.Replace(spec, "dataset: ds\n", "dataset: ds_b\n", 1) + "fit: {max_rows: 60}\n"
+	sc, err := jobs.ParseSpec([]byte(capped), "capped.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inMemory, err := jobs.Run(ctx, sc, jobs.Options{Lake: url, RunID: "capped-whole"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := inMemory.Report.Fit; f == nil || f.Rows != 60 {
+		t.Fatalf("fit sample %+v", f)
+	}
+	wantCapped := runAnswers(t, l, inMemory, "entity_id")
+	partitioned, err := jobs.Run(ctx, sc, jobs.Options{Lake: url, RunID: "capped-groups", Groups: 4, SpillDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal := func(what string, got map[string]string) {
+		t.Helper()
+		for _, part := range []string{"report", "models", "scores", "rejected"} {
+			if got[part] != wantCapped[part] {
+				t.Errorf("%s: %s differ:\n%s", what, part, firstDifference(got[part], wantCapped[part]))
+			}
+		}
+	}
+	equal("a capped fit, partitioned", runAnswers(t, l, partitioned, "entity_id"))
+	res = runShards(t, sc, url, "capped-shards", []int{2, 1, 0}, jobs.Options{})
+	equal("a capped fit, 3 shards", runAnswers(t, l, res, "entity_id"))
+	t.Logf("3 capped fit shards: read amplification %.2f", res.Report.Shards.ReadAmplification)
+	if a := res.Report.Shards.ReadAmplification; a > 2 {
+		t.Errorf("3 shards fitting on 60 rows read %.2f times the lake", a)
+	}
+
 	// Scoring: each shard reads its own buckets only.
 	models := url + "/" + fit.Prefix
 	scoreWhole, err := jobs.Score(ctx, sb, jobs.Options{Lake: url, RunID: "score-whole"}, models)

@@ -367,8 +367,8 @@ func (s *Spec) Validate() error {
 			bad("resources.memory", "%q: want a size such as 512MiB or 8GiB", s.Resources.Memory)
 		}
 	}
-	if s.Buckets < 0 {
-		bad("buckets", "%d: want the dataset's key bucket count (0: from its _bucketing.json)", s.Buckets)
+	if s.Buckets < 0 || s.Buckets > MaxBuckets {
+		bad("buckets", "%d: want the dataset's key bucket count, at most 65536 (0: from its _bucketing.json)", s.Buckets)
 	}
 	if s.Resources.Shards < 0 || s.Resources.Shards > shard.MaxCount {
 		bad("resources.shards", "%d: want a shard count from 1 to %d (0: not sharded)", s.Resources.Shards, shard.MaxCount)

@@ -48,10 +48,10 @@ type spilled struct {
 	bytes   int64
 }
 
-// spillLake routes every row of every source to its bucket group's file.
-func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanStats) (_ *spilled, err error) {
+// spillLake routes every row of every source to its bucket group's file, of groups.
+func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanStats, groups int) (_ *spilled, err error) {
 	sources := plan.Sources()
-	sd := &spilled{groups: r.groups, paths: make([][]string, len(sources)), width: make([]int, len(sources)), f32: make([]bool, len(sources))}
+	sd := &spilled{groups: groups, paths: make([][]string, len(sources)), width: make([]int, len(sources)), f32: make([]bool, len(sources))}
 	var firstKey *bool
 	var need, totalRows int64
 	for si, sp := range sources {
@@ -322,10 +322,11 @@ type groupSource struct {
 
 // load reads source si's rows of bucket group g.
 //
-// Only the rows whose key hashes to at most maxHash are kept (all of them for
-// math.MaxUint64): every row of a key is kept or none, so the rows a group keeps
-// align and load as they would among all the group's rows.
-func (sd *spilled) load(si, g int, sp *SourcePlan, maxHash uint64) (*groupSource, error) {
+// Only the rows whose key's sample key (over the dataset's buckets) is at most
+// maxKey are kept (all of them for math.MaxUint64): every row of a key is kept
+// or none, so the rows a group keeps align and load as they would among all the
+// group's rows.
+func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (*groupSource, error) {
 	gs := &groupSource{table: &lake.Table{File: fmt.Sprintf("%s (bucket group %d of the spilled lake)", sp.Name, g)}, width: sd.width[si]}
 	t := gs.table
 	if sd.intKeys {
@@ -340,8 +341,8 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxHash uint64) (*groupSource
 	}
 	var spans []span
 	err := spill.ReadFile(sd.paths[si][g], func(b *spill.Batch) error {
-		if maxHash != math.MaxUint64 {
-			b = keepHashes(b, sd.intKeys, maxHash)
+		if maxKey != math.MaxUint64 {
+			b = keepSample(b, sd.intKeys, maxKey, buckets)
 		}
 		if b.Rows == 0 {
 			return nil
@@ -405,17 +406,24 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxHash uint64) (*groupSource
 	return gs, nil
 }
 
-// keepHashes returns a batch of the rows whose key (column 1) hashes to at most maxHash.
-func keepHashes(b *spill.Batch, intKeys bool, maxHash uint64) *spill.Batch {
+// keepSample returns a batch of the rows whose key (column 1) has a sample key
+// at most maxKey.
+func keepSample(b *spill.Batch, intKeys bool, maxKey uint64, buckets int) *spill.Batch {
 	var sel []int
 	for i := 0; i < b.Rows; i++ {
 		var h uint64
 		if intKeys {
 			h = keyhash.Int(b.Cols[1].I64[i])
+			if buckets > 0 {
+				h = sampleKey(h, bucket.Of(bucket.Long(b.Cols[1].I64[i]), buckets), buckets)
+			}
 		} else {
 			h = keyhash.String(b.Cols[1].Str[i])
+			if buckets > 0 {
+				h = sampleKey(h, bucket.Of(bucket.String(b.Cols[1].Str[i]), buckets), buckets)
+			}
 		}
-		if h <= maxHash {
+		if h <= maxKey {
 			sel = append(sel, i)
 		}
 	}

@@ -63,7 +63,7 @@ func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
 	}
 	check := func(maxHash uint64) {
 		t.Helper()
-		gs, err := sd.load(0, 0, sp, maxHash)
+		gs, err := sd.load(0, 0, sp, maxHash, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
