@@ -441,8 +441,8 @@ func (r *runner) gatherForeign(ctx context.Context, plan *Plan, cs *classSet, tg
 type trainGather struct {
 	limit   int
 	label   []int32
-	hash    []uint64 // the rows' key hashes (the fits' canonical order)
-	key     []uint64 // their sample keys
+	hash    []uint64    // the rows' key hashes (the fits' canonical order)
+	key     []uint64    // their sample keys
 	values  [][]float64 // per block
 	present [][]bool
 	widths  []int

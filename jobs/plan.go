@@ -476,7 +476,9 @@ func (p *Plan) bucketLayout(ctx context.Context, l *lake.Lake, spec *Spec) error
 func (p *Plan) keepBuckets(owned func(int) bool) {
 	p.Owned = true
 	p.all = p.Sources()
-	keep := func(sp *SourcePlan) *SourcePlan { return sp.subset(func(fi int) bool { return owned(sp.fileBucket[fi]) }) }
+	keep := func(sp *SourcePlan) *SourcePlan {
+		return sp.subset(func(fi int) bool { return owned(sp.fileBucket[fi]) })
+	}
 	for i, sp := range p.Modalities {
 		p.Modalities[i] = keep(sp)
 	}

@@ -29,7 +29,7 @@ type State struct {
 	Index      int                 `json:"index"`
 	Count      int                 `json:"count"`
 	Buckets    int                 `json:"buckets"`
-	Source     string              `json:"source"` // where the shard learned its identity: --shard, or an engine's variables
+	Source     string              `json:"source"`  // where the shard learned its identity: --shard, or an engine's variables
 	Attempt    string              `json:"attempt"` // vacuum keeps this attempt's staged files (lake.ShardsDir)
 	Created    time.Time           `json:"created"`
 	Versions   map[string]string   `json:"versions"`
