@@ -7,7 +7,10 @@
 #      (--memory SINGLE_MEMORY), then SHARDS concurrent `score --shard i/SHARDS`
 #      processes (--memory SHARD_MEMORY each), the last of which commits;
 #   3. once: SHARDS concurrent shards of `lakefuse run` over the unbucketed lake,
-#      where every shard reads the whole lake to fit the same models.
+#      where every shard reads the whole lake to fit the same models;
+#   4. once: `lakefuse run` with fit.max_rows FIT_ROWS over the bucketed copy, one
+#      process, then SHARDS shards (each reads its buckets and the sample's first
+#      buckets).
 #
 # Printed: wall time (medians), CPU seconds summed over processes, peak RSS (per
 # process), and the bytes read from the reports with their read amplification.
@@ -22,6 +25,7 @@ SHARDS=${SHARDS:-4}
 BUCKETS=${BUCKETS:-16}
 SINGLE_MEMORY=${SINGLE_MEMORY:-2GiB}
 SHARD_MEMORY=${SHARD_MEMORY:-512MiB}
+FIT_ROWS=${FIT_ROWS:-1000000}
 bash scripts/install-tools.sh
 duck="$root/.tools/duckdb"
 cp bench/duckdb/run.mjs "$duck/run.mjs"
@@ -40,6 +44,8 @@ spec="$work/shards-spec.yaml"
 bspec="$work/shards-bucketed.yaml"
 cp bench/late_mean.yaml "$spec"
 sed 's/^dataset: bench$/dataset: bench_b/' bench/late_mean.yaml > "$bspec"
+cspec="$work/shards-capped.yaml"
+{ cat "$bspec"; echo "fit: {max_rows: $FIT_ROWS}"; } > "$cspec"
 rm -rf "$lakedir/runs" "$work/shards" && mkdir -p "$work/shards"
 
 # timed LABEL CMD...: runs CMD under /usr/bin/time; appends "LABEL wall user sys rssKiB".
@@ -81,6 +87,9 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 sharded run "run-sharded" "$spec"
 echo "sharded run (fit in every shard, unbucketed lake): $(report run-sharded)"
+timed capped-single "$bin" run --lake "$lake" --run-id capped-single --memory "$SINGLE_MEMORY" "$cspec"
+sharded run "capped-sharded" "$cspec"
+echo "fit.max_rows $FIT_ROWS over the bucketed copy: single $(report capped-single); $SHARDS shards $(report capped-sharded)"
 
 python3 - "$work/shards/times" "$work/shards/walls" "$ROUNDS" "$SHARDS" <<'PY'
 import statistics as st, sys, collections
@@ -100,6 +109,9 @@ print(f"score, median of {rounds}: single {sw:.2f} s wall, {sc:.2f} s CPU, {max(
 run_cpu = sum(times[f"run-sharded-{i}"][0][1] for i in range(shards))
 fit = times["fit"][0]
 print(f"run: single (the fit run) {fit[0]:.2f} s wall, {fit[1]:.2f} s CPU; {shards} shards {float(walls['run-sharded']):.2f} s wall, {run_cpu:.2f} s CPU summed")
+cs = times["capped-single"][0]
+capped_cpu = sum(times[f"capped-sharded-{i}"][0][1] for i in range(shards))
+print(f"run with a capped fit over the bucketed copy: single {cs[0]:.2f} s wall, {cs[1]:.2f} s CPU; {shards} shards {float(walls['capped-sharded']):.2f} s wall, {capped_cpu:.2f} s CPU summed")
 if "bucket" in times:
     b = times["bucket"][0]
     print(f"lakefuse bucket (once): {b[0]:.2f} s wall, {b[1]:.2f} s CPU, {b[2]} MiB")
