@@ -193,7 +193,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	prefix := lake.Join(spec.Output, runID)
 	prepare := func() (*Plan, error) {
 		start := time.Now()
-		plan, err := makePlan(ctx, l, spec, lm == nil, r.ownedBuckets(lm))
+		plan, err := makePlan(ctx, l, spec, lm == nil, r.ownedBuckets())
 		if err != nil {
 			return nil, err
 		}

@@ -18,18 +18,20 @@ import (
 )
 
 // A sharded run is Count tasks of a batch engine's array job, started with the
-// same spec and run id. Every shard plans the whole lake, spills it, and makes
-// the passes that need every row — the holdout's cuts, the fit sample (so every
-// shard fits the same models, in canonical order), a score run's best baseline —
-// then predicts, evaluates and writes only the bucket groups it owns
-// (shard.Layout). It leaves its partial (accumulators and counts) as a state in
-// the run's folder; the shard that finds every state present takes the finalize
-// lock, merges the partials in shard order (exactly: every accumulator is an
-// integer sum or an exact ranking) and commits the run with every shard's files.
+// same spec and run id. Every shard makes the passes that need rows beyond its
+// own — a holdout's cuts, the fit sample (so every shard fits the same models, in
+// canonical order) — then predicts, evaluates and writes only the bucket groups
+// it owns (shard.Layout). On a bucketed dataset it reads its own buckets' files,
+// plus, to fit, the others' first buckets in sample order (gatherForeign); on an
+// unbucketed one, or with a holdout, the whole lake. A score shard needs no other
+// row: the best baseline is chosen at the finalize. A shard leaves its partial
+// (accumulators and counts) as a state in the run's folder; the shard that finds
+// every state present takes the finalize lock, merges the partials in shard
+// order (exactly: every accumulator is an integer sum or an exact ranking) and
+// commits the run with every shard's files.
 //
-// So the result equals a single process's, bit for bit, whatever the count; and
-// since every shard reads the whole lake, the reads grow with the count (the
-// report's shards.read_amplification says by how much).
+// So the result equals a single process's, bit for bit, whatever the count; the
+// report's shards.read_amplification says how many times the lake was read.
 
 // shardJob is the job's part of a shard's state: its partial and what the
 // report says about the shard.
@@ -104,9 +106,10 @@ func (s countsState) counts() *frameCounts {
 // Count, is its index.
 func (r *runner) layout() shard.Layout { return r.shardLayout }
 
-// ownedBuckets is the plan's filter for a shard that needs no row but its own:
-// the buckets it owns (b mod Count = Index); nil for everyone else.
-func (r *runner) ownedBuckets(lm *loadedModels) func(int) bool {
+// ownedBuckets is a shard's plan filter on a bucketed dataset: the buckets it
+// owns (b mod Count = Index); nil when not sharded, or when a holdout needs
+// every row.
+func (r *runner) ownedBuckets() func(int) bool {
 	if r.opts.Shard == nil || r.spec.Split.Holdout != nil { // a holdout is drawn over every row
 		return nil
 	}
