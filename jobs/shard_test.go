@@ -506,3 +506,30 @@ func TestBucketedDataset(t *testing.T) {
 		t.Errorf("a misplaced file: %v", err)
 	}
 }
+
+// The bucket count's limits: 1 (a copy) to 65,536; the copy is refused over
+// the dataset itself.
+func TestBucketCountLimits(t *testing.T) {
+	url, _, spec := shardedLake(t)
+	s, err := jobs.ParseSpec([]byte(spec), "sharded.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, n := range []int{0, -1, jobs.MaxBuckets + 1} {
+		if _, err := jobs.Bucket(ctx, s, jobs.Options{Lake: url}, n, "ds_x"); !errors.Is(err, jobs.ErrSpec) {
+			t.Errorf("%d buckets: %v", n, err)
+		}
+	}
+	if _, err := jobs.Bucket(ctx, s, jobs.Options{Lake: url}, 4, "ds"); !errors.Is(err, jobs.ErrSpec) {
+		t.Errorf("bucketing a dataset onto itself: %v", err)
+	}
+	res, err := jobs.Bucket(ctx, s, jobs.Options{Lake: url}, 1, "ds_1")
+	if err != nil || res.Rows == 0 || res.FilesWritten != res.FilesRead {
+		t.Fatalf("1 bucket: %+v, %v", res, err)
+	}
+	// A second rewrite with another count into the same dataset is refused.
+	if _, err := jobs.Bucket(ctx, s, jobs.Options{Lake: url}, 2, "ds_1"); !errors.Is(err, jobs.ErrSpec) {
+		t.Errorf("rebucketing ds_1 with another count: %v", err)
+	}
+}
