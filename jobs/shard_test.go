@@ -387,12 +387,22 @@ func TestBucketedDataset(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rows int64
+	var read []int
 	for i := range 2 {
 		res, err := jobs.Bucket(ctx, s, jobs.Options{Lake: url, Shard: &shard.Identity{Index: i, Count: 2}}, 6, "ds_b")
 		if err != nil {
 			t.Fatal(err)
 		}
 		rows += res.Rows
+		read = append(read, res.FilesRead)
+	}
+	// The two shards of the rewrite split the input files between them.
+	inputs, err := l.List(ctx, "ds/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read[0] == 0 || read[1] == 0 || read[0]+read[1] != len(inputs) {
+		t.Errorf("the bucket shards rewrote %v of the %d input files", read, len(inputs))
 	}
 	if rows == 0 {
 		t.Fatal("nothing bucketed")
@@ -463,6 +473,14 @@ func TestBucketedDataset(t *testing.T) {
 	t.Logf("3 capped fit shards: read amplification %.2f", res.Report.Shards.ReadAmplification)
 	if a := res.Report.Shards.ReadAmplification; a > 2 {
 		t.Errorf("3 shards fitting on 60 rows read %.2f times the lake", a)
+	}
+
+	// More shards than buckets: refused before any row is read.
+	if _, err := jobs.Run(ctx, sb, jobs.Options{Lake: url, RunID: "too-many", Shard: &shard.Identity{Index: 0, Count: 7}}); !errors.Is(err, jobs.ErrSpec) {
+		t.Errorf("7 shards over 6 buckets: %v", err)
+	}
+	if _, err := jobs.Run(ctx, sb, jobs.Options{Lake: url, RunID: "as-many", SpillDir: t.TempDir(), Shard: &shard.Identity{Index: 5, Count: 6}}); err != nil {
+		t.Errorf("6 shards over 6 buckets: %v", err)
 	}
 
 	// Scoring: each shard reads its own buckets only.
