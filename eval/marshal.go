@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // The binary form of an Evaluation: what one part of a run (a shard) hands to
@@ -108,7 +109,15 @@ func (e *Evaluation) UnmarshalBinary(b []byte) (err error) {
 			e.Paired[si][sp] = d.paired()
 		}
 	}
-	if n := d.count(); n > 0 {
+	baselines := 0
+	for _, sc := range e.Scores {
+		if sc.Baseline {
+			baselines++
+		}
+	}
+	if n := d.int(); n != 0 && n != baselines {
+		d.fail("comparisons kept against another number of baselines than the scores have")
+	} else if n > 0 {
 		e.Candidates = make([][][]*Paired, n)
 		for b := range e.Candidates {
 			e.Candidates[b] = make([][]*Paired, len(e.Scores))
@@ -140,11 +149,7 @@ func sortedPatterns(m map[uint64][]int64) []uint64 {
 	for p := range m {
 		out = append(out, p)
 	}
-	for i := 1; i < len(out); i++ { // few patterns: insertion sort keeps this dependency-free
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.Sort(out)
 	return out
 }
 

@@ -101,3 +101,33 @@ func TestDeferredBaselineEqualsWhole(t *testing.T) {
 		}
 	}
 }
+
+// Whatever bytes a state object holds, decoding returns an error or an
+// evaluation whose encoding decodes and encodes to itself: never a panic.
+func FuzzUnmarshalEvaluation(f *testing.F) {
+	rows, scores := evalFixture(60)
+	for _, opts := range []Options{{Replicates: 3}, {Replicates: 2, DeferBaseline: true}, {Replicates: -1, ExactLimit: 10}} {
+		b, err := Evaluate(rows, scores, opts).MarshalBinary()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var e Evaluation
+		if err := e.UnmarshalBinary(b); err != nil {
+			return
+		}
+		again, err := e.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e2 Evaluation
+		if err := e2.UnmarshalBinary(again); err != nil {
+			t.Fatalf("an encoded state does not decode: %v", err)
+		}
+		if third, _ := e2.MarshalBinary(); !bytes.Equal(third, again) {
+			t.Fatal("an encoded state encodes to other bytes after a round trip")
+		}
+	})
+}

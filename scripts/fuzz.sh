@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-10m}
 PARALLEL=${PARALLEL:-1}
-for target in ./lake:FuzzScanFile ./lake:FuzzRedactAndNames ./jobs:FuzzParseSpec; do
+for target in ./lake:FuzzScanFile ./lake:FuzzRedactAndNames ./jobs:FuzzParseSpec ./eval:FuzzUnmarshalEvaluation; do
   pkg=${target%%:*} name=${target##*:}
   echo "fuzz: $name in $pkg for $FUZZTIME" >&2
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -parallel "$PARALLEL" "$pkg"

@@ -8,7 +8,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	for in, want := range map[string]Identity{"0/1": {0, 1, "--shard"}, "3/8": {3, 8, "--shard"}} {
+	for in, want := range map[string]Identity{"0/1": {0, 1, "--shard"}, "3/8": {3, 8, "--shard"}, "9999/10000": {9999, 10000, "--shard"}} {
 		if got, err := Parse(in); err != nil || got != want {
 			t.Errorf("%q: %+v, %v", in, got, err)
 		}
@@ -63,7 +63,7 @@ func TestLayoutGroupsFollowBuckets(t *testing.T) {
 	for _, l := range []Layout{{1, 1}, {3, 3}, {8, 8}, {16, 3}} {
 		for _, want := range []int{1, 5, 16, 17} {
 			g := l.Groups(want)
-			if g < want || g%l.Buckets != 0 {
+			if g < want || g%l.Buckets != 0 || (g > l.Buckets && g-l.Buckets >= want) { // the smallest such multiple
 				t.Fatalf("%+v: Groups(%d) = %d", l, want, g)
 			}
 			for k := int64(-500); k < 500; k++ {
