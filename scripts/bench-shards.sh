@@ -26,16 +26,7 @@ BUCKETS=${BUCKETS:-16}
 SINGLE_MEMORY=${SINGLE_MEMORY:-2GiB}
 SHARD_MEMORY=${SHARD_MEMORY:-512MiB}
 FIT_ROWS=${FIT_ROWS:-1000000}
-bash scripts/install-tools.sh
-duck="$root/.tools/duckdb"
-cp bench/duckdb/run.mjs "$duck/run.mjs"
-work=${BENCH_DIR:-$root/.tools/bench}
-lakedir="$work/lake-$N"
-if [ ! -f "$lakedir/bench/modality=audio/part-0.parquet" ]; then
-  echo "bench: generating the workload, N=$N" >&2
-  mkdir -p "$lakedir/bench/labels" "$lakedir/bench/modality="{text,image,audio}
-  N=$N DIR="$lakedir/bench" node "$duck/run.mjs" bench/duckdb/gen.sql
-fi
+source scripts/bench-lake.sh
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
 bin="$work/lakefuse"
 go build -o "$bin" ./cmd/lakefuse

@@ -12,17 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 N=${N:-2000000}
 ROUNDS=${ROUNDS:-5}
-bash scripts/install-tools.sh
-duck="$root/.tools/duckdb"
-cp bench/duckdb/run.mjs "$duck/run.mjs"
-
-work=${BENCH_DIR:-$root/.tools/bench}
-lakedir="$work/lake-$N"
-if [ ! -f "$lakedir/bench/modality=audio/part-0.parquet" ]; then
-  echo "bench: generating the workload, N=$N" >&2
-  mkdir -p "$lakedir/bench/labels" "$lakedir/bench/modality="{text,image,audio}
-  N=$N DIR="$lakedir/bench" node "$duck/run.mjs" bench/duckdb/gen.sql
-fi
+source scripts/bench-lake.sh
 go build -o "$work/lakefuse" ./cmd/lakefuse
 
 now() { date +%s.%N; }
