@@ -17,6 +17,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/lakefuse/lakefuse/internal/testenv"
 	"github.com/lakefuse/lakefuse/jobs"
 	"github.com/lakefuse/lakefuse/lake"
 )
@@ -142,30 +143,7 @@ func runAnswers(t *testing.T, l *lake.Lake, res *jobs.Result, key string) map[st
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep map[string]any
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"run_id", "attempt", "seconds", "cost", "memory", "shards"} {
-		delete(rep, k)
-	}
-	for _, m := range rep["modalities"].([]any) {
-		delete(m.(map[string]any), "bytes_read")
-	}
-	if w, ok := rep["warnings"].([]any); ok { // a sharded run's read amplification is its own
-		if w = slices.DeleteFunc(w, func(v any) bool { return strings.Contains(v.(string), "times the lake's bytes") }); len(w) == 0 {
-			delete(rep, "warnings")
-		} else {
-			rep["warnings"] = w
-		}
-	}
-	for _, s := range rep["strategies"].([]any) {
-		for _, k := range []string{"fit_seconds", "predict_seconds", "scoring_rows_per_second"} {
-			delete(s.(map[string]any), k)
-		}
-	}
-	b, _ := json.MarshalIndent(rep, "", " ")
-	out["report"] = string(b)
+	out["report"] = testenv.ComparableReport(t, raw)
 
 	files := committedFiles(t, l, res.Prefix)
 	var paths []string

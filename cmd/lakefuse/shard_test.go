@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/lakefuse/lakefuse/internal/mfeat"
+	"github.com/lakefuse/lakefuse/internal/testenv"
 	"github.com/lakefuse/lakefuse/lake"
 )
 
@@ -180,27 +181,7 @@ func committedAnswers(t *testing.T, l *lake.Lake, prefix string) map[string]stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep map[string]any
-	json.Unmarshal(raw, &rep)
-	for _, k := range []string{"run_id", "attempt", "seconds", "cost", "memory", "shards"} {
-		delete(rep, k)
-	}
-	for _, m := range rep["modalities"].([]any) {
-		delete(m.(map[string]any), "bytes_read")
-	}
-	if w, ok := rep["warnings"].([]any); ok { // a sharded run's read amplification is its own
-		if w = slices.DeleteFunc(w, func(v any) bool { return strings.Contains(v.(string), "times the lake's bytes") }); len(w) == 0 {
-			delete(rep, "warnings")
-		} else {
-			rep["warnings"] = w
-		}
-	}
-	for _, s := range rep["strategies"].([]any) {
-		for _, k := range []string{"fit_seconds", "predict_seconds", "scoring_rows_per_second"} {
-			delete(s.(map[string]any), k)
-		}
-	}
-	b, _ := json.Marshal(rep)
+	report := testenv.ComparableReport(t, raw)
 	var m lake.Manifest
 	raw, err = l.ReadAll(ctx, prefix+"/manifest.json")
 	if err != nil {
@@ -228,5 +209,5 @@ func committedAnswers(t *testing.T, l *lake.Lake, prefix string) map[string]stri
 	if len(rows) == 0 {
 		t.Fatalf("%s: no score rows", prefix)
 	}
-	return map[string]string{"report": string(b), "scores": strings.Join(rows, "\n")}
+	return map[string]string{"report": report, "scores": strings.Join(rows, "\n")}
 }
