@@ -95,12 +95,11 @@ func (b *Bootstrap) Add(weights []uint8, probs []float64, label int) {
 
 // clippedTrueProb is the probability of the true class as LogLoss computes it.
 func clippedTrueProb(probs []float64, label int) float64 {
-	const eps = 1e-15
 	var total float64
 	for _, p := range probs {
-		total += min(max(p, eps), 1-eps)
+		total += min(max(p, logLossEps), 1-logLossEps)
 	}
-	return min(max(probs[label], eps), 1-eps) / total
+	return min(max(probs[label], logLossEps), 1-logLossEps) / total
 }
 
 // Merge adds another accumulator's rows.

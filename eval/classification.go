@@ -143,10 +143,14 @@ func (c *Confusion) Result() ClassReport {
 	den := math.Sqrt((n*n - sumPP) * (n*n - sumTT))
 	r.MCC = safeDiv(cov, den)
 
-	// Cohen's kappa: (po - pe) / (1 - pe).
+	// Cohen's kappa: (po - pe) / (1 - pe); undefined (NaN, as scikit-learn
+	// gives it) when chance agreement is certain: one class, or one row.
 	po := safeDiv(correct, n)
 	pe := safeDiv(sumPT, n*n)
-	r.CohenKappa = safeDiv(po-pe, 1-pe)
+	r.CohenKappa = math.NaN()
+	if pe != 1 {
+		r.CohenKappa = (po - pe) / (1 - pe)
+	}
 	return r
 }
 
@@ -157,9 +161,13 @@ func safeDiv(a, b float64) float64 {
 	return a / b
 }
 
+// logLossEps is where log loss clips probabilities: scikit-learn 1.2's
+// eps="auto", the float64 machine epsilon.
+const logLossEps = 0x1p-52
+
 // LogLoss accumulates the mean negative log-likelihood of the true class. As in
-// scikit-learn 1.2, each probability is clipped to [1e-15, 1-1e-15] and the row is
-// renormalised to sum to 1 before the log is taken.
+// scikit-learn 1.2, each probability is clipped to [eps, 1-eps] (logLossEps) and
+// the row is renormalised to sum to 1 before the log is taken.
 type LogLoss struct {
 	sum  fixedSum
 	Rows int64
@@ -167,12 +175,11 @@ type LogLoss struct {
 
 // Add records one row: the class probabilities and the true class.
 func (l *LogLoss) Add(probs []float64, label int) {
-	const eps = 1e-15
 	var total float64
 	for _, p := range probs {
-		total += min(max(p, eps), 1-eps)
+		total += min(max(p, logLossEps), 1-logLossEps)
 	}
-	p := min(max(probs[label], eps), 1-eps) / total
+	p := min(max(probs[label], logLossEps), 1-logLossEps) / total
 	l.sum.add(-math.Log(p))
 	l.Rows++
 }
@@ -281,8 +288,10 @@ func (c *Classification) Merge(o *Classification) error {
 
 // Ranks returns ROC AUC and average precision: for a binary task on the positive
 // class; for more classes one-vs-rest, averaged over classes (macro) and weighted by
-// their support (weighted), defined only when every class occurs. bound is the
-// largest error bound of the approximations involved (0 when exact).
+// their support (weighted). As in scikit-learn 1.2, ROC AUC is defined only when
+// every class occurs, while a class without positive rows counts as average
+// precision 0 in the macro average. bound is the largest error bound of the
+// approximations involved (0 when exact).
 func (c *Classification) Ranks() (auc, aucWeighted, ap float64, bound float64, perClass []RankResult) {
 	for _, r := range c.Rankings {
 		perClass = append(perClass, r.Result())
@@ -291,13 +300,16 @@ func (c *Classification) Ranks() (auc, aucWeighted, ap float64, bound float64, p
 		r := perClass[0]
 		return r.AUC, r.AUC, r.AP, max(r.AUCBound, r.APBound), perClass
 	}
+	for _, r := range perClass {
+		ap += r.AP / float64(len(perClass))
+		bound = max(bound, r.APBound)
+	}
 	var total float64
 	for _, r := range perClass {
 		if r.Positives == 0 {
-			return math.NaN(), math.NaN(), math.NaN(), 0, perClass
+			return math.NaN(), math.NaN(), ap, bound, perClass
 		}
 		auc += r.AUC / float64(len(perClass))
-		ap += r.AP / float64(len(perClass))
 		aucWeighted += r.AUC * float64(r.Positives)
 		total += float64(r.Positives)
 		bound = max(bound, r.AUCBound, r.APBound)

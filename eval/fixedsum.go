@@ -6,7 +6,7 @@ import (
 )
 
 // fixedSum is an exact sum of nonnegative terms below 64 (log losses, clipped at
-// −log 1e-15 ≈ 34.5; Brier scores, at most 2; probabilities), each rounded once
+// −log 2⁻⁵² ≈ 36.0; Brier scores, at most 2; probabilities), each rounded once
 // to a multiple of 2⁻⁵⁶ and added as an integer into 128 bits. Integer addition
 // is associative, so every order and grouping of the same rows — partitions,
 // workers, buckets of a spilled run, shards — gives the same bits, which a

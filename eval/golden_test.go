@@ -2,6 +2,7 @@ package eval
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +14,20 @@ type goldenCase struct {
 	YTrue    []int                      `json:"y_true"`
 	YProb    [][]float64                `json:"y_prob"`
 	Expected map[string]json.RawMessage `json:"expected"`
+}
+
+// goldenFloat decodes a golden value; null is a value scikit-learn leaves
+// undefined (NaN).
+func goldenFloat(t *testing.T, raw json.RawMessage) float64 {
+	t.Helper()
+	if string(raw) == "null" {
+		return math.NaN()
+	}
+	var v float64
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // goldenDir holds the values scikit-learn 1.2.1 computes for each case (see its README).
@@ -69,11 +84,7 @@ func TestGoldenClassification(t *testing.T) {
 					continue
 				}
 				checked++
-				var want float64
-				if err := json.Unmarshal(raw, &want); err != nil {
-					t.Fatal(err)
-				}
-				if differ(got, want, 1e-9) {
+				if want := goldenFloat(t, raw); differ(got, want, 1e-9) {
 					t.Errorf("%s: got %.12g, want %.12g", metric, got, want)
 				}
 			}
@@ -86,11 +97,7 @@ func TestGoldenClassification(t *testing.T) {
 				if !ok {
 					t.Fatalf("golden file lacks %q", metric)
 				}
-				var want float64
-				if err := json.Unmarshal(raw, &want); err != nil {
-					t.Fatal(err)
-				}
-				if differ(got, want, 1e-9) {
+				if want := goldenFloat(t, raw); differ(got, want, 1e-9) {
 					t.Errorf("%s: got %.12g, want %.12g", metric, got, want)
 				}
 			}
@@ -98,13 +105,13 @@ func TestGoldenClassification(t *testing.T) {
 				"precision_per_class": r.PrecisionPerClass, "recall_per_class": r.RecallPerClass, "f1_per_class": r.F1PerClass,
 			}
 			for metric, got := range vectors {
-				var want []float64
-				if err := json.Unmarshal(gc.Expected[metric], &want); err != nil {
+				var raw []json.RawMessage
+				if err := json.Unmarshal(gc.Expected[metric], &raw); err != nil {
 					t.Fatal(err)
 				}
-				for i := range want {
-					if differ(got[i], want[i], 1e-9) {
-						t.Errorf("%s[%d]: got %.12g, want %.12g", metric, i, got[i], want[i])
+				for i := range raw {
+					if want := goldenFloat(t, raw[i]); differ(got[i], want, 1e-9) {
+						t.Errorf("%s[%d]: got %.12g, want %.12g", metric, i, got[i], want)
 					}
 				}
 			}

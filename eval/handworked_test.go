@@ -53,10 +53,11 @@ func TestMetricsClassColumn(t *testing.T) {
 	}
 }
 
-// scikit-learn 1.2's log_loss clips to [eps, 1−eps] with eps = 1e-15 and then
-// renormalises: a confident right answer costs −log((1−eps)/(1−eps+eps)), not 0.
+// scikit-learn 1.2's log_loss clips to [eps, 1−eps] with eps="auto" (the float64
+// machine epsilon, 2⁻⁵²) and then renormalises: a confident right answer costs
+// −log((1−eps)/(1−eps+eps)), not 0 (scikit-learn 1.2.1: 2.2204460492503136e-16).
 func TestLogLossClipsCertainAnswers(t *testing.T) {
-	const eps = 1e-15
+	const eps = 0x1p-52
 	want := -math.Log((1 - eps) / ((1 - eps) + eps))
 	var l LogLoss
 	l.Add([]float64{1, 0}, 0)

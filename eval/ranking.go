@@ -185,7 +185,16 @@ func (r *Ranking) compute() RankResult {
 	}
 	P, N := float64(res.Positives), float64(res.Negatives)
 	if P == 0 || N == 0 {
+		// ROC AUC needs both classes. Average precision, as scikit-learn 1.2
+		// computes it: 0 without positive rows, 1 with positives only (precision
+		// is 1 at every threshold); undefined without rows.
 		res.AUC, res.AP = math.NaN(), math.NaN()
+		switch {
+		case P == 0 && N > 0:
+			res.AP = 0
+		case P > 0:
+			res.AP = 1
+		}
 		return res
 	}
 	var tp, fp float64
