@@ -82,15 +82,36 @@ func (f *Frame) TrainRows(keep []bool) []int {
 	return rows
 }
 
-// Fold returns the out-of-fold fold (0..k-1) of row i: a function of its key.
-func (f *Frame) Fold(i, k int) int {
-	h := uint64(i) * 0x9e3779b97f4a7c15
-	if f.KeyHash != nil {
-		h = f.KeyHash[i]
+// StratifiedFolds deals training rows (in canonical order, as TrainRows gives
+// them) to out-of-fold folds: within each class, the rows in key-hash order go
+// to folds 0, 1, …, k-1, 0, 1, … in turn, so every fold holds out about a k-th of
+// every class. k is want, or the smallest class's row count when that is fewer
+// (so that every fold holds out every class, as scikit-learn's StratifiedKFold
+// asks), but at least 2; small lists the classes with a single row, which one
+// fold then fits without. fold[j] is rows[j]'s fold. The folds depend on the
+// rows' keys and labels only: not on their order in the frame, nor on the other
+// rows it holds.
+func (f *Frame) StratifiedFolds(rows []int, want int) (fold []int, k int, small []int32) {
+	count := map[int32]int{}
+	for _, i := range rows {
+		count[f.Label[i]]++
 	}
-	h ^= h >> 29 // the low bits feed bucketing; mix before taking the fold
-	h *= 0xbf58476d1ce4e5b9
-	return int((h >> 32) % uint64(k))
+	k = max(want, 2)
+	for c, n := range count {
+		k = min(k, max(n, 2))
+		if n < 2 {
+			small = append(small, c)
+		}
+	}
+	slices.Sort(small)
+	dealt := map[int32]int{}
+	fold = make([]int, len(rows))
+	for j, i := range rows {
+		c := f.Label[i]
+		fold[j] = dealt[c] % k
+		dealt[c]++
+	}
+	return fold, k, small
 }
 
 // Inputs is what a strategy sees: the Frame and, per block, the unimodal class

@@ -26,10 +26,12 @@ func NeedsOOF(strategies []Strategy) bool {
 	return false
 }
 
-// OutOfFold computes Inputs.OOF: for each features block, Folds logistic
-// regressions, each fitted on the training rows outside one fold and predicting the
-// training rows inside it; probs blocks are their own out-of-fold predictions. Rows
-// that are not training rows get the full model's prediction (unimodal[b]).
+// OutOfFold computes Inputs.OOF: for each features block, one logistic regression
+// per stratified fold (StratifiedFolds over the block's training rows: Folds, or
+// fewer where a class is small), fitted on the training rows outside the fold and
+// predicting the rows inside it; probs blocks are their own out-of-fold
+// predictions. Rows that are not training rows get the full model's prediction
+// (unimodal[b]).
 func OutOfFold(ctx context.Context, f *Frame, unimodal [][]float64, opts *LogRegOptions, workers int) ([][]float64, error) {
 	k := f.Classes
 	oof := make([][]float64, len(f.Blocks))
@@ -43,11 +45,12 @@ func OutOfFold(ctx context.Context, f *Frame, unimodal [][]float64, opts *LogReg
 		}
 		oof[b] = append([]float64(nil), unimodal[b]...)
 		rows := f.TrainRows(blk.Present)
-		for fold := 0; fold < Folds; fold++ {
+		folds, nf, _ := f.StratifiedFolds(rows, Folds)
+		for fold := 0; fold < nf; fold++ {
 			g.Go(func() error {
 				var fitRows, heldOut []int
-				for _, i := range rows {
-					if f.Fold(i, Folds) == fold {
+				for j, i := range rows {
+					if folds[j] == fold {
 						heldOut = append(heldOut, i)
 					} else {
 						fitRows = append(fitRows, i)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -230,12 +231,16 @@ func TestOutOfFoldByHand(t *testing.T) {
 		sawFeatures = true
 		rows := f.TrainRows(blk.Present)
 		want := append([]float64(nil), in.Unimodal[b]...)
-		for fold := 0; fold < Folds; fold++ {
+		folds, nf, _ := f.StratifiedFolds(rows, Folds)
+		if nf != Folds {
+			t.Fatalf("block %s: %d folds, want %d", blk.Name, nf, Folds)
+		}
+		for fold := 0; fold < nf; fold++ {
 			var X []float64
 			var y []int32
 			var held []int
-			for _, i := range rows {
-				if f.Fold(i, Folds) == fold {
+			for j, i := range rows {
+				if folds[j] == fold {
 					held = append(held, i)
 					continue
 				}
@@ -421,6 +426,66 @@ func TestHybridCombineRule(t *testing.T) {
 		}
 		if got := s.(*hybrid).rule(); got != want {
 			t.Errorf("combine %q: rule %q, want %q", combine, got, want)
+		}
+	}
+}
+
+// Stratified folds: within each class, rows in key-hash order are dealt to the
+// folds in turn, so every fold holds out its share of every class; fewer folds
+// where a class has fewer rows than folds, and a class of one row is named. The folds depend on keys and labels
+// only, not on row order.
+func TestStratifiedFolds(t *testing.T) {
+	frame := func(counts []int) (*Frame, []int) {
+		f := &Frame{}
+		for c, n := range counts {
+			for j := 0; j < n; j++ {
+				f.Label = append(f.Label, int32(c))
+				f.KeyHash = append(f.KeyHash, uint64(len(f.Label))*0x9e3779b97f4a7c15)
+				f.Train = append(f.Train, true)
+			}
+		}
+		f.Rows = len(f.Label)
+		return f, f.TrainRows(nil)
+	}
+	for _, c := range []struct {
+		counts []int
+		k      int
+		small  []int32
+	}{
+		{[]int{40, 40, 40}, 5, nil},
+		{[]int{40, 8, 40}, 5, nil},
+		{[]int{40, 4, 40}, 4, nil}, // every fold holds out every class
+		{[]int{40, 2, 40}, 2, nil},
+		{[]int{40, 1, 40}, 2, []int32{1}},
+	} {
+		f, rows := frame(c.counts)
+		fold, k, small := f.StratifiedFolds(rows, Folds)
+		if k != c.k || !slices.Equal(small, c.small) {
+			t.Errorf("classes %v: %d folds, small %v; want %d, %v", c.counts, k, small, c.k, c.small)
+		}
+		for fo := 0; fo < k; fo++ {
+			for cls, n := range c.counts {
+				held := 0
+				for j, i := range rows {
+					if fold[j] == fo && int(f.Label[i]) == cls {
+						held++
+					}
+				}
+				if held < n/k || held > (n+k-1)/k {
+					t.Errorf("classes %v: fold %d holds out %d of class %d's %d rows", c.counts, fo, held, cls, n)
+				}
+			}
+		}
+		// The same rows in another frame order get the same folds.
+		rev := &Frame{Rows: f.Rows}
+		for i := f.Rows - 1; i >= 0; i-- {
+			rev.Label, rev.KeyHash, rev.Train = append(rev.Label, f.Label[i]), append(rev.KeyHash, f.KeyHash[i]), append(rev.Train, true)
+		}
+		rfold, _, _ := rev.StratifiedFolds(rev.TrainRows(nil), Folds)
+		for j := range rows {
+			if rfold[j] != fold[j] { // both in key-hash order
+				t.Fatalf("classes %v: the folds depend on the frame's row order", c.counts)
+			}
 		}
 	}
 }

@@ -123,3 +123,29 @@ func size(t *testing.T, l *lake.Lake, key string) int64 {
 	}
 	return objs[0].Size
 }
+
+// A fit sample so small that a class has fewer training rows than folds: the
+// out-of-fold predictions use fewer stratified folds, and the report says so.
+func TestFewerFoldsForASmallClass(t *testing.T) {
+	ctx := context.Background()
+	url := "file://" + t.TempDir()
+	l := openLake(t, url)
+	data := synthetic{rows: 600, classes: 4, coverage: map[string]float64{"text": 1, "image": 1, "audio": 1}, seed: 11}
+	data.write(t, l, "ds")
+	writeEmbeddings(t, l, "ds/modality=emb/part-0.parquet", 0, 600, 5, 100)
+	spec := syntheticSpec + "  - {name: stacking, type: stacking}\nfit: {max_rows: 12}\n"
+	spec = strings.Replace(spec, "  - {name: audio, probs: probs}\n", "  - {name: audio, probs: probs}\n  - {name: emb, features: {column: emb}}\n", 1)
+	s, err := jobs.ParseSpec([]byte(spec), "small.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(res.Report.Warnings, func(w string) bool {
+		return strings.Contains(w, `modality "emb": out-of-fold predictions`) && strings.Contains(w, "stratified folds instead of 5")
+	}) {
+		t.Errorf("no warning about fewer folds: %v", res.Report.Warnings)
+	}
+}

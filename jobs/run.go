@@ -114,6 +114,7 @@ type runner struct {
 	spillDir  string
 	runID     string
 	shards    *eval.ShardsReport // a finalized sharded run's
+	notes     []string           // warnings from the fits, for the report
 	// ownedOnly is set for a shard that needs no row but its own (a score
 	// run without a holdout): it spills only its bucket groups, and leaves the
 	// choice of the best baseline to the finalize.
@@ -555,6 +556,7 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 			return nil, nil, nil, fmt.Errorf("jobs: out-of-fold predictions: %w", err)
 		}
 		r.seconds["out_of_fold"] = time.Since(start).Seconds()
+		r.foldNotes(f, bf.classes)
 	}
 	r.progress("fit", int64(len(f.Blocks)), int64(len(f.Blocks)+len(strategies)))
 
@@ -647,6 +649,31 @@ func (r *runner) predictUnimodal(f *fusion.Frame, uni []*fusion.Unimodal) (*fusi
 	}
 	_ = pg.Wait()
 	return in, out
+}
+
+// foldNotes warns where a features modality's out-of-fold predictions used fewer
+// folds than fusion.Folds, or fitted a fold without a class, because a class has
+// few training rows there.
+func (r *runner) foldNotes(f *fusion.Frame, cs *classSet) {
+	for _, blk := range f.Blocks {
+		if blk.Kind != fusion.Features {
+			continue
+		}
+		_, k, small := f.StratifiedFolds(f.TrainRows(blk.Present), fusion.Folds)
+		if k == fusion.Folds && small == nil {
+			continue
+		}
+		msg := fmt.Sprintf("modality %q: out-of-fold predictions (for stacking, learned weights, calibration) used %d stratified folds instead of %d: a class has fewer training rows than folds", blk.Name, k, fusion.Folds)
+		if small != nil {
+			var names []string
+			for _, c := range small {
+				names = append(names, cs.names[c])
+			}
+			msg += fmt.Sprintf("; classes %v have one training row, which one fold fits without", names)
+		}
+		r.notes = append(r.notes, msg)
+		r.log.Warn(msg)
+	}
 }
 
 // predictStrategy scores every row with a fitted (or restored) strategy.
@@ -769,6 +796,7 @@ func (r *runner) report(facts *runFacts, t *tally, ev *eval.Evaluation, scorers 
 		rep.Cost.BytesRead[name] = bytesRead[si]
 		rep.Cost.Requests[name] = requests[si]
 	}
+	rep.Warnings = append(rep.Warnings, r.notes...)
 	rep.Memory, rep.Shards = r.memory, r.shards
 	if sh := rep.Shards; sh != nil && sh.ReadAmplification > readAmplificationWarn {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the %d shards read %.1f times the lake's bytes: every shard that fits, or draws a holdout, or reads an unbucketed dataset reads the whole lake (fit once and score in shards over a dataset lakefuse bucket wrote to read it once)", sh.Count, sh.ReadAmplification))
