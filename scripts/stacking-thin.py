@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Stacking where training data is thin: mfeat with N training rows per class.
+
+Keeps the published 400-row test split, keeps N training rows per class (the
+first N by entity id of each class among the 1,600 training rows), and compares
+lakefuse's stacking with scikit-learn doing the same: per view StandardScaler +
+LogisticRegression(C=1), StratifiedKFold(5) out-of-fold probabilities, a
+StandardScaler + LogisticRegression(C=1) meta-model on them. Also the best single
+view chosen by 5-fold cross-validated accuracy, for issue 11's second target.
+
+    /usr/bin/python3 scripts/stacking-thin.py [N]     (Debian's python3-sklearn 1.2.1)
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+warnings.simplefilter("ignore")
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 8
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+data = os.path.join(root, "internal", "mfeat", "data")
+views = ["fac", "fou", "kar", "mor", "pix", "zer"]
+
+X = {v: np.loadtxt(os.path.join(data, f"mfeat-{v}.csv"), delimiter=",", skiprows=1) for v in views}
+y = X["fac"][:, -1].astype(int)
+X = {v: a[:, :-1] for v, a in X.items()}
+split = {}
+with open(os.path.join(data, "split.csv")) as f:
+    for rec in list(csv.reader(f))[1:]:
+        split[int(rec[0])] = rec[1]
+train = [i for i in range(len(y)) if split[i] == "train"]
+keep = []
+for c in range(10):
+    keep += [i for i in train if y[i] == c][:N]
+keep = sorted(keep)
+test = [i for i in range(len(y)) if split[i] == "test"]
+
+
+def lr():
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
+
+
+skf = StratifiedKFold(n_splits=5)
+oof, full, cv = [], [], {}
+for v in views:
+    a = X[v]
+    o = np.zeros((len(keep), 10))
+    for tr, te in skf.split(a[keep], y[keep]):
+        m = lr().fit(a[keep][tr], y[keep][tr])
+        o[te] = m.predict_proba(a[keep][te])
+    oof.append(o)
+    full.append(lr().fit(a[keep], y[keep]).predict_proba(a[test]))
+    cv[v] = cross_val_score(lr(), a[keep], y[keep], cv=skf).mean()
+meta = lr().fit(np.hstack(oof), y[keep])
+sk_stack = (meta.predict(np.hstack(full)) == y[test]).mean()
+best_cv = max(views, key=lambda v: (cv[v], -views.index(v)))
+
+# lakefuse on the same rows: the other training rows are split "unused".
+with tempfile.TemporaryDirectory() as tmp:
+    lake = "file://" + os.path.join(tmp, "lake")
+    bin_ = os.path.join(tmp, "lakefuse")
+    subprocess.run(["go", "build", "-o", bin_, "./cmd/lakefuse"], cwd=root, check=True)
+    for v in views:
+        path = os.path.join(tmp, f"{v}.csv")
+        with open(path, "w") as f:
+            f.write("entity_id," + ",".join(str(j) for j in range(X[v].shape[1])) + ",label\n")
+            for i in range(len(y)):
+                f.write(f"{i}," + ",".join(repr(float(x)) for x in X[v][i]) + f",{y[i]}\n")
+        subprocess.run([bin_, "import", "--lake", lake, "--dataset", "thin", "--modality", v, "--prefix", "f", "--drop-last", path],
+                       check=True, capture_output=True)
+    labels = os.path.join(tmp, "labels.csv")
+    kept = set(keep)
+    with open(labels, "w") as f:
+        f.write("entity_id,label,split\n")
+        for i in range(len(y)):
+            f.write(f"{i},{y[i]},{split[i] if split[i] == 'test' or i in kept else 'unused'}\n")
+    subprocess.run([bin_, "import", "--lake", lake, "--dataset", "thin", "--labels", labels], check=True, capture_output=True)
+    spec = os.path.join(tmp, "thin.yaml")
+    with open(spec, "w") as f:
+        f.write("name: thin\ndataset: thin\noutput: runs\nlabel: {column: label, from: labels}\n"
+                "split: {column: split, train: [train], evaluate: [test, unused]}\nmodalities:\n")
+        for v in views:
+            f.write(f"  - {{name: {v}, features: {{columns: \"^f[0-9]+$\"}}}}\n")
+        f.write("strategies:\n  - {name: stacking, type: stacking}\nevaluation: {bootstrap: 0, ablation: false}\n")
+    run = subprocess.run([bin_, "run", "--lake", lake, "--run-id", "thin", spec], capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"lakefuse run: exit {run.returncode}\n{run.stderr[-2000:]}")
+    rep = json.load(open(os.path.join(tmp, "lake", "runs", "thin", "report.json")))
+lf = {s["name"]: s["splits"]["test"]["metrics"]["accuracy"] for s in rep["strategies"]}
+print(f"mfeat, {N} training rows per class ({len(keep)}), test {len(test)} rows")
+print(f"stacking test accuracy: lakefuse {lf['stacking']:.4f}, scikit-learn {sk_stack:.4f}, difference {100 * (lf['stacking'] - sk_stack):+.2f} points")
+print(f"best single view: lakefuse {rep['best_baseline']} (chosen on {rep['best_baseline_chosen_on']}), "
+      f"scikit-learn 5-fold CV {best_cv} ({', '.join(f'{v} {cv[v]:.3f}' for v in views)})")
