@@ -80,7 +80,7 @@ func TestMfeatEndToEnd(t *testing.T) {
 	})
 
 	// Every number a user reads, recomputed outside lakefuse by DuckDB from the
-	// written scores: log loss (scikit-learn's clipping and renormalising), the
+	// written scores: log loss (scikit-learn 1.2's clipping at float64 epsilon and renormalising), the
 	// multiclass Brier score, ECE over 15 bins (i/15, (i+1)/15], and probabilities
 	// that sum to 1 on every row. Scores are float32: tolerances say so.
 	t.Run("duckdb recomputes log loss, Brier and ECE from the scores", func(t *testing.T) {
@@ -88,7 +88,7 @@ func TestMfeatEndToEnd(t *testing.T) {
 		out := duckdb(t,
 			fmt.Sprintf(`WITH s AS (
   SELECT strategy, label, probs,
-         list_transform(probs, p -> least(greatest(p, 1e-15), 1 - 1e-15)) AS clipped,
+         list_transform(probs, p -> least(greatest(p, 2.220446049250313e-16), 1 - 2.220446049250313e-16)) AS clipped,
          list_max(probs) AS top,
          list_position(probs, list_max(probs)) - 1 AS pred_idx
   FROM read_parquet('%s/scores/*/*.parquet', hive_partitioning = true) WHERE split = 'test'),
