@@ -18,3 +18,20 @@ type FitReport struct {
 	Source  string `json:"limited_by"` // fit.max_rows, or the memory budget
 	Warning string `json:"-"`
 }
+
+// BaselineChoice is how the best single modality was chosen: by out-of-fold
+// accuracy on the training rows (each features modality's rows predicted by
+// models fitted without them; a probabilities modality is its own), ties broken
+// by out-of-fold log loss, then by name.
+type BaselineChoice struct {
+	Candidates []BaselineCandidate `json:"candidates"`
+	Tie        bool                `json:"tie"` // the best accuracy was shared; log loss (or the name) decided
+}
+
+// BaselineCandidate is one modality's out-of-fold figures on the training rows.
+type BaselineCandidate struct {
+	Name     string  `json:"name"`
+	Rows     int64   `json:"rows"`
+	Accuracy float64 `json:"oof_accuracy"`
+	LogLoss  float64 `json:"oof_log_loss"`
+}

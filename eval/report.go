@@ -41,27 +41,30 @@ func (n *Num) UnmarshalJSON(b []byte) error {
 // modality, how robust each strategy is to missing modalities, and what the run
 // cost. It is a plain document; jobs fills in what eval cannot know.
 type Report struct {
-	RunID        string             `json:"run_id"`
-	Attempt      string             `json:"attempt,omitempty"` // the attempt that wrote the run
-	Job          string             `json:"job"`
-	Dataset      string             `json:"dataset"`
-	Lake         string             `json:"lake"`
-	Classes      []string           `json:"classes"`
-	Splits       []string           `json:"splits"`
-	Replicates   int                `json:"bootstrap_replicates"`
-	Rows         RowCounts          `json:"rows"`
-	Modalities   []ModalityReport   `json:"modalities"`
-	Strategies   []StrategyReport   `json:"strategies"`
-	BestBaseline string             `json:"best_baseline"`           // the single modality fusion is compared with
-	ChosenOn     string             `json:"best_baseline_chosen_on"` // the split it was chosen on
-	Robustness   []PatternReport    `json:"robustness"`
-	Ablation     []AblationReport   `json:"ablation"`
-	Cost         CostReport         `json:"cost"`
-	Memory       *MemoryReport      `json:"memory,omitempty"`
-	Fit          *FitReport         `json:"fit_sample,omitempty"` // set when the fits saw a sample of the training rows
-	Shards       *ShardsReport      `json:"shards,omitempty"`     // set for a sharded run
-	Seconds      map[string]float64 `json:"seconds"`              // wall time per stage
-	Warnings     []string           `json:"warnings,omitempty"`   // what a reader should know before trusting the figures
+	RunID        string           `json:"run_id"`
+	Attempt      string           `json:"attempt,omitempty"` // the attempt that wrote the run
+	Job          string           `json:"job"`
+	Dataset      string           `json:"dataset"`
+	Lake         string           `json:"lake"`
+	Classes      []string         `json:"classes"`
+	Splits       []string         `json:"splits"`
+	Replicates   int              `json:"bootstrap_replicates"`
+	Rows         RowCounts        `json:"rows"`
+	Modalities   []ModalityReport `json:"modalities"`
+	Strategies   []StrategyReport `json:"strategies"`
+	BestBaseline string           `json:"best_baseline"`           // the single modality fusion is compared with
+	ChosenOn     string           `json:"best_baseline_chosen_on"` // the split it was chosen on
+	// BaselineChoice is how a fitting run chose it: every modality's out-of-fold
+	// figures on the training rows (nil for a score run: saved models have none).
+	BaselineChoice *BaselineChoice    `json:"best_baseline_choice,omitempty"`
+	Robustness     []PatternReport    `json:"robustness"`
+	Ablation       []AblationReport   `json:"ablation"`
+	Cost           CostReport         `json:"cost"`
+	Memory         *MemoryReport      `json:"memory,omitempty"`
+	Fit            *FitReport         `json:"fit_sample,omitempty"` // set when the fits saw a sample of the training rows
+	Shards         *ShardsReport      `json:"shards,omitempty"`     // set for a sharded run
+	Seconds        map[string]float64 `json:"seconds"`              // wall time per stage
+	Warnings       []string           `json:"warnings,omitempty"`   // what a reader should know before trusting the figures
 }
 
 // ShardsReport is how a sharded run was split: its shards, the key buckets they

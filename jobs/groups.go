@@ -111,7 +111,11 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 		return nil, err
 	}
 	models := modelFiles(r.spec, plan, train, trainScored, byModality(train.frame, uni), r.runID)
-	best, chosenOn := chooseBaseline(train.frame, trainScored), fitSplits(r.spec)
+	best, err := r.chooseBaseline(ctx, train.frame, fitted)
+	if err != nil {
+		return nil, err
+	}
+	chosenOn := fitSplits(r.spec)
 	prior, strategies := fitted.prior, fitted.strategies
 
 	// Pass 2: predict, evaluate and write each group.

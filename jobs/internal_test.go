@@ -1,11 +1,13 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
+	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/fusion"
 	"github.com/lakefuse/lakefuse/internal/spill"
 )
@@ -155,5 +157,59 @@ func TestSpillsFloat32(t *testing.T) {
 		if got := spillsFloat32(&tc.sp); got != tc.want {
 			t.Errorf("%+v: %v, want %v", tc.sp, got, tc.want)
 		}
+	}
+}
+
+// The best baseline is chosen out of fold: a modality of noise features that
+// fits its few training rows perfectly loses to a weak but real one, which a
+// choice on training accuracy would not see.
+func TestBaselineChosenOutOfFold(t *testing.T) {
+	const n, noise = 40, 30
+	rng := rand.New(rand.NewPCG(7, 8))
+	f := &fusion.Frame{Rows: n, Classes: 2, Label: make([]int32, n), Train: make([]bool, n), KeyHash: make([]uint64, n)}
+	overfit := fusion.Block{Name: "noise", Kind: fusion.Features, Width: noise, Values: make([]float64, n*noise), Present: make([]bool, n)}
+	weak := fusion.Block{Name: "signal", Kind: fusion.Features, Width: 1, Values: make([]float64, n), Present: make([]bool, n)}
+	for i := 0; i < n; i++ {
+		f.Label[i], f.Train[i], f.KeyHash[i] = int32(i%2), true, rng.Uint64()
+		for j := 0; j < noise; j++ {
+			overfit.Values[i*noise+j] = rng.NormFloat64()
+		}
+		weak.Values[i] = float64(f.Label[i]) + 0.6*rng.NormFloat64()
+		overfit.Present[i], weak.Present[i] = true, true
+	}
+	f.Blocks = []fusion.Block{overfit, weak}
+	r := &runner{spec: &Spec{Model: ModelSpec{C: 1, MaxIter: 500}}, cpu: 2}
+	uni, err := fusion.FitUnimodal(context.Background(), f, &fusion.LogRegOptions{C: 1, MaxIter: 500}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := r.predictUnimodal(f, uni)
+	inSample := func(b int) float64 {
+		right := 0
+		for i := 0; i < n; i++ {
+			if eval.Argmax(in.Unimodal[b][i*2:i*2+2]) == int(f.Label[i]) {
+				right++
+			}
+		}
+		return float64(right) / n
+	}
+	if inSample(0) <= inSample(1) {
+		t.Fatalf("the fixture's noise modality should fit its training rows better: %.3f vs %.3f", inSample(0), inSample(1))
+	}
+	best, err := r.chooseBaseline(context.Background(), f, &fittedState{in: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.baselineChoice
+	if best != "unimodal.signal" || c == nil || len(c.Candidates) != 2 || c.Candidates[0].Accuracy >= c.Candidates[1].Accuracy || c.Candidates[0].Rows != n {
+		t.Errorf("chose %q, candidates %+v", best, c)
+	}
+	// Equal out-of-fold accuracy: the lower out-of-fold log loss wins, and the report says it was a tie.
+	f.Blocks = []fusion.Block{weak, weak}
+	f.Blocks[1].Name = "copy"
+	uni, _ = fusion.FitUnimodal(context.Background(), f, &fusion.LogRegOptions{C: 1, MaxIter: 500}, 2)
+	in, _ = r.predictUnimodal(f, uni)
+	if best, err = r.chooseBaseline(context.Background(), f, &fittedState{in: in}); err != nil || best != "unimodal.copy" || !r.baselineChoice.Tie {
+		t.Errorf("two equal modalities: chose %q (tie %v), want the first name, unimodal.copy, as a tie", best, r.baselineChoice.Tie)
 	}
 }

@@ -115,6 +115,8 @@ type runner struct {
 	runID     string
 	shards    *eval.ShardsReport // a finalized sharded run's
 	notes     []string           // warnings from the fits, for the report
+	// baselineChoice is how a fitting run chose its best baseline (chooseBaseline).
+	baselineChoice *eval.BaselineChoice
 	// ownedOnly is set for a shard that needs no row but its own (a score
 	// run without a holdout): it spills only its bucket groups, and leaves the
 	// choice of the best baseline to the finalize.
@@ -288,7 +290,8 @@ func (r *runner) runInMemory(ctx context.Context, plan *Plan, att *lake.Attempt,
 		scored, uni, fitted, err = r.fitPredict(ctx, plan, bf)
 		if err == nil {
 			models = modelFiles(r.spec, plan, bf, scored, byModality(bf.frame, uni), runID)
-			best, chosenOn = chooseBaseline(bf.frame, scored), fitSplits(r.spec)
+			best, err = r.chooseBaseline(ctx, bf.frame, fitted)
+			chosenOn = fitSplits(r.spec)
 		}
 	}
 	if err != nil {
@@ -344,27 +347,65 @@ func byModality(f *fusion.Frame, uni []*fusion.Unimodal) map[string]*fusion.Unim
 	return out
 }
 
-// chooseBaseline names the baseline strategies are compared with: the unimodal
-// model most accurate on the rows the fits saw (ties to the first name). Every
-// path chooses on the same rows, so a run held whole and a run in bucket groups
-// compare with the same baseline.
-func chooseBaseline(f *fusion.Frame, scored []*scoredStrategy) string {
-	k := f.Classes
-	var names []string
-	var right []int64
-	for _, s := range scored {
-		if !s.baseline {
-			continue
+// chooseBaseline names the baseline strategies are compared with: the modality
+// whose unimodal model is most accurate out of fold on the training rows the fits
+// saw — a features modality's rows predicted by models fitted without them (the
+// stratified folds of fusion.OutOfFold), a probabilities modality's own — ties
+// to the lower out-of-fold log loss, then to the first name. Training accuracy
+// would reward the modality that overfits most. Every path chooses on the same
+// rows, so a run held whole, a run in bucket groups and every shard compare with
+// the same baseline. It records the candidates for the report.
+func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fittedState) (string, error) {
+	oof := fs.in.OOF
+	if oof == nil {
+		lr := &fusion.LogRegOptions{C: r.spec.Model.C, MaxIter: r.spec.Model.MaxIter}
+		var err error
+		if oof, err = fusion.OutOfFold(ctx, f, fs.in.Unimodal, lr, r.cpu); err != nil {
+			return "", fmt.Errorf("jobs: out-of-fold predictions for the baseline choice: %w", err)
 		}
-		var n int64
+	}
+	k := f.Classes
+	choice := &eval.BaselineChoice{}
+	right := make([]int64, len(f.Blocks))
+	for b, blk := range f.Blocks {
+		var ll eval.LogLoss
 		for i := 0; i < f.Rows; i++ {
-			if f.Train[i] && f.Label[i] >= 0 && eval.Argmax(s.probs[i*k:(i+1)*k]) == int(f.Label[i]) {
-				n++
+			if !f.Train[i] || f.Label[i] < 0 {
+				continue
+			}
+			p := oof[b][i*k : (i+1)*k]
+			if eval.Argmax(p) == int(f.Label[i]) {
+				right[b]++
+			}
+			ll.Add(p, int(f.Label[i]))
+		}
+		choice.Candidates = append(choice.Candidates, eval.BaselineCandidate{Name: "unimodal." + blk.Name, Rows: ll.Rows,
+			Accuracy: float64(right[b]) / float64(max(ll.Rows, 1)), LogLoss: ll.Result()})
+	}
+	best := -1
+	for b, c := range choice.Candidates {
+		switch {
+		case best < 0, right[b] > right[best]:
+			best = b
+		case right[b] == right[best]:
+			choice.Tie = true
+			if bc := choice.Candidates[best]; c.LogLoss < bc.LogLoss || (c.LogLoss == bc.LogLoss && c.Name < bc.Name) {
+				best = b
 			}
 		}
-		names, right = append(names, s.name), append(right, n)
 	}
-	return mostRight(names, right)
+	if best < 0 {
+		return "", nil
+	}
+	// A tie that did not involve the winner says nothing about it.
+	choice.Tie = false
+	for b := range choice.Candidates {
+		if b != best && right[b] == right[best] {
+			choice.Tie = true
+		}
+	}
+	r.baselineChoice = choice
+	return choice.Candidates[best].Name, nil
 }
 
 // mostRight names the baseline with the most right predictions among rows every
@@ -797,6 +838,7 @@ func (r *runner) report(facts *runFacts, t *tally, ev *eval.Evaluation, scorers 
 		rep.Cost.Requests[name] = requests[si]
 	}
 	rep.Warnings = append(rep.Warnings, r.notes...)
+	rep.BaselineChoice = r.baselineChoice
 	rep.Memory, rep.Shards = r.memory, r.shards
 	if sh := rep.Shards; sh != nil && sh.ReadAmplification > readAmplificationWarn {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the %d shards read %.1f times the lake's bytes: every shard that fits, or draws a holdout, or reads an unbucketed dataset reads the whole lake (fit once and score in shards over a dataset lakefuse bucket wrote to read it once)", sh.Count, sh.ReadAmplification))

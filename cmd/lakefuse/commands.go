@@ -541,7 +541,14 @@ func printResult(w io.Writer, res *jobs.Result) {
 	}
 	tw.Flush()
 	if rep.BestBaseline != "" {
-		fmt.Fprintf(w, "\nagainst the best single modality, %s (chosen on the %s split), on the %s split:\n\n", rep.BestBaseline, rep.ChosenOn, split)
+		how := ""
+		if c := rep.BaselineChoice; c != nil {
+			how = ", by out-of-fold accuracy"
+			if c.Tie {
+				how += ": a tie, decided by out-of-fold log loss"
+			}
+		}
+		fmt.Fprintf(w, "\nagainst the best single modality, %s (chosen on the %s split%s), on the %s split:\n\n", rep.BestBaseline, rep.ChosenOn, how, split)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "STRATEGY\tDIFFERENCE\t95% CI\tMCNEMAR P\tVERDICT")
 		for _, s := range rows {
