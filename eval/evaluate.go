@@ -443,32 +443,38 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 
 // chooseBaseline picks the baseline with the highest training accuracy.
 func (e *Evaluation) chooseBaseline() {
+	k := e.Rows.Classes
+	e.chooseBy(func(si, split int) float64 {
+		r, probs := &e.Rows, e.Scores[si].Probs
+		var right, total int
+		for i, y := range r.Label {
+			if y >= 0 && r.Split[i] == split {
+				total++
+				if Argmax(probs[i*k:(i+1)*k]) == int(y) {
+					right++
+				}
+			}
+		}
+		return safeDiv(float64(right), float64(total))
+	})
+}
+
+// chooseBy sets BestBaseline to the baseline with the highest accuracy on the
+// training split (the first split when there is none), ties to the lower name,
+// and ChosenOn to that split.
+func (e *Evaluation) chooseBy(accuracy func(si, split int) float64) {
 	r := &e.Rows
-	split := slices.Index(r.Splits, "train")
-	if split < 0 {
-		split = 0
-	}
 	if len(r.Splits) == 0 {
 		return
 	}
+	split := max(slices.Index(r.Splits, "train"), 0)
 	e.ChosenOn = r.Splits[split]
-	k := r.Classes
 	best, bestAcc := -1, -1.0
 	for si, s := range e.Scores {
 		if !s.Baseline {
 			continue
 		}
-		var right, total int
-		for i, y := range r.Label {
-			if y >= 0 && r.Split[i] == split {
-				total++
-				if Argmax(s.Probs[i*k:(i+1)*k]) == int(y) {
-					right++
-				}
-			}
-		}
-		acc := safeDiv(float64(right), float64(total))
-		if acc > bestAcc || (acc == bestAcc && best >= 0 && cmp.Less(s.Name, e.Scores[best].Name)) {
+		if acc := accuracy(si, split); acc > bestAcc || (acc == bestAcc && best >= 0 && cmp.Less(s.Name, e.Scores[best].Name)) {
 			best, bestAcc = si, acc
 		}
 	}
@@ -484,31 +490,21 @@ func (e *Evaluation) SettleBaseline() {
 		return
 	}
 	e.Deferred = false
-	r := &e.Rows
-	if len(r.Splits) == 0 {
-		e.Candidates = nil
-		return
-	}
-	split := max(slices.Index(r.Splits, "train"), 0)
-	e.ChosenOn = r.Splits[split]
-	best, bestAcc, b := -1, -1.0, -1
-	for si, s := range e.Scores {
-		if !s.Baseline {
-			continue
-		}
-		b++
-		acc := 0.0
+	e.chooseBy(func(si, split int) float64 {
 		if m := e.Metrics[si][split]; m != nil {
-			acc = m.Confusion.Result().Accuracy
+			return m.Confusion.Result().Accuracy
 		}
-		if acc > bestAcc || (acc == bestAcc && best >= 0 && cmp.Less(s.Name, e.Scores[best].Name)) {
-			best, bestAcc = si, acc
-			if e.Candidates != nil {
-				e.Paired = e.Candidates[b]
+		return 0
+	})
+	if e.Candidates != nil && e.BestBaseline >= 0 {
+		b := 0 // the best's place among the baselines
+		for _, s := range e.Scores[:e.BestBaseline] {
+			if s.Baseline {
+				b++
 			}
 		}
+		e.Paired = e.Candidates[b]
 	}
-	e.BestBaseline = best
 	e.Candidates = nil
 }
 
