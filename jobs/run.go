@@ -388,7 +388,6 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 		case best < 0, right[b] > right[best]:
 			best = b
 		case right[b] == right[best]:
-			choice.Tie = true
 			if bc := choice.Candidates[best]; c.LogLoss < bc.LogLoss || (c.LogLoss == bc.LogLoss && c.Name < bc.Name) {
 				best = b
 			}
@@ -397,8 +396,7 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 	if best < 0 {
 		return "", nil
 	}
-	// A tie that did not involve the winner says nothing about it.
-	choice.Tie = false
+	// A tie is the winner's accuracy shared: log loss (or the name) decided.
 	for b := range choice.Candidates {
 		if b != best && right[b] == right[best] {
 			choice.Tie = true
