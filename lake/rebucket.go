@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/lakefuse/lakefuse/internal/bucket"
 )
@@ -99,13 +98,7 @@ func (l *Lake) Rebucket(ctx context.Context, src DataFile, key string, n int, de
 			o.buf = &bytes.Buffer{}
 			w = o.buf
 		}
-		o.w = parquet.NewWriter(w, schema,
-			parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
-			parquet.PageBufferSize(512<<10),
-			parquet.DataPageStatistics(true),
-			parquet.MaxRowsPerRowGroup(RowGroupRows),
-			parquet.CreatedBy("lakefuse", Version, ""),
-		)
+		o.w = newWriter(w, schema)
 		outs[b] = o
 		return o.w, nil
 	}

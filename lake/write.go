@@ -56,6 +56,18 @@ func (c *OutColumn) node() (parquet.Node, error) {
 	return n, nil
 }
 
+// newWriter is a Parquet writer with lakefuse's settings for analysts: zstd, row
+// groups of at most RowGroupRows rows, page and chunk statistics.
+func newWriter(w io.Writer, schema *parquet.Schema) *parquet.Writer {
+	return parquet.NewWriter(w, schema,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.PageBufferSize(512<<10),
+		parquet.DataPageStatistics(true),
+		parquet.MaxRowsPerRowGroup(RowGroupRows),
+		parquet.CreatedBy("lakefuse", Version, ""),
+	)
+}
+
 // WriteParquet writes rows of cols to w as one Parquet file: zstd, row groups of at
 // most RowGroupRows rows, page and chunk statistics. Columns are written straight
 // from their slices, one batch of values at a time, never through reflection.
@@ -69,13 +81,7 @@ func WriteParquet(w io.Writer, rows int, cols []OutColumn) error {
 		group[cols[i].Name] = n
 	}
 	schema := parquet.NewSchema("lakefuse", group)
-	pw := parquet.NewWriter(w, schema,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
-		parquet.PageBufferSize(512<<10),
-		parquet.DataPageStatistics(true),
-		parquet.MaxRowsPerRowGroup(RowGroupRows),
-		parquet.CreatedBy("lakefuse", Version, ""),
-	)
+	pw := newWriter(w, schema)
 	writers := pw.ColumnWriters()
 	index := make([]int, len(cols))
 	for i, c := range cols {
