@@ -104,7 +104,7 @@ func suiteInputs(t *testing.T, f *Frame) *Inputs {
 		in.Unimodal[b] = make([]float64, f.Rows*f.Classes)
 		uni[b].Predict(&f.Blocks[b], in.Unimodal[b])
 	}
-	if in.OOF, err = OutOfFold(ctx, f, in.Unimodal, &LogRegOptions{MaxIter: 200}, 2); err != nil {
+	if in.OOF, err = OutOfFold(ctx, f, nil, in.Unimodal, &LogRegOptions{MaxIter: 200}, 2); err != nil {
 		t.Fatal(err)
 	}
 	return in

@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"gonum.org/v1/gonum/mathext"
-	"gonum.org/v1/gonum/optimize"
 )
 
 func init() {
@@ -119,16 +118,24 @@ func (m *evidentialModel) evidence(x, e, de []float64) {
 		z := m.Bias[k] + dot(m.Weights[k*m.Dim:(k+1)*m.Dim], x)
 		e[k] = softplus(z)
 		if de != nil {
-			de[k] = 1 / (1 + math.Exp(-z))
+			_, de[k] = softplusSigmoid(z)
 		}
 	}
 }
 
-func softplus(z float64) float64 {
-	if z > 30 {
-		return z
+// softplusSigmoid returns softplus(z) and its derivative, the logistic sigmoid,
+// from one exponential.
+func softplusSigmoid(z float64) (float64, float64) {
+	t := math.Exp(-math.Abs(z)) // in (0, 1]
+	if z >= 0 {
+		return z + math.Log1p(t), 1 / (1 + t)
 	}
-	return math.Log1p(math.Exp(z))
+	return math.Log1p(t), t / (1 + t)
+}
+
+func softplus(z float64) float64 {
+	v, _ := softplusSigmoid(z)
+	return v
 }
 
 func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64, maxIter int) (*evidentialModel, error) {
@@ -166,100 +173,89 @@ func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64,
 			X[r*d+j] = (X[r*d+j] - m.Mean[j]) / m.Scale[j]
 		}
 	}
-	np := k*d + k
-	labels := make([]int, n)
+	labels := make([]int32, n)
 	for r, i := range rows {
-		labels[r] = int(f.Label[i])
+		labels[r] = f.Label[i]
 	}
-	objective := evidentialObjective(m, X, labels, k, lambda, c)
-	problem := optimize.Problem{
-		Func:   func(x []float64) float64 { return objective(x, nil) },
-		Grad:   func(g, x []float64) { objective(x, g) },
-		Status: stopOnCancel(ctx),
+	obj := newEvidentialObjective(X, labels, d, k, lambda, c)
+	theta, _, err := obj.minimize(ctx, make([]float64, k*d+k), defaultTol/float64(n), maxIter)
+	if err != nil {
+		return nil, fmt.Errorf("fusion: evidential fit: %w", err)
 	}
-	res, err := optimize.Minimize(problem, make([]float64, np), &optimize.Settings{GradientThreshold: 1e-6, MajorIterations: maxIter}, &optimize.LBFGS{})
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if res == nil {
-		return nil, fmt.Errorf("fusion: evidential fit: %v", err)
-	}
-	m.Weights = append([]float64(nil), res.X[:k*d]...)
-	m.Bias = append([]float64(nil), res.X[k*d:]...)
+	m.Weights = append([]float64(nil), theta[:k*d]...)
+	m.Bias = append([]float64(nil), theta[k*d:]...)
 	return m, nil
 }
 
-// evidentialObjective is the fit's loss and gradient over standardised rows X
-// (n×Dim, row-major) with labels y: the mean over rows of the expected
-// cross-entropy ψ(S) − ψ(α_y) plus lambda × KL(Dir(α̃) ‖ Dir(1)), plus
-// ‖W‖²/(2Cn). theta is W (Classes×Dim) then b; m receives them.
-func evidentialObjective(m *evidentialModel, X []float64, labels []int, k int, lambda, c float64) func(theta, grad []float64) float64 {
-	d, n := m.Dim, len(labels)
-	e, de, ga := make([]float64, k), make([]float64, k), make([]float64, k)
-	return func(theta, grad []float64) float64 {
-		m.Weights, m.Bias = theta[:k*d], theta[k*d:]
-		if grad != nil {
-			clear(grad)
+// newEvidentialObjective is the fit's loss over standardised rows X (n×d,
+// row-major) with labels y: the mean over rows of the expected cross-entropy
+// ψ(S) − ψ(α_y) plus lambda × KL(Dir(α̃) ‖ Dir(1)), plus ‖W‖²/(2Cn) — a
+// linearObjective (the scores of all rows in one matrix product) with the
+// evidential row loss.
+func newEvidentialObjective(X []float64, y []int32, d, k int, lambda, c float64) *linearObjective {
+	o := newLinearObjective(X, y, d, k, c)
+	lgK, _ := math.Lgamma(float64(k))
+	o.scratchLen = 2 * k
+	o.rowLoss = func(z []float64, y int32, scratch []float64) float64 {
+		e, de := scratch[:k], scratch[k:2*k]
+		for kk, v := range z {
+			e[kk], de[kk] = softplusSigmoid(v)
 		}
-		total := 0.0
-		for r, y := range labels {
-			x := X[r*d : (r+1)*d]
-			m.evidence(x, e, de)
-			// Expected cross-entropy: ψ(S) − ψ(α_y).
-			S, St := float64(k), 1.0 // S = Σα; St = Σα̃ (α̃_y = 1)
-			for kk, v := range e {
-				S += v
-				if kk != y {
-					St += v + 1
-				}
+		// Expected cross-entropy: ψ(S) − ψ(α_y).
+		S, St := float64(k), 1.0 // S = Σα; St = Σα̃ (α̃_y = 1)
+		for kk, v := range e {
+			S += v
+			if kk != int(y) {
+				St += v + 1
 			}
-			total += mathext.Digamma(S) - mathext.Digamma(e[y]+1)
-			// KL(Dir(α̃) ‖ Dir(1)).
-			kl, _ := math.Lgamma(St)
-			lgK, _ := math.Lgamma(float64(k))
-			kl -= lgK
-			psiSt := mathext.Digamma(St)
-			for kk, v := range e {
-				if kk == y {
-					continue
-				}
-				a := v + 1
-				lga, _ := math.Lgamma(a)
-				kl += -lga + (a-1)*(mathext.Digamma(a)-psiSt)
-			}
-			total += lambda * kl
-			if grad == nil {
+		}
+		loss := mathext.Digamma(S) - mathext.Digamma(e[y]+1)
+		// KL(Dir(α̃) ‖ Dir(1)).
+		kl, _ := math.Lgamma(St)
+		kl -= lgK
+		psiSt := mathext.Digamma(St)
+		for kk, v := range e {
+			if kk == int(y) {
 				continue
 			}
-			tS, tSt := trigamma(S), trigamma(St)
-			for kk, v := range e {
-				g := tS // ∂/∂α_k of ψ(S)
-				if kk == y {
-					g -= trigamma(v + 1)
-				} else {
-					a := v + 1
-					g += lambda * ((a-1)*trigamma(a) - tSt*(St-float64(k)))
-				}
-				ga[kk] = g * de[kk] // through the softplus
-			}
-			for kk := 0; kk < k; kk++ {
-				axpy(grad[kk*d:(kk+1)*d], ga[kk], x)
-				grad[k*d+kk] += ga[kk]
-			}
+			a := v + 1
+			lga, _ := math.Lgamma(a)
+			kl += -lga + (a-1)*(mathext.Digamma(a)-psiSt)
 		}
-		reg := 0.0
-		for j := 0; j < k*d; j++ {
-			reg += theta[j] * theta[j]
-			if grad != nil {
-				grad[j] = grad[j]/float64(n) + theta[j]/(c*float64(n))
+		loss += lambda * kl
+		// ∂ℓ/∂z_k = ∂ℓ/∂α_k · softplus'(z_k).
+		tS, tSt := trigamma(S), trigamma(St)
+		for kk, v := range e {
+			g := tS // ∂/∂α_k of ψ(S)
+			if kk == int(y) {
+				g -= trigamma(v + 1)
+			} else {
+				a := v + 1
+				g += lambda * ((a-1)*trigamma(a) - tSt*(St-float64(k)))
 			}
+			z[kk] = g * de[kk]
 		}
+		return loss
+	}
+	return o
+}
+
+// evidentialObjective is newEvidentialObjective as a function of theta (W, then
+// b) that writes the gradient into grad when it is not nil; m receives theta.
+func evidentialObjective(m *evidentialModel, X []float64, labels []int, k int, lambda, c float64) func(theta, grad []float64) float64 {
+	y := make([]int32, len(labels))
+	for i, v := range labels {
+		y[i] = int32(v)
+	}
+	o := newEvidentialObjective(X, y, m.Dim, k, lambda, c)
+	return func(theta, grad []float64) float64 {
+		m.Weights, m.Bias = theta[:k*m.Dim], theta[k*m.Dim:]
+		o.haveLast = false
+		o.eval(theta)
 		if grad != nil {
-			for kk := 0; kk < k; kk++ {
-				grad[k*d+kk] /= float64(n)
-			}
+			copy(grad, o.lastG)
 		}
-		return total/float64(n) + reg/(2*c*float64(n))
+		return o.lastF
 	}
 }
 

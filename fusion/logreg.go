@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 
-	"golang.org/x/sync/errgroup"
 	"gonum.org/v1/gonum/optimize"
 )
 
@@ -16,6 +15,16 @@ type LogRegOptions struct {
 	C float64
 	// MaxIter bounds L-BFGS iterations (default 500).
 	MaxIter int
+	// Tol ends the fit when no component of the summed loss's gradient exceeds it
+	// (default 1e-4, scikit-learn's tol: scikit-learn 1.2's lbfgs minimises the
+	// sum over rows, so this is Tol/n on the mean that FitLogReg minimises); see
+	// minimize for the whole stopping rule.
+	Tol float64
+	// Init, if set, is where the fit starts: a model of the same shape fitted on
+	// other rows (the full model, for an out-of-fold fit), mapped onto this fit's
+	// standardisation. A warm start ends sooner and ends at the same optimum,
+	// within Tol.
+	Init *LogReg
 	// NoStandardize fits on the features as given (for features already on a
 	// common scale, such as L2-normalised embeddings).
 	NoStandardize bool
@@ -25,8 +34,12 @@ type LogRegOptions struct {
 }
 
 func (o *LogRegOptions) withDefaults() LogRegOptions {
-	out := LogRegOptions{C: 1, MaxIter: 500}
+	out := LogRegOptions{C: 1, MaxIter: 500, Tol: defaultTol}
 	if o != nil {
+		if o.Tol > 0 {
+			out.Tol = o.Tol
+		}
+		out.Init = o.Init
 		if o.C > 0 {
 			out.C = o.C
 		}
@@ -49,12 +62,10 @@ type LogReg struct {
 	Iter    int       `json:"iterations"`
 }
 
-// gradChunks fixes how the rows are split for the parallel gradient, so that the
-// floating-point sums (and so the fitted model) do not depend on GOMAXPROCS.
-const gradChunks = 8
-
-// FitLogReg fits a multinomial logistic regression with L-BFGS. X is n×dim
-// row-major, y holds class indexes in [0, classes). The fit is deterministic.
+// FitLogReg fits a multinomial logistic regression with L-BFGS (linearObjective,
+// minimize: scikit-learn's solver and stopping rule). X is n×dim row-major, y
+// holds class indexes in [0, classes). The fit is deterministic and independent
+// of the number of CPUs.
 func FitLogReg(ctx context.Context, X []float64, y []int32, dim, classes int, opts *LogRegOptions) (*LogReg, error) {
 	o := opts.withDefaults()
 	n := len(y)
@@ -103,94 +114,41 @@ func FitLogReg(ctx context.Context, X []float64, y []int32, dim, classes int, op
 	}
 
 	np := classes*dim + classes
-	lambda := 1 / (o.C * float64(n)) // objective is divided by n for conditioning
-	var (
-		lastX    = make([]float64, np)
-		lastF    float64
-		lastG    = make([]float64, np)
-		haveLast bool
-		partG    = make([][]float64, gradChunks)
-		partF    = make([]float64, gradChunks)
-	)
-	for c := range partG {
-		partG[c] = make([]float64, np)
+	x0 := make([]float64, np)
+	if o.Init != nil {
+		m.warmStart(o.Init, x0)
 	}
-	eval := func(x []float64) {
-		if haveLast && equal(x, lastX) {
-			return
-		}
-		W, B := x[:classes*dim], x[classes*dim:]
-		var g errgroup.Group
-		for c := 0; c < gradChunks; c++ {
-			g.Go(func() error {
-				lo, hi := n*c/gradChunks, n*(c+1)/gradChunks
-				grad := partG[c]
-				clear(grad)
-				z := make([]float64, classes)
-				f := 0.0
-				for i := lo; i < hi; i++ {
-					row := Z[i*dim : (i+1)*dim]
-					for k := 0; k < classes; k++ {
-						z[k] = B[k] + dot(W[k*dim:(k+1)*dim], row)
-					}
-					lse := logSumExp(z)
-					f += lse - z[y[i]]
-					for k := 0; k < classes; k++ {
-						p := math.Exp(z[k] - lse)
-						if k == int(y[i]) {
-							p--
-						}
-						axpy(grad[k*dim:(k+1)*dim], p, row)
-						grad[classes*dim+k] += p
-					}
-				}
-				partF[c] = f
-				return nil
-			})
-		}
-		_ = g.Wait()
-		f := 0.0
-		clear(lastG)
-		for c := 0; c < gradChunks; c++ {
-			f += partF[c]
-			for j, v := range partG[c] {
-				lastG[j] += v
-			}
-		}
-		inv := 1 / float64(n)
-		reg := 0.0
-		for j := 0; j < classes*dim; j++ {
-			reg += W[j] * W[j]
-			lastG[j] = lastG[j]*inv + lambda*W[j]
-		}
-		for k := 0; k < classes; k++ {
-			lastG[classes*dim+k] *= inv
-		}
-		lastF = f*inv + 0.5*lambda*reg
-		copy(lastX, x)
-		haveLast = true
+	obj := newLinearObjective(Z, y, dim, classes, o.C)
+	obj.rowLoss = softmaxLoss
+	x, iter, err := obj.minimize(ctx, x0, o.Tol/float64(n), o.MaxIter)
+	if err != nil {
+		return nil, fmt.Errorf("fusion: logistic regression: %w", err)
 	}
-	problem := optimize.Problem{
-		Func:   func(x []float64) float64 { eval(x); return lastF },
-		Grad:   func(grad, x []float64) { eval(x); copy(grad, lastG) },
-		Status: stopOnCancel(ctx),
-	}
-	res, err := optimize.Minimize(problem, make([]float64, np), &optimize.Settings{
-		GradientThreshold: 1e-7,
-		MajorIterations:   o.MaxIter,
-	}, &optimize.LBFGS{})
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return nil, ctxErr
-	}
-	if res == nil {
-		return nil, fmt.Errorf("fusion: logistic regression: %v", err)
-	}
-	// A line search that cannot improve further at a tiny gradient is convergence
-	// in all but name; res.X is the best point found either way.
-	m.Weights = append([]float64(nil), res.X[:classes*dim]...)
-	m.Bias = append([]float64(nil), res.X[classes*dim:]...)
-	m.Iter = res.Stats.MajorIterations
+	m.Weights = append([]float64(nil), x[:classes*dim]...)
+	m.Bias = append([]float64(nil), x[classes*dim:]...)
+	m.Iter = iter
 	return m, nil
+}
+
+// warmStart writes into x0 (W then b, on m's standardisation) the parameters
+// under which m computes the same scores as init, a model of the same shape
+// fitted on other rows (so on another standardisation); a model of another shape
+// leaves x0 at zero.
+func (m *LogReg) warmStart(init *LogReg, x0 []float64) {
+	if init.Classes != m.Classes || init.Dim != m.Dim || len(init.Weights) != m.Classes*m.Dim {
+		return
+	}
+	d := m.Dim
+	for k := 0; k < m.Classes; k++ {
+		b := init.Bias[k]
+		for j := 0; j < d; j++ {
+			// w·(x − μ')/σ' = w·σ/σ' · (x − μ)/σ + w·(μ − μ')/σ'
+			w := init.Weights[k*d+j]
+			x0[k*d+j] = w * m.Scale[j] / init.Scale[j]
+			b += w * (m.Mean[j] - init.Mean[j]) / init.Scale[j]
+		}
+		x0[m.Classes*d+k] = b
+	}
 }
 
 // stopOnCancel is an optimize.Problem's Status: the minimisation ends when ctx

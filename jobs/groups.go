@@ -121,7 +121,7 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 	// Pass 2: predict, evaluate and write each group.
 	predict := func(bf *builtFrame) ([]*scoredStrategy, *fittedState, error) {
 		scored, in, err := r.predictGroup(ctx, bf, uni, strategies)
-		return scored, &fittedState{in: in, strategies: strategies, prior: prior}, err
+		return scored, &fittedState{in: in, uni: uni, strategies: strategies, prior: prior}, err
 	}
 	start = time.Now()
 	total, t, counts, err := r.groupsPass(ctx, plan, att, sd, cs, stats, candidateSplits(r.spec, plan), best, chosenOn, r.spec.Mode != "fit", predict)

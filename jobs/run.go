@@ -360,7 +360,7 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 	if oof == nil {
 		lr := &fusion.LogRegOptions{C: r.spec.Model.C, MaxIter: r.spec.Model.MaxIter}
 		var err error
-		if oof, err = fusion.OutOfFold(ctx, f, fs.in.Unimodal, lr, r.cpu); err != nil {
+		if oof, err = fusion.OutOfFold(ctx, f, fs.uni, fs.in.Unimodal, lr, r.cpu); err != nil {
 			return "", fmt.Errorf("jobs: out-of-fold predictions for the baseline choice: %w", err)
 		}
 	}
@@ -591,7 +591,7 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 	}
 	if fusion.NeedsOOF(strategies) {
 		start := time.Now()
-		if in.OOF, err = fusion.OutOfFold(ctx, f, in.Unimodal, lr, r.cpu); err != nil {
+		if in.OOF, err = fusion.OutOfFold(ctx, f, uni, in.Unimodal, lr, r.cpu); err != nil {
 			return nil, nil, nil, fmt.Errorf("jobs: out-of-fold predictions: %w", err)
 		}
 		r.seconds["out_of_fold"] = time.Since(start).Seconds()
@@ -627,7 +627,7 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 	if len(uni) > 0 {
 		prior = uni[0].Prior
 	}
-	return append(scored, baselines...), uni, &fittedState{in: in, strategies: strategies, prior: prior}, nil
+	return append(scored, baselines...), uni, &fittedState{in: in, uni: uni, strategies: strategies, prior: prior}, nil
 }
 
 // restorePredict scores every row with loaded models: the unimodal models they
@@ -871,6 +871,7 @@ func (r *runner) report(facts *runFacts, t *tally, ev *eval.Evaluation, scorers 
 // fittedState is what ablations re-score: the fitted strategies and their inputs.
 type fittedState struct {
 	in         *fusion.Inputs
+	uni        []*fusion.Unimodal // the fitted unimodal models: out-of-fold fits start from them
 	strategies []fusion.Strategy
 	prior      []float64
 }

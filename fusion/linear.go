@@ -1,0 +1,189 @@
+package fusion
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"golang.org/x/sync/errgroup"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/optimize"
+)
+
+// linearObjective is the training loss of a linear model on standardised rows:
+// scores z_i = W·x_i + b (W is classes×dim, x_i a row of X), a per-row loss
+// ℓ(z_i, y_i), and the L2 penalty ‖W‖²/(2Cn) on the mean loss; the intercepts are
+// not penalised. The scores of all rows are one matrix product, X·Wᵀ, and the
+// gradient another, Gᵀ·X with G the rows' ∂ℓ/∂z, computed as Gᵀ·(Xᵀ)ᵀ from a
+// transposed copy of X so that both products are gonum Dgemm's fastest form (rows
+// dotted with rows: 1.5× the other form's speed here). Dgemm's sums run in an order
+// fixed by the shapes, not by the worker count. The per-row
+// losses run in gradChunks fixed chunks whose partial sums are added in chunk
+// order, so the value and gradient are the same on any number of CPUs.
+type linearObjective struct {
+	n, dim, classes int
+	X, Xt           blas64.General // n×dim, and its transpose
+	y               []int32
+	lambda          float64 // 1/(C·n)
+	// rowLoss returns row i's loss given its scores z and writes ∂ℓ/∂z over z;
+	// scratch is the chunk's own buffer of scratchLen values.
+	rowLoss    func(z []float64, y int32, scratch []float64) float64
+	scratchLen int
+
+	Z       []float64 // n×classes: scores, then ∂ℓ/∂z
+	Zt      []float64 // classes×n: ∂ℓ/∂z transposed
+	partF   [gradChunks]float64
+	scratch [gradChunks][]float64
+	// the last point evaluated, as the optimiser asks for the value and the
+	// gradient at one point separately
+	lastX, lastG []float64
+	lastF        float64
+	haveLast     bool
+}
+
+// gradChunks fixes how the rows are split for the parallel per-row losses, so that
+// the floating-point sums (and so the fitted model) do not depend on GOMAXPROCS.
+const gradChunks = 8
+
+func newLinearObjective(X []float64, y []int32, dim, classes int, c float64) *linearObjective {
+	n := len(y)
+	o := &linearObjective{n: n, dim: dim, classes: classes, y: y, lambda: 1 / (c * float64(n)),
+		X: blas64.General{Rows: n, Cols: dim, Stride: dim, Data: X}, Z: make([]float64, n*classes), Zt: make([]float64, n*classes)}
+	o.Xt = blas64.General{Rows: dim, Cols: n, Stride: n, Data: make([]float64, n*dim)}
+	for i := 0; i < n; i++ {
+		for j, v := range X[i*dim : (i+1)*dim] {
+			o.Xt.Data[j*n+i] = v
+		}
+	}
+	np := classes*dim + classes
+	o.lastX, o.lastG = make([]float64, np), make([]float64, np)
+	return o
+}
+
+// eval computes the objective and its gradient at theta (W row-major, then b),
+// or returns them from the previous call at the same point.
+func (o *linearObjective) eval(theta []float64) {
+	if o.haveLast && equal(theta, o.lastX) {
+		return
+	}
+	n, d, k := o.n, o.dim, o.classes
+	W := blas64.General{Rows: k, Cols: d, Stride: d, Data: theta[:k*d]}
+	B := theta[k*d:]
+	Z := blas64.General{Rows: n, Cols: k, Stride: k, Data: o.Z}
+	if d > 0 && n > 0 {
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1, o.X, W, 0, Z)
+	} else {
+		clear(o.Z)
+	}
+	var g errgroup.Group
+	for c := 0; c < gradChunks; c++ {
+		g.Go(func() error {
+			if len(o.scratch[c]) < o.scratchLen {
+				o.scratch[c] = make([]float64, o.scratchLen)
+			}
+			f := 0.0
+			for i := n * c / gradChunks; i < n*(c+1)/gradChunks; i++ {
+				z := o.Z[i*k : (i+1)*k]
+				for j := range z {
+					z[j] += B[j]
+				}
+				f += o.rowLoss(z, o.y[i], o.scratch[c])
+			}
+			o.partF[c] = f
+			return nil
+		})
+	}
+	_ = g.Wait()
+	f := 0.0
+	for _, v := range o.partF {
+		f += v
+	}
+	inv := 1 / float64(n)
+	for i := 0; i < n; i++ {
+		for j, v := range o.Z[i*k : (i+1)*k] {
+			o.Zt[j*n+i] = v
+		}
+	}
+	gradW := blas64.General{Rows: k, Cols: d, Stride: d, Data: o.lastG[:k*d]}
+	if d > 0 && n > 0 {
+		Zt := blas64.General{Rows: k, Cols: n, Stride: n, Data: o.Zt}
+		blas64.Gemm(blas.NoTrans, blas.Trans, inv, Zt, o.Xt, 0, gradW)
+	} else {
+		clear(gradW.Data)
+	}
+	reg := 0.0
+	for j, w := range theta[:k*d] {
+		reg += w * w
+		o.lastG[j] += o.lambda * w
+	}
+	gradB := o.lastG[k*d:]
+	for j := range gradB {
+		s := 0.0
+		for _, v := range o.Zt[j*n : (j+1)*n] {
+			s += v
+		}
+		gradB[j] = s * inv
+	}
+	o.lastF = f*inv + 0.5*o.lambda*reg
+	copy(o.lastX, theta)
+	o.haveLast = true
+}
+
+// softmaxLoss is the multinomial cross-entropy: ℓ = logΣexp(z) − z_y, ∂ℓ/∂z =
+// softmax(z) − onehot(y).
+func softmaxLoss(z []float64, y int32, _ []float64) float64 {
+	mx := z[0]
+	for _, v := range z[1:] {
+		mx = max(mx, v)
+	}
+	l := mx - z[y]
+	s := 0.0
+	for j, v := range z {
+		z[j] = math.Exp(v - mx)
+		s += z[j]
+	}
+	l += math.Log(s)
+	for j := range z {
+		z[j] /= s
+	}
+	z[y]--
+	return l
+}
+
+// Stopping rule of every fit, scikit-learn's lbfgs solver's (scipy's L-BFGS-B
+// with its defaults): stop when the largest gradient component is at most tol
+// (scikit-learn's tol, default 1e-4, on its summed loss: tol/n on a mean), or when an iteration lowers the objective by
+// less than factr·ε relative to it (scipy's ftol, 2.2e-9), or after maxIter
+// iterations. L-BFGS keeps scipy's 10 correction pairs and uses the Moré–Thuente
+// line search, as scipy does.
+const (
+	defaultTol = 1e-4
+	relFtol    = 1e7 * 0x1p-52
+	lbfgsStore = 10
+)
+
+// minimize runs L-BFGS on o from x0 and returns the best point found and the
+// number of iterations.
+func (o *linearObjective) minimize(ctx context.Context, x0 []float64, tol float64, maxIter int) ([]float64, int, error) {
+	return minimize(ctx, func(x []float64) float64 { o.eval(x); return o.lastF },
+		func(g, x []float64) { o.eval(x); copy(g, o.lastG) }, x0, tol, maxIter)
+}
+
+func minimize(ctx context.Context, f func([]float64) float64, grad func(g, x []float64), x0 []float64, tol float64, maxIter int) ([]float64, int, error) {
+	problem := optimize.Problem{Func: f, Grad: grad, Status: stopOnCancel(ctx)}
+	res, err := optimize.Minimize(problem, x0, &optimize.Settings{
+		GradientThreshold: tol,
+		Converger:         &optimize.FunctionConverge{Relative: relFtol, Absolute: relFtol, Iterations: 1},
+		MajorIterations:   maxIter,
+	}, &optimize.LBFGS{Store: lbfgsStore, Linesearcher: &optimize.MoreThuente{}})
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return nil, 0, ctxErr
+	}
+	if res == nil {
+		return nil, 0, fmt.Errorf("fusion: L-BFGS: %v", err)
+	}
+	// A line search that cannot improve further at a tiny gradient is convergence
+	// in all but name; res.X is the best point found either way.
+	return res.X, res.Stats.MajorIterations, nil
+}
