@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Fit times: lakefuse against scikit-learn doing the same models, in one run.
+
+Two datasets: mfeat (the published 1,600 training rows, six views, 10 classes) and
+a synthetic 100-class set (3,000 entities, 2,400 training rows, three views of
+256, 128 and 32 features: class means in a shared latent space seen through a
+random projection per view, plus noise). Per round, scikit-learn fits every model
+in this process, then scripts/fitbench (lakefuse's fits, the real code) fits the
+same models on the same rows; then `lakefuse demo` runs end to end under
+/usr/bin/time against scikit-learn fitting the demo's models. Rounds alternate;
+the table shows medians of wall and CPU seconds (CPU of the whole process: every
+BLAS thread, every goroutine).
+
+The models, both sides: StandardScaler + multinomial LogisticRegression(C=1,
+max_iter=500, lbfgs) per view (unimodal); the same on all views' features
+concatenated (early); stacking = a model per view on all training rows, five
+stratified out-of-fold models per view, a meta-model on the out-of-fold
+probabilities; evidential = lakefuse's evidential classifier per view, against
+scikit-learn fitting the same per-view linear models as logistic regressions
+(scikit-learn has no evidential model; this is the nearest fit of the same size).
+The demo's models: six unimodal, stacking's 30 out-of-fold models and meta-model,
+early, hybrid's [pix, fac] early model, and evidential's six per-view models.
+
+    /usr/bin/python3 scripts/bench-fits.py [ROUNDS]   (Debian's python3-sklearn 1.2.1)
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+warnings.simplefilter("ignore")
+ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def lr():
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=500))
+
+
+def mfeat():
+    data = os.path.join(root, "internal", "mfeat", "data")
+    views = ["fac", "fou", "kar", "mor", "pix", "zer"]
+    X = {v: np.loadtxt(os.path.join(data, f"mfeat-{v}.csv"), delimiter=",", skiprows=1) for v in views}
+    y = X["fac"][:, -1].astype(int)
+    X = {v: a[:, :-1] for v, a in X.items()}
+    split = np.loadtxt(os.path.join(data, "split.csv"), delimiter=",", skiprows=1, dtype=str)
+    train = np.zeros(len(y), dtype=bool)
+    train[[int(i) for i, s in split if s == "train"]] = True
+    return X, y, train, 10
+
+
+def synthetic(n=3000, k=100, widths=(256, 128, 32), latent=32, seed=11):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % k
+    rng.shuffle(y)
+    means = rng.normal(size=(k, latent))
+    z = means[y] + 1.2 * rng.normal(size=(n, latent))
+    X = {}
+    for j, w in enumerate(widths):
+        proj = rng.normal(size=(latent, w)) / np.sqrt(latent)
+        X[f"v{j}"] = z @ proj + (1.0 + 0.5 * j) * rng.normal(size=(n, w))
+    train = np.zeros(n, dtype=bool)
+    train[: int(0.8 * n)] = True
+    return X, y, train, k
+
+
+def write(dirname, X, y, train, k):
+    os.makedirs(dirname, exist_ok=True)
+    meta = {"classes": k, "label": [int(v) for v in y], "train": [bool(v) for v in train],
+            "views": [{"name": v, "width": a.shape[1]} for v, a in X.items()]}
+    with open(os.path.join(dirname, "meta.json"), "w") as f:
+        json.dump(meta, f)
+    for v, a in X.items():
+        np.ascontiguousarray(a, dtype="<f8").tofile(os.path.join(dirname, v + ".f64"))
+
+
+def timed(fn):
+    c0, w0 = time.process_time(), time.perf_counter()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def sk_fits(X, y, train):
+    out = {}
+    Xt = {v: a[train] for v, a in X.items()}
+    yt = y[train]
+    for v, a in Xt.items():
+        out[f"unimodal:{v}"] = timed(lambda: lr().fit(a, yt))
+    out["early"] = timed(lambda: lr().fit(np.hstack(list(Xt.values())), yt))
+
+    # stacking, and its three stages alone (stacking/...), as fitbench times them
+    stage = {}
+
+    def stacking():
+        t = {}
+        t["unimodal"] = timed(lambda: [lr().fit(a, yt) for a in Xt.values()])
+        oof = []
+        t["out-of-fold"] = timed(lambda: oof.extend(
+            cross_val_predict(lr(), a, yt, cv=StratifiedKFold(5), method="predict_proba") for a in Xt.values()))
+        t["meta"] = timed(lambda: lr().fit(np.hstack(oof), yt))
+        stage.update(t)
+    out["stacking"] = timed(stacking)
+    for k, v in stage.items():
+        out["stacking/" + k] = v
+    out["evidential"] = timed(lambda: [lr().fit(a, yt) for a in Xt.values()])
+    return out
+
+
+def sk_demo(X, y, train):
+    Xt = {v: a[train] for v, a in X.items()}
+    yt = y[train]
+
+    def fits():
+        oof = []
+        for a in Xt.values():
+            lr().fit(a, yt)
+            oof.append(cross_val_predict(lr(), a, yt, cv=StratifiedKFold(5), method="predict_proba"))
+        lr().fit(np.hstack(oof), yt)
+        lr().fit(np.hstack(list(Xt.values())), yt)
+        lr().fit(np.hstack([Xt["pix"], Xt["fac"]]), yt)
+        for a in Xt.values():
+            lr().fit(a, yt)
+    return timed(fits)
+
+
+def lf_fits(binary, dirname):
+    run = subprocess.run([binary, "-data", dirname], capture_output=True, text=True, check=True)
+    out = {}
+    for line in run.stdout.splitlines():
+        r = json.loads(line)
+        out[r["fit"]] = (r["wall"], r["cpu"])
+    return out
+
+
+def lf_demo(binary, tmp):
+    lake = "file://" + os.path.join(tmp, "demo-lake")
+    subprocess.run(["rm", "-rf", os.path.join(tmp, "demo-lake")], check=True)
+    run = subprocess.run(["/usr/bin/time", "-f", "%e %U %S", binary, "demo", "--lake", lake],
+                         capture_output=True, text=True, check=True)
+    wall, user, sys_ = map(float, run.stderr.strip().splitlines()[-1].split())
+    return wall, user + sys_
+
+
+def main():
+    sets = {"mfeat": mfeat(), "synthetic-100": synthetic()}
+    times = {}  # (dataset, fit, side) -> [(wall, cpu)]
+    with tempfile.TemporaryDirectory() as tmp:
+        fb, lf = os.path.join(tmp, "fitbench"), os.path.join(tmp, "lakefuse")
+        subprocess.run(["go", "build", "-o", fb, "./scripts/fitbench"], cwd=root, check=True)
+        subprocess.run(["go", "build", "-o", lf, "./cmd/lakefuse"], cwd=root, check=True)
+        for name, (X, y, train, k) in sets.items():
+            write(os.path.join(tmp, name), X, y, train, k)
+        for r in range(ROUNDS):
+            for name, (X, y, train, k) in sets.items():
+                for fit, t in sk_fits(X, y, train).items():
+                    times.setdefault((name, fit, "sklearn"), []).append(t)
+                for fit, t in lf_fits(fb, os.path.join(tmp, name)).items():
+                    times.setdefault((name, fit, "lakefuse"), []).append(t)
+            X, y, train, _ = sets["mfeat"]
+            times.setdefault(("mfeat", "demo (whole run / fits)", "sklearn"), []).append(sk_demo(X, y, train))
+            times.setdefault(("mfeat", "demo (whole run / fits)", "lakefuse"), []).append(lf_demo(lf, tmp))
+            print(f"round {r + 1}/{ROUNDS} done", file=sys.stderr)
+    print(f"median of {ROUNDS} alternating rounds, seconds; ratio = lakefuse / scikit-learn")
+    print("| dataset | fit | lakefuse wall | lakefuse CPU | scikit-learn wall | scikit-learn CPU | wall ratio | CPU ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    keys = sorted({(d, f) for d, f, _ in times}, key=lambda k: (k[0], k[1].startswith("demo"), k[1]))
+    for d, f in keys:
+        lw = statistics.median(w for w, _ in times[(d, f, "lakefuse")])
+        lc = statistics.median(c for _, c in times[(d, f, "lakefuse")])
+        sw = statistics.median(w for w, _ in times[(d, f, "sklearn")])
+        sc = statistics.median(c for _, c in times[(d, f, "sklearn")])
+        print(f"| {d} | {f} | {lw:.3f} | {lc:.3f} | {sw:.3f} | {sc:.3f} | {lw / sw:.2f} | {lc / sc:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
