@@ -292,6 +292,8 @@ func robustnessTable(r *Report, split string) template.HTML {
 
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct": func(v float64) string { return fmt.Sprintf("%+.2f", 100*v) },
+	"pts": func(v float64) float64 { return 100 * v },
+	"val": func(p *float64) float64 { return *p },
 	"num": fmtNum,
 	"mb":  func(v int64) string { return fmt.Sprintf("%.1f MB", float64(v)/1e6) },
 }).Parse(`<!doctype html>
@@ -314,6 +316,12 @@ th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 {{if .R.BestBaseline}}<p>Each strategy against the best single modality, <b>{{.R.BestBaseline}}</b> (chosen on the {{.R.ChosenOn}} split{{with .R.BaselineChoice}}, by out-of-fold accuracy{{if .Tie}}: a tie, decided by out-of-fold log loss{{end}}{{end}}), on the {{.Split}} split: paired accuracy difference with a bootstrap interval, and McNemar's exact test.</p>
 {{with .R.BaselineChoice}}<p class="meta">Out-of-fold accuracy (log loss) on the training rows: {{range .Candidates}}{{.Name}} {{printf "%.4f" .Accuracy}} ({{printf "%.4f" .LogLoss}}) · {{end}}</p>{{end}}
 <ul>{{.Verdicts}}</ul>{{else}}<p>No unimodal baseline to compare with.</p>{{end}}
+
+{{with .R.Overfit}}<h2>Overfitting: in sample, out of fold, {{.Split}}</h2>
+<p>Accuracy on the training rows each model was fitted on (in sample), on the same {{.Rows}} rows predicted by fits that did not see them ({{.Folds}} stratified folds: each strategy refitted per fold on the out-of-fold unimodal probabilities), and on the {{.Split}} split. <b>overfits</b> marks an in-sample figure more than {{printf "%.0f" (pts .Margin)}} points above the out-of-fold one: trust the out-of-fold and {{.Split}} figures for that model.</p>
+<table><tr><th>strategy</th><th>in sample</th><th>out of fold</th><th>{{.Split}}</th><th>gap (pts)</th><th></th></tr>
+{{range .Strategies}}<tr><td>{{.Name}}</td><td>{{printf "%.4f" .InSample}}</td><td>{{printf "%.4f" .OutOfFold}}</td><td>{{with .Evaluation}}{{printf "%.4f" (val .)}}{{end}}</td><td>{{printf "%+.2f" (pts .Gap)}}</td><td>{{if .Overfit}}<b>overfits</b>{{end}}</td></tr>
+{{end}}</table>{{end}}
 
 <h2>Strategies on the {{.Split}} split</h2>
 {{.Bars}}

@@ -56,15 +56,18 @@ type Report struct {
 	ChosenOn     string           `json:"best_baseline_chosen_on"` // the split it was chosen on
 	// BaselineChoice is how a fitting run chose it: every modality's out-of-fold
 	// figures on the training rows (nil for a score run: saved models have none).
-	BaselineChoice *BaselineChoice    `json:"best_baseline_choice,omitempty"`
-	Robustness     []PatternReport    `json:"robustness"`
-	Ablation       []AblationReport   `json:"ablation"`
-	Cost           CostReport         `json:"cost"`
-	Memory         *MemoryReport      `json:"memory,omitempty"`
-	Fit            *FitReport         `json:"fit_sample,omitempty"` // set when the fits saw a sample of the training rows
-	Shards         *ShardsReport      `json:"shards,omitempty"`     // set for a sharded run
-	Seconds        map[string]float64 `json:"seconds"`              // wall time per stage
-	Warnings       []string           `json:"warnings,omitempty"`   // what a reader should know before trusting the figures
+	BaselineChoice *BaselineChoice `json:"best_baseline_choice,omitempty"`
+	// Overfit is each strategy's in-sample, out-of-fold and evaluation accuracy
+	// (nil for a score run).
+	Overfit    *OverfitReport     `json:"overfit,omitempty"`
+	Robustness []PatternReport    `json:"robustness"`
+	Ablation   []AblationReport   `json:"ablation"`
+	Cost       CostReport         `json:"cost"`
+	Memory     *MemoryReport      `json:"memory,omitempty"`
+	Fit        *FitReport         `json:"fit_sample,omitempty"` // set when the fits saw a sample of the training rows
+	Shards     *ShardsReport      `json:"shards,omitempty"`     // set for a sharded run
+	Seconds    map[string]float64 `json:"seconds"`              // wall time per stage
+	Warnings   []string           `json:"warnings,omitempty"`   // what a reader should know before trusting the figures
 }
 
 // ShardsReport is how a sharded run was split: its shards, the key buckets they

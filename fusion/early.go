@@ -34,6 +34,15 @@ func init() {
 type early struct {
 	cfg    Config
 	params *earlyParams
+	init   *LogReg // where the fit starts (FitFrom), or nil
+}
+
+// FitFrom fits starting from from's logistic regression (WarmFitter).
+func (s *early) FitFrom(ctx context.Context, in *Inputs, from Strategy) error {
+	if e, ok := from.(*early); ok && e.params != nil {
+		s.init = e.params.LR
+	}
+	return s.Fit(ctx, in)
 }
 
 type earlyParams struct {
@@ -107,7 +116,7 @@ func (s *early) Fit(ctx context.Context, in *Inputs) error {
 		p.row(in.Frame, idx, i, X[k*dim:(k+1)*dim])
 		y[k] = in.Label[i]
 	}
-	opts := &LogRegOptions{C: s.cfg.C, MaxIter: s.cfg.MaxIter, NoStandardize: p.Normalize == "l2"}
+	opts := &LogRegOptions{C: s.cfg.C, MaxIter: s.cfg.MaxIter, NoStandardize: p.Normalize == "l2", Init: s.init}
 	if len(s.cfg.BlockWeights) > 0 {
 		opts.FeatureWeights = weights
 	}

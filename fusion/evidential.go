@@ -37,8 +37,17 @@ func init() {
 // and the fused probabilities are α/S with S = K/u, α = b·S + 1. The fused
 // uncertainty u is written next to the scores.
 type evidential struct {
-	cfg Config
-	p   *evidentialParams
+	cfg  Config
+	p    *evidentialParams
+	from *evidentialParams // where the fits start (FitFrom), or nil
+}
+
+// FitFrom fits each modality's classifier starting from from's (WarmFitter).
+func (s *evidential) FitFrom(ctx context.Context, in *Inputs, from Strategy) error {
+	if e, ok := from.(*evidential); ok {
+		s.from = e.p
+	}
+	return s.Fit(ctx, in)
 }
 
 type evidentialParams struct {
@@ -86,7 +95,11 @@ func (s *evidential) Fit(ctx context.Context, in *Inputs) error {
 	g.SetLimit(len(idx))
 	for j, b := range idx {
 		g.Go(func() error {
-			m, err := fitEvidential(gctx, &in.Blocks[b], in.Frame, lambda, c, maxIter)
+			var init *evidentialModel
+			if s.from != nil && j < len(s.from.Models) {
+				init = s.from.Models[j]
+			}
+			m, err := fitEvidential(gctx, &in.Blocks[b], in.Frame, lambda, c, maxIter, init)
 			if err != nil {
 				return fmt.Errorf("modality %q: %w", in.Blocks[b].Name, err)
 			}
@@ -138,7 +151,9 @@ func softplus(z float64) float64 {
 	return v
 }
 
-func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64, maxIter int) (*evidentialModel, error) {
+// fitEvidential fits one modality's classifier, from init's parameters when it
+// is a model of the same shape (else from zero).
+func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64, maxIter int, init *evidentialModel) (*evidentialModel, error) {
 	rows := f.TrainRows(blk.Present)
 	if len(rows) == 0 {
 		return nil, ErrNoTrainingRows
@@ -178,7 +193,11 @@ func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64,
 		labels[r] = f.Label[i]
 	}
 	obj := newEvidentialObjective(X, labels, d, k, lambda, c)
-	theta, _, err := obj.minimize(ctx, make([]float64, k*d+k), defaultTol/float64(n), maxIter)
+	x0 := make([]float64, k*d+k)
+	if init != nil && init.Kind == m.Kind && init.Dim == d && len(init.Bias) == k {
+		restandardise(init.Weights, init.Bias, init.Mean, init.Scale, m.Mean, m.Scale, x0)
+	}
+	theta, _, err := obj.minimize(ctx, x0, defaultTol/float64(n), maxIter)
 	if err != nil {
 		return nil, fmt.Errorf("fusion: evidential fit: %w", err)
 	}

@@ -27,8 +27,17 @@ func init() {
 // unimodal probabilities by a late rule (combine, default late-mean). A group is
 // present in a row when any of its modalities is.
 type hybrid struct {
-	cfg Config
-	p   *hybridParams
+	cfg  Config
+	p    *hybridParams
+	from *hybridParams // where the groups' fits start (FitFrom), or nil
+}
+
+// FitFrom fits each group's model starting from from's (WarmFitter).
+func (s *hybrid) FitFrom(ctx context.Context, in *Inputs, from Strategy) error {
+	if h, ok := from.(*hybrid); ok {
+		s.from = h.p
+	}
+	return s.Fit(ctx, in)
 }
 
 type hybridParams struct {
@@ -66,6 +75,9 @@ func (s *hybrid) Fit(ctx context.Context, in *Inputs) error {
 		}
 		e := &early{cfg: Config{Name: s.cfg.Name + ".group" + strconv.Itoa(g), Type: "early", Modalities: names, C: s.cfg.C, MaxIter: s.cfg.MaxIter,
 			Normalize: s.cfg.Normalize, BlockWeights: pick(s.cfg.BlockWeights, names)}}
+		if s.from != nil && g < len(s.from.Groups) {
+			e.init = s.from.Groups[g].LR
+		}
 		if err := e.Fit(ctx, in); err != nil {
 			return fmt.Errorf("hybrid group %d: %w", g, err)
 		}

@@ -138,16 +138,23 @@ func (m *LogReg) warmStart(init *LogReg, x0 []float64) {
 	if init.Classes != m.Classes || init.Dim != m.Dim || len(init.Weights) != m.Classes*m.Dim {
 		return
 	}
-	d := m.Dim
-	for k := 0; k < m.Classes; k++ {
-		b := init.Bias[k]
+	restandardise(init.Weights, init.Bias, init.Mean, init.Scale, m.Mean, m.Scale, x0)
+}
+
+// restandardise writes into x0 (weights, then biases) the parameters of a linear
+// model on features standardised by (mean, scale) that computes the same scores as
+// the model (w, b) on features standardised by (wMean, wScale):
+// w·(x − μ')/σ' = (w·σ/σ')·(x − μ)/σ + w·(μ − μ')/σ'.
+func restandardise(w, b, wMean, wScale, mean, scale, x0 []float64) {
+	d, k := len(mean), len(b)
+	for c := 0; c < k; c++ {
+		bias := b[c]
 		for j := 0; j < d; j++ {
-			// w·(x − μ')/σ' = w·σ/σ' · (x − μ)/σ + w·(μ − μ')/σ'
-			w := init.Weights[k*d+j]
-			x0[k*d+j] = w * m.Scale[j] / init.Scale[j]
-			b += w * (m.Mean[j] - init.Mean[j]) / init.Scale[j]
+			wj := w[c*d+j]
+			x0[c*d+j] = wj * scale[j] / wScale[j]
+			bias += wj * (mean[j] - wMean[j]) / wScale[j]
 		}
-		x0[m.Classes*d+k] = b
+		x0[k*d+c] = bias
 	}
 }
 

@@ -16,8 +16,17 @@ func init() {
 // probabilities are zeros). It scores new rows on the full unimodal models'
 // probabilities, as stacking does.
 type stacking struct {
-	cfg Config
-	p   *stackParams
+	cfg  Config
+	p    *stackParams
+	init *LogReg // where the meta-model's fit starts (FitFrom), or nil
+}
+
+// FitFrom fits starting from from's meta-model (WarmFitter).
+func (s *stacking) FitFrom(ctx context.Context, in *Inputs, from Strategy) error {
+	if st, ok := from.(*stacking); ok && st.p != nil {
+		s.init = st.p.LR
+	}
+	return s.Fit(ctx, in)
 }
 
 type stackParams struct {
@@ -68,7 +77,7 @@ func (s *stacking) Fit(ctx context.Context, in *Inputs) error {
 			y = append(y, in.Label[i])
 		}
 	}
-	lr, err := FitLogReg(ctx, X, y, dim, in.Classes, &LogRegOptions{C: s.cfg.C, MaxIter: s.cfg.MaxIter})
+	lr, err := FitLogReg(ctx, X, y, dim, in.Classes, &LogRegOptions{C: s.cfg.C, MaxIter: s.cfg.MaxIter, Init: s.init})
 	if err != nil {
 		return err
 	}

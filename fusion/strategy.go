@@ -37,6 +37,15 @@ type UncertaintyPredictor interface {
 	PredictUncertainty(ctx context.Context, in *Inputs, probs, uncertainty []float64) error
 }
 
+// WarmFitter is implemented by strategies whose fit can start from another fitted
+// instance of the same config — the full fit, when a strategy is refitted on
+// part of the rows (the report's out-of-fold figures): the fit then ends sooner,
+// at the same optimum within its tolerance. from of another kind or shape is
+// ignored (a cold start).
+type WarmFitter interface {
+	FitFrom(ctx context.Context, in *Inputs, from Strategy) error
+}
+
 // Config is a strategy as a job spec declares it. Options that a type does not use
 // are ignored by it (the spec rejects them).
 type Config struct {

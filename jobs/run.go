@@ -117,6 +117,7 @@ type runner struct {
 	notes     []string           // warnings from the fits, for the report
 	// baselineChoice is how a fitting run chose its best baseline (chooseBaseline).
 	baselineChoice *eval.BaselineChoice
+	strategyOOF    *eval.StrategyOOF // every strategy's out-of-fold accuracy (strategiesOutOfFold)
 	// ownedOnly is set for a shard that needs no row but its own (a score
 	// run without a holdout): it spills only its bucket groups, and leaves the
 	// choice of the best baseline to the finalize.
@@ -403,6 +404,12 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 		}
 	}
 	r.baselineChoice = choice
+	// The same out-of-fold inputs measure every strategy out of fold, for the
+	// report's overfitting table.
+	var err error
+	if r.strategyOOF, err = r.strategiesOutOfFold(ctx, f, oof, fs.strategies); err != nil {
+		return "", err
+	}
 	return choice.Candidates[best].Name, nil
 }
 
@@ -862,6 +869,14 @@ func (r *runner) report(facts *runFacts, t *tally, ev *eval.Evaluation, scorers 
 		st.Type, st.FitSeconds, st.PredictSeconds = s.Type, s.FitSec, t.predictSec[i]
 		if st.PredictSeconds > 0 {
 			st.RowsPerSecond = float64(t.scored) / st.PredictSeconds
+		}
+	}
+	rep.SetOverfit(r.strategyOOF)
+	if o := rep.Overfit; o != nil {
+		for _, row := range o.Strategies {
+			if row.Overfit {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %.2f points more accurate on its training rows than out of fold (%.4f against %.4f): it overfits; trust its %s figure", row.Name, 100*row.Gap, row.InSample, row.OutOfFold, o.Split))
+			}
 		}
 	}
 	rep.Cost.PeakRSSBytes = peakRSS()

@@ -56,6 +56,8 @@ type shardJob struct {
 	Notes     []string           `json:"notes,omitempty"` // the fits' warnings (the same in every shard)
 	// Baseline is how the shard's fit chose the best baseline (the same in every shard).
 	Baseline *eval.BaselineChoice `json:"baseline_choice,omitempty"`
+	// StrategyOOF is every strategy's out-of-fold accuracy (the same in every shard).
+	StrategyOOF *eval.StrategyOOF `json:"strategy_oof,omitempty"`
 }
 
 type tallyState struct {
@@ -212,7 +214,7 @@ func (r *runner) runShard(ctx context.Context, makePlan func() (*Plan, error), l
 	job, err := json.Marshal(shardJob{Mode: mode, Name: r.spec.Name, Dataset: r.spec.Dataset, Facts: facts,
 		Tally: p.tally.state(), Counts: p.counts.state(), Scorers: p.scorers, Models: p.models, Classes: p.classes,
 		BytesRead: p.bytesRead, Requests: p.requests, FitRows: p.fitRows, FitCap: p.fitCap, FitSource: p.fitSource,
-		Memory: r.memory, Seconds: r.seconds, PeakRSS: peakRSS(), Notes: r.notes, Baseline: r.baselineChoice})
+		Memory: r.memory, Seconds: r.seconds, PeakRSS: peakRSS(), Notes: r.notes, Baseline: r.baselineChoice, StrategyOOF: r.strategyOOF})
 	if err != nil {
 		return err
 	}
@@ -338,7 +340,7 @@ func finalize(ctx context.Context, l *lake.Lake, prefix string, count int, log *
 		}
 	}
 	r := &runner{spec: &Spec{Name: first.Name, Dataset: first.Dataset, hash: states[0].SpecSHA256}, log: log,
-		seconds: map[string]float64{}, memory: first.Memory, notes: first.Notes, baselineChoice: first.Baseline, runID: states[0].RunID, lake: l, opts: Options{Progress: progress}, cpu: runtime.GOMAXPROCS(0)}
+		seconds: map[string]float64{}, memory: first.Memory, notes: first.Notes, baselineChoice: first.Baseline, strategyOOF: first.StrategyOOF, runID: states[0].RunID, lake: l, opts: Options{Progress: progress}, cpu: runtime.GOMAXPROCS(0)}
 	for _, j := range jobs { // a stage took as long as its slowest shard
 		for stage, s := range j.Seconds {
 			r.seconds[stage] = max(r.seconds[stage], s)

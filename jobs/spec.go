@@ -185,6 +185,7 @@ type OutputSpec struct {
 type EvaluationSpec struct {
 	Bootstrap      *int  `yaml:"bootstrap"`        // Poisson-bootstrap replicates (default 1000; 0 = no intervals)
 	Ablation       *bool `yaml:"ablation"`         // re-score each strategy without each modality (default true)
+	OutOfFold      *bool `yaml:"out_of_fold"`      // refit each strategy per fold for its out-of-fold accuracy (default true)
 	ExactRankLimit int   `yaml:"exact_rank_limit"` // rows kept exactly per ROC/AP ranking (default 262144)
 }
 
@@ -199,6 +200,8 @@ func (e EvaluationSpec) replicates() int {
 }
 
 func (e EvaluationSpec) ablation() bool { return e.Ablation == nil || *e.Ablation }
+
+func (e EvaluationSpec) outOfFold() bool { return e.OutOfFold == nil || *e.OutOfFold }
 
 // ConcurrencySpec bounds parallel work; 0 means the default.
 type ConcurrencySpec struct {

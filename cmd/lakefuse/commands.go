@@ -562,6 +562,20 @@ func printResult(w io.Writer, res *jobs.Result) {
 		}
 		tw.Flush()
 	}
+	if o := rep.Overfit; o != nil {
+		var flagged []string
+		for _, s := range o.Strategies {
+			if s.Overfit {
+				flagged = append(flagged, fmt.Sprintf("%s %.4f / %.4f", s.Name, s.InSample, s.OutOfFold))
+			}
+		}
+		fmt.Fprintf(w, "\nout of fold (%d folds of the %d training rows, report.html has every strategy): ", o.Folds, o.Rows)
+		if len(flagged) == 0 {
+			fmt.Fprintf(w, "no model is more than %.0f points more accurate in sample than out of fold\n", 100*o.Margin)
+		} else {
+			fmt.Fprintf(w, "more than %.0f points more accurate in sample than out of fold (overfitting): %s\n", 100*o.Margin, strings.Join(flagged, ", "))
+		}
+	}
 	fmt.Fprintf(w, "\noutputs: %s/%s/ (scores/, metrics/, models/, report.json, report.html, manifest.json, _SUCCESS)\n", res.Lake, res.Prefix)
 }
 
