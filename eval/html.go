@@ -313,8 +313,8 @@ th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 {{if .R.Warnings}}<div class="warnings"><h2>Warnings</h2><ul>{{range .R.Warnings}}<li>{{.}}</li>{{end}}</ul></div>{{end}}
 
 <h2>Did fusion help?</h2>
-{{if .R.BestBaseline}}<p>Each strategy against the best single modality, <b>{{.R.BestBaseline}}</b> (chosen on the {{.R.ChosenOn}} split{{with .R.BaselineChoice}}, by out-of-fold accuracy{{if .Tie}}: a tie, decided by out-of-fold log loss{{end}}{{end}}), on the {{.Split}} split: paired accuracy difference with a bootstrap interval, and McNemar's exact test.</p>
-{{with .R.BaselineChoice}}<p class="meta">Out-of-fold accuracy (log loss) on the training rows: {{range .Candidates}}{{.Name}} {{printf "%.4f" .Accuracy}} ({{printf "%.4f" .LogLoss}}) · {{end}}</p>{{end}}
+{{if .R.BestBaseline}}<p>Each strategy against the best single modality, <b>{{.R.BestBaseline}}</b> (chosen on the {{.R.ChosenOn}} split{{with .R.BaselineChoice}}, by cross-validated accuracy{{if .Tie}}: a tie, decided by cross-validated log loss{{end}}{{end}}), on the {{.Split}} split: paired accuracy difference with a bootstrap interval, and McNemar's exact test.</p>
+{{with .R.BaselineChoice}}<p class="meta">Cross-validated accuracy (log loss) on the training rows, each fold's figure averaged over the stratified folds: {{range .Candidates}}{{.Name}} {{printf "%.4f" .Accuracy}} ({{printf "%.4f" .LogLoss}}) · {{end}}</p>{{end}}
 <ul>{{.Verdicts}}</ul>{{else}}<p>No unimodal baseline to compare with.</p>{{end}}
 
 {{with .R.Overfit}}<h2>Overfitting: in sample, out of fold, {{.Split}}</h2>

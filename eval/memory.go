@@ -19,10 +19,11 @@ type FitReport struct {
 	Warning string `json:"-"`
 }
 
-// BaselineChoice is how the best single modality was chosen: by out-of-fold
-// accuracy on the training rows (each features modality's rows predicted by
-// models fitted without them; a probabilities modality is its own), ties broken
-// by out-of-fold log loss, then by name.
+// BaselineChoice is how the best single modality was chosen: by cross-validated
+// accuracy on the training rows — each features modality's rows predicted by
+// models fitted without their stratified fold (a probabilities modality is its
+// own), the accuracy of each fold averaged over the folds, as scikit-learn's
+// cross_val_score — ties broken by the cross-validated log loss, then by name.
 type BaselineChoice struct {
 	Candidates []BaselineCandidate `json:"candidates"`
 	Tie        bool                `json:"tie"` // the best accuracy was shared; log loss (or the name) decided
@@ -31,7 +32,8 @@ type BaselineChoice struct {
 // StrategyOOF is every fitted strategy's accuracy out of fold on the training
 // rows the fits saw: refitted once per stratified fold on the rows outside it
 // (with the out-of-fold unimodal probabilities as its inputs) and scored on the
-// rows inside it.
+// rows inside it; each fold's accuracy averaged over the folds, as the
+// baselines' (BaselineCandidate).
 type StrategyOOF struct {
 	Folds    int                `json:"folds"`
 	Rows     int64              `json:"rows"`
@@ -72,8 +74,9 @@ type OverfitRow struct {
 type BaselineCandidate struct {
 	Name     string  `json:"name"`
 	Rows     int64   `json:"rows"`
-	Accuracy float64 `json:"oof_accuracy"`
-	LogLoss  float64 `json:"oof_log_loss"`
+	Folds    int     `json:"folds"`
+	Accuracy float64 `json:"oof_accuracy"` // the mean over folds of each fold's accuracy
+	LogLoss  float64 `json:"oof_log_loss"` // the mean over folds of each fold's log loss
 }
 
 // SetOverfit fills r.Overfit from the strategies' train-split (in-sample) and

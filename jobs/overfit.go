@@ -17,7 +17,8 @@ import (
 // the rows inside it. Its inputs are the out-of-fold unimodal probabilities
 // (oof), so a held-out row's unimodal inputs come from models fitted without it
 // too; the fusion layer of a fold's fit sees them for its own rows as the real
-// fit does. A strategy that can (fusion.WarmFitter) starts each fold's fit from
+// fit does. Each fold's accuracy is averaged over the folds, as the baseline
+// choice's (scikit-learn's cross_val_score). A strategy that can (fusion.WarmFitter) starts each fold's fit from
 // its full fit, fitted (in spec order; nil fits cold). Fits run r.cpu at a time
 // and are deterministic, so the figures are.
 func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [][]float64, fitted []fusion.Strategy) (*eval.StrategyOOF, error) {
@@ -98,12 +99,19 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [
 		return nil, err
 	}
 	out := &eval.StrategyOOF{Folds: folds, Rows: int64(len(rows)), Accuracy: map[string]float64{}}
+	size := make([]int64, folds)
+	for _, fo := range fold {
+		size[fo]++
+	}
 	for si, st := range r.spec.Strategies {
-		n := int64(0)
-		for _, c := range right[si] {
-			n += c
+		acc, used := 0.0, 0
+		for fo, c := range right[si] {
+			if size[fo] > 0 {
+				acc += float64(c) / float64(size[fo])
+				used++
+			}
 		}
-		out.Accuracy[st.Name] = float64(n) / float64(len(rows))
+		out.Accuracy[st.Name] = acc / float64(max(used, 1))
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -349,10 +350,12 @@ func byModality(f *fusion.Frame, uni []*fusion.Unimodal) map[string]*fusion.Unim
 }
 
 // chooseBaseline names the baseline strategies are compared with: the modality
-// whose unimodal model is most accurate out of fold on the training rows the fits
-// saw — a features modality's rows predicted by models fitted without them (the
-// stratified folds of fusion.OutOfFold), a probabilities modality's own — ties
-// to the lower out-of-fold log loss, then to the first name. Training accuracy
+// whose unimodal model has the best cross-validated accuracy on the training rows
+// the fits saw — a features modality's rows predicted by models fitted without
+// them (the stratified folds of fusion.OutOfFold), a probabilities modality's
+// own, each fold's accuracy averaged over the folds (scikit-learn's
+// cross_val_score) — ties to the lower cross-validated log loss, then to the
+// first name. Training accuracy
 // would reward the modality that overfits most. Every path chooses on the same
 // rows, so a run held whole, a run in bucket groups and every shard compare with
 // the same baseline. It records the candidates for the report.
@@ -367,39 +370,55 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 	}
 	k := f.Classes
 	choice := &eval.BaselineChoice{}
-	right := make([]int64, len(f.Blocks))
-	for b, blk := range f.Blocks {
-		var ll eval.LogLoss
-		for i := 0; i < f.Rows; i++ {
-			if !f.Train[i] || f.Label[i] < 0 {
-				continue
-			}
+	for _, blk := range f.Blocks {
+		b := len(choice.Candidates)
+		// Scored per stratified fold, as fusion.OutOfFold fitted them, and
+		// averaged over the folds: scikit-learn's cross_val_score.
+		rows := f.TrainRows(blk.Present)
+		fold, folds, _ := f.StratifiedFolds(rows, fusion.Folds)
+		right, lls := make([]int64, folds), make([]eval.LogLoss, folds)
+		for j, i := range rows {
 			p := oof[b][i*k : (i+1)*k]
 			if eval.Argmax(p) == int(f.Label[i]) {
-				right[b]++
+				right[fold[j]]++
 			}
-			ll.Add(p, int(f.Label[i]))
+			lls[fold[j]].Add(p, int(f.Label[i]))
 		}
-		choice.Candidates = append(choice.Candidates, eval.BaselineCandidate{Name: "unimodal." + blk.Name, Rows: ll.Rows,
-			Accuracy: float64(right[b]) / float64(max(ll.Rows, 1)), LogLoss: ll.Result()})
+		c := eval.BaselineCandidate{Name: "unimodal." + blk.Name, Rows: int64(len(rows)), Folds: folds}
+		used := 0
+		for fo := range lls {
+			if lls[fo].Rows > 0 {
+				c.Accuracy += float64(right[fo]) / float64(lls[fo].Rows)
+				c.LogLoss += lls[fo].Result()
+				used++
+			}
+		}
+		if used > 0 {
+			c.Accuracy, c.LogLoss = c.Accuracy/float64(used), c.LogLoss/float64(used)
+		}
+		choice.Candidates = append(choice.Candidates, c)
 	}
+	// Equal accuracy up to rounding is a tie (a mean of per-fold fractions).
+	same := func(a, b float64) bool { return math.Abs(a-b) <= 1e-12 }
 	best := -1
 	for b, c := range choice.Candidates {
 		switch {
-		case best < 0, right[b] > right[best]:
+		case best < 0:
 			best = b
-		case right[b] == right[best]:
+		case same(c.Accuracy, choice.Candidates[best].Accuracy):
 			if bc := choice.Candidates[best]; c.LogLoss < bc.LogLoss || (c.LogLoss == bc.LogLoss && c.Name < bc.Name) {
 				best = b
 			}
+		case c.Accuracy > choice.Candidates[best].Accuracy:
+			best = b
 		}
 	}
 	if best < 0 {
 		return "", nil
 	}
 	// A tie is the winner's accuracy shared: log loss (or the name) decided.
-	for b := range choice.Candidates {
-		if b != best && right[b] == right[best] {
+	for b, c := range choice.Candidates {
+		if b != best && same(c.Accuracy, choice.Candidates[best].Accuracy) {
 			choice.Tie = true
 		}
 	}

@@ -543,9 +543,9 @@ func printResult(w io.Writer, res *jobs.Result) {
 	if rep.BestBaseline != "" {
 		how := ""
 		if c := rep.BaselineChoice; c != nil {
-			how = ", by out-of-fold accuracy"
+			how = ", by cross-validated accuracy"
 			if c.Tie {
-				how += ": a tie, decided by out-of-fold log loss"
+				how += ": a tie, decided by cross-validated log loss"
 			}
 		}
 		fmt.Fprintf(w, "\nagainst the best single modality, %s (chosen on the %s split%s), on the %s split:\n\n", rep.BestBaseline, rep.ChosenOn, how, split)
