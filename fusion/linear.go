@@ -6,8 +6,8 @@ import (
 	"math"
 
 	"golang.org/x/sync/errgroup"
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/lakefuse/lakefuse/internal/dotk"
 	"gonum.org/v1/gonum/optimize"
 )
 
@@ -16,14 +16,15 @@ import (
 // ℓ(z_i, y_i), and the L2 penalty ‖W‖²/(2Cn) on the mean loss; the intercepts are
 // not penalised. The scores of all rows are one matrix product, X·Wᵀ, and the
 // gradient another, Gᵀ·X with G the rows' ∂ℓ/∂z, computed as Gᵀ·(Xᵀ)ᵀ from a
-// transposed copy of X so that both products are gonum Dgemm's fastest form (rows
-// dotted with rows: 1.5× the other form's speed here). Dgemm's sums run in an order
-// fixed by the shapes, not by the worker count. The per-row
+// transposed copy of X so that both are rows dotted with rows (internal/dotk:
+// AVX2 where the CPU has it, one fixed rounding recipe everywhere, so the
+// products are bit-identical on every machine and any number of CPUs; Go's
+// math.Exp itself takes an FMA path on amd64 CPUs that have one). The per-row
 // losses run in gradChunks fixed chunks whose partial sums are added in chunk
 // order, so the value and gradient are the same on any number of CPUs.
 type linearObjective struct {
 	n, dim, classes int
-	X, Xt           blas64.General // n×dim, and its transpose
+	X, Xt           []float64 // n×dim, and its transpose (dim×n)
 	y               []int32
 	lambda          float64 // 1/(C·n)
 	// rowLoss returns row i's loss given its scores z and writes ∂ℓ/∂z over z;
@@ -49,11 +50,10 @@ const gradChunks = 8
 func newLinearObjective(X []float64, y []int32, dim, classes int, c float64) *linearObjective {
 	n := len(y)
 	o := &linearObjective{n: n, dim: dim, classes: classes, y: y, lambda: 1 / (c * float64(n)),
-		X: blas64.General{Rows: n, Cols: dim, Stride: dim, Data: X}, Z: make([]float64, n*classes), Zt: make([]float64, n*classes)}
-	o.Xt = blas64.General{Rows: dim, Cols: n, Stride: n, Data: make([]float64, n*dim)}
+		X: X, Xt: make([]float64, n*dim), Z: make([]float64, n*classes), Zt: make([]float64, n*classes)}
 	for i := 0; i < n; i++ {
 		for j, v := range X[i*dim : (i+1)*dim] {
-			o.Xt.Data[j*n+i] = v
+			o.Xt[j*n+i] = v
 		}
 	}
 	np := classes*dim + classes
@@ -68,11 +68,9 @@ func (o *linearObjective) eval(theta []float64) {
 		return
 	}
 	n, d, k := o.n, o.dim, o.classes
-	W := blas64.General{Rows: k, Cols: d, Stride: d, Data: theta[:k*d]}
 	B := theta[k*d:]
-	Z := blas64.General{Rows: n, Cols: k, Stride: k, Data: o.Z}
-	if d > 0 && n > 0 {
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1, o.X, W, 0, Z)
+	if d > 0 {
+		dotk.MulABt(1, o.X, d, theta[:k*d], d, o.Z, k, n, k, d)
 	} else {
 		clear(o.Z)
 	}
@@ -105,12 +103,10 @@ func (o *linearObjective) eval(theta []float64) {
 			o.Zt[j*n+i] = v
 		}
 	}
-	gradW := blas64.General{Rows: k, Cols: d, Stride: d, Data: o.lastG[:k*d]}
-	if d > 0 && n > 0 {
-		Zt := blas64.General{Rows: k, Cols: n, Stride: n, Data: o.Zt}
-		blas64.Gemm(blas.NoTrans, blas.Trans, inv, Zt, o.Xt, 0, gradW)
+	if n > 0 {
+		dotk.MulABt(inv, o.Zt, n, o.Xt, n, o.lastG[:k*d], d, k, d, n)
 	} else {
-		clear(gradW.Data)
+		clear(o.lastG[:k*d])
 	}
 	reg := 0.0
 	for j, w := range theta[:k*d] {

@@ -1,0 +1,87 @@
+#include "textflag.h"
+
+// func dot4x2AVX2(a0, a1, a2, a3, b0, b1 *float64, n int, out *[8]float64)
+// out[2i+j] = (s0+s2)+(s1+s3), s_l = Σ a_i[4t+l]·b_j[4t+l] over 4t < n, each
+// product rounded (VMULPD) before it is added (VADDPD).
+TEXT ·dot4x2AVX2(SB), NOSPLIT, $0-64
+	MOVQ a0+0(FP), R8
+	MOVQ a1+8(FP), R9
+	MOVQ a2+16(FP), R10
+	MOVQ a3+24(FP), R11
+	MOVQ b0+32(FP), R12
+	MOVQ b1+40(FP), R13
+	MOVQ n+48(FP), CX
+	MOVQ out+56(FP), DI
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	XORQ SI, SI
+
+loop:
+	CMPQ SI, CX
+	JGE  done
+	VMOVUPD (R12)(SI*8), Y8
+	VMOVUPD (R13)(SI*8), Y9
+	VMOVUPD (R8)(SI*8), Y10
+	VMULPD  Y8, Y10, Y11
+	VADDPD  Y11, Y0, Y0
+	VMULPD  Y9, Y10, Y12
+	VADDPD  Y12, Y1, Y1
+	VMOVUPD (R9)(SI*8), Y10
+	VMULPD  Y8, Y10, Y11
+	VADDPD  Y11, Y2, Y2
+	VMULPD  Y9, Y10, Y12
+	VADDPD  Y12, Y3, Y3
+	VMOVUPD (R10)(SI*8), Y10
+	VMULPD  Y8, Y10, Y11
+	VADDPD  Y11, Y4, Y4
+	VMULPD  Y9, Y10, Y12
+	VADDPD  Y12, Y5, Y5
+	VMOVUPD (R11)(SI*8), Y10
+	VMULPD  Y8, Y10, Y11
+	VADDPD  Y11, Y6, Y6
+	VMULPD  Y9, Y10, Y12
+	VADDPD  Y12, Y7, Y7
+	ADDQ    $4, SI
+	JMP     loop
+
+done:
+	VEXTRACTF128 $1, Y0, X13
+	VADDPD       X13, X0, X0
+	VHADDPD      X0, X0, X0
+	VMOVSD       X0, 0(DI)
+	VEXTRACTF128 $1, Y1, X13
+	VADDPD       X13, X1, X1
+	VHADDPD      X1, X1, X1
+	VMOVSD       X1, 8(DI)
+	VEXTRACTF128 $1, Y2, X13
+	VADDPD       X13, X2, X2
+	VHADDPD      X2, X2, X2
+	VMOVSD       X2, 16(DI)
+	VEXTRACTF128 $1, Y3, X13
+	VADDPD       X13, X3, X3
+	VHADDPD      X3, X3, X3
+	VMOVSD       X3, 24(DI)
+	VEXTRACTF128 $1, Y4, X13
+	VADDPD       X13, X4, X4
+	VHADDPD      X4, X4, X4
+	VMOVSD       X4, 32(DI)
+	VEXTRACTF128 $1, Y5, X13
+	VADDPD       X13, X5, X5
+	VHADDPD      X5, X5, X5
+	VMOVSD       X5, 40(DI)
+	VEXTRACTF128 $1, Y6, X13
+	VADDPD       X13, X6, X6
+	VHADDPD      X6, X6, X6
+	VMOVSD       X6, 48(DI)
+	VEXTRACTF128 $1, Y7, X13
+	VADDPD       X13, X7, X7
+	VHADDPD      X7, X7, X7
+	VMOVSD       X7, 56(DI)
+	VZEROUPPER
+	RET
