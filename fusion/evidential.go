@@ -7,7 +7,6 @@ import (
 	"math"
 
 	"golang.org/x/sync/errgroup"
-	"gonum.org/v1/gonum/mathext"
 )
 
 func init() {
@@ -228,32 +227,25 @@ func newEvidentialObjective(X []float64, y []int32, d, k int, lambda, c float64)
 				St += v + 1
 			}
 		}
-		loss := mathext.Digamma(S) - mathext.Digamma(e[y]+1)
-		// KL(Dir(α̃) ‖ Dir(1)).
-		kl, _ := math.Lgamma(St)
-		kl -= lgK
-		psiSt := mathext.Digamma(St)
-		for kk, v := range e {
-			if kk == int(y) {
-				continue
-			}
-			a := v + 1
-			lga, _ := math.Lgamma(a)
-			kl += -lga + (a-1)*(mathext.Digamma(a)-psiSt)
-		}
-		loss += lambda * kl
-		// ∂ℓ/∂z_k = ∂ℓ/∂α_k · softplus'(z_k).
-		tS, tSt := trigamma(S), trigamma(St)
+		_, psiS, tS := gammaFns(S)
+		lgSt, psiSt, tSt := gammaFns(St)
+		_, psiY, tY := gammaFns(e[y] + 1)
+		loss := psiS - psiY
+		// KL(Dir(α̃) ‖ Dir(1)), and ∂ℓ/∂z_k = ∂ℓ/∂α_k · softplus'(z_k).
+		kl := lgSt - lgK
 		for kk, v := range e {
 			g := tS // ∂/∂α_k of ψ(S)
 			if kk == int(y) {
-				g -= trigamma(v + 1)
+				g -= tY
 			} else {
 				a := v + 1
-				g += lambda * ((a-1)*trigamma(a) - tSt*(St-float64(k)))
+				lga, psiA, tA := gammaFns(a)
+				kl += -lga + (a-1)*(psiA-psiSt)
+				g += lambda * ((a-1)*tA - tSt*(St-float64(k)))
 			}
 			z[kk] = g * de[kk]
 		}
+		loss += lambda * kl
 		return loss
 	}
 	return o
@@ -276,18 +268,6 @@ func evidentialObjective(m *evidentialModel, X []float64, labels []int, k int, l
 		}
 		return o.lastF
 	}
-}
-
-// trigamma is ψ'(x) for x > 0: the recurrence ψ'(x) = ψ'(x+1) + 1/x² up to x ≥ 10,
-// then the asymptotic series (error about 1e-12 there).
-func trigamma(x float64) float64 {
-	r := 0.0
-	for x < 10 {
-		r += 1 / (x * x)
-		x++
-	}
-	x2 := 1 / (x * x)
-	return r + 1/x + x2/2 + x2/x*(1.0/6-x2*(1.0/30-x2*(1.0/42-x2/30)))
 }
 
 func (s *evidential) Predict(ctx context.Context, in *Inputs, out []float64) error {

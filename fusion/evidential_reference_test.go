@@ -79,7 +79,9 @@ func TestEvidentialObjectiveAndGradient(t *testing.T) {
 		grad := make([]float64, len(theta))
 		got := obj(theta, grad)
 		want := evidentialLoss(theta, X, labels, k, d, tc.lambda, tc.c)
-		if differ(got, want, 1e-12*math.Abs(want)) {
+		// The formulas use gonum's Digamma, accurate to about 1e-11 (the fit's
+		// gammaFns is checked against exact values to 1e-13: TestGammaFns).
+		if differ(got, want, 1e-10*math.Abs(want)) {
 			t.Errorf("λ=%v C=%v: loss %v, from the formulas %v", tc.lambda, tc.c, got, want)
 		}
 		for j := range theta {
