@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/lakefuse/lakefuse/jobs"
 	"github.com/lakefuse/lakefuse/lake"
 	"github.com/lakefuse/lakefuse/shard"
+	"github.com/lakefuse/lakefuse/synth"
 )
 
 func newFlags(name string) *flag.FlagSet {
@@ -732,5 +734,43 @@ func cmdBucket(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "bucketed %d files%s of dataset %s into %d files of %s/%s (%d rows, %s), %d buckets of %s\n",
 		res.FilesRead, part, res.From, res.FilesWritten, res.Lake, res.To, res.Rows, spill.FormatSize(res.BytesWritten), res.Buckets, spec.Key)
 	fmt.Fprintf(stdout, "run the job on it with dataset: %s; its shards then read only their own buckets when scoring\n", res.To)
+	return nil
+}
+
+func cmdSynth(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("synth")
+	lakeURL := fs.String("lake", "", "lake URL to write the dataset into (required)")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "files generated and written at a time")
+	if err := parse(fs, args, 1, "one scenario YAML file"); err != nil {
+		return err
+	}
+	if *lakeURL == "" {
+		return fmt.Errorf("%w: --lake is required", errUsage)
+	}
+	sc, err := synth.Load(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	l, err := lake.Open(ctx, *lakeURL)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	f, err := synth.Write(ctx, l, sc, *workers)
+	if err != nil {
+		return err
+	}
+	w := f.Written
+	fmt.Fprintf(stdout, "wrote %s/%s: %d entities in %d files per table (labels/ and %d modalities), scenario.json\n", l, sc.Dataset, w.Entities, w.Files, len(w.Modalities))
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODALITY\tROWS\tMISSING\tDUPLICATE ROWS\tINVALID\tBAYES ACCURACY (WHERE PRESENT)")
+	for i, m := range w.Modalities {
+		r := f.Truth.Modalities[i]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.4f ± %.4f\n", m.Name, m.Rows, m.Missing, m.Duplicates, m.Invalid, r.Accuracy, r.StdErr)
+	}
+	tw.Flush()
+	t := f.Truth
+	fmt.Fprintf(stdout, "Bayes accuracy fused: %.4f ± %.4f with the scenario's missingness, %.4f ± %.4f with every modality; most frequent class %.4f (%d Monte Carlo samples)\n",
+		t.FusedMissing.Accuracy, t.FusedMissing.StdErr, t.Fused.Accuracy, t.Fused.StdErr, t.MaxPrior, t.Samples)
 	return nil
 }

@@ -8,6 +8,7 @@
 //	lakefuse validate SPEC             check a spec without touching the lake
 //	lakefuse plan SPEC                 list files, rows and schemas; check them against the spec
 //	lakefuse import --lake URL …       turn a CSV file into a modality (or labels) table
+//	lakefuse synth --lake URL SCENARIO write a synthetic dataset with its ground truth
 //	lakefuse inspect URL               partitions, files, schemas and rows under a lake prefix
 //	lakefuse report RUN...             render a run's report.html, or compare runs
 //	lakefuse vacuum OUTPUT_URL         list (--apply: delete) files no committed run needs
@@ -52,6 +53,7 @@ usage:
   lakefuse validate SPEC
   lakefuse plan [--lake URL] SPEC
   lakefuse import --lake URL --dataset D (--modality M | --labels) [flags] FILE.csv
+  lakefuse synth --lake URL [--workers N] SCENARIO.yaml   write a synthetic dataset with known ground truth (scenario.json)
   lakefuse inspect URL
   lakefuse report [--out FILE] RUN_URL...   render one run's report, or compare several runs
   lakefuse vacuum [--older-than D] [--apply] OUTPUT_URL   list (delete) files no committed run needs
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPlan(ctx, rest, stdout)
 	case "import":
 		err = cmdImport(ctx, rest, stdout)
+	case "synth":
+		err = cmdSynth(ctx, rest, stdout)
 	case "inspect":
 		err = cmdInspect(ctx, rest, stdout)
 	case "report":

@@ -1,0 +1,277 @@
+// Package synth writes synthetic lakes with known ground truth: a scenario
+// declares entities, classes, keys, splits and modalities (how informative,
+// correlated, missing, duplicated or invalid each is), and Write produces the
+// dataset in lakefuse's layout together with scenario.json, which holds what the
+// generator knows — each modality's Bayes-optimal accuracy and the fused one —
+// and what it wrote (rows, duplicates, invalid values per modality).
+//
+// The model: an entity's class y is drawn from the priors. Each modality m sees
+// its class through a signal z_m in R^L (L = latent), z_m = s_m·μ_{m,y} +
+// √ρ_m·u + √(1−ρ_m)·ε_m, where μ_{m,c} are fixed unit vectors, s_m the
+// modality's separation, u ~ N(0, I) a latent shared by every modality (so
+// modalities with ρ > 0 err together) and ε_m ~ N(0, I) its own noise. A
+// features modality writes x_m = P_m·z_m + η_m, P_m a fixed D×L matrix with
+// orthonormal columns and η_m noise in the orthogonal complement (so P_mᵀx_m =
+// z_m: the extra dimensions carry nothing); a probs modality writes its own
+// Bayes posterior p(y | z_m) (calibrated probabilities whose accuracy is the
+// modality's Bayes rate); a score modality, for two classes, p(class 1 | z_m).
+// z given y is Gaussian with a known covariance, so Bayes-optimal decisions are
+// linear discriminants, and their accuracies are estimated by Monte Carlo
+// (truth.go).
+//
+// Every entity's draws come from a generator seeded by (seed, entity index), so
+// the data do not depend on how the entities are split into files or workers.
+package synth
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/lakefuse/lakefuse/internal/errkind"
+)
+
+// ErrScenario is a scenario that cannot be generated (a spec error: exit 2).
+var ErrScenario = errkind.New(errkind.Spec, "synth: bad scenario")
+
+// Scenario is a synthetic dataset as a YAML file declares it.
+type Scenario struct {
+	Name       string             `yaml:"name"`
+	Dataset    string             `yaml:"dataset"` // the dataset folder (default name)
+	Seed       uint64             `yaml:"seed"`
+	Entities   int64              `yaml:"entities"`
+	Classes    int                `yaml:"classes"`
+	Priors     []float64          `yaml:"priors"`      // class frequencies (default uniform); normalised
+	Key        KeySpec            `yaml:"key"`         // entity key type and order
+	Splits     map[string]float64 `yaml:"splits"`      // split name → fraction (default train 0.8, test 0.2)
+	LabelNoise float64            `yaml:"label_noise"` // fraction of labels replaced by another class
+	Latent     int                `yaml:"latent"`      // dimensions of each modality's class signal (default 8)
+	RowsPer    int                `yaml:"rows_per_file"`
+	Modalities []ModalitySpec     `yaml:"modalities"`
+}
+
+// KeySpec is the entity key: int (0, 1, … or a scramble of them) or string
+// ("e" and 12 digits).
+type KeySpec struct {
+	Name  string `yaml:"name"`  // column name (default entity_id)
+	Type  string `yaml:"type"`  // int (default) or string
+	Order string `yaml:"order"` // sorted (default): files list keys in increasing order; shuffled
+}
+
+// ModalitySpec is one modality of a scenario.
+type ModalitySpec struct {
+	Name string `yaml:"name"`
+	// Kind is probs (a list of class probabilities), score (two classes: the
+	// probability of the second), embedding (a list<float> of Dim values) or
+	// columns (Dim numeric columns f0, f1, …).
+	Kind string `yaml:"kind"`
+	Dim  int    `yaml:"dim"`
+	// Separation scales the distance between the class means of the signal (0:
+	// the modality says nothing about the class).
+	Separation float64 `yaml:"separation"`
+	// Correlation is the share of the signal's noise that comes from the latent
+	// common to all modalities (0: errors independent of the other modalities').
+	Correlation float64 `yaml:"correlation"`
+	// Missing is the fraction of entities without a row, completely at random;
+	// MissingByClass, if set, is that fraction per class instead.
+	Missing        float64   `yaml:"missing"`
+	MissingByClass []float64 `yaml:"missing_by_class"`
+	Duplicates     float64   `yaml:"duplicates"` // fraction of rows written twice
+	Invalid        float64   `yaml:"invalid"`    // fraction of rows with an invalid value (NaN; a negative probability)
+}
+
+// Load reads and checks a scenario file.
+func Load(path string) (*Scenario, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrScenario, err)
+	}
+	return Parse(b, path)
+}
+
+// Parse decodes a scenario strictly (an unknown field is an error naming it),
+// applies the defaults and checks it.
+func Parse(b []byte, source string) (s *Scenario, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("%w: %s: the YAML could not be parsed (%v)", ErrScenario, source, r)
+		}
+	}()
+	s = &Scenario{}
+	if err := yaml.NewDecoder(bytes.NewReader(b), yaml.Strict()).Decode(s); err != nil {
+		return nil, fmt.Errorf("%w: %s: %s", ErrScenario, source, strings.TrimSpace(yaml.FormatError(err, false, true)))
+	}
+	s.defaults()
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return s, nil
+}
+
+func (s *Scenario) defaults() {
+	if s.Dataset == "" {
+		s.Dataset = s.Name
+	}
+	if s.Key.Name == "" {
+		s.Key.Name = "entity_id"
+	}
+	if s.Key.Type == "" {
+		s.Key.Type = "int"
+	}
+	if s.Key.Order == "" {
+		s.Key.Order = "sorted"
+	}
+	if len(s.Splits) == 0 {
+		s.Splits = map[string]float64{"train": 0.8, "test": 0.2}
+	}
+	if s.Latent == 0 {
+		s.Latent = 8
+	}
+	if s.RowsPer == 0 {
+		s.RowsPer = 1 << 18
+	}
+	if len(s.Priors) == 0 && s.Classes > 0 {
+		s.Priors = make([]float64, s.Classes)
+		for c := range s.Priors {
+			s.Priors[c] = 1
+		}
+	}
+	total := 0.0
+	for _, p := range s.Priors {
+		total += p
+	}
+	for c := range s.Priors {
+		s.Priors[c] /= total
+	}
+	for i := range s.Modalities {
+		m := &s.Modalities[i]
+		if m.Kind == "probs" || m.Kind == "score" {
+			m.Dim = 0
+		}
+	}
+}
+
+// Validate lists every problem at once.
+func (s *Scenario) Validate() error {
+	var errs []string
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	frac := func(what string, v float64) {
+		if !(v >= 0 && v <= 1) {
+			bad("%s %v: want a fraction in [0, 1]", what, v)
+		}
+	}
+	if s.Name == "" {
+		bad("name is required")
+	}
+	if s.Entities < 1 {
+		bad("entities %d: want at least 1", s.Entities)
+	}
+	if s.Classes < 2 {
+		bad("classes %d: want at least 2", s.Classes)
+	}
+	if len(s.Priors) != s.Classes {
+		bad("priors: %d values for %d classes", len(s.Priors), s.Classes)
+	}
+	for c, p := range s.Priors {
+		if !(p >= 0) || math.IsInf(p, 0) {
+			bad("priors[%d] = %v: want a non-negative frequency", c, p)
+		}
+	}
+	if s.Key.Type != "int" && s.Key.Type != "string" {
+		bad("key.type %q: want int or string", s.Key.Type)
+	}
+	if s.Key.Order != "sorted" && s.Key.Order != "shuffled" {
+		bad("key.order %q: want sorted or shuffled", s.Key.Order)
+	}
+	sum := 0.0
+	for name, f := range s.Splits {
+		frac("splits."+name, f)
+		sum += f
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		bad("splits sum to %v: want 1", sum)
+	}
+	frac("label_noise", s.LabelNoise)
+	if s.Latent < 1 || s.Latent > 64 {
+		bad("latent %d: want 1 to 64", s.Latent)
+	}
+	if s.RowsPer < 1 {
+		bad("rows_per_file %d: want at least 1", s.RowsPer)
+	}
+	if len(s.Modalities) == 0 {
+		bad("modalities: want at least one")
+	}
+	seen := map[string]bool{}
+	for i, m := range s.Modalities {
+		at := fmt.Sprintf("modalities[%d] (%s)", i, m.Name)
+		if m.Name == "" || strings.ContainsAny(m.Name, "/=") {
+			bad("%s: want a name without / or =", at)
+		}
+		if seen[m.Name] {
+			bad("%s: the name appears twice", at)
+		}
+		seen[m.Name] = true
+		switch m.Kind {
+		case "probs":
+		case "score":
+			if s.Classes != 2 {
+				bad("%s: kind score needs two classes", at)
+			}
+		case "embedding", "columns":
+			if m.Dim < s.Latent {
+				bad("%s: dim %d: want at least latent (%d)", at, m.Dim, s.Latent)
+			}
+		default:
+			bad("%s: kind %q: want probs, score, embedding or columns", at, m.Kind)
+		}
+		if !(m.Separation >= 0) || math.IsInf(m.Separation, 0) {
+			bad("%s: separation %v: want a non-negative number", at, m.Separation)
+		}
+		if !(m.Correlation >= 0 && m.Correlation < 1) {
+			bad("%s: correlation %v: want a fraction in [0, 1)", at, m.Correlation)
+		}
+		frac(at+": missing", m.Missing)
+		if m.MissingByClass != nil && len(m.MissingByClass) != s.Classes {
+			bad("%s: missing_by_class: %d values for %d classes", at, len(m.MissingByClass), s.Classes)
+		}
+		for _, r := range m.MissingByClass {
+			frac(at+": missing_by_class", r)
+		}
+		frac(at+": duplicates", m.Duplicates)
+		frac(at+": invalid", m.Invalid)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrScenario, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// splitNames are the scenario's splits in a fixed order (by name), with their
+// cumulative fractions.
+func (s *Scenario) splitNames() ([]string, []float64) {
+	names := make([]string, 0, len(s.Splits))
+	for n := range s.Splits {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	cum := make([]float64, len(names))
+	acc := 0.0
+	for i, n := range names {
+		acc += s.Splits[n]
+		cum[i] = acc
+	}
+	return names, cum
+}
+
+// missingRate is modality m's chance of no row for an entity of class c.
+func (m *ModalitySpec) missingRate(c int) float64 {
+	if m.MissingByClass != nil {
+		return m.MissingByClass[c]
+	}
+	return m.Missing
+}

@@ -1,0 +1,243 @@
+package synth_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lakefuse/lakefuse/jobs"
+	"github.com/lakefuse/lakefuse/lake"
+	"github.com/lakefuse/lakefuse/synth"
+)
+
+const scenario = `
+name: t
+seed: 11
+entities: 30000
+classes: 3
+splits: {train: 0.5, test: 0.5}
+latent: 6
+modalities:
+  - {name: a, kind: probs, separation: 1.6, missing: 0.25, duplicates: 0.02, invalid: 0.01}
+  - {name: b, kind: probs, separation: 1.2}
+  - {name: zero, kind: probs, separation: 0}
+  - {name: e, kind: embedding, dim: 16, separation: 1.8, correlation: 0.4}
+`
+
+const job = `
+name: t
+dataset: t
+label: {column: label, from: labels}
+split: {column: split, train: [train]}
+align: {join: left, duplicates: first}
+modalities:
+  - {name: a, probs: probs}
+  - {name: b, probs: probs}
+  - {name: zero, probs: probs}
+  - {name: e, features: {column: embedding}}
+strategies:
+  - {name: product-ab, type: late-product, modalities: [a, b]}
+  - {name: weighted, type: late-weighted}
+evaluation: {bootstrap: 400, ablation: false, out_of_fold: false}
+`
+
+func write(t *testing.T, yaml string, mutate func(*synth.Scenario)) (string, *synth.File) {
+	t.Helper()
+	sc, err := synth.Parse([]byte(yaml), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mutate != nil {
+		mutate(sc)
+	}
+	dir := t.TempDir()
+	l, err := lake.Open(context.Background(), "file://"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	f, err := synth.Write(context.Background(), l, sc, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, f
+}
+
+// The generator against its own truth, through a real run: the written counts
+// come back in the report's reconciliation; a probs modality is its own Bayes
+// posterior, so its accuracy where present estimates its Bayes rate, and the
+// product of two conditionally independent calibrated modalities (uniform
+// priors, no missingness in b: the Bayes rule for a and b) estimates theirs —
+// both inside the run's 95 % bootstrap interval (with these seeds; a 5 %
+// chance each for another); a modality with no information gets no weight.
+func TestGeneratorAgainstItsTruth(t *testing.T) {
+	dir, f := write(t, scenario, nil)
+	spec, err := jobs.ParseSpec([]byte(job), "job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: "file://" + dir, RunID: "r", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Report
+	if rep.Rows.Aligned != f.Written.Entities {
+		t.Errorf("aligned %d entities, wrote %d", rep.Rows.Aligned, f.Written.Entities)
+	}
+	for i, m := range rep.Modalities {
+		w := f.Written.Modalities[i]
+		invalid := int64(0)
+		for _, n := range m.Invalid {
+			invalid += n
+		}
+		if m.RowsRead != w.Rows || m.Duplicates != w.Duplicates || m.Matched != f.Written.Entities-w.Missing || invalid != w.Invalid {
+			t.Errorf("%s: read %d, duplicates %d, matched %d, invalid %d; wrote %d rows, %d duplicates, %d missing, %d invalid",
+				m.Name, m.RowsRead, m.Duplicates, m.Matched, invalid, w.Rows, w.Duplicates, w.Missing, w.Invalid)
+		}
+	}
+	a := f.Written.Modalities[0]
+	if a.Missing == 0 || a.Duplicates == 0 || a.Invalid == 0 {
+		t.Fatalf("modality a: %+v; the scenario asks for missing rows, duplicates and invalid values", a)
+	}
+	if r := float64(a.Missing) / float64(f.Written.Entities); math.Abs(r-0.25) > 0.01 {
+		t.Errorf("modality a misses %.4f of the entities, the scenario says 0.25", r)
+	}
+	byName := map[string]int{}
+	for i, s := range rep.Strategies {
+		byName[s.Name] = i
+	}
+	test := func(name string) (float64, float64, float64) {
+		sp := rep.Strategies[byName[name]].Splits["test"]
+		iv := sp.Intervals["accuracy"]
+		return sp.Metrics["accuracy"], iv.Low, iv.High
+	}
+	// b: never missing, so its accuracy over every test row is its Bayes rate's estimate.
+	truthB := f.Truth.Modalities[1]
+	if acc, lo, hi := test("unimodal.b"); truthB.Accuracy < lo || truthB.Accuracy > hi {
+		t.Errorf("unimodal.b: test accuracy %.4f [%.4f, %.4f], Bayes %.4f ± %.4f", acc, lo, hi, truthB.Accuracy, truthB.StdErr)
+	}
+	if zero := f.Truth.Modalities[2]; math.Abs(zero.Accuracy-f.Truth.MaxPrior) > 4*zero.StdErr {
+		t.Errorf("a modality without information: Bayes %.4f, the most frequent class %.4f", zero.Accuracy, f.Truth.MaxPrior)
+	}
+	// The Bayes rule for {a, b} with a missing at random is the product of the
+	// present ones' posteriors over the prior: late-product with uniform priors.
+	// The truth for it is computed from a scenario without e and zero.
+	_, f2 := write(t, scenario, func(sc *synth.Scenario) {
+		sc.Modalities = sc.Modalities[:2]
+		sc.Entities = 1
+	})
+	accB, loB, hiB := test("unimodal.b")
+	accP, loP, hiP := test("product-ab")
+	t.Logf("unimodal.b %.4f [%.4f, %.4f], Bayes %.4f; late-product(a, b) %.4f [%.4f, %.4f], Bayes %.4f", accB, loB, hiB, truthB.Accuracy, accP, loP, hiP, f2.Truth.FusedMissing.Accuracy)
+	if acc, lo, hi := test("product-ab"); f2.Truth.FusedMissing.Accuracy < lo || f2.Truth.FusedMissing.Accuracy > hi {
+		t.Errorf("late-product of a and b: %.4f [%.4f, %.4f], their fused Bayes rate %.4f ± %.4f", acc, lo, hi, f2.Truth.FusedMissing.Accuracy, f2.Truth.FusedMissing.StdErr)
+	}
+	// The fused Bayes rate bounds what any strategy can do (up to sampling error).
+	if acc, _, _ := test("weighted"); acc > f.Truth.FusedMissing.Accuracy+4*f.Truth.FusedMissing.StdErr+0.01 {
+		t.Errorf("late-weighted %.4f beats the Bayes rate %.4f", acc, f.Truth.FusedMissing.Accuracy)
+	}
+	body, err := os.ReadFile(filepath.Join(dir, "runs", "r", "models", "weighted.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var model struct {
+		Strategy struct {
+			Params struct {
+				Blocks  []string  `json:"blocks"`
+				Weights []float64 `json:"weights"`
+			} `json:"params"`
+		} `json:"strategy"`
+	}
+	if err := json.Unmarshal(body, &model); err != nil {
+		t.Fatal(err)
+	}
+	p := model.Strategy.Params
+	for i, b := range p.Blocks {
+		if b == "zero" && p.Weights[i] > 0.01 {
+			t.Errorf("late-weighted gives the uninformative modality weight %v (%v)", p.Weights[i], p.Weights)
+		}
+	}
+}
+
+// The data depend on the scenario only: another worker count, or files of
+// another size, give the same rows (and, for the same file size, the same bytes).
+func TestDeterministic(t *testing.T) {
+	small := strings.Replace(scenario, "entities: 30000", "entities: 5000", 1)
+	d1, f1 := write(t, small, nil)
+	d2, _ := write(t, small, func(sc *synth.Scenario) { sc.RowsPer = 1 << 18 })
+	d3, f3 := write(t, small, func(sc *synth.Scenario) { sc.RowsPer = 1024 })
+	for _, rel := range []string{"t/labels/part-00000.parquet", "t/modality=e/part-00000.parquet", "t/modality=a/part-00000.parquet", "t/scenario.json"} {
+		b1, err1 := os.ReadFile(filepath.Join(d1, rel))
+		b2, err2 := os.ReadFile(filepath.Join(d2, rel))
+		if err1 != nil || err2 != nil || string(b1) != string(b2) {
+			t.Errorf("%s differs between two writes (%v, %v)", rel, err1, err2)
+		}
+	}
+	if f3.Written.Files != 5 {
+		t.Fatalf("1,024 rows per file: %d files, want 5", f3.Written.Files)
+	}
+	if f1.Written.Modalities[0] != f3.Written.Modalities[0] || f1.Truth.FusedMissing != f3.Truth.FusedMissing {
+		t.Errorf("counts or truth depend on the file size: %+v / %+v", f1.Written.Modalities[0], f3.Written.Modalities[0])
+	}
+	// Same rows: the embedding values, file after file, agree.
+	l1, _ := lake.Open(context.Background(), "file://"+d1)
+	l3, _ := lake.Open(context.Background(), "file://"+d3)
+	defer l1.Close()
+	defer l3.Close()
+	v1, v3 := embeddings(t, l1), embeddings(t, l3)
+	if len(v1) != len(v3) {
+		t.Fatalf("%d values against %d", len(v1), len(v3))
+	}
+	for i := range v1 {
+		if v1[i] != v3[i] {
+			t.Fatalf("value %d: %v against %v", i, v1[i], v3[i])
+		}
+	}
+}
+
+func embeddings(t *testing.T, l *lake.Lake) []float64 {
+	t.Helper()
+	ds, err := l.DiscoverDataset(context.Background(), "t", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float64
+	for _, f := range ds.Modalities["e"] {
+		tab, err := l.ScanFile(context.Background(), f, lake.ColumnRequest{Key: "entity_id", Vector: "embedding"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tab.Values...)
+	}
+	return out
+}
+
+// A scenario with every mistake lists them all, as a spec error.
+func TestScenarioErrors(t *testing.T) {
+	_, err := synth.Parse([]byte(`
+name: bad
+entities: 0
+classes: 1
+splits: {train: 0.5}
+modalities:
+  - {name: x, kind: score}
+  - {name: x, kind: embedding, dim: 2, correlation: 1}
+`), "bad.yaml")
+	if !errors.Is(err, synth.ErrScenario) {
+		t.Fatalf("%v: want ErrScenario", err)
+	}
+	for _, want := range []string{"entities 0", "classes 1", "splits sum to 0.5", "kind score needs two classes", "the name appears twice", "dim 2", "correlation 1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: does not say %q", err, want)
+		}
+	}
+	if _, err := synth.Parse([]byte("name: x\nentitys: 3\n"), "typo.yaml"); err == nil || !strings.Contains(err.Error(), "entitys") {
+		t.Errorf("a misspelt field: %v", err)
+	}
+}
