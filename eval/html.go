@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -107,7 +108,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	}
 	data := map[string]any{
 		"R": r, "Split": split, "Rows": rows, "Verdicts": template.HTML(strings.Join(verdicts, "\n")),
-		"Bars": barsSVG(rows, r.BestBaseline), "Reliability": reliability, "ROC": roc, "Confusion": confusion,
+		"Bars": barsSVG(rows, r.BestBaseline), "Truth": truthTable(r, split), "Reliability": reliability, "ROC": roc, "Confusion": confusion,
 		"Robustness": robustnessTable(r, split), "PeakMB": float64(r.Cost.PeakRSSBytes) / (1 << 20),
 		"Stages": sortedStages(r.Seconds),
 	}
@@ -317,6 +318,10 @@ th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 {{with .R.BaselineChoice}}<p class="meta">Cross-validated accuracy (log loss) on the training rows, each fold's figure averaged over the stratified folds: {{range .Candidates}}{{.Name}} {{printf "%.4f" .Accuracy}} ({{printf "%.4f" .LogLoss}}) · {{end}}</p>{{end}}
 <ul>{{.Verdicts}}</ul>{{else}}<p>No unimodal baseline to compare with.</p>{{end}}
 
+{{with .R.Truth}}<h2>Ground truth: synthetic scenario {{.Scenario}}</h2>
+<p>This dataset was written by <code>lakefuse synth</code> (seed {{.Seed}}), which knows the Bayes-optimal accuracy of every modality and of their fusion (exact posteriors, {{.Samples}} Monte Carlo samples: ± one standard error). No model can beat them beyond sampling error; the gap is what the strategies leave on the table{{with .Sweep}}. Sweep point: {{.Parameter}} = {{.Value}}{{end}}.</p>
+{{$.Truth}}{{end}}
+
 {{with .R.Overfit}}<h2>Overfitting: in sample, out of fold, {{.Split}}</h2>
 <p>Accuracy on the training rows each model was fitted on (in sample), on the same {{.Rows}} rows predicted by fits that did not see them ({{.Folds}} stratified folds: each strategy refitted per fold on the out-of-fold unimodal probabilities), and on the {{.Split}} split. <b>overfits</b> marks an in-sample figure more than {{printf "%.0f" (pts .Margin)}} points above the out-of-fold one: trust the out-of-fold and {{.Split}} figures for that model.</p>
 <table><tr><th>strategy</th><th>in sample</th><th>out of fold</th><th>{{.Split}}</th><th>gap (pts)</th><th></th></tr>
@@ -370,6 +375,22 @@ th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 // a scheduled job): accuracy per strategy and run on each run's evaluation split,
 // as a table and a line chart, in the order given.
 func WriteComparisonHTML(w io.Writer, reports []*Report) error {
+	// Runs over the datasets of one lakefuse synth sweep are drawn against the
+	// swept value, in its order, with each point's interval and the Bayes rate.
+	sweep := ""
+	if len(reports) > 1 {
+		for i, r := range reports {
+			if r.Truth == nil || r.Truth.Sweep == nil || (i > 0 && r.Truth.Sweep.Parameter != sweep) {
+				sweep = ""
+				break
+			}
+			sweep = r.Truth.Sweep.Parameter
+		}
+	}
+	if sweep != "" {
+		reports = append([]*Report(nil), reports...)
+		sort.SliceStable(reports, func(i, j int) bool { return reports[i].Truth.Sweep.Value < reports[j].Truth.Sweep.Value })
+	}
 	var names []string
 	seen := map[string]bool{}
 	for _, r := range reports {
@@ -390,6 +411,17 @@ func WriteComparisonHTML(w io.Writer, reports []*Report) error {
 		}
 		return math.NaN()
 	}
+	interval := func(r *Report, name string) (Interval, bool) {
+		for _, s := range r.Strategies {
+			if s.Name == name {
+				if sp := s.Splits[r.EvalSplit()]; sp != nil {
+					iv, ok := sp.Intervals["accuracy"]
+					return iv, ok
+				}
+			}
+		}
+		return Interval{}, false
+	}
 	const width, height, m = 820, 300, 90
 	lo := 1.0
 	for _, r := range reports {
@@ -397,12 +429,24 @@ func WriteComparisonHTML(w io.Writer, reports []*Report) error {
 			if v := acc(r, n); !math.IsNaN(v) {
 				lo = math.Min(lo, v)
 			}
+			if iv, ok := interval(r, n); ok && sweep != "" {
+				lo = math.Min(lo, iv.Low)
+			}
+		}
+		if sweep != "" {
+			lo = math.Min(lo, r.Truth.Fused.VsLabels)
 		}
 	}
 	lo = math.Max(0, math.Floor(lo*20)/20-0.05)
 	x := func(i int) float64 {
 		if len(reports) == 1 {
 			return width / 2
+		}
+		if sweep != "" {
+			lo, hi := reports[0].Truth.Sweep.Value, reports[len(reports)-1].Truth.Sweep.Value
+			if hi > lo {
+				return m + (reports[i].Truth.Sweep.Value-lo)/(hi-lo)*(width-2*m)
+			}
 		}
 		return m + float64(i)*(width-2*m)/float64(len(reports)-1)
 	}
@@ -413,23 +457,52 @@ func WriteComparisonHTML(w io.Writer, reports []*Report) error {
 		fmt.Fprintf(&chart, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e5e5e5"/><text x="%d" y="%.1f" class="tick">%.3f</text>`, m, y(t), width-m, y(t), m-22, y(t)+3, t)
 	}
 	for i, r := range reports {
-		fmt.Fprintf(&chart, `<text x="%.1f" y="%d" class="tick">%s</text>`, x(i), height-m+16, html.EscapeString(r.RunID))
+		label := r.RunID
+		if sweep != "" {
+			label = strconv.FormatFloat(r.Truth.Sweep.Value, 'g', 4, 64)
+		}
+		fmt.Fprintf(&chart, `<text x="%.1f" y="%d" class="tick">%s</text>`, x(i), height-m+16, html.EscapeString(label))
+	}
+	if sweep != "" {
+		fmt.Fprintf(&chart, `<text x="%d" y="%d" class="tick">%s</text>`, width/2, height-m+34, html.EscapeString(sweep))
+		var pts []string
+		for i, r := range reports {
+			v := r.Truth.Fused.VsLabels
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v)))
+			fmt.Fprintf(&chart, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="#000"><title>Bayes-optimal, fused: %.4f</title></circle>`, x(i), y(v), v)
+		}
+		fmt.Fprintf(&chart, `<polyline points="%s" fill="none" stroke="#000" stroke-dasharray="5,4" stroke-width="1.5"/>`, strings.Join(pts, " "))
+		fmt.Fprintf(&chart, `<text x="%d" y="%d" class="tick" style="text-anchor:start">- - - Bayes-optimal (fused)</text>`, m, m-12)
 	}
 	for ni, n := range names {
 		var pts []string
 		for i, r := range reports {
 			if v := acc(r, n); !math.IsNaN(v) {
 				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v)))
+				if iv, ok := interval(r, n); ok && sweep != "" {
+					fmt.Fprintf(&chart, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1"/>`, x(i), y(iv.Low), x(i), y(iv.High), palette[ni%len(palette)])
+				}
 				fmt.Fprintf(&chart, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s, %s: %.4f</title></circle>`, x(i), y(v), palette[ni%len(palette)], html.EscapeString(n), html.EscapeString(r.RunID), v)
 			}
 		}
 		fmt.Fprintf(&chart, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.5"/>`, strings.Join(pts, " "), palette[ni%len(palette)])
 	}
+	if sweep != "" { // a legend, so that the chart stands alone (the README shows one)
+		for ni, n := range names {
+			lx := 20 + (ni%7)*115
+			ly := height - 36 + (ni/7)*14
+			fmt.Fprintf(&chart, `<rect x="%d" y="%d" width="9" height="9" fill="%s"/><text x="%d" y="%d" class="tick" style="text-anchor:start">%s</text>`, lx, ly-8, palette[ni%len(palette)], lx+13, ly, html.EscapeString(n))
+		}
+	}
 	chart.WriteString(`</svg>`)
 	var table strings.Builder
 	table.WriteString(`<table><tr><th>strategy</th>`)
 	for _, r := range reports {
-		fmt.Fprintf(&table, `<th>%s<br><small>%s</small></th>`, html.EscapeString(r.RunID), html.EscapeString(r.EvalSplit()))
+		sub := r.EvalSplit()
+		if sweep != "" {
+			sub = fmt.Sprintf("%s = %v", sweep, r.Truth.Sweep.Value)
+		}
+		fmt.Fprintf(&table, `<th>%s<br><small>%s</small></th>`, html.EscapeString(r.RunID), html.EscapeString(sub))
 	}
 	table.WriteString(`</tr>`)
 	for ni, n := range names {
@@ -439,13 +512,24 @@ func WriteComparisonHTML(w io.Writer, reports []*Report) error {
 		}
 		table.WriteString(`</tr>`)
 	}
+	if sweep != "" {
+		table.WriteString(`<tr><td>Bayes-optimal, fused</td>`)
+		for _, r := range reports {
+			fmt.Fprintf(&table, `<td>%.4f</td>`, r.Truth.Fused.VsLabels)
+		}
+		table.WriteString(`</tr>`)
+	}
 	table.WriteString(`</table>`)
-	return comparisonTemplate.Execute(w, map[string]any{"Chart": template.HTML(chart.String()), "Table": template.HTML(table.String()), "N": len(reports)})
+	title := fmt.Sprintf("Accuracy across %d runs", len(reports))
+	if sweep != "" {
+		title = "Accuracy against " + sweep
+	}
+	return comparisonTemplate.Execute(w, map[string]any{"Chart": template.HTML(chart.String()), "Table": template.HTML(table.String()), "N": len(reports), "Title": title})
 }
 
 var comparisonTemplate = template.Must(template.New("compare").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>lakefuse · {{.N}} runs</title>
 <style>body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f6f6f6}.tick{font-size:10px;fill:#666;text-anchor:middle}</style>
-</head><body><h1>Accuracy across {{.N}} runs</h1>{{.Chart}}{{.Table}}
+</head><body><h1>{{.Title}}</h1>{{.Chart}}{{.Table}}
 <p style="color:#666">Each run's evaluation split (test where present). lakefuse report, self-contained.</p></body></html>
 `))

@@ -1,6 +1,9 @@
 package eval
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The overfitting table: in-sample from the train split, out of fold from the
 // strategies' refits and the baselines' choice, the evaluation split's accuracy,
@@ -35,5 +38,35 @@ func TestSetOverfit(t *testing.T) {
 	r.SetOverfit(nil)
 	if r.Overfit != nil {
 		t.Error("no out-of-fold figures: an overfit report anyway")
+	}
+}
+
+// Runs over a synth sweep compare against the swept value, in its order (not the
+// order given), with the Bayes-optimal rate; a report with ground truth shows it.
+func TestSweepComparisonAndTruthSection(t *testing.T) {
+	rep := func(id string, v, acc, bayes float64) *Report {
+		return &Report{RunID: id, Splits: []string{"train", "test"}, Strategies: []StrategyReport{{Name: "mean", Splits: map[string]*SplitReport{
+			"test": {Metrics: map[string]float64{"accuracy": acc}, Intervals: map[string]Interval{"accuracy": {Low: acc - 0.01, High: acc + 0.01}}}}}},
+			Truth: &GroundTruth{Scenario: "s", Fused: TruthRate{Accuracy: bayes, VsLabels: bayes}, Sweep: &SweepPoint{Parameter: "modalities.a.missing", Value: v}}}
+	}
+	var b strings.Builder
+	if err := WriteComparisonHTML(&b, []*Report{rep("r2", 0.8, 0.61, 0.65), rep("r0", 0, 0.9, 0.93), rep("r1", 0.4, 0.75, 0.79)}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if !strings.Contains(page, "Accuracy against modalities.a.missing") || !strings.Contains(page, "Bayes-optimal, fused</td><td>0.9300</td><td>0.7900</td><td>0.6500") {
+		t.Errorf("sweep comparison: no title or Bayes row in value order:\n%s", page)
+	}
+	if i0, i2 := strings.Index(page, "<th>r0"), strings.Index(page, "<th>r2"); i0 < 0 || i2 < i0 {
+		t.Error("runs not in the swept value's order")
+	}
+	b.Reset()
+	r := rep("one", 0.4, 0.75, 0.79)
+	r.Truth.Modalities = []TruthRate{{Name: "a", Accuracy: 0.7}}
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Ground truth: synthetic scenario s") || !strings.Contains(b.String(), "a alone, where present") {
+		t.Error("a report with ground truth does not show it")
 	}
 }

@@ -59,7 +59,9 @@ type Report struct {
 	BaselineChoice *BaselineChoice `json:"best_baseline_choice,omitempty"`
 	// Overfit is each strategy's in-sample, out-of-fold and evaluation accuracy
 	// (nil for a score run).
-	Overfit    *OverfitReport     `json:"overfit,omitempty"`
+	Overfit *OverfitReport `json:"overfit,omitempty"`
+	// Truth is the dataset's ground truth when a generator wrote it (lakefuse synth).
+	Truth      *GroundTruth       `json:"ground_truth,omitempty"`
 	Robustness []PatternReport    `json:"robustness"`
 	Ablation   []AblationReport   `json:"ablation"`
 	Cost       CostReport         `json:"cost"`

@@ -145,6 +145,7 @@ func (r *runner) complete(ctx context.Context, att *lake.Attempt, facts *runFact
 	}
 	p.eval.SettleBaseline() // a sharded score run's, on every shard's rows
 	rep := r.report(facts, t, p.eval, p.scorers, p.classes, splits, p.bytesRead, p.requests, runID, lakeURL)
+	r.attachTruth(ctx, rep)
 	if err := r.finishRun(ctx, att, rep, p.models, runID, nil); err != nil {
 		return nil, err
 	}

@@ -309,6 +309,7 @@ func (r *runner) runInMemory(ctx context.Context, plan *Plan, att *lake.Attempt,
 	t.warnings = bf.warnings
 	bytesRead, requests := statsOf(stats)
 	report := r.report(r.facts(plan), t, ev, metaOf(scored), bf.classes.names, bf.splits, bytesRead, requests, runID, lakeURL)
+	r.attachTruth(ctx, report)
 	r.timed("evaluate", start)
 	modelBytes, err := marshalModels(models)
 	if err != nil {

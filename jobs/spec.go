@@ -268,8 +268,21 @@ func decodeYAML(b []byte, s *Spec) (err error) {
 	return nil
 }
 
-// Hash is the SHA-256 of the spec's bytes.
+// Hash is the SHA-256 of the spec's bytes (and of a dataset override).
 func (s *Spec) Hash() string { return s.hash }
+
+// SetDataset runs the spec on another dataset (lakefuse run --dataset: each
+// dataset of a lakefuse synth sweep). The hash, and so the default run id,
+// changes with it: two datasets never share a default run id.
+func (s *Spec) SetDataset(name string) error {
+	if err := lake.CheckPath("dataset", name); err != nil {
+		return fmt.Errorf("jobs: %w: dataset %q: want a relative folder of names separated by /, each %s", ErrSpec, name, lake.NameRule)
+	}
+	s.Dataset = name
+	sum := sha256.Sum256([]byte(s.hash + "\ndataset=" + name))
+	s.hash = hex.EncodeToString(sum[:])
+	return nil
+}
 
 func (s *Spec) applyDefaults() {
 	if s.Mode == "" {

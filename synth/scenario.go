@@ -53,6 +53,17 @@ type Scenario struct {
 	Latent     int                `yaml:"latent"`      // dimensions of each modality's class signal (default 8)
 	RowsPer    int                `yaml:"rows_per_file"`
 	Modalities []ModalitySpec     `yaml:"modalities"`
+	// Sweep, if set, varies one parameter: Write writes one dataset per value,
+	// <dataset>-0, <dataset>-1, …, each with its own scenario.json.
+	Sweep *Sweep `yaml:"sweep"`
+}
+
+// Sweep varies one parameter of a scenario over a list of values: label_noise,
+// or modalities.<name>.<field> with field separation, correlation, missing,
+// duplicates or invalid.
+type Sweep struct {
+	Parameter string    `yaml:"parameter"`
+	Values    []float64 `yaml:"values"`
 }
 
 // KeySpec is the entity key: int (0, 1, … or a scramble of them) or string
@@ -245,10 +256,89 @@ func (s *Scenario) Validate() error {
 		frac(at+": duplicates", m.Duplicates)
 		frac(at+": invalid", m.Invalid)
 	}
+	if sw := s.Sweep; sw != nil {
+		if len(sw.Values) == 0 {
+			bad("sweep: no values")
+		}
+		for _, v := range sw.Values {
+			c := s.clone()
+			c.Sweep = nil
+			if err := c.set(sw.Parameter, v); err != nil {
+				bad("sweep: %v", err)
+				break
+			}
+			if err := c.Validate(); err != nil {
+				bad("sweep: %s = %v: %v", sw.Parameter, v, strings.TrimPrefix(err.Error(), ErrScenario.Error()+": "))
+				break
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", ErrScenario, strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// clone copies the scenario deeply enough for set.
+func (s *Scenario) clone() *Scenario {
+	c := *s
+	c.Modalities = slices.Clone(s.Modalities)
+	c.Splits = map[string]float64{}
+	for k, v := range s.Splits {
+		c.Splits[k] = v
+	}
+	return &c
+}
+
+// set gives a sweep's parameter a value.
+func (s *Scenario) set(param string, v float64) error {
+	if param == "label_noise" {
+		s.LabelNoise = v
+		return nil
+	}
+	parts := strings.Split(param, ".")
+	if len(parts) != 3 || parts[0] != "modalities" {
+		return fmt.Errorf("parameter %q: want label_noise or modalities.<name>.<field>", param)
+	}
+	for i := range s.Modalities {
+		m := &s.Modalities[i]
+		if m.Name != parts[1] {
+			continue
+		}
+		switch parts[2] {
+		case "separation":
+			m.Separation = v
+		case "correlation":
+			m.Correlation = v
+		case "missing":
+			m.Missing = v
+		case "duplicates":
+			m.Duplicates = v
+		case "invalid":
+			m.Invalid = v
+		default:
+			return fmt.Errorf("parameter %q: field %q: want separation, correlation, missing, duplicates or invalid", param, parts[2])
+		}
+		return nil
+	}
+	return fmt.Errorf("parameter %q: no modality %q", param, parts[1])
+}
+
+// Points are the scenarios a sweep stands for (the scenario itself without one),
+// each with its dataset name and its value.
+func (s *Scenario) Points() []*Scenario {
+	if s.Sweep == nil {
+		return []*Scenario{s}
+	}
+	var out []*Scenario
+	for i, v := range s.Sweep.Values {
+		c := s.clone()
+		_ = c.set(s.Sweep.Parameter, v) // Validate checked it
+		c.Dataset = fmt.Sprintf("%s-%d", s.Dataset, i)
+		c.Sweep = &Sweep{Parameter: s.Sweep.Parameter, Values: []float64{v}}
+		out = append(out, c)
+	}
+	return out
 }
 
 // splitNames are the scenario's splits in a fixed order (by name), with their

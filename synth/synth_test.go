@@ -241,3 +241,32 @@ modalities:
 		t.Errorf("a misspelt field: %v", err)
 	}
 }
+
+// A sweep is one scenario per value, each with its dataset name and its point;
+// a parameter that does not exist, or a value out of range, is a scenario error.
+func TestSweep(t *testing.T) {
+	sc, err := synth.Parse([]byte(scenario+"sweep: {parameter: modalities.a.missing, values: [0, 0.5]}\n"), "sweep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := sc.Points()
+	if len(pts) != 2 || pts[0].Dataset != "t-0" || pts[1].Dataset != "t-1" || pts[1].Modalities[0].Missing != 0.5 || sc.Modalities[0].Missing != 0.25 {
+		t.Fatalf("points %+v", pts)
+	}
+	for _, bad := range []string{"modalities.a.colour", "modalities.nope.missing", "entities"} {
+		if _, err := synth.Parse([]byte(scenario+"sweep: {parameter: "+bad+", values: [0.1]}\n"), "bad"); !errors.Is(err, synth.ErrScenario) {
+			t.Errorf("parameter %s: %v", bad, err)
+		}
+	}
+	if _, err := synth.Parse([]byte(scenario+"sweep: {parameter: modalities.a.missing, values: [0.5, 1.5]}\n"), "bad"); err == nil || !strings.Contains(err.Error(), "1.5") {
+		t.Errorf("a value out of range: %v", err)
+	}
+	l, err := lake.Open(context.Background(), "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := synth.Write(context.Background(), l, sc, 1); !errors.Is(err, synth.ErrScenario) {
+		t.Errorf("writing a whole sweep as one dataset: %v", err)
+	}
+}

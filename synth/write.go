@@ -40,11 +40,31 @@ type WrittenModality struct {
 type File struct {
 	FormatVersion int       `json:"format_version"`
 	Scenario      *Scenario `json:"scenario"`
-	Written       *Written  `json:"written"`
-	Truth         *Truth    `json:"truth"`
+	// Sweep is the point of a sweep this dataset is (nil outside sweeps).
+	Sweep   *Point   `json:"sweep,omitempty"`
+	Written *Written `json:"written"`
+	Truth   *Truth   `json:"truth"`
+}
+
+// Point is one value of a swept parameter.
+type Point struct {
+	Parameter string  `json:"parameter"`
+	Value     float64 `json:"value"`
 }
 
 const parquetType = "application/vnd.apache.parquet"
+
+// ReadFile decodes a scenario.json.
+func ReadFile(b []byte) (*File, error) {
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("synth: scenario.json: %w", err)
+	}
+	if f.FormatVersion != 1 || f.Truth == nil || f.Scenario == nil {
+		return nil, fmt.Errorf("synth: scenario.json: format %d without truth or scenario: not one lakefuse synth wrote", f.FormatVersion)
+	}
+	return &f, nil
+}
 
 // rowsPerFile bounds a file's rows so that one chunk's values stay near 32 MiB.
 func (s *Scenario) rowsPerFile() int {
@@ -61,6 +81,13 @@ func (s *Scenario) rowsPerFile() int {
 // bounded by workers × chunk, whatever the entity count), then scenario.json.
 // The bytes depend on the scenario only.
 func Write(ctx context.Context, l *lake.Lake, sc *Scenario, workers int) (*File, error) {
+	var point *Point
+	if sw := sc.Sweep; sw != nil {
+		if len(sw.Values) != 1 {
+			return nil, fmt.Errorf("%w: a sweep of %d values is %d scenarios: write each of Points()", ErrScenario, len(sw.Values), len(sw.Values))
+		}
+		point = &Point{Parameter: sw.Parameter, Value: sw.Values[0]}
+	}
 	md := newModel(sc)
 	per := sc.rowsPerFile()
 	chunks := int((sc.Entities + int64(per) - 1) / int64(per))
@@ -98,7 +125,7 @@ func Write(ctx context.Context, l *lake.Lake, sc *Scenario, workers int) (*File,
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	f := &File{FormatVersion: 1, Scenario: sc, Written: written, Truth: md.truth(truthSamples, runtime.GOMAXPROCS(0))}
+	f := &File{FormatVersion: 1, Scenario: sc, Sweep: point, Written: written, Truth: md.truth(truthSamples, runtime.GOMAXPROCS(0))}
 	body, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return nil, err

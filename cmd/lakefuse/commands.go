@@ -143,6 +143,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	models := fs.String("models", "", "saved models: a run (lake URL of its prefix), its models/ folder, or one model file (required)")
 	lakeURL := fs.String("lake", "", "lake URL; overrides the spec's lake")
 	runID := fs.String("run-id", "", "run id of the scores (default: <name>-score-<UTC time>)")
+	dataset := fs.String("dataset", "", "dataset folder; overrides the spec's")
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
 	memory, spillDir := memoryFlag(fs), spillDirFlag(fs)
@@ -156,6 +157,11 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if *dataset != "" {
+		if err := spec.SetDataset(*dataset); err != nil {
+			return err
+		}
 	}
 	if err := applyFilters(spec, filters); err != nil {
 		return err
@@ -187,6 +193,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("run")
 	lakeURL := fs.String("lake", "", "lake URL; overrides the spec's lake")
 	runID := fs.String("run-id", "", "run id; overrides the spec's run_id (default: <name>-<spec hash>); ${VAR}, {today} and {yesterday} are expanded")
+	dataset := fs.String("dataset", "", "dataset folder; overrides the spec's (e.g. each dataset of a lakefuse synth sweep)")
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
 	memory, spillDir := memoryFlag(fs), spillDirFlag(fs)
@@ -218,6 +225,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if *dataset != "" {
+		if err := spec.SetDataset(*dataset); err != nil {
+			return err
+		}
 	}
 	if err := applyFilters(spec, filters); err != nil {
 		return err
@@ -756,11 +768,21 @@ func cmdSynth(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer l.Close()
-	f, err := synth.Write(ctx, l, sc, *workers)
-	if err != nil {
-		return err
+	for _, point := range sc.Points() {
+		f, err := synth.Write(ctx, l, point, *workers)
+		if err != nil {
+			return err
+		}
+		printSynth(stdout, l, point, f)
 	}
+	return nil
+}
+
+func printSynth(stdout io.Writer, l *lake.Lake, sc *synth.Scenario, f *synth.File) {
 	w := f.Written
+	if f.Sweep != nil {
+		fmt.Fprintf(stdout, "%s = %v:\n", f.Sweep.Parameter, f.Sweep.Value)
+	}
 	fmt.Fprintf(stdout, "wrote %s/%s: %d entities in %d files per table (labels/ and %d modalities), scenario.json\n", l, sc.Dataset, w.Entities, w.Files, len(w.Modalities))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODALITY\tROWS\tMISSING\tDUPLICATE ROWS\tINVALID\tBAYES ACCURACY (WHERE PRESENT)")
@@ -772,5 +794,4 @@ func cmdSynth(ctx context.Context, args []string, stdout io.Writer) error {
 	t := f.Truth
 	fmt.Fprintf(stdout, "Bayes accuracy fused: %.4f ± %.4f with the scenario's missingness, %.4f ± %.4f with every modality; most frequent class %.4f (%d Monte Carlo samples)\n",
 		t.FusedMissing.Accuracy, t.FusedMissing.StdErr, t.Fused.Accuracy, t.Fused.StdErr, t.MaxPrior, t.Samples)
-	return nil
 }
