@@ -398,17 +398,12 @@ func (s *Spec) modality(name string) *ModalitySpec {
 	return nil
 }
 
-// BucketingFile is written by lakefuse bucket at the top of the dataset it
-// writes: the key and the bucket count of its <key>_bucket=<b> folders.
-const BucketingFile = "_bucketing.json"
+// BucketingFile and Bucketing describe a bucketed dataset (lake owns them:
+// lakefuse bucket and lakefuse synth write them).
+const BucketingFile = lake.BucketingFile
 
 // Bucketing is the body of BucketingFile.
-type Bucketing struct {
-	Key       string `json:"key"`
-	Buckets   int    `json:"buckets"`
-	Transform string `json:"transform"` // "iceberg bucket": murmur3_x86_32 of the key, & MaxInt32, mod Buckets
-	From      string `json:"from,omitempty"`
-}
+type Bucketing = lake.Bucketing
 
 // bucketLayout finds whether the dataset is bucketed by the key: every file of
 // every source in a <key>_bucket=<b> folder (or none). The bucket count comes

@@ -20,6 +20,19 @@ import (
 // Iceberg's own writers (<key>_bucket=<b>).
 func BucketPartition(key string) string { return key + "_bucket" }
 
+// BucketingFile is written at the top of a bucketed dataset (by lakefuse bucket
+// and lakefuse synth): the key and the bucket count of its <key>_bucket=<b>
+// folders.
+const BucketingFile = "_bucketing.json"
+
+// Bucketing is the body of BucketingFile.
+type Bucketing struct {
+	Key       string `json:"key"`
+	Buckets   int    `json:"buckets"`
+	Transform string `json:"transform"` // "iceberg bucket": murmur3_x86_32 of the key, & MaxInt32, mod Buckets
+	From      string `json:"from,omitempty"`
+}
+
 // FileBucket returns the Iceberg bucket a data file's folders put it in, if any.
 func FileBucket(f DataFile, key string) (b int, ok bool, err error) {
 	v, ok := f.Partitions[BucketPartition(key)]

@@ -52,6 +52,10 @@ type Scenario struct {
 	LabelNoise float64            `yaml:"label_noise"` // fraction of labels replaced by another class
 	Latent     int                `yaml:"latent"`      // dimensions of each modality's class signal (default 8)
 	RowsPer    int                `yaml:"rows_per_file"`
+	// Buckets, if set, writes the dataset bucketed by the key as lakefuse bucket
+	// does (Iceberg's bucket transform): <key>_bucket=<b> folders and
+	// _bucketing.json, so that sharded runs read only their own buckets.
+	Buckets int `yaml:"buckets"`
 	Modalities []ModalitySpec     `yaml:"modalities"`
 	// Sweep, if set, varies one parameter: Write writes one dataset per value,
 	// <dataset>-0, <dataset>-1, …, each with its own scenario.json.
@@ -213,6 +217,9 @@ func (s *Scenario) Validate() error {
 	}
 	if s.RowsPer < 1 {
 		bad("rows_per_file %d: want at least 1", s.RowsPer)
+	}
+	if s.Buckets < 0 || s.Buckets > 65536 {
+		bad("buckets %d: want 0 (not bucketed) to 65536", s.Buckets)
 	}
 	if len(s.Modalities) == 0 {
 		bad("modalities: want at least one")

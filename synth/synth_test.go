@@ -270,3 +270,42 @@ func TestSweep(t *testing.T) {
 		t.Errorf("writing a whole sweep as one dataset: %v", err)
 	}
 }
+
+// A bucketed scenario is the same data in <key>_bucket=<b> folders that a run
+// reads as a bucketed dataset (it checks every row's key against its folder):
+// the same report figures as the unbucketed copy, for int and string keys.
+func TestBucketed(t *testing.T) {
+	small := strings.Replace(scenario, "entities: 30000", "entities: 4000", 1)
+	for _, keyType := range []string{"int", "string"} {
+		var acc []float64
+		for _, buckets := range []int{0, 8} {
+			dir, _ := write(t, small, func(sc *synth.Scenario) {
+				sc.Buckets = buckets
+				sc.Key.Type = keyType
+				sc.Key.Order = "shuffled"
+			})
+			if buckets > 0 {
+				if _, err := os.Stat(filepath.Join(dir, "t", "modality=e", "entity_id_bucket=3", "part-00000.parquet")); err != nil {
+					t.Fatalf("no bucket folder: %v", err)
+				}
+			}
+			spec, err := jobs.ParseSpec([]byte(job), "job")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: "file://" + dir, RunID: "r", Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatalf("%s keys, %d buckets: %v", keyType, buckets, err)
+			}
+			for _, s := range res.Report.Strategies {
+				acc = append(acc, s.Splits["test"].Metrics["accuracy"], s.Splits["test"].Metrics["log_loss"])
+			}
+		}
+		half := len(acc) / 2
+		for i := 0; i < half; i++ {
+			if acc[i] != acc[half+i] {
+				t.Errorf("%s keys: figure %d is %v unbucketed, %v bucketed", keyType, i, acc[i], acc[half+i])
+			}
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lakefuse/lakefuse/internal/bucket"
 	"github.com/lakefuse/lakefuse/internal/keyhash"
 	"github.com/lakefuse/lakefuse/lake"
 )
@@ -125,6 +126,15 @@ func Write(ctx context.Context, l *lake.Lake, sc *Scenario, workers int) (*File,
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if sc.Buckets > 0 {
+		marker, _ := json.Marshal(lake.Bucketing{Key: sc.Key.Name, Buckets: sc.Buckets, Transform: "iceberg bucket", From: "lakefuse synth"})
+		if err := l.WriteObject(ctx, lake.Join(sc.Dataset, lake.BucketingFile), &lake.WriteOptions{ContentType: "application/json"}, func(w io.Writer) error {
+			_, err := w.Write(append(marker, '\n'))
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("synth: %w", err)
+		}
+	}
 	f := &File{FormatVersion: 1, Scenario: sc, Sweep: point, Written: written, Truth: md.truth(truthSamples, runtime.GOMAXPROCS(0))}
 	body, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -177,9 +187,11 @@ func (md *model) writeChunk(ctx context.Context, l *lake.Lake, ch int, lo, hi in
 		}
 	}
 	labels := []lake.OutColumn{keyCol(n), {Name: "label", Int64: make([]int64, 0, n)}, {Name: "split", String: make([]string, 0, n)}}
+	var labelBuckets []int
 	type table struct {
-		cols []lake.OutColumn // key, then the values
-		rows int
+		cols    []lake.OutColumn // key, then the values
+		rows    int
+		buckets []int // each row's key bucket, when the scenario is bucketed
 	}
 	tables := make([]table, len(sc.Modalities))
 	for mi, m := range sc.Modalities {
@@ -212,6 +224,8 @@ func (md *model) writeChunk(ctx context.Context, l *lake.Lake, ch int, lo, hi in
 		}
 		pcg.Seed(sc.Seed, uint64(i))
 		md.draw(rng, e)
+		b := sc.bucket(i)
+		labelBuckets = append(labelBuckets, b)
 		appendKey(&labels[0], i)
 		labels[1].Int64 = append(labels[1].Int64, int64(e.label))
 		labels[2].String = append(labels[2].String, md.splits[e.split])
@@ -254,6 +268,7 @@ func (md *model) writeChunk(ctx context.Context, l *lake.Lake, ch int, lo, hi in
 			}
 			t := &tables[mi]
 			for range copies {
+				t.buckets = append(t.buckets, b)
 				appendKey(&t.cols[0], i)
 				switch m.Kind {
 				case "probs", "embedding":
@@ -271,18 +286,75 @@ func (md *model) writeChunk(ctx context.Context, l *lake.Lake, ch int, lo, hi in
 		}
 	}
 	part := fmt.Sprintf("part-%05d.parquet", ch)
-	if err := writeTable(ctx, l, lake.Join(sc.Dataset, lake.LabelsFolder, part), n, labels); err != nil {
+	if err := sc.writeTable(ctx, l, lake.Join(sc.Dataset, lake.LabelsFolder), part, n, labels, labelBuckets); err != nil {
 		return nil, err
 	}
 	for mi, m := range sc.Modalities {
-		if err := writeTable(ctx, l, lake.Join(sc.Dataset, "modality="+m.Name, part), tables[mi].rows, tables[mi].cols); err != nil {
+		if err := sc.writeTable(ctx, l, lake.Join(sc.Dataset, "modality="+m.Name), part, tables[mi].rows, tables[mi].cols, tables[mi].buckets); err != nil {
 			return nil, err
 		}
 	}
 	return counts, nil
 }
 
-func writeTable(ctx context.Context, l *lake.Lake, key string, rows int, cols []lake.OutColumn) error {
+// bucket is entity i's key bucket (Iceberg's transform), or 0 when the scenario
+// is not bucketed.
+func (s *Scenario) bucket(i int64) int {
+	if s.Buckets == 0 {
+		return 0
+	}
+	k, str := s.key(i)
+	if s.Key.Type == "string" {
+		return bucket.Of(bucket.String(str), s.Buckets)
+	}
+	return bucket.Of(bucket.Long(k), s.Buckets)
+}
+
+// writeTable writes a chunk's table under dir: one file, or with buckets one
+// file per non-empty bucket in its <key>_bucket=<b> folder.
+func (s *Scenario) writeTable(ctx context.Context, l *lake.Lake, dir, part string, rows int, cols []lake.OutColumn, buckets []int) error {
+	if s.Buckets == 0 {
+		return writeFile(ctx, l, lake.Join(dir, part), rows, cols)
+	}
+	members := make([][]int, s.Buckets)
+	for r, b := range buckets {
+		members[b] = append(members[b], r)
+	}
+	for b, rs := range members {
+		if len(rs) == 0 {
+			continue
+		}
+		key := lake.Join(dir, fmt.Sprintf("%s=%d", lake.BucketPartition(s.Key.Name), b), part)
+		if err := writeFile(ctx, l, key, len(rs), pickRows(cols, rs)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pickRows is the columns' rows rs, in order.
+func pickRows(cols []lake.OutColumn, rs []int) []lake.OutColumn {
+	out := make([]lake.OutColumn, len(cols))
+	for c, col := range cols {
+		o := lake.OutColumn{Name: col.Name, Width: col.Width}
+		for _, r := range rs {
+			switch {
+			case col.Int64 != nil:
+				o.Int64 = append(o.Int64, col.Int64[r])
+			case col.String != nil:
+				o.String = append(o.String, col.String[r])
+			case col.Float64 != nil:
+				o.Float64 = append(o.Float64, col.Float64[r])
+			case col.List64 != nil:
+				o.List64 = append(o.List64, col.List64[r*col.Width:(r+1)*col.Width]...)
+			}
+		}
+		out[c] = o
+	}
+	return out
+}
+
+func writeFile(ctx context.Context, l *lake.Lake, key string, rows int, cols []lake.OutColumn) error {
 	err := l.WriteObject(ctx, key, &lake.WriteOptions{ContentType: parquetType}, func(w io.Writer) error {
 		return lake.WriteParquet(w, rows, cols)
 	})
