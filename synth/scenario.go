@@ -55,8 +55,8 @@ type Scenario struct {
 	// Buckets, if set, writes the dataset bucketed by the key as lakefuse bucket
 	// does (Iceberg's bucket transform): <key>_bucket=<b> folders and
 	// _bucketing.json, so that sharded runs read only their own buckets.
-	Buckets int `yaml:"buckets"`
-	Modalities []ModalitySpec     `yaml:"modalities"`
+	Buckets    int            `yaml:"buckets"`
+	Modalities []ModalitySpec `yaml:"modalities"`
 	// Sweep, if set, varies one parameter: Write writes one dataset per value,
 	// <dataset>-0, <dataset>-1, …, each with its own scenario.json.
 	Sweep *Sweep `yaml:"sweep"`
