@@ -434,7 +434,7 @@ func WriteComparisonHTML(w io.Writer, reports []*Report) error {
 			}
 		}
 		if sweep != "" {
-			lo = math.Min(lo, r.Truth.Fused.VsLabels)
+			lo = math.Min(lo, fusedTruth(r).VsLabels)
 		}
 	}
 	lo = math.Max(0, math.Floor(lo*20)/20-0.05)
@@ -467,7 +467,7 @@ func WriteComparisonHTML(w io.Writer, reports []*Report) error {
 		fmt.Fprintf(&chart, `<text x="%d" y="%d" class="tick">%s</text>`, width/2, height-m+34, html.EscapeString(sweep))
 		var pts []string
 		for i, r := range reports {
-			v := r.Truth.Fused.VsLabels
+			v := fusedTruth(r).VsLabels
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v)))
 			fmt.Fprintf(&chart, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="#000"><title>Bayes-optimal, fused: %.4f</title></circle>`, x(i), y(v), v)
 		}
@@ -515,7 +515,7 @@ func WriteComparisonHTML(w io.Writer, reports []*Report) error {
 	if sweep != "" {
 		table.WriteString(`<tr><td>Bayes-optimal, fused</td>`)
 		for _, r := range reports {
-			fmt.Fprintf(&table, `<td>%.4f</td>`, r.Truth.Fused.VsLabels)
+			fmt.Fprintf(&table, `<td>%.4f</td>`, fusedTruth(r).VsLabels)
 		}
 		table.WriteString(`</tr>`)
 	}
@@ -533,3 +533,9 @@ var comparisonTemplate = template.Must(template.New("compare").Parse(`<!doctype 
 </head><body><h1>{{.Title}}</h1>{{.Chart}}{{.Table}}
 <p style="color:#666">Each run's evaluation split (test where present). lakefuse report, self-contained.</p></body></html>
 `))
+
+// fusedTruth is a sweep report's fused Bayes rate on its evaluation split.
+func fusedTruth(r *Report) TruthRate {
+	_, f, _ := r.Truth.On(r.EvalSplit())
+	return f
+}

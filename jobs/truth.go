@@ -36,6 +36,14 @@ func (r *runner) attachTruth(ctx context.Context, rep *eval.Report) {
 	for _, m := range t.Modalities {
 		gt.Modalities = append(gt.Modalities, rate(m, m.Name))
 	}
+	if d := t.Drift; d != nil {
+		dr := &eval.DriftRates{Splits: d.Splits, Fused: rate(d.Fused, "fused"), FusedTrainRule: rate(d.FusedTrainRule, "fused, the training distribution's rule")}
+		for i, m := range d.Modalities {
+			dr.Modalities = append(dr.Modalities, rate(m, m.Name))
+			dr.ModalitiesTrainRule = append(dr.ModalitiesTrainRule, rate(d.TrainRule[i], m.Name))
+		}
+		gt.Drift = dr
+	}
 	if f.Sweep != nil {
 		gt.Sweep = &eval.SweepPoint{Parameter: f.Sweep.Parameter, Value: f.Sweep.Value}
 	}

@@ -3,6 +3,7 @@ package synth
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // model is a scenario's fixed parts: class means, projections, cumulative priors
@@ -10,6 +11,7 @@ import (
 type model struct {
 	sc       *Scenario
 	means    [][]float64 // per modality: Classes×Latent unit vectors, row-major
+	drifted  [][]float64 // the same after drift (the means where a modality does not drift)
 	proj     [][]float64 // per features modality: Dim×Latent, orthonormal columns, row-major
 	priorCum []float64
 	splits   []string
@@ -47,6 +49,27 @@ func newModel(sc *Scenario) *model {
 			}
 		}
 		md.means = append(md.means, means)
+		// Drift: each class mean moves towards a fixed random direction.
+		drifted := means
+		if m.Drift > 0 {
+			drifted = make([]float64, len(means))
+			for c := 0; c < sc.Classes; c++ {
+				v := drifted[c*L : (c+1)*L]
+				norm, dn := 0.0, 0.0
+				for j := range v {
+					v[j] = rng.NormFloat64()
+					dn += v[j] * v[j]
+				}
+				for j := range v {
+					v[j] = means[c*L+j] + m.Drift*v[j]/math.Sqrt(dn)
+					norm += v[j] * v[j]
+				}
+				for j := range v {
+					v[j] /= math.Sqrt(norm)
+				}
+			}
+		}
+		md.drifted = append(md.drifted, drifted)
 		var proj []float64
 		if m.Dim > 0 {
 			proj = orthonormalColumns(rng, m.Dim, L)
@@ -87,6 +110,8 @@ func orthonormalColumns(rng *rand.Rand, d, l int) []float64 {
 // entity is one entity's draw.
 type entity struct {
 	class, label, split int
+	part                int         // partition index (0 without partitions)
+	drift               bool        // the entity's split drifts
 	z                   [][]float64 // per modality: the signal
 	present, dup, bad   []bool      // per modality
 	u                   []float64   // the shared latent
@@ -126,25 +151,45 @@ func (md *model) draw(rng *rand.Rand, e *entity) {
 		e.label = other
 	}
 	e.split = pick(md.splitCum, rng.Float64())
+	if p := sc.Partitions; p != nil {
+		e.part = rng.IntN(len(p.Values))
+		if split, ok := p.Splits[p.Values[e.part]]; ok {
+			e.split = slices.Index(md.splits, split)
+		}
+	}
+	e.drift = sc.drifts(md.splits[e.split])
 	for j := range e.u {
 		e.u[j] = rng.NormFloat64()
 	}
 	md.signals(rng, e)
 	for mi := range sc.Modalities {
 		m := &sc.Modalities[mi]
-		e.present[mi] = rng.Float64() >= m.missingRate(e.class)
+		e.present[mi] = rng.Float64() >= m.missingRate(e.class, md.partition(e.part))
 		e.dup[mi] = rng.Float64() < m.Duplicates
 		e.bad[mi] = rng.Float64() < m.Invalid
 	}
 }
 
-// signals draws every modality's z given e.class and e.u.
+// partition is partition index p's value ("" without partitions).
+func (md *model) partition(p int) string {
+	if md.sc.Partitions == nil {
+		return ""
+	}
+	return md.sc.Partitions.Values[p]
+}
+
+// signals draws every modality's z given e.class and e.u, from the drifted
+// means when e.drift.
 func (md *model) signals(rng *rand.Rand, e *entity) {
 	L := md.sc.Latent
+	means := md.means
+	if e.drift {
+		means = md.drifted
+	}
 	for mi := range md.sc.Modalities {
 		m := &md.sc.Modalities[mi]
 		a, b := math.Sqrt(m.Correlation), math.Sqrt(1-m.Correlation)
-		mu := md.means[mi][e.class*L : (e.class+1)*L]
+		mu := means[mi][e.class*L : (e.class+1)*L]
 		for j := range e.z[mi] {
 			e.z[mi][j] = m.Separation*mu[j] + a*e.u[j] + b*rng.NormFloat64()
 		}

@@ -34,6 +34,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/lakefuse/lakefuse/internal/errkind"
+	"github.com/lakefuse/lakefuse/lake"
 )
 
 // ErrScenario is a scenario that cannot be generated (a spec error: exit 2).
@@ -57,14 +58,29 @@ type Scenario struct {
 	// _bucketing.json, so that sharded runs read only their own buckets.
 	Buckets    int            `yaml:"buckets"`
 	Modalities []ModalitySpec `yaml:"modalities"`
+	// Partitions, if set, adds a Hive partition (a date, say) to every table.
+	Partitions *PartitionSpec `yaml:"partitions"`
+	// DriftSplits are the splits whose entities drift (every modality with a
+	// drift > 0); default every split but train.
+	DriftSplits []string `yaml:"drift_splits"`
 	// Sweep, if set, varies one parameter: Write writes one dataset per value,
 	// <dataset>-0, <dataset>-1, …, each with its own scenario.json.
 	Sweep *Sweep `yaml:"sweep"`
 }
 
+// PartitionSpec is an extra Hive partition: each entity falls in one of Values
+// (evenly, at random), its rows are written under <column>=<value>/, and Splits,
+// if set, makes the split a function of the partition (train on the first days,
+// test on the last) instead of the fractions.
+type PartitionSpec struct {
+	Column string            `yaml:"column"`
+	Values []string          `yaml:"values"`
+	Splits map[string]string `yaml:"splits"` // partition value → split
+}
+
 // Sweep varies one parameter of a scenario over a list of values: label_noise,
 // or modalities.<name>.<field> with field separation, correlation, missing,
-// duplicates or invalid.
+// duplicates, invalid or drift.
 type Sweep struct {
 	Parameter string    `yaml:"parameter"`
 	Values    []float64 `yaml:"values"`
@@ -98,6 +114,14 @@ type ModalitySpec struct {
 	MissingByClass []float64 `yaml:"missing_by_class"`
 	Duplicates     float64   `yaml:"duplicates"` // fraction of rows written twice
 	Invalid        float64   `yaml:"invalid"`    // fraction of rows with an invalid value (NaN; a negative probability)
+	// MissingByPartition overrides the missing fraction in some partitions
+	// (partition value → fraction): a source that was down on a day.
+	MissingByPartition map[string]float64 `yaml:"missing_by_partition"`
+	// Drift moves the modality's class means for the entities of the drifting
+	// splits: each becomes the unit vector along μ + drift·δ (δ a fixed random
+	// unit vector per class). A probs modality keeps its pre-drift posterior, as
+	// an upstream model trained before the drift would.
+	Drift float64 `yaml:"drift"`
 }
 
 // Load reads and checks a scenario file.
@@ -218,6 +242,32 @@ func (s *Scenario) Validate() error {
 	if s.RowsPer < 1 {
 		bad("rows_per_file %d: want at least 1", s.RowsPer)
 	}
+	if p := s.Partitions; p != nil {
+		if p.Column == "" || len(p.Values) == 0 {
+			bad("partitions: want a column and at least one value")
+		}
+		for _, v := range p.Values {
+			if err := lake.CheckPartition(p.Column, v); err != nil {
+				bad("partitions: %v", err)
+			}
+		}
+		for v, split := range p.Splits {
+			if !slices.Contains(p.Values, v) {
+				bad("partitions.splits: %q is not one of the values", v)
+			}
+			if _, ok := s.Splits[split]; !ok {
+				bad("partitions.splits: %q → %q, which is not one of splits", v, split)
+			}
+		}
+		if len(p.Splits) > 0 && len(p.Splits) != len(p.Values) {
+			bad("partitions.splits: %d of %d values have a split: give every value one", len(p.Splits), len(p.Values))
+		}
+	}
+	for _, sp := range s.DriftSplits {
+		if _, ok := s.Splits[sp]; !ok {
+			bad("drift_splits: %q is not one of splits", sp)
+		}
+	}
 	if s.Buckets < 0 || s.Buckets > 65536 {
 		bad("buckets %d: want 0 (not bucketed) to 65536", s.Buckets)
 	}
@@ -262,6 +312,15 @@ func (s *Scenario) Validate() error {
 		}
 		frac(at+": duplicates", m.Duplicates)
 		frac(at+": invalid", m.Invalid)
+		for v, r := range m.MissingByPartition {
+			if s.Partitions == nil || !slices.Contains(s.Partitions.Values, v) {
+				bad("%s: missing_by_partition: %q is not a partition value", at, v)
+			}
+			frac(at+": missing_by_partition", r)
+		}
+		if !(m.Drift >= 0) || math.IsInf(m.Drift, 0) {
+			bad("%s: drift %v: want a non-negative number", at, m.Drift)
+		}
 	}
 	if sw := s.Sweep; sw != nil {
 		if len(sw.Values) == 0 {
@@ -323,8 +382,10 @@ func (s *Scenario) set(param string, v float64) error {
 			m.Duplicates = v
 		case "invalid":
 			m.Invalid = v
+		case "drift":
+			m.Drift = v
 		default:
-			return fmt.Errorf("parameter %q: field %q: want separation, correlation, missing, duplicates or invalid", param, parts[2])
+			return fmt.Errorf("parameter %q: field %q: want separation, correlation, missing, duplicates, invalid or drift", param, parts[2])
 		}
 		return nil
 	}
@@ -365,10 +426,32 @@ func (s *Scenario) splitNames() ([]string, []float64) {
 	return names, cum
 }
 
-// missingRate is modality m's chance of no row for an entity of class c.
-func (m *ModalitySpec) missingRate(c int) float64 {
+// missingRate is modality m's chance of no row for an entity of class c in
+// partition p (p = "" without partitions).
+func (m *ModalitySpec) missingRate(c int, p string) float64 {
+	if r, ok := m.MissingByPartition[p]; ok {
+		return r
+	}
 	if m.MissingByClass != nil {
 		return m.MissingByClass[c]
 	}
 	return m.Missing
+}
+
+// drifts reports whether split (by name) drifts.
+func (s *Scenario) drifts(split string) bool {
+	if s.DriftSplits != nil {
+		return slices.Contains(s.DriftSplits, split)
+	}
+	return split != "train"
+}
+
+// drifted reports whether any modality drifts.
+func (s *Scenario) drifted() bool {
+	for _, m := range s.Modalities {
+		if m.Drift > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -309,3 +309,78 @@ func TestBucketed(t *testing.T) {
 		}
 	}
 }
+
+// Partitions decide the split (train on two days, test on the third), a source
+// misses half the last day, and a modality drifts on the test day: files land in
+// date=… folders; the counts come back; a probs modality, whose posterior was
+// made before the drift, scores the training rule's rate on the drifted split
+// (inside the run's interval), which the Bayes rule that knows the drift beats.
+func TestPartitionsAndDrift(t *testing.T) {
+	const sc = `
+name: t
+seed: 5
+entities: 24000
+classes: 3
+splits: {train: 0.5, test: 0.5}
+partitions: {column: date, values: [d1, d2, d3], splits: {d1: train, d2: train, d3: test}}
+modalities:
+  - {name: a, kind: probs, separation: 1.8, drift: 1.5, missing_by_partition: {d3: 0.5}}
+  - {name: b, kind: probs, separation: 1.2}
+`
+	dir, f := write(t, sc, nil)
+	if _, err := os.Stat(filepath.Join(dir, "t", "modality=a", "date=d3", "part-00000.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	if f.Truth.Drift == nil || len(f.Truth.Drift.Splits) != 1 || f.Truth.Drift.Splits[0] != "test" {
+		t.Fatalf("drift truth %+v", f.Truth.Drift)
+	}
+	if got, want := float64(f.Written.Modalities[0].Missing)/float64(f.Written.Entities), 0.5/3; math.Abs(got-want) > 0.01 {
+		t.Errorf("a misses %.4f of the entities; half of one day in three is %.4f", got, want)
+	}
+	if f.Written.BySplit["test"] < 7500 || f.Written.BySplit["test"] > 8500 {
+		t.Errorf("test holds %d of 24,000 entities; one day in three is about 8,000", f.Written.BySplit["test"])
+	}
+	spec, err := jobs.ParseSpec([]byte(`
+name: t
+dataset: t
+label: {column: label, from: labels}
+split: {column: split, train: [train]}
+modalities:
+  - {name: a, probs: probs}
+  - {name: b, probs: probs}
+strategies: [{name: product, type: late-product}]
+evaluation: {bootstrap: 400, ablation: false, out_of_fold: false}
+`), "job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: "file://" + dir, RunID: "r", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Report
+	if rep.Modalities[0].Matched != f.Written.Entities-f.Written.Modalities[0].Missing {
+		t.Errorf("a matched %d entities, %d were written", rep.Modalities[0].Matched, f.Written.Entities-f.Written.Modalities[0].Missing)
+	}
+	gt := rep.Truth
+	if gt == nil || gt.Drift == nil {
+		t.Fatal("no drift truth in the report")
+	}
+	sp := rep.Strategies[1].Splits["test"] // unimodal.a
+	if rep.Strategies[1].Name != "unimodal.a" {
+		t.Fatalf("strategy 1 is %s", rep.Strategies[1].Name)
+	}
+	acc := sp.Metrics["accuracy_when_present"]
+	rule, oracle := gt.Drift.ModalitiesTrainRule[0], gt.Drift.Modalities[0]
+	// The interval of the accuracy where present is not computed; use the
+	// binomial one of its rows.
+	n := sp.Metrics["rows_when_present"]
+	se := math.Sqrt(rule.Accuracy * (1 - rule.Accuracy) / n)
+	t.Logf("unimodal.a on the drifted day: %.4f (%v rows); training rule %.4f, Bayes knowing the drift %.4f, before the drift %.4f", acc, n, rule.Accuracy, oracle.Accuracy, gt.Modalities[0].Accuracy)
+	if math.Abs(acc-rule.Accuracy) > 2.5*se+2*rule.StdErr {
+		t.Errorf("unimodal.a on the drifted split: %.4f, the training rule's Bayes rate %.4f ± %.4f", acc, rule.Accuracy, se)
+	}
+	if !(oracle.Accuracy > rule.Accuracy+0.02 && gt.Modalities[0].Accuracy > rule.Accuracy+0.02) {
+		t.Errorf("drift costs nothing: rule %.4f, knowing the drift %.4f, before it %.4f", rule.Accuracy, oracle.Accuracy, gt.Modalities[0].Accuracy)
+	}
+}

@@ -25,6 +25,9 @@ type Truth struct {
 	// FusedMissing: the modalities each entity has, under the scenario's
 	// missingness, over the entities with at least one (what a run scores).
 	FusedMissing Rate `json:"fused"`
+	// Drift is the truth on the splits that drift, when modalities drift (the
+	// figures above are then those of the splits that do not).
+	Drift *DriftTruth `json:"drift,omitempty"`
 }
 
 // Rate is a Bayes-optimal accuracy: against the true class, and the accuracy it
@@ -48,7 +51,7 @@ type pattern struct {
 	quad []float64 // per class
 }
 
-func (md *model) pattern(mask uint) *pattern {
+func (md *model) pattern(mask uint, means [][]float64) *pattern {
 	sc := md.sc
 	p := &pattern{}
 	for m := range sc.Modalities {
@@ -83,7 +86,7 @@ func (md *model) pattern(mask uint) *pattern {
 			for b, n := range p.idx {
 				dot := 0.0
 				for j := 0; j < L; j++ {
-					dot += md.means[m][c*L+j] * md.means[n][c*L+j]
+					dot += means[m][c*L+j] * means[n][c*L+j]
 				}
 				q += p.cinv[a*k+b] * sc.Modalities[m].Separation * sc.Modalities[n].Separation * dot
 			}
@@ -93,10 +96,11 @@ func (md *model) pattern(mask uint) *pattern {
 	return p
 }
 
-// decide is the Bayes decision from the signals of the modalities in p, with
+// decide is the Bayes decision, for class means means, from the signals of the
+// modalities in p (whose quadratic terms were computed for the same means), with
 // logPrior[c] the log prior of each class plus the log chance of the presence
 // pattern; w is scratch (|S|·L).
-func (md *model) decide(p *pattern, z [][]float64, logPrior, w []float64) int {
+func (md *model) decide(p *pattern, z [][]float64, logPrior, w []float64, means [][]float64) int {
 	sc, L, k := md.sc, md.sc.Latent, len(p.idx)
 	for a := range p.idx {
 		for j := 0; j < L; j++ {
@@ -113,7 +117,7 @@ func (md *model) decide(p *pattern, z [][]float64, logPrior, w []float64) int {
 		for a, m := range p.idx {
 			dot := 0.0
 			for j := 0; j < L; j++ {
-				dot += md.means[m][c*L+j] * w[a*L+j]
+				dot += means[m][c*L+j] * w[a*L+j]
 			}
 			score += sc.Modalities[m].Separation * dot
 		}
@@ -124,33 +128,151 @@ func (md *model) decide(p *pattern, z [][]float64, logPrior, w []float64) int {
 	return best
 }
 
-// truth estimates the Bayes accuracies from n samples, in fixed chunks run on
-// workers goroutines (integer counts: the result does not depend on them).
+// truth estimates the Bayes accuracies from n samples of the entities whose
+// splits do not drift, and, when modalities drift, from n samples of those whose
+// splits do (Truth.Drift).
 func (md *model) truth(n, workers int) *Truth {
+	sc := md.sc
+	t := md.estimate(n, workers, false)
+	tr := &Truth{Method: "Monte Carlo over fresh draws of the scenario's model, exact Bayes posteriors (linear discriminants of the Gaussian signals)", Samples: n}
+	for _, p := range sc.Priors {
+		tr.MaxPrior = max(tr.MaxPrior, p)
+	}
+	M := len(sc.Modalities)
+	for m, mod := range sc.Modalities {
+		tr.Modalities = append(tr.Modalities, t.rate(sc, mod.Name, m))
+	}
+	tr.Fused = t.rate(sc, "fused, every modality present", M)
+	tr.FusedMissing = t.rate(sc, "fused, the modalities each entity has", M+1)
+	if sc.drifted() {
+		d := md.estimate(n, workers, true)
+		dt := &DriftTruth{}
+		for _, sp := range md.splits {
+			if sc.drifts(sp) {
+				dt.Splits = append(dt.Splits, sp)
+			}
+		}
+		for m, mod := range sc.Modalities {
+			dt.Modalities = append(dt.Modalities, d.rate(sc, mod.Name, m))
+			dt.TrainRule = append(dt.TrainRule, d.rate(sc, mod.Name, M+2+m))
+		}
+		dt.Fused = d.rate(sc, "fused, the modalities each entity has", M+1)
+		dt.FusedTrainRule = d.rate(sc, "fused, the training distribution's rule", 2*M+2)
+		tr.Drift = dt
+	}
+	return tr
+}
+
+// DriftTruth is the truth on the drifting splits: the Bayes rule that knows the
+// drift (the best any model can do there), and the training distribution's Bayes
+// rule applied to them (what a perfect model fitted before the drift does).
+type DriftTruth struct {
+	Splits         []string `json:"splits"`
+	Modalities     []Rate   `json:"modalities"`
+	TrainRule      []Rate   `json:"modalities_training_rule"`
+	Fused          Rate     `json:"fused"`
+	FusedTrainRule Rate     `json:"fused_training_rule"`
+}
+
+// tally counts right decisions: per modality, complete fused, fused with
+// missingness; then (drift) per modality and fused under the training rule.
+type tally struct{ right, seen []int64 }
+
+func (t *tally) rate(sc *Scenario, name string, j int) Rate {
+	r := Rate{Name: name, Samples: t.seen[j]}
+	if r.Samples > 0 {
+		a := float64(t.right[j]) / float64(r.Samples)
+		r.Accuracy, r.StdErr = a, math.Sqrt(a*(1-a)/float64(r.Samples))
+		eta := sc.LabelNoise
+		r.VsLabels = a*(1-eta) + (1-a)*eta/float64(sc.Classes-1)
+	}
+	return r
+}
+
+// parts lists the partitions whose entities drift (or not): all of them unless
+// the partitions decide the splits.
+func (md *model) parts(drift bool) []int {
+	p := md.sc.Partitions
+	if p == nil {
+		return []int{0}
+	}
+	var out []int
+	for i, v := range p.Values {
+		split, ok := p.Splits[v]
+		if !ok || md.sc.drifts(split) == drift {
+			out = append(out, i)
+		}
+	}
+	if len(out) == 0 {
+		for i := range p.Values {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// estimate draws n entities (drifted or not) in fixed chunks on workers
+// goroutines; integer counts, so the result does not depend on them.
+func (md *model) estimate(n, workers int, drift bool) *tally {
 	sc := md.sc
 	M := len(sc.Modalities)
 	const chunk = 8192
 	chunks := (n + chunk - 1) / chunk
-	type tally struct {
-		right, seen []int64 // per modality, then complete fused, then fused with missingness
+	size := M + 2
+	if drift {
+		size = 2*M + 3
 	}
-	total := tally{right: make([]int64, M+2), seen: make([]int64, M+2)}
-	var mu sync.Mutex
-	var cacheMu sync.Mutex
-	cache := map[uint]*pattern{}
-	get := func(mask uint) *pattern {
+	total := &tally{right: make([]int64, size), seen: make([]int64, size)}
+	var mu, cacheMu sync.Mutex
+	type ckey struct {
+		mask  uint
+		drift bool
+	}
+	cache := map[ckey]*pattern{}
+	get := func(mask uint, drifted bool) *pattern {
 		cacheMu.Lock()
 		defer cacheMu.Unlock()
-		if p, ok := cache[mask]; ok {
+		k := ckey{mask, drifted}
+		if p, ok := cache[k]; ok {
 			return p
 		}
-		p := md.pattern(mask)
-		cache[mask] = p
+		means := md.means
+		if drifted {
+			means = md.drifted
+		}
+		p := md.pattern(mask, means)
+		cache[k] = p
 		return p
+	}
+	parts := md.parts(drift)
+	// The chance of a presence pattern given the class: an average over the
+	// partitions of the product over modalities.
+	logPattern := func(c int, present []bool, only int) float64 {
+		total := 0.0
+		for _, p := range parts {
+			prob := 1.0
+			for m := range sc.Modalities {
+				if only >= 0 && m != only {
+					continue
+				}
+				r := sc.Modalities[m].missingRate(c, md.partition(p))
+				if present[m] {
+					prob *= 1 - r
+				} else {
+					prob *= r
+				}
+			}
+			total += prob
+		}
+		return math.Log(total / float64(len(parts)))
 	}
 	logPrior := make([]float64, sc.Classes)
 	for c, p := range sc.Priors {
 		logPrior[c] = math.Log(p)
+	}
+	stream := uint64(streamTruth)
+	if drift {
+		stream += 1 << 36
 	}
 	work := make(chan int, chunks)
 	for c := 0; c < chunks; c++ {
@@ -162,23 +284,35 @@ func (md *model) truth(n, workers int) *Truth {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t := tally{right: make([]int64, M+2), seen: make([]int64, M+2)}
+			t := &tally{right: make([]int64, size), seen: make([]int64, size)}
 			pcg := rand.NewPCG(0, 0)
 			rng := rand.New(pcg)
 			e := newEntity(sc)
 			lp := make([]float64, sc.Classes)
 			w := make([]float64, M*sc.Latent)
+			oracle := md.means // the rule that knows the entities' distribution
+			if drift {
+				oracle = md.drifted
+			}
+			count := func(j int, p *pattern, lp []float64, means [][]float64) {
+				t.seen[j]++
+				if md.decide(p, e.z, lp, w, means) == e.class {
+					t.right[j]++
+				}
+			}
 			for ch := range work {
 				for i := ch * chunk; i < min((ch+1)*chunk, n); i++ {
-					pcg.Seed(sc.Seed, streamTruth+uint64(i))
+					pcg.Seed(sc.Seed, stream+uint64(i))
 					e.class = pick(md.priorCum, rng.Float64())
+					e.part = parts[rng.IntN(len(parts))]
+					e.drift = drift
 					for j := range e.u {
 						e.u[j] = rng.NormFloat64()
 					}
 					md.signals(rng, e)
 					var mask uint
 					for m := range sc.Modalities {
-						e.present[m] = rng.Float64() >= sc.Modalities[m].missingRate(e.class)
+						e.present[m] = rng.Float64() >= sc.Modalities[m].missingRate(e.class, md.partition(e.part))
 						if e.present[m] {
 							mask |= 1 << m
 						}
@@ -187,35 +321,22 @@ func (md *model) truth(n, workers int) *Truth {
 						if !e.present[m] {
 							continue
 						}
-						mod := &sc.Modalities[m]
 						for c := range lp {
-							lp[c] = logPrior[c] + math.Log(1-mod.missingRate(c))
+							lp[c] = logPrior[c] + logPattern(c, e.present, m)
 						}
-						t.seen[m]++
-						if md.decide(get(1<<m), e.z, lp, w) == e.class {
-							t.right[m]++
+						count(m, get(1<<m, drift), lp, oracle)
+						if drift {
+							count(M+2+m, get(1<<m, false), lp, md.means)
 						}
 					}
-					all := uint(1)<<M - 1
-					t.seen[M]++
-					if md.decide(get(all), e.z, logPrior, w) == e.class {
-						t.right[M]++
-					}
+					count(M, get(uint(1)<<M-1, drift), logPrior, oracle)
 					if mask != 0 {
 						for c := range lp {
-							lp[c] = logPrior[c]
-							for m := range sc.Modalities {
-								r := sc.Modalities[m].missingRate(c)
-								if e.present[m] {
-									lp[c] += math.Log(1 - r)
-								} else {
-									lp[c] += math.Log(r)
-								}
-							}
+							lp[c] = logPrior[c] + logPattern(c, e.present, -1)
 						}
-						t.seen[M+1]++
-						if md.decide(get(mask), e.z, lp, w) == e.class {
-							t.right[M+1]++
+						count(M+1, get(mask, drift), lp, oracle)
+						if drift {
+							count(2*M+2, get(mask, false), lp, md.means)
 						}
 					}
 				}
@@ -229,24 +350,5 @@ func (md *model) truth(n, workers int) *Truth {
 		}()
 	}
 	wg.Wait()
-	rate := func(name string, j int) Rate {
-		r := Rate{Name: name, Samples: total.seen[j]}
-		if r.Samples > 0 {
-			a := float64(total.right[j]) / float64(r.Samples)
-			r.Accuracy, r.StdErr = a, math.Sqrt(a*(1-a)/float64(r.Samples))
-			eta := sc.LabelNoise
-			r.VsLabels = a*(1-eta) + (1-a)*eta/float64(sc.Classes-1)
-		}
-		return r
-	}
-	tr := &Truth{Method: "Monte Carlo over fresh draws of the scenario's model, exact Bayes posteriors (linear discriminants of the Gaussian signals)", Samples: n}
-	for _, p := range sc.Priors {
-		tr.MaxPrior = max(tr.MaxPrior, p)
-	}
-	for m, mod := range sc.Modalities {
-		tr.Modalities = append(tr.Modalities, rate(mod.Name, m))
-	}
-	tr.Fused = rate("fused, every modality present", M)
-	tr.FusedMissing = rate("fused, the modalities each entity has", M+1)
-	return tr
+	return total
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -224,7 +225,7 @@ func (md *model) writeChunk(ctx context.Context, l *lake.Lake, ch int, lo, hi in
 		}
 		pcg.Seed(sc.Seed, uint64(i))
 		md.draw(rng, e)
-		b := sc.bucket(i)
+		b := sc.group(i, e.part)
 		labelBuckets = append(labelBuckets, b)
 		appendKey(&labels[0], i)
 		labels[1].Int64 = append(labels[1].Int64, int64(e.label))
@@ -297,35 +298,54 @@ func (md *model) writeChunk(ctx context.Context, l *lake.Lake, ch int, lo, hi in
 	return counts, nil
 }
 
-// bucket is entity i's key bucket (Iceberg's transform), or 0 when the scenario
-// is not bucketed.
-func (s *Scenario) bucket(i int64) int {
+// group is the folder entity i's rows go to, as an index: its partition (p)
+// times the bucket count, plus its key bucket (Iceberg's transform) when the
+// scenario is bucketed.
+func (s *Scenario) group(i int64, p int) int {
 	if s.Buckets == 0 {
-		return 0
+		return p
 	}
 	k, str := s.key(i)
+	b := bucket.Of(bucket.Long(k), s.Buckets)
 	if s.Key.Type == "string" {
-		return bucket.Of(bucket.String(str), s.Buckets)
+		b = bucket.Of(bucket.String(str), s.Buckets)
 	}
-	return bucket.Of(bucket.Long(k), s.Buckets)
+	return p*s.Buckets + b
 }
 
-// writeTable writes a chunk's table under dir: one file, or with buckets one
-// file per non-empty bucket in its <key>_bucket=<b> folder.
-func (s *Scenario) writeTable(ctx context.Context, l *lake.Lake, dir, part string, rows int, cols []lake.OutColumn, buckets []int) error {
-	if s.Buckets == 0 {
+// folder is group g's folders under a table: <column>=<value>/ for a partition,
+// then <key>_bucket=<b>/ when bucketed.
+func (s *Scenario) folder(g int) string {
+	var parts []string
+	b := max(s.Buckets, 1)
+	if p := s.Partitions; p != nil {
+		parts = append(parts, p.Column+"="+p.Values[g/b])
+	}
+	if s.Buckets > 0 {
+		parts = append(parts, fmt.Sprintf("%s=%d", lake.BucketPartition(s.Key.Name), g%b))
+	}
+	return strings.Join(parts, "/")
+}
+
+// writeTable writes a chunk's table under dir: one file per non-empty folder
+// group (one file when neither partitioned nor bucketed).
+func (s *Scenario) writeTable(ctx context.Context, l *lake.Lake, dir, part string, rows int, cols []lake.OutColumn, groups []int) error {
+	if s.Buckets == 0 && s.Partitions == nil {
 		return writeFile(ctx, l, lake.Join(dir, part), rows, cols)
 	}
-	members := make([][]int, s.Buckets)
-	for r, b := range buckets {
-		members[b] = append(members[b], r)
+	n := max(s.Buckets, 1)
+	if s.Partitions != nil {
+		n *= len(s.Partitions.Values)
 	}
-	for b, rs := range members {
+	members := make([][]int, n)
+	for r, g := range groups {
+		members[g] = append(members[g], r)
+	}
+	for g, rs := range members {
 		if len(rs) == 0 {
 			continue
 		}
-		key := lake.Join(dir, fmt.Sprintf("%s=%d", lake.BucketPartition(s.Key.Name), b), part)
-		if err := writeFile(ctx, l, key, len(rs), pickRows(cols, rs)); err != nil {
+		if err := writeFile(ctx, l, lake.Join(dir, s.folder(g), part), len(rs), pickRows(cols, rs)); err != nil {
 			return err
 		}
 	}
