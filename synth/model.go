@@ -224,8 +224,12 @@ func (md *model) posterior(mi int, z, out []float64) {
 func (md *model) features(rng *rand.Rand, mi int, z, x, g []float64) {
 	L, P := md.sc.Latent, md.proj[mi]
 	d := len(x)
+	tau := 1.0
+	if n := md.sc.Modalities[mi].Noise; n != nil {
+		tau = *n
+	}
 	for r := range g {
-		g[r] = rng.NormFloat64()
+		g[r] = tau * rng.NormFloat64()
 	}
 	var ptg [64]float64
 	for c := 0; c < L; c++ {

@@ -105,6 +105,14 @@ type ModalitySpec struct {
 	// Separation scales the distance between the class means of the signal (0:
 	// the modality says nothing about the class).
 	Separation float64 `yaml:"separation"`
+	// Accuracy, if set, gives the informativeness as the modality's Bayes
+	// accuracy instead: the separation that yields it is found by bisection on a
+	// Monte Carlo estimate (ResolveAccuracy), to about ±0.005.
+	Accuracy float64 `yaml:"accuracy"`
+	// Noise scales the noise of an embedding's or columns' dimensions that carry
+	// no signal (default 1): more of it makes the signal harder to learn, never
+	// less knowable.
+	Noise *float64 `yaml:"noise"`
 	// Correlation is the share of the signal's noise that comes from the latent
 	// common to all modalities (0: errors independent of the other modalities').
 	Correlation float64 `yaml:"correlation"`
@@ -149,6 +157,7 @@ func Parse(b []byte, source string) (s *Scenario, err error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
+	s.resolveAccuracy()
 	return s, nil
 }
 
@@ -317,6 +326,18 @@ func (s *Scenario) Validate() error {
 				bad("%s: missing_by_partition: %q is not a partition value", at, v)
 			}
 			frac(at+": missing_by_partition", r)
+		}
+		if m.Accuracy != 0 {
+			if m.Separation != 0 {
+				bad("%s: give separation or accuracy, not both", at)
+			}
+			maxPrior := slices.Max(append([]float64{0}, s.Priors...))
+			if !(m.Accuracy > maxPrior && m.Accuracy < 1) {
+				bad("%s: accuracy %v: want more than the most frequent class's share (%.4g) and less than 1", at, m.Accuracy, maxPrior)
+			}
+		}
+		if m.Noise != nil && !(*m.Noise >= 0 && !math.IsInf(*m.Noise, 0)) {
+			bad("%s: noise %v: want a non-negative number", at, *m.Noise)
 		}
 		if !(m.Drift >= 0) || math.IsInf(m.Drift, 0) {
 			bad("%s: drift %v: want a non-negative number", at, m.Drift)

@@ -384,3 +384,81 @@ evaluation: {bootstrap: 400, ablation: false, out_of_fold: false}
 		t.Errorf("drift costs nothing: rule %.4f, knowing the drift %.4f, before it %.4f", rule.Accuracy, oracle.Accuracy, gt.Modalities[0].Accuracy)
 	}
 }
+
+// Informativeness given as a Bayes accuracy: the separation found for it yields
+// that accuracy in scenario.json's truth, whatever the class count and priors.
+func TestAccuracyTarget(t *testing.T) {
+	_, f := write(t, `
+name: t
+entities: 10
+classes: 5
+priors: [5, 2, 1, 1, 1]
+modalities:
+  - {name: a, kind: probs, accuracy: 0.8}
+  - {name: b, kind: embedding, dim: 12, accuracy: 0.65, noise: 3}
+`, nil)
+	for i, want := range []float64{0.8, 0.65} {
+		r := f.Truth.Modalities[i]
+		if math.Abs(r.Accuracy-want) > 0.006 {
+			t.Errorf("%s: Bayes accuracy %.4f ± %.4f, the scenario asks %.2f (separation %.4f)", r.Name, r.Accuracy, r.StdErr, want, f.Scenario.Modalities[i].Separation)
+		}
+	}
+	if _, err := synth.Parse([]byte("name: x\nentities: 5\nclasses: 2\nmodalities: [{name: a, kind: probs, accuracy: 0.4}]\n"), "x"); err == nil || !strings.Contains(err.Error(), "accuracy 0.4") {
+		t.Errorf("an accuracy below the majority share: %v", err)
+	}
+}
+
+// Label noise and the score kind: a fifth of the labels flipped, and a binary
+// score that is its modality's posterior, whose accuracy against the written
+// labels falls in the run's interval around the Bayes rate against them, with
+// string keys in shuffled order.
+func TestLabelNoiseAndScore(t *testing.T) {
+	dir, f := write(t, `
+name: t
+seed: 3
+entities: 20000
+classes: 2
+priors: [0.7, 0.3]
+key: {type: string, order: shuffled}
+splits: {train: 0.5, test: 0.5}
+label_noise: 0.2
+modalities:
+  - {name: s, kind: score, separation: 1.5}
+  - {name: c, kind: columns, dim: 10, separation: 1}
+`, nil)
+	if r := float64(f.Written.LabelsFlipped) / 20000; math.Abs(r-0.2) > 0.01 {
+		t.Errorf("%.4f of the labels flipped; the scenario says 0.2", r)
+	}
+	spec, err := jobs.ParseSpec([]byte(`
+name: t
+dataset: t
+label: {column: label, from: labels}
+split: {column: split, train: [train]}
+modalities:
+  - {name: s, score: score}
+  - {name: c, features: {columns: "^f[0-9]+$"}}
+strategies: [{name: mean, type: late-mean}]
+evaluation: {bootstrap: 400, ablation: false, out_of_fold: false}
+`), "job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: "file://" + dir, RunID: "r", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range res.Report.Strategies {
+		if s.Name != "unimodal.s" {
+			continue
+		}
+		sp := s.Splits["test"]
+		want := f.Truth.Modalities[0].VsLabels
+		acc, iv := sp.Metrics["accuracy"], sp.Intervals["accuracy"]
+		t.Logf("unimodal.s against noisy labels: %.4f [%.4f, %.4f]; Bayes against the labels %.4f (against the classes %.4f)", acc, iv.Low, iv.High, want, f.Truth.Modalities[0].Accuracy)
+		if want < iv.Low || want > iv.High {
+			t.Errorf("unimodal.s: %.4f [%.4f, %.4f], Bayes against the written labels %.4f", acc, iv.Low, iv.High, want)
+		}
+		return
+	}
+	t.Fatal("no unimodal.s in the report")
+}

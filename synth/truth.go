@@ -352,3 +352,35 @@ func (md *model) estimate(n, workers int, drift bool) *tally {
 	wg.Wait()
 	return total
 }
+
+// resolveAccuracy sets the separation of every modality that gives a target
+// accuracy instead: the separation whose Bayes accuracy (the modality alone, on
+// a Monte Carlo sample of 40,000 draws of its own stream) meets the target, by
+// bisection. The accuracy grows with the separation, from the most frequent
+// class's share at 0 towards 1.
+func (s *Scenario) resolveAccuracy() {
+	for i := range s.Modalities {
+		m := &s.Modalities[i]
+		if m.Accuracy == 0 {
+			continue
+		}
+		// The whole scenario (modality i's class means depend on its place), with
+		// nothing missing for modality i: its accuracy alone, where present.
+		one := s.clone()
+		one.Sweep = nil
+		o := &one.Modalities[i]
+		o.Accuracy, o.Missing, o.MissingByClass, o.MissingByPartition = 0, 0, nil, nil
+		lo, hi := 0.0, 16.0
+		for range 30 {
+			mid := (lo + hi) / 2
+			o.Separation = mid
+			t := newModel(one).estimate(40_000, 1, false)
+			if float64(t.right[i])/float64(t.seen[i]) < m.Accuracy {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		m.Separation = (lo + hi) / 2
+	}
+}

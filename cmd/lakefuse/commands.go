@@ -576,6 +576,23 @@ func printResult(w io.Writer, res *jobs.Result) {
 		}
 		tw.Flush()
 	}
+	if gt := rep.Truth; gt != nil {
+		_, fused, rule := gt.On(split)
+		best, bestAcc := "", -1.0
+		for _, s := range rep.Strategies {
+			if sr := s.Splits[split]; sr != nil && !s.Baseline && sr.Metrics["accuracy"] > bestAcc {
+				best, bestAcc = s.Name, sr.Metrics["accuracy"]
+			}
+		}
+		fmt.Fprintf(w, "\nground truth (synthetic scenario %s): Bayes-optimal fused accuracy on %s %.4f ± %.4f", gt.Scenario, split, fused.VsLabels, fused.StdErr)
+		if rule != nil {
+			fmt.Fprintf(w, " (the split drifts; a perfect pre-drift model: %.4f)", rule.VsLabels)
+		}
+		if best != "" {
+			fmt.Fprintf(w, "; the best strategy here, %s, %.4f", best, bestAcc)
+		}
+		fmt.Fprintln(w)
+	}
 	if o := rep.Overfit; o != nil {
 		var flagged []string
 		for _, s := range o.Strategies {
