@@ -516,7 +516,7 @@ func (s *Spec) Validate() error {
 		for i, e := range errs {
 			msgs[i] = e.Error()
 		}
-		return fmt.Errorf("%w: %d problems:\n  %s", ErrSpec, len(errs), strings.Join(msgs, "\n  "))
+		return fmt.Errorf("%w: %s:\n  %s", ErrSpec, Plural(len(errs), "problem", "problems"), strings.Join(msgs, "\n  "))
 	}
 	return nil
 }

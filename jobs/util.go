@@ -1,6 +1,9 @@
 package jobs
 
-import "sort"
+import (
+	"fmt"
+	"sort"
+)
 
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
@@ -18,4 +21,12 @@ func pick[T any](s []T, idx []int, w int) []T {
 		copy(out[j*w:(j+1)*w], s[i*w:(i+1)*w])
 	}
 	return out
+}
+
+// Plural is n with the noun's singular or plural form: "1 problem", "2 problems".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -18,6 +18,8 @@ var (
 	// Parquet files (after partition filters).
 	ErrNoData = errkind.New(errkind.Input, "no parquet files")
 
+	// ErrNoLake is a read-only open of a file:// folder that does not exist.
+	ErrNoLake = errkind.New(errkind.Input, "no such lake folder")
 	// ErrNotFound is returned by ReadAll and Copy when the object does not exist.
 	ErrNotFound = errkind.New(errkind.Input, "no such object")
 

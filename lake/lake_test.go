@@ -245,3 +245,17 @@ func TestOpenErrorRedactsUnknownParameters(t *testing.T) {
 		t.Errorf("the error lost the safe parameters: %v", err)
 	}
 }
+
+func TestKeyURL(t *testing.T) {
+	for _, c := range [][3]string{
+		{"file:///tmp/lake", "runs/x", "file:///tmp/lake/runs/x"},
+		{"file:///tmp/lake/", "/runs/x", "file:///tmp/lake/runs/x"},
+		{"s3://bucket/p?region=eu-west-1", "runs/x", "s3://bucket/p/runs/x?region=eu-west-1"},
+		{"s3://bucket?region=r", "runs", "s3://bucket/runs?region=r"},
+		{"mem://", "a/b", "mem:///a/b"},
+	} {
+		if got := KeyURL(c[0], c[1]); got != c[2] {
+			t.Errorf("KeyURL(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+}

@@ -65,7 +65,11 @@ func OpenWith(ctx context.Context, rawURL string, opts *Options) (*Lake, error) 
 		if !q.Has("metadata") {
 			q.Set("metadata", "skip")
 		}
-		if !q.Has("create_dir") {
+		if opts != nil && opts.ReadOnly {
+			if _, err := os.Stat(u.Path); err != nil {
+				return nil, fmt.Errorf("lake: %w: %s: %v", ErrNoLake, Redact(rawURL), err)
+			}
+		} else if !q.Has("create_dir") {
 			q.Set("create_dir", "true")
 		}
 		// Temporary files next to their target keep renames on one filesystem.
@@ -379,4 +383,25 @@ func OpenRun(ctx context.Context, runURL string, opts *Options) (l *Lake, prefix
 	}
 	l, err = OpenWith(ctx, u.String(), opts)
 	return l, prefix, err
+}
+
+// KeyURL is the URL of key (an object or a folder) in a lake at lakeURL (as
+// String gives it): the key joined onto the URL's path, the query kept, so that
+// file:///tmp/lake and runs/x give file:///tmp/lake/runs/x (a path join would
+// give file:/tmp/…) and s3://b/p?region=r gives s3://b/p/runs/x?region=r.
+func KeyURL(lakeURL, key string) string {
+	u, err := url.Parse(lakeURL)
+	if err != nil {
+		return lakeURL + "/" + key
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + strings.TrimPrefix(key, "/")
+	if u.Scheme == "file" && u.Host == "" {
+		// url.URL.String drops the empty authority of file:///path.
+		q := ""
+		if u.RawQuery != "" {
+			q = "?" + u.RawQuery
+		}
+		return "file://" + u.Path + q
+	}
+	return u.String()
 }

@@ -34,6 +34,10 @@ type Options struct {
 	// returns. Tests use it to record the order of writes and to inject failures
 	// (a crash between two writes, a lost response).
 	Intercept func(op, key string, do func() error) error
+	// ReadOnly opens a file:// lake without creating its folder: commands that
+	// only read (plan, inspect, report, vacuum) never leave one behind, and a
+	// folder that does not exist is ErrNoLake.
+	ReadOnly bool
 }
 
 func (o *Options) withDefaults() Options {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -36,10 +37,49 @@ func newFlags(name string) *flag.FlagSet {
 	return fs
 }
 
+// helpError is -h or --help on a subcommand: main prints the usage it carries to
+// standard output and exits 0.
+type helpError struct{ usage string }
+
+func (e *helpError) Error() string { return e.usage }
+
+// parse parses a subcommand's flags, which may come before, after or between its
+// positional arguments (what describes them, for the usage and the error when
+// there are not wantArgs of them; -1: any number). After it, fs.Args() holds the
+// positionals.
 func parse(fs *flag.FlagSet, args []string, wantArgs int, what string) error {
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	var usage strings.Builder
+	fs.SetOutput(&usage)
+	fs.Usage = func() {
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n == 0 {
+			fmt.Fprintf(&usage, "usage: %s ARGS\n  ARGS: %s\n", fs.Name(), what)
+			return
+		}
+		fmt.Fprintf(&usage, "usage: %s [flags] ARGS\n  ARGS: %s\nflags:\n", fs.Name(), what)
+		fs.PrintDefaults()
 	}
+	var pos []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return &helpError{usage.String()}
+			}
+			return fmt.Errorf("%w: %s", errUsage, strings.TrimSpace(usage.String())) // the flag package's message, then the usage
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" { // everything after -- is positional
+			pos = append(pos, rest...)
+			break
+		}
+		pos = append(pos, rest[0])
+		rest = rest[1:]
+	}
+	_ = fs.Parse(append([]string{"--"}, pos...)) // fs.Args() = the positionals
 	if wantArgs >= 0 && fs.NArg() != wantArgs {
 		return fmt.Errorf("%w: lakefuse %s takes %s", errUsage, strings.TrimPrefix(fs.Name(), "lakefuse "), what)
 	}
@@ -298,7 +338,7 @@ func cmdPlan(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	l, err := lake.Open(ctx, url)
+	l, err := lake.OpenWith(ctx, url, &lake.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -318,12 +358,13 @@ func cmdPlan(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 		}
 		if n := len(sp.Scalar); n > 0 {
-			cols = append(cols, fmt.Sprintf("%d numeric (%s…%s)", n, sp.Scalar[0], sp.Scalar[n-1]))
+			lo, hi := naturalRange(sp.Scalar)
+			cols = append(cols, fmt.Sprintf("%d numeric (%s…%s)", n, lo, hi))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", sp.Name, sp.Kind, len(sp.Files), sp.TotalRows(), sp.Bytes, strings.Join(cols, ", "))
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "\nrun id %s → %s\n", jobs.RunID(spec, ""), lake.Join(l.String(), spec.Output, jobs.RunID(spec, "")))
+	fmt.Fprintf(stdout, "\nrun id %s → %s\n", jobs.RunID(spec, ""), lake.KeyURL(l.String(), lake.Join(spec.Output, jobs.RunID(spec, ""))))
 	return nil
 }
 
@@ -375,10 +416,10 @@ func cmdImport(ctx context.Context, args []string, stdout io.Writer) error {
 
 func cmdInspect(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("inspect")
-	if err := parse(fs, args, 1, "one lake URL"); err != nil {
+	if err := parse(fs, args, 1, "one lake URL (a dataset, a table or any prefix under it)"); err != nil {
 		return err
 	}
-	l, err := lake.Open(ctx, fs.Arg(0))
+	l, err := lake.OpenWith(ctx, fs.Arg(0), &lake.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -425,7 +466,9 @@ func cmdInspect(ctx context.Context, args []string, stdout io.Writer) error {
 		if fo == nil {
 			fo = &folder{}
 			var cols []string
-			for _, c := range infos[i].Columns {
+			columns := slices.Clone(infos[i].Columns)
+			slices.SortStableFunc(columns, func(a, b lake.FileColumn) int { return naturalCompare(a.Name, b.Name) })
+			for _, c := range columns {
 				cols = append(cols, c.Name+" "+c.Type)
 			}
 			if len(cols) > 8 {
@@ -529,7 +572,7 @@ func printResult(w io.Writer, res *jobs.Result) {
 	}
 	if split == "unlabelled" {
 		fmt.Fprintf(w, "no labels: scores written, nothing to evaluate\n")
-		fmt.Fprintf(w, "\noutputs: %s/%s/\n", res.Lake, res.Prefix)
+		fmt.Fprintf(w, "\noutputs: %s/\n", lake.KeyURL(res.Lake, res.Prefix))
 		return
 	}
 	fmt.Fprintf(w, "\nmetrics on the %s split (%d rows):\n\n", split, rep.Rows.BySplit[split])
@@ -607,7 +650,7 @@ func printResult(w io.Writer, res *jobs.Result) {
 			fmt.Fprintf(w, "more than %.0f points more accurate in sample than out of fold (overfitting): %s\n", 100*o.Margin, strings.Join(flagged, ", "))
 		}
 	}
-	fmt.Fprintf(w, "\noutputs: %s/%s/ (scores/, metrics/, models/, report.json, report.html, manifest.json, _SUCCESS)\n", res.Lake, res.Prefix)
+	fmt.Fprintf(w, "\noutputs: %s/ (scores/, metrics/, models/, report.json, report.html, manifest.json, _SUCCESS)\n", lake.KeyURL(res.Lake, res.Prefix))
 }
 
 func num(v float64) string {
@@ -620,7 +663,7 @@ func num(v float64) string {
 func cmdReport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("report")
 	out := fs.String("out", "", "write the HTML here (default: standard output)")
-	if err := parse(fs, args, -1, ""); err != nil {
+	if err := parse(fs, args, -1, "one or more RUN_URLs (lake URLs of runs' folders, …/<output>/<run id>)"); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -628,14 +671,17 @@ func cmdReport(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	var reports []*eval.Report
 	for _, run := range fs.Args() {
-		l, err := lake.Open(ctx, run)
+		l, err := lake.OpenWith(ctx, run, &lake.Options{ReadOnly: true})
+		if errors.Is(err, lake.ErrNoLake) {
+			return fmt.Errorf("%w: no run at %s: the folder does not exist (give the lake URL of a committed run's folder, …/runs/<run id>)", errUsage, lake.Redact(run))
+		}
 		if err != nil {
 			return err
 		}
 		b, err := l.ReadAll(ctx, "report.json")
 		l.Close()
 		if errors.Is(err, lake.ErrNotFound) {
-			return fmt.Errorf("%w: run %s: no report.json there: give the lake URL of a committed run's folder (…/runs/<run id>)", errUsage, lake.Redact(run))
+			return fmt.Errorf("%w: no run at %s: no report.json there (give the lake URL of a committed run's folder, …/runs/<run id>)", errUsage, lake.Redact(run))
 		}
 		if err != nil {
 			return fmt.Errorf("run %s: %w", lake.Redact(run), err)
@@ -668,7 +714,7 @@ func cmdVacuum(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parse(fs, args, 1, "one OUTPUT_URL (the lake URL of the folder that holds the runs, e.g. s3://lake/runs)"); err != nil {
 		return err
 	}
-	l, err := lake.Open(ctx, fs.Arg(0))
+	l, err := lake.OpenWith(ctx, fs.Arg(0), &lake.Options{ReadOnly: true})
 	if err != nil {
 		return err
 	}
@@ -689,7 +735,7 @@ func cmdVacuum(ctx context.Context, args []string, stdout io.Writer) error {
 	if *apply {
 		verb = "deleted"
 	}
-	fmt.Fprintf(stdout, "# %d runs looked at; %s %d files, %d bytes, older than %s\n", res.Runs, verb, len(res.Items), bytes, *olderThan)
+	fmt.Fprintf(stdout, "# %s looked at; %s %s, %d bytes, older than %s\n", jobs.Plural(res.Runs, "run", "runs"), verb, jobs.Plural(len(res.Items), "file", "files"), bytes, *olderThan)
 	return nil
 }
 

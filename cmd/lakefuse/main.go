@@ -21,6 +21,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,7 +46,7 @@ const (
 const usage = `lakefuse: multimodal fusion jobs on a data lake
 
 usage:
-  lakefuse demo [--lake URL]               fuse the bundled six-view digits data (default lake: file:///tmp/lakefuse-demo)
+  lakefuse demo [--lake URL] [--missing F]  fuse the bundled six-view digits data (default lake: file:///tmp/lakefuse-demo)
   lakefuse run [--lake URL] [--run-id ID] [--dataset D] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
   lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--dataset D] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
   lakefuse finalize [--shards N] RUN_URL    merge a sharded run's shard states and commit it (the last shard does this itself)
@@ -111,6 +112,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "lakefuse: unknown command %q\n\n%s", cmd, usage)
 		return exitSpec
+	}
+	var help *helpError
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.usage)
+		return exitOK
 	}
 	if err == nil {
 		return exitOK

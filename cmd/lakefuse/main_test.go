@@ -201,9 +201,44 @@ func TestReportCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(string(body), "Accuracy across 2 runs") || !strings.Contains(string(body), "day2") {
 		t.Errorf("two runs: exit %d\n%s", code, stderr)
 	}
-	// A URL that names no run is a usage mistake (exit 2), with a hint.
-	if code, _, stderr := lakefuse(t, "report", lakeURL+"/runs/nope"); code != exitSpec || !strings.Contains(stderr, "no report.json") {
+	// A URL that names no run is a usage mistake (exit 2), with a hint, and
+	// leaves nothing behind; so is a folder without report.json.
+	if code, _, stderr := lakefuse(t, "report", lakeURL+"/runs/nope"); code != exitSpec || !strings.Contains(stderr, "no run at") {
 		t.Errorf("a missing run: exit %d, want %d\n%s", code, exitSpec, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "lake", "runs", "nope")); !os.IsNotExist(err) {
+		t.Errorf("report created the missing run's folder: %v", err)
+	}
+	if code, _, stderr := lakefuse(t, "report", lakeURL+"/runs"); code != exitSpec || !strings.Contains(stderr, "no report.json") {
+		t.Errorf("a folder that is not a run: exit %d\n%s", code, stderr)
+	}
+	// Flags after the positional arguments.
+	page2 := filepath.Join(dir, "after.html")
+	if code, _, stderr := lakefuse(t, "report", lakeURL+"/runs/day1", "--out", page2); code != 0 {
+		t.Errorf("report RUN --out FILE: exit %d\n%s", code, stderr)
+	} else if _, err := os.Stat(page2); err != nil {
+		t.Errorf("report RUN --out FILE wrote nothing: %v", err)
+	}
+}
+
+// Every subcommand's -h shows its flags and arguments and exits 0; read-only
+// commands never create the folder they are pointed at.
+func TestHelpAndReadOnly(t *testing.T) {
+	for _, cmd := range []string{"demo", "run", "score", "bucket", "finalize", "validate", "plan", "import", "synth", "inspect", "report", "vacuum"} {
+		code, out, stderr := lakefuse(t, cmd, "-h")
+		if code != 0 || !strings.Contains(out+stderr, "usage: lakefuse "+cmd) || strings.Contains(out+stderr, "help requested") {
+			t.Errorf("%s -h: exit %d\n%s%s", cmd, code, out, stderr)
+		}
+	}
+	if code, out, stderr := lakefuse(t, "validate", "-h"); code != 0 || !strings.Contains(out+stderr, "ARGS: one SPEC") {
+		t.Errorf("validate -h does not name its argument: %s%s", out, stderr)
+	}
+	dir := t.TempDir()
+	for _, args := range [][]string{{"inspect", "file://" + dir + "/nothing"}, {"vacuum", "file://" + dir + "/nothing/runs"}} {
+		lakefuse(t, args...)
+		if _, err := os.Stat(filepath.Join(dir, "nothing")); !os.IsNotExist(err) {
+			t.Errorf("%s created the folder: %v", args[0], err)
+		}
 	}
 }
 
@@ -280,7 +315,7 @@ func TestExitCodesSpecAndData(t *testing.T) {
 		{"import without a table kind", []string{"import", "--lake", lakeURL, "--dataset", "toy", filepath.Join(dir, "a.csv")}, exitSpec, "--modality or --labels"},
 		{"import of a missing file", []string{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "z", filepath.Join(dir, "nope.csv")}, exitSpec, "nope.csv"},
 		{"unknown invalid policy", []string{"validate", write("inv.yaml", strings.Replace(toySpec, `columns: "^x"}`, `columns: "^x"}`+"\n    invalid: drop", 1))}, exitSpec, "invalid"},
-		{"report of a run that does not exist", []string{"report", lakeURL + "/runs/none"}, exitSpec, "no report.json"},
+		{"report of a run that does not exist", []string{"report", lakeURL + "/runs/none"}, exitSpec, "no run at"},
 		{"one class in training", []string{"run", "--lake", oneClassLake, "--run-id", "oc", spec}, exitInput, "at least 2"},
 		{"run timeout", []string{"run", "--lake", lakeURL, "--run-id", "slow", "--timeout", "1ns", spec}, exitTransient, "exceeded --timeout"},
 		{"bad --memory", []string{"run", "--lake", lakeURL, "--run-id", "m", "--memory", "lots", spec}, exitSpec, `--memory: bad size "lots"`},
