@@ -59,7 +59,12 @@ func TestMfeatEndToEnd(t *testing.T) {
 			fmt.Sprintf(`SELECT strategy, count(*) AS n, avg((pred = label)::INT) AS acc FROM read_parquet('%s/scores/*/*.parquet', hive_partitioning = true) WHERE split = 'test' GROUP BY ALL ORDER BY strategy`, run),
 			fmt.Sprintf(`SELECT count(*) AS n FROM read_parquet('%s/scores/*/*.parquet', hive_partitioning = true)`, run),
 			fmt.Sprintf(`SELECT strategy, value FROM read_parquet('%s/metrics/*.parquet') WHERE metric = 'accuracy' AND split = 'test' AND class IS NULL ORDER BY strategy`, run),
+			// README's cross-run query: every run's scores, told apart by run_id.
+			fmt.Sprintf(`SELECT run_id, count(*) AS n FROM read_parquet('%s/runs/*/scores/*/*.parquet', hive_partitioning = true) GROUP BY ALL`, dir),
 		)
+		if len(out[3]) != 1 || out[3][0]["run_id"] != "e2e" || out[3][0]["n"] != fmt.Sprint(2000*len(spec.Strategies)) {
+			t.Errorf("scores by run_id: %v", out[3])
+		}
 		if len(out[0]) != len(spec.Strategies) {
 			t.Fatalf("scores of %d strategies, the spec has %d: %v", len(out[0]), len(spec.Strategies), out[0])
 		}

@@ -40,6 +40,12 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 			}
 		}
 	}
+	// run_id on every row, so that a query over many runs' scores can tell them
+	// apart (Parquet stores it once per page: dictionary encoding).
+	runIDs := make([]string, min(part, f.Rows))
+	for i := range runIDs {
+		runIDs[i] = r.runID
+	}
 	presence := make([]lake.OutColumn, len(f.Blocks))
 	for b, blk := range f.Blocks {
 		presence[b] = lake.OutColumn{Name: "present_" + blk.Name, Bool: blk.Present}
@@ -78,6 +84,7 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 			if s.uncertainty != nil {
 				cols = append(cols, lake.OutColumn{Name: "uncertainty", Float64: s.uncertainty[lo:hi]})
 			}
+			cols = append(cols, lake.OutColumn{Name: "run_id", String: runIDs[:hi-lo]})
 			jobs = append(jobs, writeJob{
 				rel:    fmt.Sprintf("scores/strategy=%s/part-%05d-%05d.parquet", s.name, group, seq),
 				rows:   int64(hi - lo),

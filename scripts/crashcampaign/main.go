@@ -6,7 +6,8 @@
 //   - nothing an engine would read in a committed run that the manifest does not
 //     name (a stray part file, a temporary file);
 //   - a rerun of a killed run commits the same files as an uninterrupted run, its
-//     scores byte for byte (metrics, models and report name their run id);
+//     scores the same rows, labels and probabilities bit for bit (every file but
+//     the metrics, models and report, which name their run id, byte for byte);
 //   - lakefuse vacuum removes the debris of killed attempts and nothing else.
 //
 // With -shards N, every run is N shard processes started at once (--shard i/N),
@@ -120,7 +121,7 @@ func main() {
 	rng := rand.New(rand.NewPCG(*seed, 99))
 	inv := map[string]*counts{}
 	for _, name := range []string{"killed run: no _SUCCESS, or a whole run", "killed run: no stray file in a committed run",
-		"rerun: exit 0 (or 5 after a kill past the commit)", "rerun: whole run, no stray file", "rerun: same files, scores byte-identical to the uninterrupted run's",
+		"rerun: exit 0 (or 5 after a kill past the commit)", "rerun: whole run, no stray file", "rerun: same files, the uninterrupted run's scores",
 		"vacuum: committed runs unchanged"} {
 		inv[name] = &counts{}
 	}
@@ -196,9 +197,9 @@ func main() {
 		held("rerun: exit 0 (or 5 after a kill past the commit)", code == 0 || (code == 5 && st.Committed && *shards == 1), fmt.Sprintf("%s: exit %d", runID, code))
 		got, p := verify(ctx, l, prefix)
 		held("rerun: whole run, no stray file", len(p) == 0, strings.Join(p, "; "))
-		// Scores and rejected rows hold no run id: byte for byte. The metrics
-		// table, models and report name their run, so only their presence is
-		// compared.
+		// Scores (all but run_id, decoded) and rejected rows byte for byte. The
+		// metrics table, models and report name their run, so only their
+		// presence is compared.
 		same := len(got) == len(ref)
 		for path, sum := range ref {
 			sum2, ok := got[path]
@@ -206,7 +207,7 @@ func main() {
 				same = false
 			}
 		}
-		held("rerun: same files, scores byte-identical to the uninterrupted run's", same, runID)
+		held("rerun: same files, the uninterrupted run's scores", same, runID)
 	}
 
 	// vacuum removes the killed attempts' staged files and leaves every committed
@@ -252,7 +253,7 @@ func main() {
 	fmt.Println("invariant | tried | held")
 	failed := false
 	for _, name := range []string{"killed run: no _SUCCESS, or a whole run", "killed run: no stray file in a committed run",
-		"rerun: exit 0 (or 5 after a kill past the commit)", "rerun: whole run, no stray file", "rerun: same files, scores byte-identical to the uninterrupted run's",
+		"rerun: exit 0 (or 5 after a kill past the commit)", "rerun: whole run, no stray file", "rerun: same files, the uninterrupted run's scores",
 		"vacuum: committed runs unchanged"} {
 		c := inv[name]
 		fmt.Printf("%s | %d | %d\n", name, c.tried, c.held)
@@ -299,7 +300,16 @@ func verify(ctx context.Context, l *lake.Lake, prefix string) (map[string]string
 		if hex.EncodeToString(sum[:]) != f.SHA256 || int64(len(body)) != f.Size {
 			problems = append(problems, fmt.Sprintf("%s: %s does not match the manifest", prefix, f.Path))
 		}
-		if !strings.HasPrefix(f.Path, "report.") {
+		switch {
+		case strings.HasPrefix(f.Path, "report."):
+		case strings.HasPrefix(f.Path, "scores/"):
+			// Scores name their run (run_id): compare what they say.
+			sum, err := scoresSum(ctx, l, lake.DataFile{Key: prefix + "/" + f.Path, Size: f.Size})
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %s: %v", prefix, f.Path, err))
+			}
+			files[f.Path] = sum
+		default:
 			files[f.Path] = f.SHA256
 		}
 	}
@@ -387,4 +397,21 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, "crashcampaign:", err)
 		os.Exit(1)
 	}
+}
+
+// scoresSum hashes what a scores file says, every column but run_id: keys,
+// labels, splits and probabilities, bit for bit.
+func scoresSum(ctx context.Context, l *lake.Lake, f lake.DataFile) (string, error) {
+	t, err := l.ScanFile(ctx, f, lake.ColumnRequest{Key: "entity_id", Label: "label", Split: "split", Vector: "probs"}, nil)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for i := 0; i < t.Rows; i++ {
+		fmt.Fprintf(h, "%d %d %s;", t.IntKeys[i], t.IntLabels[i], t.Split[i])
+	}
+	for _, v := range t.Values {
+		fmt.Fprintf(h, "%x;", math.Float64bits(v))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
