@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,8 +75,9 @@ const readAmplificationWarn = 1.3
 const heapShare = 85
 
 // RunID returns the run id a spec gets: the override, spec.run_id, or
-// <name>-<first 12 hex digits of the spec hash>, so that rerunning an interrupted
-// job continues the same run.
+// <name>-<12 hex digits of a hash of the spec and of its input snapshot
+// (InputSnapshot, when execute or the caller set it)>, so that rerunning an
+// interrupted job continues the same run and new data makes a new one.
 func RunID(spec *Spec, override string) string {
 	switch {
 	case override != "":
@@ -82,7 +85,11 @@ func RunID(spec *Spec, override string) string {
 	case spec.RunID != "":
 		return spec.RunID
 	}
-	return spec.Name + "-" + spec.Hash()[:12]
+	if spec.snapshot == "" {
+		return spec.Name + "-" + spec.Hash()[:12]
+	}
+	sum := sha256.Sum256([]byte(spec.Hash() + "\n" + spec.snapshot))
+	return spec.Name + "-" + hex.EncodeToString(sum[:6])
 }
 
 // LakeURL returns the lake a run uses: the override or spec.lake.
@@ -168,6 +175,20 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 	if r.cpu <= 0 {
 		r.cpu = runtime.GOMAXPROCS(0)
 	}
+	l, err := lake.OpenWith(ctx, url, &lake.Options{IOTimeout: opts.IOTimeout, Logger: r.log})
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	r.lake = l
+	if opts.RunID == "" && spec.RunID == "" && lm == nil {
+		// The default run id names the spec and the files it reads.
+		snap, err := InputSnapshot(ctx, l, spec)
+		if err != nil {
+			return nil, err
+		}
+		spec.SetSnapshot(snap)
+	}
 	runID := RunID(spec, opts.RunID)
 	if err := lake.CheckName("run id", runID); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -187,12 +208,6 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 		// peaked at 2.22 GB under a 2 GiB limit, at 1.93 GB under 85 % of it).
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(max(budget.Bytes/100*heapShare, 64<<20)))
 	}
-	l, err := lake.OpenWith(ctx, url, &lake.Options{IOTimeout: opts.IOTimeout, Logger: r.log})
-	if err != nil {
-		return nil, err
-	}
-	defer l.Close()
-	r.lake = l
 	r.log = r.log.With("run_id", runID)
 
 	prefix := lake.Join(spec.Output, runID)

@@ -49,7 +49,8 @@ type Spec struct {
 	Buckets int     `yaml:"buckets"`
 	Fit     FitSpec `yaml:"fit"`
 
-	hash string
+	hash     string
+	snapshot string // the input snapshot the default run id names (SetSnapshot)
 }
 
 // LabelSpec says where the class label lives.
@@ -268,7 +269,8 @@ func decodeYAML(b []byte, s *Spec) (err error) {
 	return nil
 }
 
-// Hash is the SHA-256 of the spec's bytes (and of a dataset override).
+// Hash is the SHA-256 of the spec's bytes (and of a dataset override); the
+// input snapshot is not part of it (RunID mixes it in).
 func (s *Spec) Hash() string { return s.hash }
 
 // SetDataset runs the spec on another dataset (lakefuse run --dataset: each

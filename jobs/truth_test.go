@@ -2,7 +2,9 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/lakefuse/lakefuse/jobs"
@@ -76,5 +78,56 @@ evaluation: {bootstrap: 0}
 	}
 	if err := spec.SetDataset("../escape"); err == nil {
 		t.Error("a dataset outside the lake was accepted")
+	}
+}
+
+// The default run id names the spec and the input files: the same spec on the
+// same files is the same run (already committed the second time), and
+// re-imported data makes a new run.
+func TestDefaultRunIDFollowsTheData(t *testing.T) {
+	ctx := context.Background()
+	l, err := lake.Open(ctx, "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	gen := func(seed uint64) {
+		sc, err := synth.Parse([]byte("name: d\nentities: 500\nclasses: 2\nmodalities: [{name: a, kind: probs, separation: 1}]\n"), "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Seed = seed
+		if _, err := synth.Write(ctx, l, sc, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gen(1)
+	spec, err := jobs.ParseSpec([]byte(`
+name: d
+dataset: d
+label: {column: label, from: labels}
+split: {column: split, train: [train]}
+modalities: [{name: a, probs: probs}]
+strategies: [{name: mean, type: late-mean}]
+evaluation: {bootstrap: 0, out_of_fold: false}
+`), "spec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := jobs.Options{Lake: l.String(), Logger: slog.New(slog.DiscardHandler)}
+	first, err := jobs.Run(ctx, spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jobs.Run(ctx, spec, opts); !errors.Is(err, lake.ErrRunCommitted) {
+		t.Errorf("the same spec on the same files: %v, want the run already committed", err)
+	}
+	gen(2) // re-imported: other values, other sizes and times
+	second, err := jobs.Run(ctx, spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.RunID == first.RunID || !strings.HasPrefix(second.RunID, "d-") {
+		t.Errorf("new data, run id %s; the first was %s", second.RunID, first.RunID)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // LabelsFolder is the folder under a dataset that holds the optional labels table.
@@ -14,6 +15,7 @@ const LabelsFolder = "labels"
 type DataFile struct {
 	Key        string
 	Size       int64
+	ModTime    time.Time // as listed (not set by every caller)
 	Partitions map[string]string // e.g. {"modality": "text", "date": "2026-11-27"}
 }
 
@@ -55,7 +57,7 @@ func (l *Lake) DiscoverDataset(ctx context.Context, dataset string, filters map[
 		if len(parts) == 0 {
 			continue
 		}
-		f := DataFile{Key: o.Key, Size: o.Size, Partitions: map[string]string{}}
+		f := DataFile{Key: o.Key, Size: o.Size, ModTime: o.ModTime, Partitions: map[string]string{}}
 		isLabels := parts[0] == LabelsFolder
 		if isLabels {
 			parts = parts[1:]

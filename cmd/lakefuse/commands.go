@@ -319,8 +319,12 @@ func cmdValidate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: valid: job %q, %d modalities, %d strategies, run id %s\n",
-		fs.Arg(0), spec.Name, len(spec.Modalities), len(spec.Strategies), jobs.RunID(spec, ""))
+	id := spec.RunID
+	if id == "" {
+		id = spec.Name + "-<hash of the spec and the input files> (lakefuse plan shows it)"
+	}
+	fmt.Fprintf(stdout, "%s: valid: job %q, %s, %s, run id %s\n",
+		fs.Arg(0), spec.Name, jobs.Plural(len(spec.Modalities), "modality", "modalities"), jobs.Plural(len(spec.Strategies), "strategy", "strategies"), id)
 	return nil
 }
 
@@ -364,6 +368,11 @@ func cmdPlan(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", sp.Name, sp.Kind, len(sp.Files), sp.TotalRows(), sp.Bytes, strings.Join(cols, ", "))
 	}
 	tw.Flush()
+	snap, err := jobs.InputSnapshot(ctx, l, spec)
+	if err != nil {
+		return err
+	}
+	spec.SetSnapshot(snap)
 	fmt.Fprintf(stdout, "\nrun id %s → %s\n", jobs.RunID(spec, ""), lake.KeyURL(l.String(), lake.Join(spec.Output, jobs.RunID(spec, ""))))
 	return nil
 }

@@ -127,6 +127,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stderr, "lakefuse: %v\n", err)
 	}
+	if code == exitCommitted {
+		fmt.Fprintln(stderr, "lakefuse: a committed run never changes. The default run id names the spec and the input files, so the same spec on the same data is the same run; to run it again anyway, give a new --run-id (e.g. --run-id 'nightly-{today}').")
+	}
 	return code
 }
 
