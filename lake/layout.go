@@ -15,7 +15,7 @@ const LabelsFolder = "labels"
 type DataFile struct {
 	Key        string
 	Size       int64
-	ModTime    time.Time // as listed (not set by every caller)
+	ModTime    time.Time         // as listed (not set by every caller)
 	Partitions map[string]string // e.g. {"modality": "text", "date": "2026-11-27"}
 }
 
