@@ -132,10 +132,13 @@ func TestSpecErrors(t *testing.T) {
 		spec string
 		text []string
 	}{
-		{"misspelt field", "name: x\ndataset: d\nmodalitis: []\n", []string{`unknown field "modalitis"`, "[3:1]"}},
+		{"misspelt field", "name: x\ndataset: d\nmodalitis: []\n", []string{`unknown field "modalitis"`, "line 3", "declare at least one modality"}},
 		{"every problem at once", "name: x\nmodalities:\n  - {name: a, probs: p, score: s}\nstrategies:\n  - {name: s, type: nope}\n",
 			[]string{"dataset: required", "modalities[0]: set exactly one of", `strategies[0].type: "nope"`}},
 		{"wrong type", "name: x\ndataset: [1]\n", []string{"[2:"}},
+		// Unknown fields at any depth, a bad option value and the rest, in one error.
+		{"misspelt fields with other problems", "name: x\ndataset: d\nmodalities:\n  - {name: a, probs: p, colour: red}\nstrategies:\n  - {name: m, type: late-mean, calibration: tempreature}\n  - {name: e, type: early, normalise: l2}\nevaluation: {bootstrap: -5, ablaton: false}\n",
+			[]string{`modalities[0].colour: line 4: unknown field "colour"`, `strategies[1].normalise: line 7`, `evaluation.ablaton: line 8`, `calibration "tempreature"`, "evaluation.bootstrap", "5 problems"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

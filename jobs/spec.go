@@ -9,12 +9,15 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 
 	"github.com/lakefuse/lakefuse/fusion"
 	"github.com/lakefuse/lakefuse/internal/spill"
@@ -242,28 +245,137 @@ func LoadSpecFile(path string) (*Spec, error) {
 // names the field and its line. The decoded spec is then validated.
 func ParseSpec(b []byte, source string) (*Spec, error) {
 	var s Spec
-	if err := decodeYAML(b, &s); err != nil {
+	// Unknown (misspelt) fields are collected from the document, so that they
+	// are reported with every other problem instead of stopping the decoding.
+	unknown, err := unknownFields(b, reflect.TypeOf(s))
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w: %s: %s", ErrSpec, source, err)
+	}
+	if err := decodeYAML(b, &s, false); err != nil {
 		return nil, fmt.Errorf("jobs: %w: %s: %s", ErrSpec, source, err)
 	}
 	sum := sha256.Sum256(b)
 	s.hash = hex.EncodeToString(sum[:])
 	s.applyDefaults()
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("jobs: %s: %w", source, err)
+	if errs := append(unknown, s.problems()...); len(errs) > 0 {
+		return nil, fmt.Errorf("jobs: %s: %w", source, problemsError(errs))
 	}
 	return &s, nil
 }
 
-// decodeYAML decodes strictly. The YAML library panics on some malformed
-// documents (found by FuzzParseSpec); a spec that cannot be decoded is a spec
-// error, never a crash.
-func decodeYAML(b []byte, s *Spec) (err error) {
+// unknownFields lists, with their lines, the keys of the YAML document that name
+// no field of t (by yaml tag, recursively through structs, pointers, slices and
+// maps' values). A document that does not parse is the parser's error.
+func unknownFields(b []byte, t reflect.Type) (_ []error, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("the YAML could not be parsed (%v): check its indentation and brackets", r)
 		}
 	}()
-	if err := yaml.UnmarshalWithOptions(b, s, yaml.Strict()); err != nil {
+	f, err := parser.ParseBytes(b, 0)
+	if err != nil {
+		return nil, errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))
+	}
+	var errs []error
+	var walk func(n ast.Node, t reflect.Type, path string)
+	walk = func(n ast.Node, t reflect.Type, path string) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			walk(v.Value, t, path)
+		case *ast.TagNode:
+			walk(v.Value, t, path)
+		case *ast.DocumentNode:
+			if v.Body != nil {
+				walk(v.Body, t, path)
+			}
+		case *ast.SequenceNode:
+			if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+				for i, e := range v.Values {
+					walk(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+				}
+			}
+		case *ast.MappingNode:
+			for _, mv := range v.Values {
+				walk(mv, t, path)
+			}
+		case *ast.MappingValueNode:
+			key := v.Key.GetToken().Value
+			switch t.Kind() {
+			case reflect.Map:
+				walk(v.Value, t.Elem(), join(path, key))
+			case reflect.Struct:
+				field, ok := yamlField(t, key)
+				if !ok {
+					pos := v.Key.GetToken().Position
+					errs = append(errs, fmt.Errorf("%s: line %d: unknown field %q (known: %s)", join(path, key), pos.Line, key, strings.Join(yamlFields(t), ", ")))
+					return
+				}
+				walk(v.Value, field, join(path, key))
+			}
+		}
+	}
+	for _, doc := range f.Docs {
+		walk(doc, t, "")
+	}
+	return errs, nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// yamlField is the type of t's field tagged (or named) key.
+func yamlField(t reflect.Type, key string) (reflect.Type, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		if name == key {
+			return f.Type, true
+		}
+	}
+	return nil, false
+}
+
+func yamlFields(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		if f := t.Field(i); f.IsExported() {
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// decodeYAML decodes strictly. The YAML library panics on some malformed
+// documents (found by FuzzParseSpec); a spec that cannot be decoded is a spec
+// error, never a crash.
+func decodeYAML(b []byte, s *Spec, strict bool) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML could not be parsed (%v): check its indentation and brackets", r)
+		}
+	}()
+	var opts []yaml.DecodeOption
+	if strict {
+		opts = append(opts, yaml.Strict())
+	}
+	if err := yaml.UnmarshalWithOptions(b, s, opts...); err != nil {
 		return errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))
 	}
 	return nil
@@ -335,6 +447,23 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 // Validate checks the whole spec and reports every problem at once, each naming
 // its field.
 func (s *Spec) Validate() error {
+	if errs := s.problems(); len(errs) > 0 {
+		return problemsError(errs)
+	}
+	return nil
+}
+
+// problemsError is every problem of a spec, as one spec error.
+func problemsError(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return fmt.Errorf("%w: %s:\n  %s", ErrSpec, Plural(len(errs), "problem", "problems"), strings.Join(msgs, "\n  "))
+}
+
+// problems lists everything wrong with a decoded spec.
+func (s *Spec) problems() []error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
@@ -513,14 +642,7 @@ func (s *Spec) Validate() error {
 			}
 		}
 	}
-	if len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.Error()
-		}
-		return fmt.Errorf("%w: %s:\n  %s", ErrSpec, Plural(len(errs), "problem", "problems"), strings.Join(msgs, "\n  "))
-	}
-	return nil
+	return errs
 }
 
 // ModalityNames lists the declared modalities in spec order.
