@@ -381,13 +381,23 @@ func cmdImport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("import")
 	lakeURL := fs.String("lake", "", "lake URL (required)")
 	var o jobs.ImportOptions
+	type table struct{ modality, file string }
+	var tables []table
 	fs.StringVar(&o.Dataset, "dataset", "", "dataset folder (required)")
-	fs.StringVar(&o.Modality, "modality", "", "write the modality=<name> table")
-	fs.BoolVar(&o.Labels, "labels", false, "write the labels/ table")
-	fs.StringVar(&o.Key, "key", "entity_id", "key column; generated from the 0-based row number when the CSV lacks it")
-	fs.StringVar(&o.Prefix, "prefix", "", "prefix for column names (for headers that are numbers)")
-	fs.BoolVar(&o.LabelLast, "label-last", false, "the last column is the class label (written as \"label\")")
-	fs.BoolVar(&o.DropLast, "drop-last", false, "ignore the last column")
+	fs.Func("modality", "NAME=FILE: write FILE as the modality=<NAME> table (repeatable); NAME alone: the one FILE argument", func(s string) error {
+		name, file, _ := strings.Cut(s, "=")
+		if name == "" {
+			return fmt.Errorf("want NAME=FILE or NAME, got %q", s)
+		}
+		tables = append(tables, table{name, file})
+		return nil
+	})
+	labels := fs.String("labels", "", "FILE: write FILE as the labels/ table")
+	fs.StringVar(&o.Key, "key", "entity_id", "key column; every file must have it")
+	fs.BoolVar(&o.RowNumberKey, "row-number-key", false, "a CSV without a key column: number its rows (0-based) as the key")
+	fs.StringVar(&o.Prefix, "prefix", "", "prefix for CSV column names (for headers that are numbers)")
+	fs.BoolVar(&o.LabelLast, "label-last", false, "the last CSV column is the class label (written as \"label\")")
+	fs.BoolVar(&o.DropLast, "drop-last", false, "ignore the last CSV column")
 	fs.StringVar(&o.Part, "part", "", "part file name (default part-00000.parquet)")
 	parts := map[string]string{}
 	fs.Func("partition", "extra Hive partition k=v (repeatable)", func(s string) error {
@@ -398,29 +408,63 @@ func cmdImport(ctx context.Context, args []string, stdout io.Writer) error {
 		parts[k] = v
 		return nil
 	})
-	if err := parse(fs, args, 1, "one CSV file"); err != nil {
+	if err := parse(fs, args, -1, "none with --modality NAME=FILE and --labels FILE; or one FILE (.csv or .parquet) for a single --modality NAME"); err != nil {
 		return err
 	}
 	if *lakeURL == "" || o.Dataset == "" {
 		return fmt.Errorf("%w: --lake and --dataset are required", errUsage)
 	}
-	o.Partitions = parts
-	f, err := os.Open(fs.Arg(0))
-	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	// The older form: --modality NAME FILE.
+	for i, t := range tables {
+		if t.file == "" {
+			if fs.NArg() != 1 || len(tables) != 1 {
+				return fmt.Errorf("%w: --modality %s without =FILE takes exactly one FILE argument (or give --modality %s=FILE)", errUsage, t.modality, t.modality)
+			}
+			tables[i].file = fs.Arg(0)
+		}
 	}
-	defer f.Close()
+	if fs.NArg() > 0 && (len(tables) != 1 || tables[0].file != fs.Arg(0)) {
+		return fmt.Errorf("%w: %s: a FILE argument goes with a single --modality NAME; give --modality NAME=FILE or --labels FILE", errUsage, fs.Arg(0))
+	}
+	if len(tables) == 0 && *labels == "" {
+		return fmt.Errorf("%w: set --modality NAME=FILE (repeatable) or --labels FILE", errUsage)
+	}
+	o.Partitions = parts
 	l, err := lake.Open(ctx, *lakeURL)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	key, rows, err := jobs.ImportCSV(ctx, l, f, o)
-	if err != nil {
-		return err
+	if *labels != "" {
+		tables = append(tables, table{"", *labels})
 	}
-	fmt.Fprintf(stdout, "wrote %d rows to %s/%s\n", rows, l, key)
+	for _, t := range tables {
+		to := o
+		to.Modality, to.Labels = t.modality, t.modality == ""
+		key, rows, err := importFile(ctx, l, t.file, to)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.file, err)
+		}
+		fmt.Fprintf(stdout, "wrote %s to %s\n", jobs.Plural(rows, "row", "rows"), lake.KeyURL(l.String(), key))
+	}
 	return nil
+}
+
+// importFile imports one CSV or Parquet file (by its extension).
+func importFile(ctx context.Context, l *lake.Lake, path string, o jobs.ImportOptions) (string, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	defer f.Close()
+	if strings.HasSuffix(strings.ToLower(path), ".parquet") {
+		st, err := f.Stat()
+		if err != nil {
+			return "", 0, err
+		}
+		return jobs.ImportParquet(ctx, l, f, st.Size(), o)
+	}
+	return jobs.ImportCSV(ctx, l, f, o)
 }
 
 func cmdInspect(ctx context.Context, args []string, stdout io.Writer) error {

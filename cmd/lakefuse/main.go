@@ -53,7 +53,7 @@ usage:
   lakefuse bucket --buckets N --to DATASET [--lake URL] [--filter k=v]... [--shard I/N] [--spill-dir DIR] SPEC   rewrite the spec's tables into key buckets
   lakefuse validate SPEC
   lakefuse plan [--lake URL] SPEC
-  lakefuse import --lake URL --dataset D (--modality M | --labels) [flags] FILE.csv
+  lakefuse import --lake URL --dataset D [--modality NAME=FILE]... [--labels FILE] [flags]   CSV or Parquet tables
   lakefuse synth --lake URL [--workers N] SCENARIO.yaml   write a synthetic dataset with known ground truth (scenario.json)
   lakefuse inspect URL
   lakefuse report [--out FILE] RUN_URL...   render one run's report, or compare several runs

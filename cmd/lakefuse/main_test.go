@@ -312,7 +312,7 @@ func TestExitCodesSpecAndData(t *testing.T) {
 		{"output .", []string{"validate", write("o3.yaml", toySpec+"output: .\n")}, exitSpec, "output"},
 		{"dataset escaping the lake", []string{"validate", write("d1.yaml", strings.Replace(toySpec, "dataset: toy", "dataset: ../toy", 1))}, exitSpec, "dataset"},
 		{"bad partition filter", []string{"run", "--lake", lakeURL, "--filter", "date=../x", spec}, exitSpec, "partition"},
-		{"import without a table kind", []string{"import", "--lake", lakeURL, "--dataset", "toy", filepath.Join(dir, "a.csv")}, exitSpec, "--modality or --labels"},
+		{"import without a table kind", []string{"import", "--lake", lakeURL, "--dataset", "toy", filepath.Join(dir, "a.csv")}, exitSpec, "--modality NAME=FILE"},
 		{"import of a missing file", []string{"import", "--lake", lakeURL, "--dataset", "toy", "--modality", "z", filepath.Join(dir, "nope.csv")}, exitSpec, "nope.csv"},
 		{"unknown invalid policy", []string{"validate", write("inv.yaml", strings.Replace(toySpec, `columns: "^x"}`, `columns: "^x"}`+"\n    invalid: drop", 1))}, exitSpec, "invalid"},
 		{"report of a run that does not exist", []string{"report", lakeURL + "/runs/none"}, exitSpec, "no run at"},
@@ -477,5 +477,43 @@ func TestBucketAndShardCommands(t *testing.T) {
 	t.Setenv("JOB_COMPLETION_INDEX", "1")
 	if code, _, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "nocount", bspec); code != exitSpec || !strings.Contains(stderr, "LAKEFUSE_SHARDS") {
 		t.Errorf("an index without a count: exit %d\n%s", code, stderr)
+	}
+}
+
+// import: several tables in one call, CSV or Parquet, rows per table printed; a
+// file without the key column is refused unless --row-number-key numbers it.
+func TestImportTables(t *testing.T) {
+	dir := writeCSVs(t)
+	lakeURL := "file://" + filepath.Join(dir, "lake")
+	code, out, stderr := lakefuse(t, "import", "--lake", lakeURL, "--dataset", "toy",
+		"--modality", "a="+filepath.Join(dir, "a.csv"), "--modality", "b="+filepath.Join(dir, "b.csv"), "--labels", filepath.Join(dir, "labels.csv"))
+	if code != 0 || !strings.Contains(out, "wrote 120 rows to "+lakeURL+"/toy/modality=a/part-00000.parquet") ||
+		!strings.Contains(out, "wrote 90 rows to") || !strings.Contains(out, "/toy/labels/part-00000.parquet") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	// The Parquet file just written, imported into another dataset as it is.
+	pq := filepath.Join(dir, "lake", "toy", "modality=a", "part-00000.parquet")
+	if code, out, stderr := lakefuse(t, "import", "--lake", lakeURL, "--dataset", "copy", "--modality", "a="+pq); code != 0 || !strings.Contains(out, "wrote 120 rows") {
+		t.Errorf("Parquet import: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr := lakefuse(t, "import", "--lake", lakeURL, "--dataset", "copy", "--key", "id", "--modality", "a="+pq); code != exitSpec || !strings.Contains(stderr, `no key column "id"`) {
+		t.Errorf("Parquet without the key: exit %d\n%s", code, stderr)
+	}
+	// A CSV keyed by another column: refused without --key, numbered with --row-number-key.
+	noKey := filepath.Join(dir, "nokey.csv")
+	os.WriteFile(noKey, []byte("user,x\nu1,1\nu2,2\n"), 0o644)
+	if code, _, stderr := lakefuse(t, "import", "--lake", lakeURL, "--dataset", "k", "--modality", "x="+noKey); code != exitSpec || !strings.Contains(stderr, "--row-number-key") {
+		t.Errorf("CSV without entity_id: exit %d\n%s", code, stderr)
+	}
+	if code, out, stderr := lakefuse(t, "import", "--lake", lakeURL, "--dataset", "k", "--key", "user", "--modality", "x="+noKey); code != 0 || !strings.Contains(out, "wrote 2 rows") {
+		t.Errorf("--key user: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, _, stderr := lakefuse(t, "import", "--lake", lakeURL, "--dataset", "k2", "--row-number-key", "--modality", "x="+noKey); code != 0 {
+		t.Errorf("--row-number-key: exit %d\n%s", code, stderr)
+	}
+	dup := filepath.Join(dir, "dup.csv")
+	os.WriteFile(dup, []byte("entity_id,x,x\n1,1,2\n"), 0o644)
+	if code, _, stderr := lakefuse(t, "import", "--lake", lakeURL, "--dataset", "d", "--modality", "x="+dup); code == 0 || !strings.Contains(stderr, "twice") {
+		t.Errorf("duplicate header names: exit %d\n%s", code, stderr)
 	}
 }
