@@ -23,10 +23,10 @@ type ImportOptions struct {
 	// RowNumberKey numbers the rows (0-based) as the key, for the rare file
 	// without one; a file that has a column named Key is refused.
 	RowNumberKey bool
-	Prefix     string            // prefix for value columns (for CSVs whose header is 0,1,2,…)
-	LabelLast  bool              // the last column is the class label: written as "label"
-	DropLast   bool              // ignore the last column
-	Part       string            // part file name (default part-00000.parquet)
+	Prefix       string // prefix for value columns (for CSVs whose header is 0,1,2,…)
+	LabelLast    bool   // the last column is the class label: written as "label"
+	DropLast     bool   // ignore the last column
+	Part         string // part file name (default part-00000.parquet)
 }
 
 // ImportCSV converts a CSV file with a header row into one Parquet file of the lake

@@ -7,7 +7,7 @@
 //	lakefuse bucket --buckets N --to D SPEC   rewrite a dataset into key buckets (Iceberg's transform)
 //	lakefuse validate SPEC             check a spec without touching the lake
 //	lakefuse plan SPEC                 list files, rows and schemas; check them against the spec
-//	lakefuse import --lake URL …       turn a CSV file into a modality (or labels) table
+//	lakefuse import --lake URL …       CSV or Parquet files into modality (and labels) tables
 //	lakefuse synth --lake URL SCENARIO write a synthetic dataset with its ground truth
 //	lakefuse inspect URL               partitions, files, schemas and rows under a lake prefix
 //	lakefuse report RUN...             render a run's report.html, or compare runs
