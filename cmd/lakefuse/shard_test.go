@@ -48,7 +48,7 @@ evaluation: {bootstrap: 100}
 // rows, bit for bit.
 func TestShardProcessesOnS3(t *testing.T) {
 	base := testS3(t)
-	bin := buildStatic(t)
+	bin := buildBinary(t)
 	bucket, query, _ := strings.Cut(base, "?")
 	lakeURL := fmt.Sprintf("%s/shards-%d?%s", bucket, rand.Int64(), query)
 	ctx := context.Background()
