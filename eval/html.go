@@ -77,12 +77,6 @@ func fmtNum(v float64) string {
 func (r *Report) WriteHTML(w io.Writer) error {
 	split := r.EvalSplit()
 	rows := r.rows(split)
-	var verdicts []string
-	for _, row := range rows {
-		if c := row.Split.Comparison; c != nil {
-			verdicts = append(verdicts, fmt.Sprintf(`<li class="%s">%s</li>`, c.Verdict, html.EscapeString(c.Summary)))
-		}
-	}
 	best := -1
 	for i, row := range rows {
 		if !row.Baseline && (best < 0 || row.Accuracy > rows[best].Accuracy) {
@@ -107,7 +101,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		roc = append(roc, rocSVG(row))
 	}
 	data := map[string]any{
-		"R": r, "Split": split, "Rows": rows, "Verdicts": template.HTML(strings.Join(verdicts, "\n")),
+		"R": r, "Split": split, "Rows": rows, "Forest": forestPlot(rows),
 		"Bars": barsSVG(rows, r.BestBaseline), "Truth": truthTable(r, split), "Reliability": reliability, "ROC": roc, "Confusion": confusion,
 		"Robustness": robustnessTable(r, split), "PeakMB": float64(r.Cost.PeakRSSBytes) / (1 << 20),
 		"Stages": sortedStages(r.Seconds),
@@ -307,7 +301,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;bor
 th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 .label{font-size:12px;text-anchor:end}.tick{font-size:10px;fill:#666;text-anchor:middle}.cell{font-size:10px;text-anchor:middle}
 .grid{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:0}figcaption{font-size:12px;color:#444;text-align:center}
-.warnings{border-left:4px solid #b8860b;padding-left:.75rem}li.helped{color:#17692b}li.hurt{color:#a11a1a}li.inconclusive{color:#444}.baseline{color:#777}
+.warnings{border-left:4px solid #b8860b;padding-left:.75rem}li.helped,td.helped{color:#17692b}li.hurt,td.hurt{color:#a11a1a}li.inconclusive,td.inconclusive{color:#444}.baseline{color:#777}
 </style></head><body>
 <h1>{{.R.Job}}</h1>
 <p class="meta">run <b>{{.R.RunID}}</b> · dataset {{.R.Dataset}} · {{.R.Lake}} · {{.R.Rows.Aligned}} entities aligned, {{.R.Rows.Scored}} scored{{range $k, $v := .R.Rows.Rejected}}, {{$v}} rejected ({{$k}}){{end}} · splits: {{range $k, $v := .R.Rows.BySplit}}{{$k}} {{$v}} · {{end}}{{if .R.Replicates}}{{.R.Replicates}} bootstrap replicates{{end}}</p>
@@ -316,7 +310,7 @@ th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 <h2>Did fusion help?</h2>
 {{if .R.BestBaseline}}<p>Each strategy against the best single modality, <b>{{.R.BestBaseline}}</b> (chosen on the {{.R.ChosenOn}} split{{with .R.BaselineChoice}}, by cross-validated accuracy{{if .Tie}}: a tie, decided by cross-validated log loss{{end}}{{end}}), on the {{.Split}} split: paired accuracy difference with a bootstrap interval, and McNemar's exact test.</p>
 {{with .R.BaselineChoice}}<p class="meta">Cross-validated accuracy (log loss) on the training rows, each fold's figure averaged over the stratified folds: {{range .Candidates}}{{.Name}} {{printf "%.4f" .Accuracy}} ({{printf "%.4f" .LogLoss}}) · {{end}}</p>{{end}}
-<ul>{{.Verdicts}}</ul>{{else}}<p>No unimodal baseline to compare with.</p>{{end}}
+{{.Forest}}{{else}}<p>No unimodal baseline to compare with.</p>{{end}}
 
 {{with .R.Truth}}<h2>Ground truth: synthetic scenario {{.Scenario}}</h2>
 <p>This dataset was written by <code>lakefuse synth</code> (seed {{.Seed}}), which knows the Bayes-optimal accuracy of every modality and of their fusion (exact posteriors, {{.Samples}} Monte Carlo samples: ± one standard error). No model can beat them beyond sampling error; the gap is what the strategies leave on the table{{with .Sweep}}. Sweep point: {{.Parameter}} = {{.Value}}{{end}}.</p>
@@ -538,4 +532,72 @@ var comparisonTemplate = template.Must(template.New("compare").Parse(`<!doctype 
 func fusedTruth(r *Report) TruthRate {
 	_, f, _ := r.Truth.On(r.EvalSplit())
 	return f
+}
+
+// forestPlot is "did fusion help?" at a glance: per strategy, its accuracy
+// difference from the best single modality with the paired bootstrap interval,
+// against a marked zero line, coloured by verdict; then the same figures, with
+// McNemar's p and the verdict, as a table.
+func forestPlot(rows []strategyRow) template.HTML {
+	var cs []strategyRow
+	lo, hi := 0.0, 0.0
+	for _, row := range rows {
+		if c := row.Split.Comparison; c != nil && !row.Baseline {
+			cs = append(cs, row)
+			lo = math.Min(lo, c.Interval.Low)
+			hi = math.Max(hi, c.Interval.High)
+		}
+	}
+	if len(cs) == 0 {
+		return ""
+	}
+	pad := math.Max((hi-lo)*0.08, 0.002)
+	lo, hi = lo-pad, hi+pad
+	const width, left, right, rowH, top = 760, 170, 40, 22, 26
+	height := top + len(cs)*rowH + 30
+	x := func(v float64) float64 { return left + (v-lo)/(hi-lo)*(width-left-right) }
+	colour := map[string]string{"helped": "#17692b", "hurt": "#a11a1a", "inconclusive": "#666"}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="accuracy difference from the best single modality, with 95%% intervals">`, width, height, width, height)
+	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-dasharray="3,3"/><text x="%.1f" y="%d" class="tick">0 (no difference)</text>`, x(0), top-8, x(0), height-26, x(0), top-12)
+	for _, t := range niceTicks(lo, hi, 6) {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#eee"/><text x="%.1f" y="%d" class="tick">%+.1f</text>`, x(t), top-4, x(t), height-26, x(t), height-12, 100*t)
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" class="tick">accuracy difference, points</text>`, (left+width-right)/2, height-1)
+	for i, row := range cs {
+		c := row.Split.Comparison
+		y := float64(top + i*rowH + rowH/2)
+		col := colour[c.Verdict]
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" class="label">%s</text>`, left-8, y+4, html.EscapeString(row.Name))
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2"/>`, x(c.Interval.Low), y, x(c.Interval.High), y, col)
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4" fill="%s"><title>%s: %+.2f points [%+.2f, %+.2f], McNemar p = %.3g (%s)</title></circle>`,
+			x(c.Difference), y, col, html.EscapeString(row.Name), 100*c.Difference, 100*c.Interval.Low, 100*c.Interval.High, c.McNemarP, c.Verdict)
+	}
+	b.WriteString(`</svg>`)
+	b.WriteString(`<table><tr><th>strategy</th><th>difference (pts)</th><th>95% CI</th><th>McNemar p</th><th>verdict</th></tr>`)
+	words := map[string]string{"helped": "fusion helped", "hurt": "fusion hurt", "inconclusive": "cannot be told apart"}
+	for _, row := range cs {
+		c := row.Split.Comparison
+		fmt.Fprintf(&b, `<tr><td>%s</td><td>%+.2f</td><td>[%+.2f, %+.2f]</td><td>%.3g</td><td class="%s">%s</td></tr>`,
+			html.EscapeString(row.Name), 100*c.Difference, 100*c.Interval.Low, 100*c.Interval.High, c.McNemarP, c.Verdict, words[c.Verdict])
+	}
+	b.WriteString(`</table>`)
+	return template.HTML(b.String())
+}
+
+// niceTicks are round values between lo and hi, about n of them.
+func niceTicks(lo, hi float64, n int) []float64 {
+	step := (hi - lo) / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(step)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= step {
+			step = m * mag
+			break
+		}
+	}
+	var out []float64
+	for t := math.Ceil(lo/step) * step; t <= hi; t += step {
+		out = append(out, t)
+	}
+	return out
 }
