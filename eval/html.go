@@ -126,34 +126,43 @@ func sortedStages(m map[string]float64) []stage {
 
 // barsSVG draws accuracy per strategy with bootstrap interval whiskers; the best
 // baseline's accuracy is a dashed line.
-func barsSVG(rows []strategyRow, bestBaseline string) template.HTML {
-	const rowH, left, width = 22, 150, 640
-	h := rowH*len(rows) + 40
-	lo := 1.0
-	for _, r := range rows {
-		lo = math.Min(lo, r.Accuracy)
-		if iv, ok := r.Split.Intervals["accuracy"]; ok {
-			lo = math.Min(lo, iv.Low)
+func barsSVG(all []strategyRow, bestBaseline string) template.HTML {
+	// The fused strategies and the best single modality, as dots with their
+	// intervals on an axis spanning their own range: differences of a point
+	// show (the other baselines are in the table below).
+	var rows []strategyRow
+	for _, r := range all {
+		if !r.Baseline || r.Name == bestBaseline {
+			rows = append(rows, r)
 		}
 	}
-	lo = math.Max(0, math.Floor(lo*20)/20-0.05)
-	x := func(v float64) float64 { return left + (v-lo)/(1-lo)*(width-left-20) }
+	if len(rows) == 0 {
+		return ""
+	}
+	const rowH, left, width = 22, 150, 640
+	h := rowH*len(rows) + 40
+	lo, hi := 1.0, 0.0
+	for _, r := range rows {
+		lo, hi = math.Min(lo, r.Accuracy), math.Max(hi, r.Accuracy)
+		if iv, ok := r.Split.Intervals["accuracy"]; ok {
+			lo, hi = math.Min(lo, iv.Low), math.Max(hi, iv.High)
+		}
+	}
+	pad := math.Max((hi-lo)*0.1, 0.005)
+	lo, hi = math.Max(0, lo-pad), math.Min(1, hi+pad)
+	x := func(v float64) float64 { return left + (v-lo)/(hi-lo)*(width-left-20) }
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="accuracy by strategy">`, width, h, width, h)
-	for t := lo; t <= 1.0001; t += (1 - lo) / 5 {
+	for _, t := range niceTicks(lo, hi, 6) {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="10" x2="%.1f" y2="%d" stroke="#e5e5e5"/><text x="%.1f" y="%d" class="tick">%.3f</text>`, x(t), x(t), h-22, x(t), h-8, t)
 	}
 	for i, r := range rows {
 		y := 12 + i*rowH
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="label">%s</text>`, left-6, y+13, html.EscapeString(r.Name))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s" opacity="0.85"><title>%s: %.4f %s</title></rect>`,
-			left, y+3, math.Max(0, x(r.Accuracy)-left), rowH-8, r.Colour, html.EscapeString(r.Name), r.Accuracy, r.CI)
 		if iv, ok := r.Split.Intervals["accuracy"]; ok {
-			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#222" stroke-width="1.5"/>`, x(iv.Low), y+rowH/2, x(iv.High), y+rowH/2)
-			for _, v := range []float64{iv.Low, iv.High} {
-				fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#222"/>`, x(v), y+6, x(v), y+rowH-6)
-			}
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="2"/>`, x(iv.Low), y+rowH/2, x(iv.High), y+rowH/2, r.Colour)
 		}
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%d" r="4.5" fill="%s"><title>%s: %.4f %s</title></circle>`, x(r.Accuracy), y+rowH/2, r.Colour, html.EscapeString(r.Name), r.Accuracy, r.CI)
 		if r.Name == bestBaseline {
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="10" x2="%.1f" y2="%d" stroke="#555" stroke-dasharray="4 3"/>`, x(r.Accuracy), x(r.Accuracy), h-22)
 		}
