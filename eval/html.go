@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -103,7 +104,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	data := map[string]any{
 		"R": r, "Split": split, "Rows": rows, "Forest": forestPlot(rows),
 		"Bars": barsSVG(rows, r.BestBaseline), "Truth": truthTable(r, split), "Reliability": reliability, "ROC": roc, "Confusion": confusion,
-		"Robustness": robustnessTable(r, split), "PeakMB": float64(r.Cost.PeakRSSBytes) / (1 << 20),
+		"Robustness": robustnessTable(r, split), "Ablation": ablationTable(r, split), "PeakMB": float64(r.Cost.PeakRSSBytes) / (1 << 20),
 		"Stages": sortedStages(r.Seconds),
 	}
 	return reportTemplate.Execute(w, data)
@@ -271,9 +272,10 @@ func robustnessTable(r *Report, split string) template.HTML {
 		}
 	}
 	var b strings.Builder
-	b.WriteString(`<div style="overflow-x:auto"><table><tr><th>modalities present</th><th>rows</th>`)
+	// Strategy names run vertically, so that a dozen strategies fit the page.
+	b.WriteString(`<div style="overflow-x:auto"><table class="narrow"><tr><th>modalities present</th><th>rows</th>`)
 	for _, n := range names {
-		fmt.Fprintf(&b, `<th>%s</th>`, html.EscapeString(n))
+		fmt.Fprintf(&b, `<th class="vertical">%s</th>`, html.EscapeString(n))
 	}
 	b.WriteString(`</tr>`)
 	shown := 0
@@ -308,6 +310,7 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem au
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .meta{color:#666}table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:nowrap}
 th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
+th.vertical{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;padding:.4rem .2rem;font-weight:normal}table.narrow td{padding:.2rem .35rem;font-size:13px}
 .label{font-size:12px;text-anchor:end}.tick{font-size:10px;fill:#666;text-anchor:middle}.cell{font-size:10px;text-anchor:middle}
 .grid{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:0}figcaption{font-size:12px;color:#444;text-align:center}
 .warnings{border-left:4px solid #b8860b;padding-left:.75rem}li.helped,td.helped{color:#17692b}li.hurt,td.hurt{color:#a11a1a}li.inconclusive,td.inconclusive{color:#444}.baseline{color:#777}
@@ -350,10 +353,9 @@ th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
 <h2>Robustness to missing modalities</h2>
 <p>Accuracy on the {{.Split}} split by which modalities an entity has.</p>
 {{.Robustness}}
-{{if .R.Ablation}}<h3>Ablation: each modality removed in turn</h3>
-<table><tr><th>strategy</th><th>without</th><th>accuracy</th><th>with all</th><th>change (points)</th></tr>
-{{range .R.Ablation}}{{if eq .Split $.Split}}<tr><td>{{.Strategy}}</td><td>{{.Without}}</td><td>{{num .Accuracy}}</td><td>{{num .Full}}</td><td>{{pct .Delta}}</td></tr>{{end}}
-{{end}}</table>{{end}}
+{{with .Ablation}}<h3>Ablation: each modality removed in turn</h3>
+<p>Change in accuracy (points) when a strategy loses one of its modalities: red where it needed it, green where it did better without.</p>
+{{.}}{{end}}
 
 <h2>Modalities</h2>
 <table><tr><th>modality</th><th>kind</th><th>width</th><th>files</th><th>rows read</th><th>matched</th><th>duplicates</th><th>unmatched</th><th>invalid (rejected)</th><th>bytes read</th></tr>
@@ -609,4 +611,52 @@ func niceTicks(lo, hi float64, n int) []float64 {
 		out = append(out, t)
 	}
 	return out
+}
+
+// ablationTable is the ablation as a heat map: a row per strategy, a column per
+// modality, each cell the change in accuracy (points) without that modality.
+func ablationTable(r *Report, split string) template.HTML {
+	var strategies, modalities []string
+	cell := map[[2]string]float64{}
+	for _, a := range r.Ablation {
+		if a.Split != split {
+			continue
+		}
+		if !slices.Contains(strategies, a.Strategy) {
+			strategies = append(strategies, a.Strategy)
+		}
+		if !slices.Contains(modalities, a.Without) {
+			modalities = append(modalities, a.Without)
+		}
+		cell[[2]string{a.Strategy, a.Without}] = a.Delta
+	}
+	if len(strategies) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(`<div style="overflow-x:auto"><table class="narrow"><tr><th>strategy</th>`)
+	for _, m := range modalities {
+		fmt.Fprintf(&b, `<th>without %s</th>`, html.EscapeString(m))
+	}
+	b.WriteString(`</tr>`)
+	for _, s := range strategies {
+		fmt.Fprintf(&b, `<tr><td>%s</td>`, html.EscapeString(s))
+		for _, m := range modalities {
+			d, ok := cell[[2]string{s, m}]
+			if !ok {
+				b.WriteString(`<td></td>`)
+				continue
+			}
+			// Shade by size, up to 10 points: red for a loss, green for a gain.
+			k := int(math.Min(1, math.Abs(d)/0.10) * 120)
+			bg := fmt.Sprintf("rgb(255,%d,%d)", 255-k, 255-k)
+			if d > 0 {
+				bg = fmt.Sprintf("rgb(%d,255,%d)", 255-k, 255-k)
+			}
+			fmt.Fprintf(&b, `<td style="background:%s">%+.2f</td>`, bg, 100*d)
+		}
+		b.WriteString(`</tr>`)
+	}
+	b.WriteString(`</table></div>`)
+	return template.HTML(b.String())
 }

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,5 +64,41 @@ func TestReportRendersInChromium(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "CONSOLE") || strings.Contains(stderr.String(), "Uncaught") {
 		t.Errorf("console errors while rendering:\n%s", stderr.String())
+	}
+	for _, want := range []string{"accuracy difference from the best single modality", "Ablation: each modality removed in turn"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered page lacks %q", want)
+		}
+	}
+
+	// At 1,400 px the page does not scroll sideways: a wrapper page (ours, with a
+	// script; the report has none) lays it out in a 1,400 px frame and reports its
+	// scroll width, client width and charts.
+	wrapper := filepath.Join(filepath.Dir(page), "wrapper.html")
+	os.WriteFile(wrapper, []byte(`<!doctype html><html><body style="margin:0">
+<iframe id="f" src="report.html" style="width:1400px;height:900px;border:0"></iframe>
+<script>document.getElementById("f").onload = function () {
+  var d = this.contentDocument.documentElement, p = document.createElement("pre");
+  p.textContent = "layout " + d.scrollWidth + " " + d.clientWidth + " " + this.contentDocument.querySelectorAll("svg").length;
+  document.body.appendChild(p);
+};</script></body></html>`), 0o644)
+	cmd = exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files", "--no-first-run",
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=5000", "--window-size=1420,1000", "--dump-dom", "file://"+wrapper)
+	stdout.Reset()
+	cmd.Stdout = &stdout
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	var scroll, client, charts int
+	dump := stdout.String() // the script's own text holds "layout " too: the figures come last
+	if _, err := fmt.Sscanf(dump[max(strings.LastIndex(dump, "layout "), 0):], "layout %d %d %d", &scroll, &client, &charts); err != nil {
+		t.Fatalf("no layout figures in the wrapper's DOM: %v\n%s", err, stdout.String())
+	}
+	t.Logf("at 1,400 px: scroll width %d, client width %d, %d charts", scroll, client, charts)
+	if scroll > client || client < 1300 {
+		t.Errorf("at 1,400 px the page is %d px wide in a %d px view: it scrolls sideways", scroll, client)
+	}
+	if charts < 8 {
+		t.Errorf("%d charts on the page, want the forest plot, the accuracy chart, reliability diagrams, ROC curves and confusion matrices", charts)
 	}
 }
