@@ -312,12 +312,32 @@ func withProgress(opts jobs.Options, stderr io.Writer, job func(jobs.Options) (*
 
 func cmdValidate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("validate")
+	lakeURL := fs.String("lake", "", "also check the spec against this lake (read only): files, columns, patterns")
 	if err := parse(fs, args, 1, "one SPEC"); err != nil {
 		return err
 	}
 	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if *lakeURL != "" {
+		l, err := lake.OpenWith(ctx, *lakeURL, &lake.Options{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		p, err := jobs.MakePlan(ctx, l, spec)
+		if err != nil {
+			return err
+		}
+		// A pattern that matches one column is most often a typo (f[0-9] for
+		// f[0-9]+): say so, with what it matched.
+		for _, sp := range p.Sources() {
+			if len(sp.Scalar) == 1 && sp.Kind == "features" {
+				fmt.Fprintf(stdout, "%s: warning: modality %q: features.columns matches one column only (%s): a typo in the pattern?\n", fs.Arg(0), sp.Name, sp.Scalar[0])
+			}
+		}
+		fmt.Fprintf(stdout, "%s: checked against %s: every modality has files and its columns\n", fs.Arg(0), l)
 	}
 	id := spec.RunID
 	if id == "" {

@@ -5,7 +5,7 @@
 //	lakefuse score --models URL SPEC   apply a run's saved models to new (unlabelled) partitions
 //	lakefuse finalize RUN_URL          merge a sharded run's shard states and commit it
 //	lakefuse bucket --buckets N --to D SPEC   rewrite a dataset into key buckets (Iceberg's transform)
-//	lakefuse validate SPEC             check a spec without touching the lake
+//	lakefuse validate [--lake URL] SPEC  check a spec (with --lake: against the lake, read only)
 //	lakefuse plan SPEC                 list files, rows and schemas; check them against the spec
 //	lakefuse import --lake URL …       CSV or Parquet files into modality (and labels) tables
 //	lakefuse synth --lake URL SCENARIO write a synthetic dataset with its ground truth
@@ -51,7 +51,7 @@ usage:
   lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--dataset D] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
   lakefuse finalize [--shards N] RUN_URL    merge a sharded run's shard states and commit it (the last shard does this itself)
   lakefuse bucket --buckets N --to DATASET [--lake URL] [--filter k=v]... [--shard I/N] [--spill-dir DIR] SPEC   rewrite the spec's tables into key buckets
-  lakefuse validate SPEC
+  lakefuse validate [--lake URL] SPEC         (with --lake: files, columns and patterns checked against the lake)
   lakefuse plan [--lake URL] SPEC
   lakefuse import --lake URL --dataset D [--modality NAME=FILE]... [--labels FILE] [flags]   CSV or Parquet tables
   lakefuse synth --lake URL [--workers N] SCENARIO.yaml   write a synthetic dataset with known ground truth (scenario.json)

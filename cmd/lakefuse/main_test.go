@@ -517,3 +517,23 @@ func TestImportTables(t *testing.T) {
 		t.Errorf("duplicate header names: exit %d\n%s", code, stderr)
 	}
 }
+
+// validate --lake checks the spec against the lake: a pattern that matches one
+// column is reported as a likely typo; a modality without files is an input error.
+func TestValidateAgainstLake(t *testing.T) {
+	lakeURL, dir := writeCSVLake(t)
+	typo := filepath.Join(dir, "typo.yaml")
+	os.WriteFile(typo, []byte(strings.Replace(toySpec, `columns: "^x"`, `columns: "^x0"`, 1)), 0o644)
+	code, out, stderr := lakefuse(t, "validate", "--lake", lakeURL, typo)
+	if code != 0 || !strings.Contains(out, `modality "a": features.columns matches one column only (x0)`) || !strings.Contains(out, "checked against") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+	missing := filepath.Join(dir, "missing.yaml")
+	os.WriteFile(missing, []byte(strings.Replace(toySpec, "  - name: b\n", "  - {name: c, probs: probs}\n  - name: b\n", 1)), 0o644)
+	if code, _, stderr := lakefuse(t, "validate", "--lake", lakeURL, missing); code != exitInput || !strings.Contains(stderr, `modality "c": no parquet files`) {
+		t.Errorf("a modality without files: exit %d\n%s", code, stderr)
+	}
+	if code, out, _ := lakefuse(t, "validate", filepath.Join(dir, "typo.yaml")); code != 0 || strings.Contains(out, "warning") {
+		t.Errorf("without --lake the lake is not read: exit %d\n%s", code, out)
+	}
+}
