@@ -274,7 +274,9 @@ func unknownFields(b []byte, t reflect.Type) (_ []error, err error) {
 	}()
 	f, err := parser.ParseBytes(b, 0)
 	if err != nil {
-		return nil, errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))
+		// The parser reports where it noticed the mistake, which for an unclosed
+		// bracket or a bad indent is a line or two after it.
+		return nil, fmt.Errorf("%s\n(a YAML syntax error is reported where the parser noticed it: an unclosed bracket or a wrong indent is often on a line just above)", strings.TrimSpace(yaml.FormatError(err, false, true)))
 	}
 	var errs []error
 	var walk func(n ast.Node, t reflect.Type, path string)
