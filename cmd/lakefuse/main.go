@@ -122,14 +122,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	code := exitCode(err)
-	if code == exitInterrupted {
-		fmt.Fprintln(stderr, "lakefuse: interrupted: nothing was committed")
-	} else {
-		fmt.Fprintf(stderr, "lakefuse: %v\n", err)
+	msg := err.Error()
+	switch code {
+	case exitInterrupted:
+		msg = "interrupted: nothing was committed"
+	case exitCommitted:
+		msg += "\na committed run never changes. The default run id names the spec and the input files, so the same spec on the same data is the same run; to run it again anyway, give a new --run-id (e.g. --run-id 'nightly-{today}')."
 	}
-	if code == exitCommitted {
-		fmt.Fprintln(stderr, "lakefuse: a committed run never changes. The default run id names the spec and the input files, so the same spec on the same data is the same run; to run it again anyway, give a new --run-id (e.g. --run-id 'nightly-{today}').")
-	}
+	printError(stderr, msg, code)
 	return code
 }
 
@@ -154,11 +154,59 @@ func exitCode(err error) int {
 	return exitTransient // transient, and whatever nobody classified: worth a retry
 }
 
-// newLogger writes structured log lines to stderr: text for people, JSON when
-// LAKEFUSE_LOG_FORMAT=json (for log collectors in batch engines).
+// logFormat is how log lines are written: text for people; json (slog's keys)
+// for log collectors; gcp, JSON with Cloud Logging's keys (severity, message),
+// which is also the default inside a Cloud Run job (CLOUD_RUN_JOB is set), where
+// slog's level and msg would all land as DEFAULT severity.
+func logFormat() string {
+	if f := os.Getenv("LAKEFUSE_LOG_FORMAT"); f != "" {
+		return f
+	}
+	if os.Getenv("CLOUD_RUN_JOB") != "" {
+		return "gcp"
+	}
+	return "text"
+}
+
+// newLogger writes structured log lines to stderr in logFormat.
 func newLogger(stderr io.Writer) *slog.Logger {
-	if os.Getenv("LAKEFUSE_LOG_FORMAT") == "json" {
+	switch logFormat() {
+	case "json":
 		return slog.New(slog.NewJSONHandler(stderr, nil))
+	case "gcp":
+		return slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{ReplaceAttr: gcpAttr}))
 	}
 	return slog.New(slog.NewTextHandler(stderr, nil))
+}
+
+// gcpAttr renames slog's top-level keys to Cloud Logging's: level → severity
+// (WARN → WARNING), msg → message.
+func gcpAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.LevelKey:
+		sev := a.Value.String()
+		if sev == "WARN" {
+			sev = "WARNING"
+		}
+		return slog.String("severity", sev)
+	case slog.MessageKey:
+		return slog.Attr{Key: "message", Value: a.Value}
+	}
+	return a
+}
+
+// printError writes the final error line: text, or one structured line (with
+// the exit code) when the logs are JSON.
+func printError(stderr io.Writer, msg string, code int) {
+	switch logFormat() {
+	case "json":
+		slog.New(slog.NewJSONHandler(stderr, nil)).Error(msg, "exit_code", code)
+	case "gcp":
+		slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{ReplaceAttr: gcpAttr})).Error(msg, "exit_code", code)
+	default:
+		fmt.Fprintln(stderr, "lakefuse: "+msg)
+	}
 }

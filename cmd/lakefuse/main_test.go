@@ -537,3 +537,25 @@ func TestValidateAgainstLake(t *testing.T) {
 		t.Errorf("without --lake the lake is not read: exit %d\n%s", code, out)
 	}
 }
+
+// On Cloud Run (CLOUD_RUN_JOB set) or with LAKEFUSE_LOG_FORMAT=gcp, log lines and
+// the final error line are JSON with Cloud Logging's keys, so a failure shows as
+// ERROR there, with its exit code.
+func TestGCPLogFormat(t *testing.T) {
+	lakeURL, dir := writeCSVLake(t)
+	spec := filepath.Join(dir, "toy.yaml")
+	os.WriteFile(spec, []byte(toySpec), 0o644)
+	t.Setenv("CLOUD_RUN_JOB", "nightly")
+	code, _, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "gcp", spec)
+	if code != 0 || !strings.Contains(stderr, `"severity":"INFO"`) || !strings.Contains(stderr, `"message":"run committed"`) || strings.Contains(stderr, `"level"`) {
+		t.Errorf("exit %d, log lines:\n%s", code, stderr)
+	}
+	code, _, stderr = lakefuse(t, "run", "--lake", lakeURL, "--run-id", "gcp", spec)
+	if code != exitCommitted || !strings.Contains(stderr, `"severity":"ERROR"`) || !strings.Contains(stderr, `"exit_code":5`) {
+		t.Errorf("a committed run: exit %d, final line:\n%s", code, stderr)
+	}
+	t.Setenv("LAKEFUSE_LOG_FORMAT", "text")
+	if code, _, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "gcp", spec); code != exitCommitted || !strings.HasPrefix(strings.TrimSpace(stderr[strings.LastIndex(stderr, "lakefuse:"):]), "lakefuse: ") {
+		t.Errorf("LAKEFUSE_LOG_FORMAT wins over the detection: %s", stderr)
+	}
+}

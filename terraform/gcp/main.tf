@@ -123,7 +123,7 @@ resource "google_cloud_run_v2_job" "lakefuse" {
         )
         env {
           name  = "LAKEFUSE_LOG_FORMAT"
-          value = "json"
+          value = "gcp" # Cloud Logging's keys: severity, message
         }
         resources {
           limits = {
