@@ -315,8 +315,8 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 			rules := spec["podFailurePolicy"].(map[string]any)["rules"].([]any)
 			codes := rules[0].(map[string]any)["onExitCodes"].(map[string]any)["values"]
-			if !strings.Contains(strings.ReplaceAll(strings.Trim(strings.TrimSpace(yamlString(codes)), "[]"), " ", ""), "2,3,5,6") {
-				t.Errorf("%s: pods should fail at once on exit codes 2, 3, 5 and 6, got %v", path, codes)
+			if !strings.Contains(strings.ReplaceAll(strings.Trim(strings.TrimSpace(yamlString(codes)), "[]"), " ", ""), "2,3,5,6,70,137") {
+				t.Errorf("%s: pods should fail at once on exit codes 2, 3, 5, 6, 70 (a crash) and 137 (out of memory), got %v", path, codes)
 			}
 		}
 	}

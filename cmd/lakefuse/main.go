@@ -65,6 +65,9 @@ Run 'lakefuse COMMAND -h' for a command's flags.
 `
 
 func main() {
+	if code, ok := maybeSupervise(os.Args[1:]); ok {
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

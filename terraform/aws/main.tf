@@ -226,8 +226,10 @@ resource "aws_batch_job_definition" "lakefuse" {
   # lakefuse's exit codes say what a retry can fix: 4 is a transient infrastructure
   # failure (network, 5xx, throttling, a stalled request) and 130 an interruption
   # (both leave no _SUCCESS, and a retry of the same job id resumes the run); a bad
-  # spec (2), bad data (3), a committed run (5) or a storage access or
-  # configuration problem (6: no bucket, access denied) will not change on retry.
+  # spec (2), bad data (3), a committed run (5), a storage access or
+  # configuration problem (6: no bucket, access denied), a crash (70: a bug) or
+  # running out of memory (137: the OOM killer or the Go runtime; fix the memory)
+  # will not change on retry.
   # In an array job (shards > 1) the strategy applies to each child: a retried
   # shard redoes only its own part, or, if its state is there, finalizes.
   retry_strategy {
