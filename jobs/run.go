@@ -267,7 +267,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 		SpecSHA256: spec.Hash(),
 		Created:    time.Now().UTC(),
 		Versions:   versions(),
-		Job:        map[string]any{"name": spec.Name, "dataset": spec.Dataset, "rows": report.Rows},
+		Job:        map[string]any{"name": spec.Name, "dataset": spec.Dataset, "filters": spec.Filters, "rows": report.Rows},
 	}
 	if err := att.Commit(ctx, manifest); err != nil {
 		return nil, r.yieldTo(ctx, err, runID, prefix)

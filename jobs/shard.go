@@ -39,6 +39,7 @@ type shardJob struct {
 	Mode      string             `json:"mode"` // run or score
 	Name      string             `json:"name"`
 	Dataset   string             `json:"dataset"`
+	Filters   map[string]string  `json:"filters,omitempty"` // the expanded partition filters
 	Facts     *runFacts          `json:"facts"`
 	Tally     tallyState         `json:"tally"`
 	Counts    countsState        `json:"counts"`
@@ -211,7 +212,7 @@ func (r *runner) runShard(ctx context.Context, makePlan func() (*Plan, error), l
 		mode = "score"
 	}
 	facts := r.facts(plan)
-	job, err := json.Marshal(shardJob{Mode: mode, Name: r.spec.Name, Dataset: r.spec.Dataset, Facts: facts,
+	job, err := json.Marshal(shardJob{Mode: mode, Name: r.spec.Name, Dataset: r.spec.Dataset, Filters: r.spec.Filters, Facts: facts,
 		Tally: p.tally.state(), Counts: p.counts.state(), Scorers: p.scorers, Models: p.models, Classes: p.classes,
 		BytesRead: p.bytesRead, Requests: p.requests, FitRows: p.fitRows, FitCap: p.fitCap, FitSource: p.fitSource,
 		Memory: r.memory, Seconds: r.seconds, PeakRSS: peakRSS(), Notes: r.notes, Baseline: r.baselineChoice, StrategyOOF: r.strategyOOF})
@@ -364,7 +365,7 @@ func finalize(ctx context.Context, l *lake.Lake, prefix string, count int, log *
 		return nil, r.yieldTo(ctx, err, r.runID, prefix)
 	}
 	manifest := lake.Manifest{RunID: r.runID, SpecSHA256: states[0].SpecSHA256, Created: time.Now().UTC(), Versions: versions(),
-		Job: map[string]any{"name": first.Name, "dataset": first.Dataset, "rows": rep.Rows, "shards": rep.Shards}}
+		Job: map[string]any{"name": first.Name, "dataset": first.Dataset, "filters": first.Filters, "rows": rep.Rows, "shards": rep.Shards}}
 	if err := att.Commit(ctx, manifest); err != nil {
 		return nil, r.yieldTo(ctx, err, r.runID, prefix)
 	}

@@ -393,3 +393,25 @@ func TestShardCountWired(t *testing.T) {
 		t.Errorf("indexed job: completions %d, parallelism %d, LAKEFUSE_SHARDS %q: want them equal", c, obj.Spec.Parallelism, shards)
 	}
 }
+
+// The AWS schedule passes the time a run was scheduled for, and the schedule's
+// time zone, to lakefuse, which takes {today} and {yesterday} from them: a retry
+// after midnight reads the scheduled day.
+func TestScheduledTimeWired(t *testing.T) {
+	aws := load(t, "aws")
+	sched := aws.blocks("resource", "aws_scheduler_schedule", "nightly")
+	if len(sched) != 1 {
+		t.Fatal("no schedule")
+	}
+	input := ""
+	walk(sched[0].Body, func(a *hclsyntax.Attribute, _ []string) {
+		if a.Name == "input" {
+			input = aws.source(a.Expr.Range())
+		}
+	})
+	for _, want := range []string{`Name = "LAKEFUSE_SCHEDULED_TIME", Value = "<aws.scheduler.scheduled-time>"`, `Name = "LAKEFUSE_TIMEZONE", Value = var.schedule_timezone`} {
+		if !strings.Contains(input, want) {
+			t.Errorf("the schedule's input lacks %s:\n%s", want, input)
+		}
+	}
+}

@@ -94,7 +94,11 @@ func filterFlag(fs *flag.FlagSet) map[string]string {
 		if !ok || k == "" {
 			return fmt.Errorf("want k=v, got %q", s)
 		}
-		filters[k] = expand(v, time.Now())
+		now, err := scheduledTime()
+		if err != nil {
+			return err
+		}
+		filters[k] = expand(v, now)
 		return nil
 	})
 	return filters
@@ -210,7 +214,11 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	*runID = expand(*runID, time.Now())
+	now, err := scheduledTime()
+	if err != nil {
+		return err
+	}
+	*runID = expand(*runID, now)
 	switch {
 	case *runID == "" && id != nil:
 		// Every shard must name the same run: derive it from what they share.
@@ -278,7 +286,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: expand(*runID, time.Now()), IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	now, err := scheduledTime()
+	if err != nil {
+		return err
+	}
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: expand(*runID, now), IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Run(ctx, spec, opts) })
 	})
 	if err != nil {

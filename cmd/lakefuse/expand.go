@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -13,8 +14,8 @@ import (
 //	              every retry of one execution, so a retry resumes that run (in
 //	              an AWS Batch array job, the parent's id: every child, a shard,
 //	              names the same run)
-//	{today}       the UTC date, 2006-01-02
-//	{yesterday}   the UTC date a day ago
+//	{today}       the date, 2006-01-02, of the scheduled time (scheduledTime)
+//	{yesterday}   the day before it
 func expand(s string, now time.Time) string {
 	s = os.Expand(s, func(name string) string {
 		v := os.Getenv(name)
@@ -23,9 +24,32 @@ func expand(s string, now time.Time) string {
 		}
 		return v
 	})
-	now = now.UTC()
 	return strings.NewReplacer(
 		"{today}", now.Format("2006-01-02"),
 		"{yesterday}", now.AddDate(0, 0, -1).Format("2006-01-02"),
 	).Replace(s)
+}
+
+// scheduledTime is the time the dates of --run-id and --filter are taken from:
+// LAKEFUSE_SCHEDULED_TIME (RFC 3339), which the schedulers set from the time the
+// run was scheduled for (EventBridge Scheduler's <aws.scheduler.scheduled-time>;
+// see terraform/), so a retry after midnight still reads the scheduled day; else
+// now. It is in LAKEFUSE_TIMEZONE (an IANA name, the schedule's time zone), else
+// UTC.
+func scheduledTime() (time.Time, error) {
+	t := time.Now()
+	if s := os.Getenv("LAKEFUSE_SCHEDULED_TIME"); s != "" {
+		var err error
+		if t, err = time.Parse(time.RFC3339, s); err != nil {
+			return time.Time{}, fmt.Errorf("%w: LAKEFUSE_SCHEDULED_TIME %q: want an RFC 3339 time such as 2026-11-27T02:00:00Z", errUsage, s)
+		}
+	}
+	loc := time.UTC
+	if name := os.Getenv("LAKEFUSE_TIMEZONE"); name != "" {
+		var err error
+		if loc, err = time.LoadLocation(name); err != nil {
+			return time.Time{}, fmt.Errorf("%w: LAKEFUSE_TIMEZONE %q: want an IANA time zone such as Europe/Paris", errUsage, name)
+		}
+	}
+	return t.In(loc), nil
 }

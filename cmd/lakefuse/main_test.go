@@ -559,3 +559,38 @@ func TestGCPLogFormat(t *testing.T) {
 		t.Errorf("LAKEFUSE_LOG_FORMAT wins over the detection: %s", stderr)
 	}
 }
+
+// {today} and {yesterday} come from LAKEFUSE_SCHEDULED_TIME in LAKEFUSE_TIMEZONE:
+// a run scheduled for 23:30 UTC on the 27th is the 28th in Tokyo, and a retry
+// hours later expands the same way.
+func TestScheduledTime(t *testing.T) {
+	t.Setenv("LAKEFUSE_SCHEDULED_TIME", "2026-11-27T23:30:00Z")
+	t.Setenv("LAKEFUSE_TIMEZONE", "Asia/Tokyo")
+	now, err := scheduledTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := expand("nightly-{today}/{yesterday}", now); got != "nightly-2026-11-28/2026-11-27" {
+		t.Errorf("expanded %q", got)
+	}
+	t.Setenv("LAKEFUSE_TIMEZONE", "")
+	now, _ = scheduledTime()
+	if got := expand("{today}", now); got != "2026-11-27" {
+		t.Errorf("UTC by default: %q", got)
+	}
+	t.Setenv("LAKEFUSE_SCHEDULED_TIME", "yesterday at two")
+	if _, err := scheduledTime(); err == nil {
+		t.Error("a scheduled time that is not RFC 3339 was accepted")
+	}
+	lakeURL, dir := writeCSVLake(t)
+	spec := filepath.Join(dir, "toy.yaml")
+	os.WriteFile(spec, []byte(toySpec), 0o644)
+	if code, _, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "x-{today}", spec); code != exitSpec || !strings.Contains(stderr, "LAKEFUSE_SCHEDULED_TIME") {
+		t.Errorf("a bad scheduled time: exit %d\n%s", code, stderr)
+	}
+	t.Setenv("LAKEFUSE_SCHEDULED_TIME", "2026-11-27T23:30:00Z")
+	t.Setenv("LAKEFUSE_TIMEZONE", "Mars/Olympus")
+	if code, _, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "x-{today}", spec); code != exitSpec || !strings.Contains(stderr, "LAKEFUSE_TIMEZONE") {
+		t.Errorf("a bad time zone: exit %d\n%s", code, stderr)
+	}
+}

@@ -332,10 +332,18 @@ resource "aws_scheduler_schedule" "nightly" {
   target {
     arn      = "arn:aws:scheduler:::aws-sdk:batch:submitJob"
     role_arn = aws_iam_role.scheduler.arn
+    # The scheduled time (not the start time) fixes {today} and {yesterday} in the
+    # schedule's time zone: a retry after midnight reads the same day.
     input = jsonencode(merge({
       JobName       = var.name
       JobQueue      = aws_batch_job_queue.lakefuse.arn
       JobDefinition = aws_batch_job_definition.lakefuse.arn
+      ContainerOverrides = {
+        Environment = [
+          { Name = "LAKEFUSE_SCHEDULED_TIME", Value = "<aws.scheduler.scheduled-time>" },
+          { Name = "LAKEFUSE_TIMEZONE", Value = var.schedule_timezone },
+        ]
+      }
     }, var.shards > 1 ? { ArrayProperties = { Size = var.shards } } : {}))
     retry_policy {
       maximum_retry_attempts = 3
