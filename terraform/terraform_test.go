@@ -415,3 +415,37 @@ func TestScheduledTimeWired(t *testing.T) {
 		}
 	}
 }
+
+// GCP applies from an empty project: terraform enables the APIs, the Cloud Run
+// job (which needs its image) and its schedule wait for deploy_job = true, the
+// job can be destroyed, and the name is validated against the provider's limits.
+func TestGCPFirstApply(t *testing.T) {
+	gcp := load(t, "gcp")
+	apis := gcp.blocks("resource", "google_project_service", "apis")
+	if len(apis) != 1 {
+		t.Fatal("no google_project_service for the APIs")
+	}
+	src := gcp.source(apis[0].Body.Range())
+	for _, api := range []string{"run.googleapis.com", "cloudscheduler.googleapis.com", "artifactregistry.googleapis.com", "iam.googleapis.com"} {
+		if !strings.Contains(src, api) {
+			t.Errorf("the APIs enabled lack %s", api)
+		}
+	}
+	for _, r := range [][2]string{{"google_cloud_run_v2_job", "lakefuse"}, {"google_cloud_scheduler_job", "nightly"}, {"google_cloud_run_v2_job_iam_member", "scheduler_invokes"}} {
+		b := gcp.blocks("resource", r[0], r[1])
+		if len(b) != 1 {
+			t.Fatalf("no %s.%s", r[0], r[1])
+		}
+		if c, ok := b[0].Body.Attributes["count"]; !ok || !strings.Contains(gcp.source(c.Expr.Range()), "var.deploy_job") {
+			t.Errorf("%s.%s is not created only with deploy_job", r[0], r[1])
+		}
+	}
+	job := gcp.blocks("resource", "google_cloud_run_v2_job", "lakefuse")[0]
+	if dp, ok := job.Body.Attributes["deletion_protection"]; !ok || gcp.source(dp.Expr.Range()) != "false" {
+		t.Error("the Cloud Run job keeps the provider's deletion protection: terraform destroy would fail")
+	}
+	name := gcp.blocks("variable", "name")
+	if len(name) != 1 || len(name[0].Body.Blocks) == 0 || name[0].Body.Blocks[0].Type != "validation" {
+		t.Error("variable name has no validation block")
+	}
+}

@@ -24,6 +24,16 @@ locals {
   objects       = "projects/_/buckets/${google_storage_bucket.lake.name}/objects/"
 }
 
+# ---- The project's APIs ------------------------------------------------------------
+
+# Enabled here, so that a first apply on an empty project works; left enabled on
+# destroy (other things in the project may use them).
+resource "google_project_service" "apis" {
+  for_each           = toset(["run.googleapis.com", "cloudscheduler.googleapis.com", "artifactregistry.googleapis.com", "iam.googleapis.com", "storage.googleapis.com"])
+  service            = each.value
+  disable_on_destroy = false
+}
+
 # ---- The lake -------------------------------------------------------------------
 
 resource "google_storage_bucket" "lake" {
@@ -57,6 +67,7 @@ resource "google_storage_bucket" "lake" {
 }
 
 resource "google_artifact_registry_repository" "lakefuse" {
+  depends_on    = [google_project_service.apis]
   location      = var.region
   repository_id = var.name
   format        = "DOCKER"
@@ -66,6 +77,7 @@ resource "google_artifact_registry_repository" "lakefuse" {
 # ---- Identities: least privilege ---------------------------------------------------
 
 resource "google_service_account" "job" {
+  depends_on   = [google_project_service.apis]
   account_id   = "${var.name}-job"
   display_name = "lakefuse job"
 }
@@ -98,9 +110,14 @@ resource "google_storage_bucket_iam_member" "write_runs" {
 
 # ---- The Cloud Run job ---------------------------------------------------------------
 
+# The job needs its image to exist: created only with deploy_job = true, the
+# second apply, after the image is pushed (README).
 resource "google_cloud_run_v2_job" "lakefuse" {
-  name     = var.name
-  location = var.region
+  count               = var.deploy_job ? 1 : 0
+  name                = var.name
+  location            = var.region
+  deletion_protection = false # so that terraform destroy works
+  depends_on          = [google_project_service.apis]
 
   template {
     task_count  = var.shards
@@ -139,26 +156,30 @@ resource "google_cloud_run_v2_job" "lakefuse" {
 # ---- The schedule --------------------------------------------------------------------
 
 resource "google_service_account" "scheduler" {
+  depends_on   = [google_project_service.apis]
   account_id   = "${var.name}-scheduler"
   display_name = "lakefuse scheduler"
 }
 
 resource "google_cloud_run_v2_job_iam_member" "scheduler_invokes" {
-  name     = google_cloud_run_v2_job.lakefuse.name
+  count    = var.deploy_job ? 1 : 0
+  name     = google_cloud_run_v2_job.lakefuse[0].name
   location = var.region
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
 
 resource "google_cloud_scheduler_job" "nightly" {
-  name      = var.name
-  region    = var.region
-  schedule  = var.schedule
-  time_zone = var.schedule_timezone
+  count      = var.deploy_job ? 1 : 0
+  depends_on = [google_project_service.apis]
+  name       = var.name
+  region     = var.region
+  schedule   = var.schedule
+  time_zone  = var.schedule_timezone
 
   http_target {
     http_method = "POST"
-    uri         = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.lakefuse.name}:run"
+    uri         = "https://run.googleapis.com/v2/projects/${var.project_id}/locations/${var.region}/jobs/${google_cloud_run_v2_job.lakefuse[0].name}:run"
     oauth_token {
       service_account_email = google_service_account.scheduler.email
       scope                 = "https://www.googleapis.com/auth/cloud-platform"

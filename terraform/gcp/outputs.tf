@@ -15,7 +15,7 @@ output "image" {
 
 output "job_name" {
   description = "The Cloud Run job (gcloud run jobs execute <name>)."
-  value       = google_cloud_run_v2_job.lakefuse.name
+  value       = one(google_cloud_run_v2_job.lakefuse[*].name)
 }
 
 output "job_service_account" {
@@ -25,5 +25,5 @@ output "job_service_account" {
 
 output "scheduler_job" {
   description = "The Cloud Scheduler job."
-  value       = google_cloud_scheduler_job.nightly.name
+  value       = one(google_cloud_scheduler_job.nightly[*].name)
 }

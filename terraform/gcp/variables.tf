@@ -15,8 +15,18 @@ variable "bucket_location" {
 
 variable "name" {
   type        = string
-  description = "Name of the job and prefix of every resource it creates (lowercase, at most 24 characters)."
+  description = "Name of the job and prefix of every resource it creates: 2 to 20 lowercase letters, digits and hyphens, starting with a letter (\"<name>-scheduler\" must fit a service account id's 30 characters)."
   default     = "lakefuse"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,18}[a-z0-9]$", var.name))
+    error_message = "name: 2 to 20 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "deploy_job" {
+  type        = bool
+  description = "Create the Cloud Run job and its schedule. Leave false on the first apply (the job needs its image, which the first apply's registry receives); set true once the image is pushed."
+  default     = false
 }
 
 variable "lake_bucket_name" {
