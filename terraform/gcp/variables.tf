@@ -103,8 +103,12 @@ variable "timeout_seconds" {
 
 variable "max_retries" {
   type        = number
-  description = "Retries of a failed task. lakefuse commits nothing on failure, and a retry resumes the run."
-  default     = 2
+  description = "Cloud Run's retries of a failed task. Cloud Run retries every failure whatever the exit code, so a bad spec (2), bad data (3), a committed run (5) or a crash (70) would be retried too: the default is 0, and lakefuse retries what is transient (storage requests, with backoff) itself."
+  default     = 0
+  validation {
+    condition     = var.max_retries >= 0 && var.max_retries <= 10
+    error_message = "max_retries: 0 to 10 (Cloud Run's limit)."
+  }
 }
 
 variable "schedule" {
