@@ -216,6 +216,14 @@ resource "aws_batch_job_queue" "lakefuse" {
     order               = 1
     compute_environment = aws_batch_compute_environment.lakefuse.arn
   }
+  # A job that cannot start (no capacity, a subnet without a route to ECR) fails
+  # instead of waiting in RUNNABLE for ever; the failure alert then says so.
+  job_state_time_limit_action {
+    action           = "CANCEL"
+    max_time_seconds = var.runnable_timeout_seconds
+    reason           = "stuck in RUNNABLE"
+    state            = "RUNNABLE"
+  }
 }
 
 resource "aws_batch_job_definition" "lakefuse" {
@@ -348,5 +356,96 @@ resource "aws_scheduler_schedule" "nightly" {
     retry_policy {
       maximum_retry_attempts = 3
     }
+    # A schedule whose submission keeps failing leaves its event here (and the
+    # queue's alarm tells the topic), instead of vanishing.
+    dead_letter_config {
+      arn = aws_sqs_queue.schedule_dlq.arn
+    }
   }
+}
+
+# ---- Someone hears about a failure ------------------------------------------------
+
+resource "aws_sns_topic" "alerts" {
+  name = "${var.name}-alerts"
+}
+
+resource "aws_sns_topic_subscription" "alerts" {
+  for_each  = toset(var.alert_emails)
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+# Every failed job of this queue: the job name, id and status reason.
+resource "aws_cloudwatch_event_rule" "job_failed" {
+  name        = "${var.name}-job-failed"
+  description = "A lakefuse Batch job failed"
+  event_pattern = jsonencode({
+    source        = ["aws.batch"]
+    "detail-type" = ["Batch Job State Change"]
+    detail = {
+      status   = ["FAILED"]
+      jobQueue = [aws_batch_job_queue.lakefuse.arn]
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "job_failed" {
+  rule = aws_cloudwatch_event_rule.job_failed.name
+  arn  = aws_sns_topic.alerts.arn
+}
+
+data "aws_iam_policy_document" "alerts_topic" {
+  statement {
+    sid     = "EventBridgePublishes"
+    actions = ["sns:Publish"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+    }
+    resources = [aws_sns_topic.alerts.arn]
+  }
+}
+
+resource "aws_sns_topic_policy" "alerts" {
+  arn    = aws_sns_topic.alerts.arn
+  policy = data.aws_iam_policy_document.alerts_topic.json
+}
+
+resource "aws_sqs_queue" "schedule_dlq" {
+  name                      = "${var.name}-schedule-dlq"
+  message_retention_seconds = 1209600 # 14 days
+  sqs_managed_sse_enabled   = true
+}
+
+data "aws_iam_policy_document" "schedule_dlq" {
+  statement {
+    sid     = "SchedulerDeadLetters"
+    actions = ["sqs:SendMessage"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    resources = [aws_sqs_queue.schedule_dlq.arn]
+  }
+}
+
+resource "aws_sqs_queue_policy" "schedule_dlq" {
+  queue_url = aws_sqs_queue.schedule_dlq.id
+  policy    = data.aws_iam_policy_document.schedule_dlq.json
+}
+
+resource "aws_cloudwatch_metric_alarm" "schedule_dlq" {
+  alarm_name          = "${var.name}-schedule-not-submitted"
+  alarm_description   = "EventBridge Scheduler could not submit the lakefuse job: see the dead-letter queue"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.schedule_dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
 }

@@ -37,3 +37,8 @@ output "schedule_name" {
   description = "The EventBridge Scheduler schedule."
   value       = aws_scheduler_schedule.nightly.name
 }
+
+output "alerts_topic_arn" {
+  description = "The SNS topic told about failed jobs and failed submissions: subscribe more endpoints to it."
+  value       = aws_sns_topic.alerts.arn
+}

@@ -144,3 +144,19 @@ variable "log_retention_days" {
   description = "Days to keep the job's CloudWatch logs."
   default     = 30
 }
+
+variable "alert_emails" {
+  type        = list(string)
+  description = "Addresses told (through the SNS topic) when a job fails, is cancelled in RUNNABLE, or cannot be submitted. Each must confirm its subscription."
+  default     = []
+}
+
+variable "runnable_timeout_seconds" {
+  type        = number
+  description = "How long a job may wait in RUNNABLE (no capacity, no route to the image) before the queue cancels it, which alerts."
+  default     = 3600
+  validation {
+    condition     = var.runnable_timeout_seconds >= 600 && var.runnable_timeout_seconds <= 86400
+    error_message = "runnable_timeout_seconds: 600 (Batch's minimum) to 86400."
+  }
+}
