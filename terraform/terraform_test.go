@@ -448,6 +448,11 @@ func TestGCPFirstApply(t *testing.T) {
 	if len(name) != 1 || len(name[0].Body.Blocks) == 0 || name[0].Body.Blocks[0].Type != "validation" {
 		t.Error("variable name has no validation block")
 	}
+	alert := gcp.blocks("resource", "google_monitoring_alert_policy", "execution_failed")
+	if len(alert) != 1 || !strings.Contains(gcp.source(alert[0].Body.Range()), `metric.labels.result = \"failed\"`) ||
+		!strings.Contains(gcp.source(alert[0].Body.Range()), "var.notification_channels") {
+		t.Error("no alert policy on failed executions notifying var.notification_channels")
+	}
 }
 
 // terraform/aws validates and plans offline against the hashicorp/aws provider

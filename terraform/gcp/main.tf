@@ -29,7 +29,7 @@ locals {
 # Enabled here, so that a first apply on an empty project works; left enabled on
 # destroy (other things in the project may use them).
 resource "google_project_service" "apis" {
-  for_each           = toset(["run.googleapis.com", "cloudscheduler.googleapis.com", "artifactregistry.googleapis.com", "iam.googleapis.com", "storage.googleapis.com"])
+  for_each           = toset(["run.googleapis.com", "cloudscheduler.googleapis.com", "artifactregistry.googleapis.com", "iam.googleapis.com", "storage.googleapis.com", "monitoring.googleapis.com"])
   service            = each.value
   disable_on_destroy = false
 }
@@ -189,4 +189,29 @@ resource "google_cloud_scheduler_job" "nightly" {
   retry_config {
     retry_count = 1
   }
+}
+
+# ---- Someone hears about a failure ------------------------------------------------
+
+# Every failed execution of the job (its exit code is in the structured last log
+# line, with severity ERROR) notifies the channels given.
+resource "google_monitoring_alert_policy" "execution_failed" {
+  count        = var.deploy_job ? 1 : 0
+  depends_on   = [google_project_service.apis]
+  display_name = "${var.name}: a Cloud Run job execution failed"
+  combiner     = "OR"
+  conditions {
+    display_name = "failed execution of ${var.name}"
+    condition_threshold {
+      filter          = "resource.type = \"cloud_run_job\" AND resource.labels.job_name = \"${var.name}\" AND metric.type = \"run.googleapis.com/job/completed_execution_count\" AND metric.labels.result = \"failed\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_SUM"
+      }
+    }
+  }
+  notification_channels = var.notification_channels
 }

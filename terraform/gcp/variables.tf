@@ -134,3 +134,9 @@ variable "noncurrent_retention_days" {
   description = "Days to keep overwritten or deleted object versions."
   default     = 30
 }
+
+variable "notification_channels" {
+  type        = list(string)
+  description = "Cloud Monitoring notification channels (projects/<p>/notificationChannels/<id>) told when an execution fails."
+  default     = []
+}
