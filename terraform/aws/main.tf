@@ -201,7 +201,9 @@ resource "aws_batch_compute_environment" "lakefuse" {
   compute_environment_name = var.name
   type                     = "MANAGED"
   compute_resources {
-    type               = "FARGATE"
+    # Spot: cheaper, and an interruption is a SIGTERM, which lakefuse turns into
+    # exit 130 (nothing committed), which the retry strategy retries.
+    type               = var.fargate_spot ? "FARGATE_SPOT" : "FARGATE"
     max_vcpus          = var.max_vcpus
     subnets            = var.subnet_ids
     security_group_ids = var.security_group_ids

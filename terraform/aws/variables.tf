@@ -160,3 +160,9 @@ variable "runnable_timeout_seconds" {
     error_message = "runnable_timeout_seconds: 600 (Batch's minimum) to 86400."
   }
 }
+
+variable "fargate_spot" {
+  type        = bool
+  description = "Run on Fargate Spot: cheaper; an interruption stops the attempt with exit 130 (nothing committed) and the retry strategy runs it again."
+  default     = false
+}
