@@ -891,8 +891,9 @@ func cmdBucket(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if id != nil {
 		part = fmt.Sprintf(" (shard %s: every %d-th input file)", id, id.Count)
 	}
-	fmt.Fprintf(stdout, "bucketed %d files%s of dataset %s into %d files of %s/%s (%d rows, %s), %d buckets of %s\n",
-		res.FilesRead, part, res.From, res.FilesWritten, res.Lake, res.To, res.Rows, spill.FormatSize(res.BytesWritten), res.Buckets, spec.Key)
+	fmt.Fprintf(stdout, "bucketed %s%s of dataset %s into %s of %s (%s, %s), %s of %s\n",
+		jobs.Plural(res.FilesRead, "file", "files"), part, res.From, jobs.Plural(res.FilesWritten, "file", "files"), lake.KeyURL(res.Lake, res.To),
+		jobs.Plural(int(res.Rows), "row", "rows"), spill.FormatSize(res.BytesWritten), jobs.Plural(res.Buckets, "bucket", "buckets"), spec.Key)
 	fmt.Fprintf(stdout, "run the job on it with dataset: %s; its shards then read only their own buckets when scoring\n", res.To)
 	return nil
 }
@@ -931,7 +932,8 @@ func printSynth(stdout io.Writer, l *lake.Lake, sc *synth.Scenario, f *synth.Fil
 	if f.Sweep != nil {
 		fmt.Fprintf(stdout, "%s = %v:\n", f.Sweep.Parameter, f.Sweep.Value)
 	}
-	fmt.Fprintf(stdout, "wrote %s/%s: %d entities in %d files per table (labels/ and %d modalities), scenario.json\n", l, sc.Dataset, w.Entities, w.Files, len(w.Modalities))
+	fmt.Fprintf(stdout, "wrote %s: %s in %s per table (labels/ and %s), scenario.json\n", lake.KeyURL(l.String(), sc.Dataset),
+		jobs.Plural(int(w.Entities), "entity", "entities"), jobs.Plural(w.Files, "file", "files"), jobs.Plural(len(w.Modalities), "modality", "modalities"))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODALITY\tROWS\tMISSING\tDUPLICATE ROWS\tINVALID\tBAYES ACCURACY (WHERE PRESENT)")
 	for i, m := range w.Modalities {
