@@ -78,14 +78,7 @@ func write(t *testing.T, yaml string, mutate func(*synth.Scenario)) (string, *sy
 // chance each for another); a modality with no information gets no weight.
 func TestGeneratorAgainstItsTruth(t *testing.T) {
 	dir, f := write(t, scenario, nil)
-	spec, err := jobs.ParseSpec([]byte(job), "job")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: "file://" + dir, RunID: "r", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := runJob(t, dir, job)
 	rep := res.Report
 	if rep.Rows.Aligned != f.Written.Entities {
 		t.Errorf("aligned %d entities, wrote %d", rep.Rows.Aligned, f.Written.Entities)
@@ -340,7 +333,7 @@ modalities:
 	if f.Written.BySplit["test"] < 7500 || f.Written.BySplit["test"] > 8500 {
 		t.Errorf("test holds %d of 24,000 entities; one day in three is about 8,000", f.Written.BySplit["test"])
 	}
-	spec, err := jobs.ParseSpec([]byte(`
+	res := runJob(t, dir, `
 name: t
 dataset: t
 label: {column: label, from: labels}
@@ -350,14 +343,7 @@ modalities:
   - {name: b, probs: probs}
 strategies: [{name: product, type: late-product}]
 evaluation: {bootstrap: 400, ablation: false, out_of_fold: false}
-`), "job")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: "file://" + dir, RunID: "r", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	rep := res.Report
 	if rep.Modalities[0].Matched != f.Written.Entities-f.Written.Modalities[0].Missing {
 		t.Errorf("a matched %d entities, %d were written", rep.Modalities[0].Matched, f.Written.Entities-f.Written.Modalities[0].Missing)
@@ -429,7 +415,7 @@ modalities:
 	if r := float64(f.Written.LabelsFlipped) / 20000; math.Abs(r-0.2) > 0.01 {
 		t.Errorf("%.4f of the labels flipped; the scenario says 0.2", r)
 	}
-	spec, err := jobs.ParseSpec([]byte(`
+	res := runJob(t, dir, `
 name: t
 dataset: t
 label: {column: label, from: labels}
@@ -439,14 +425,7 @@ modalities:
   - {name: c, features: {columns: "^f[0-9]+$"}}
 strategies: [{name: mean, type: late-mean}]
 evaluation: {bootstrap: 400, ablation: false, out_of_fold: false}
-`), "job")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: "file://" + dir, RunID: "r", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, s := range res.Report.Strategies {
 		if s.Name != "unimodal.s" {
 			continue
@@ -461,4 +440,18 @@ evaluation: {bootstrap: 400, ablation: false, out_of_fold: false}
 		return
 	}
 	t.Fatal("no unimodal.s in the report")
+}
+
+// runJob runs a spec (YAML) on the file lake in dir as run "r".
+func runJob(t *testing.T, dir, spec string) *jobs.Result {
+	t.Helper()
+	s, err := jobs.ParseSpec([]byte(spec), "job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := jobs.Run(context.Background(), s, jobs.Options{Lake: "file://" + dir, RunID: "r", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

@@ -94,14 +94,29 @@ func filterFlag(fs *flag.FlagSet) map[string]string {
 		if !ok || k == "" {
 			return fmt.Errorf("want k=v, got %q", s)
 		}
-		now, err := scheduledTime()
-		if err != nil {
-			return err
-		}
-		filters[k] = expand(v, now)
-		return nil
+		var err error
+		filters[k], err = expandNow(v)
+		return err
 	})
 	return filters
+}
+
+// loadRunSpec loads the spec of run and score with the command line's dataset
+// override (if any) and partition filters.
+func loadRunSpec(ctx context.Context, location, dataset string, filters map[string]string) (*jobs.Spec, error) {
+	spec, err := jobs.LoadSpec(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	if dataset != "" {
+		if err := spec.SetDataset(dataset); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyFilters(spec, filters); err != nil {
+		return nil, err
+	}
+	return spec, nil
 }
 
 func applyFilters(spec *jobs.Spec, filters map[string]string) error {
@@ -198,27 +213,17 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *models == "" {
 		return fmt.Errorf("%w: --models is required", errUsage)
 	}
-	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
+	spec, err := loadRunSpec(ctx, fs.Arg(0), *dataset, filters)
 	if err != nil {
-		return err
-	}
-	if *dataset != "" {
-		if err := spec.SetDataset(*dataset); err != nil {
-			return err
-		}
-	}
-	if err := applyFilters(spec, filters); err != nil {
 		return err
 	}
 	id, err := shardIdentity(*shardArg, spec)
 	if err != nil {
 		return err
 	}
-	now, err := scheduledTime()
-	if err != nil {
+	if *runID, err = expandNow(*runID); err != nil {
 		return err
 	}
-	*runID = expand(*runID, now)
 	switch {
 	case *runID == "" && id != nil:
 		// Every shard must name the same run: derive it from what they share.
@@ -270,27 +275,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}()
 	}
-	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
+	spec, err := loadRunSpec(ctx, fs.Arg(0), *dataset, filters)
 	if err != nil {
-		return err
-	}
-	if *dataset != "" {
-		if err := spec.SetDataset(*dataset); err != nil {
-			return err
-		}
-	}
-	if err := applyFilters(spec, filters); err != nil {
 		return err
 	}
 	id, err := shardIdentity(*shardArg, spec)
 	if err != nil {
 		return err
 	}
-	now, err := scheduledTime()
-	if err != nil {
+	if *runID, err = expandNow(*runID); err != nil {
 		return err
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: expand(*runID, now), IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Run(ctx, spec, opts) })
 	})
 	if err != nil {

@@ -53,3 +53,12 @@ func scheduledTime() (time.Time, error) {
 	}
 	return t.In(loc), nil
 }
+
+// expandNow is expand at the scheduled time.
+func expandNow(s string) (string, error) {
+	now, err := scheduledTime()
+	if err != nil {
+		return "", err
+	}
+	return expand(s, now), nil
+}
