@@ -514,3 +514,29 @@ func TestAWSValidateAndPlanOffline(t *testing.T) {
 		}
 	}
 }
+
+// The deploy/k8s ServiceAccount can run as the job's identity on both clouds: on
+// EKS through the job role's trust (IRSA, for that service account only), on GKE
+// through a Workload Identity binding on the job's service account.
+func TestKubernetesIdentitiesWired(t *testing.T) {
+	aws := load(t, "aws")
+	trust := aws.blocks("data", "aws_iam_policy_document", "job_assume")
+	if len(trust) != 1 {
+		t.Fatal("no job_assume trust policy")
+	}
+	src := aws.source(trust[0].Body.Range())
+	for _, want := range []string{"sts:AssumeRoleWithWebIdentity", "var.eks_oidc_provider_arn", `"system:serviceaccount:${var.k8s_namespace}:${var.k8s_service_account}"`, "sts.amazonaws.com"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("the job role's trust lacks %s", want)
+		}
+	}
+	if role := aws.blocks("resource", "aws_iam_role", "job"); len(role) != 1 || !strings.Contains(aws.source(role[0].Body.Attributes["assume_role_policy"].Expr.Range()), "job_assume") {
+		t.Error("the job role does not use the job_assume trust")
+	}
+	gcp := load(t, "gcp")
+	wi := gcp.blocks("resource", "google_service_account_iam_member", "gke_workload_identity")
+	if len(wi) != 1 || !strings.Contains(gcp.source(wi[0].Body.Range()), "roles/iam.workloadIdentityUser") ||
+		!strings.Contains(gcp.source(wi[0].Body.Range()), ".svc.id.goog[${var.k8s_namespace}/${var.k8s_service_account}]") {
+		t.Error("no Workload Identity binding of the k8s ServiceAccount to the job's service account")
+	}
+}

@@ -16,6 +16,8 @@ provider "aws" {
 }
 
 locals {
+  # The issuer (host/path) of the EKS cluster's OIDC provider, from its ARN.
+  oidc_issuer = try(split(":oidc-provider/", var.eks_oidc_provider_arn)[1], "")
   # Prefixes the job reads: the datasets and the job specs. It writes only under
   # var.output_prefix.
   read_prefixes = distinct(concat(var.dataset_prefixes, [var.jobs_prefix]))
@@ -147,10 +149,37 @@ resource "aws_iam_role_policy_attachment" "execution" {
 }
 
 # The job role is what lakefuse runs as (the task role: credentials come from the
-# standard chain, never from the spec or the command line).
+# standard chain, never from the spec or the command line). With
+# eks_oidc_provider_arn set, the deploy/k8s ServiceAccount (IRSA) may assume it too:
+# the same least privilege on EKS as on Batch.
+data "aws_iam_policy_document" "job_assume" {
+  source_policy_documents = [data.aws_iam_policy_document.ecs_tasks_assume.json]
+  dynamic "statement" {
+    for_each = var.eks_oidc_provider_arn == "" ? [] : [var.eks_oidc_provider_arn]
+    content {
+      sid     = "EKSServiceAccount"
+      actions = ["sts:AssumeRoleWithWebIdentity"]
+      principals {
+        type        = "Federated"
+        identifiers = [statement.value]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "${local.oidc_issuer}:sub"
+        values   = ["system:serviceaccount:${var.k8s_namespace}:${var.k8s_service_account}"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "${local.oidc_issuer}:aud"
+        values   = ["sts.amazonaws.com"]
+      }
+    }
+  }
+}
+
 resource "aws_iam_role" "job" {
   name               = "${var.name}-job"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  assume_role_policy = data.aws_iam_policy_document.job_assume.json
 }
 
 data "aws_iam_policy_document" "job" {

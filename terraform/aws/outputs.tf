@@ -42,3 +42,4 @@ output "alerts_topic_arn" {
   description = "The SNS topic told about failed jobs and failed submissions: subscribe more endpoints to it."
   value       = aws_sns_topic.alerts.arn
 }
+

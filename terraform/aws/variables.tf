@@ -166,3 +166,25 @@ variable "fargate_spot" {
   description = "Run on Fargate Spot: cheaper; an interruption stops the attempt with exit 130 (nothing committed) and the retry strategy runs it again."
   default     = false
 }
+
+variable "eks_oidc_provider_arn" {
+  type        = string
+  description = "To run deploy/k8s on EKS with this job role (IRSA): the ARN of the cluster's IAM OIDC provider (arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>). Empty: Batch only."
+  default     = ""
+  validation {
+    condition     = var.eks_oidc_provider_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+", var.eks_oidc_provider_arn))
+    error_message = "eks_oidc_provider_arn: an IAM OIDC provider ARN, or empty."
+  }
+}
+
+variable "k8s_namespace" {
+  type        = string
+  description = "Namespace of the ServiceAccount that may assume the job role on EKS (deploy/k8s uses lakefuse)."
+  default     = "lakefuse"
+}
+
+variable "k8s_service_account" {
+  type        = string
+  description = "ServiceAccount that may assume the job role on EKS (deploy/k8s uses lakefuse)."
+  default     = "lakefuse"
+}

@@ -215,3 +215,15 @@ resource "google_monitoring_alert_policy" "execution_failed" {
   }
   notification_channels = var.notification_channels
 }
+
+# ---- GKE (deploy/k8s) ----------------------------------------------------------------
+
+# With gke_workload_identity, the deploy/k8s ServiceAccount runs as the job's
+# service account (annotate it with iam.gke.io/gcp-service-account = the
+# job_service_account output): the same least privilege on GKE as on Cloud Run.
+resource "google_service_account_iam_member" "gke_workload_identity" {
+  count              = var.gke_workload_identity ? 1 : 0
+  service_account_id = google_service_account.job.name
+  role               = "roles/iam.workloadIdentityUser"
+  member             = "serviceAccount:${var.project_id}.svc.id.goog[${var.k8s_namespace}/${var.k8s_service_account}]"
+}

@@ -140,3 +140,21 @@ variable "notification_channels" {
   description = "Cloud Monitoring notification channels (projects/<p>/notificationChannels/<id>) told when an execution fails."
   default     = []
 }
+
+variable "gke_workload_identity" {
+  type        = bool
+  description = "Let the deploy/k8s ServiceAccount on a GKE cluster of this project (Workload Identity enabled) run as the job's service account."
+  default     = false
+}
+
+variable "k8s_namespace" {
+  type        = string
+  description = "Namespace of the ServiceAccount bound with gke_workload_identity (deploy/k8s uses lakefuse)."
+  default     = "lakefuse"
+}
+
+variable "k8s_service_account" {
+  type        = string
+  description = "ServiceAccount bound with gke_workload_identity (deploy/k8s uses lakefuse)."
+  default     = "lakefuse"
+}
