@@ -540,3 +540,18 @@ func TestKubernetesIdentitiesWired(t *testing.T) {
 		t.Error("no Workload Identity binding of the k8s ServiceAccount to the job's service account")
 	}
 }
+
+// The ECR lifecycle cannot expire the deployed tag: its first rule selects it
+// (ECR lets no later rule expire what an earlier one selected).
+func TestECRKeepsTheDeployedTag(t *testing.T) {
+	aws := load(t, "aws")
+	lc := aws.blocks("resource", "aws_ecr_lifecycle_policy", "lakefuse")
+	if len(lc) != 1 {
+		t.Fatal("no lifecycle policy")
+	}
+	src := aws.source(lc[0].Body.Range())
+	first := strings.Index(src, "rulePriority = 1")
+	if first < 0 || !strings.Contains(src[first:], "tagPatternList = [var.image_tag]") || strings.Index(src[first:], "tagPatternList = [var.image_tag]") > strings.Index(src[first:], "rulePriority = 2") {
+		t.Errorf("the first lifecycle rule does not select the deployed tag:\n%s", src)
+	}
+}

@@ -104,19 +104,47 @@ resource "aws_ecr_repository" "lakefuse" {
   }
 }
 
+# The deployed tag is never expired: ECR does not let a later rule expire an image
+# an earlier rule selected, and the first rule selects the deployed tag with a count
+# it can never exceed. Then untagged images go after a week, and beyond the last
+# images_to_keep, the oldest.
 resource "aws_ecr_lifecycle_policy" "lakefuse" {
   repository = aws_ecr_repository.lakefuse.name
   policy = jsonencode({
-    rules = [{
-      rulePriority = 1
-      description  = "keep the last ${var.images_to_keep} images"
-      selection = {
-        tagStatus   = "any"
-        countType   = "imageCountMoreThan"
-        countNumber = var.images_to_keep
-      }
-      action = { type = "expire" }
-    }]
+    rules = [
+      {
+        rulePriority = 1
+        description  = "keep the deployed tag ${var.image_tag}"
+        selection = {
+          tagStatus      = "tagged"
+          tagPatternList = [var.image_tag]
+          countType      = "imageCountMoreThan"
+          countNumber    = 1000
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "untagged images after a week"
+        selection = {
+          tagStatus   = "untagged"
+          countType   = "sinceImagePushed"
+          countUnit   = "days"
+          countNumber = 7
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 3
+        description  = "keep the last ${var.images_to_keep} images"
+        selection = {
+          tagStatus   = "any"
+          countType   = "imageCountMoreThan"
+          countNumber = var.images_to_keep
+        }
+        action = { type = "expire" }
+      },
+    ]
   })
 }
 
