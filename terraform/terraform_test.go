@@ -555,3 +555,110 @@ func TestECRKeepsTheDeployedTag(t *testing.T) {
 		t.Errorf("the first lifecycle rule does not select the deployed tag:\n%s", src)
 	}
 }
+
+// The Kustomize overlays apply to the base: each includes it, each patch targets a
+// document of cronjob.yaml, and its JSON-patch "add" operations land (applied here
+// as kustomize applies RFC 6902 patches) where the cluster reads them.
+func TestKustomizeOverlays(t *testing.T) {
+	raw, err := os.ReadFile("../deploy/k8s/cronjob.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base []map[string]any
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m != nil {
+			base = append(base, m)
+		}
+	}
+	var kust struct {
+		Resources []string `yaml:"resources"`
+		Patches   []struct {
+			Target struct{ Kind, Name string } `yaml:"target"`
+			Patch  string                      `yaml:"patch"`
+		} `yaml:"patches"`
+	}
+	b, _ := os.ReadFile("../deploy/k8s/kustomization.yaml")
+	if err := yaml.Unmarshal(b, &kust); err != nil || !slices.Equal(kust.Resources, []string{"cronjob.yaml"}) {
+		t.Fatalf("base kustomization: %v %v", kust.Resources, err)
+	}
+	for overlay, want := range map[string]string{
+		"eks":   "metadata.annotations.eks.amazonaws.com/role-arn",
+		"gke":   "metadata.annotations.iam.gke.io/gcp-service-account",
+		"plain": "spec.jobTemplate.spec.template.spec.containers.0.envFrom",
+	} {
+		b, err := os.ReadFile(filepath.Join("../deploy/k8s/overlays", overlay, "kustomization.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kust.Resources, kust.Patches = nil, nil
+		if err := yaml.Unmarshal(b, &kust); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(kust.Resources, []string{"../.."}) || len(kust.Patches) == 0 {
+			t.Errorf("%s: resources %v, %d patches", overlay, kust.Resources, len(kust.Patches))
+			continue
+		}
+		applied := false
+		for _, p := range kust.Patches {
+			var doc map[string]any
+			for _, d := range base {
+				md, _ := d["metadata"].(map[string]any)
+				if d["kind"] == p.Target.Kind && md["name"] == p.Target.Name {
+					doc = d
+				}
+			}
+			if doc == nil {
+				t.Errorf("%s: the patch targets %s %s, which the base lacks", overlay, p.Target.Kind, p.Target.Name)
+				continue
+			}
+			var ops []struct {
+				Op    string `yaml:"op"`
+				Path  string `yaml:"path"`
+				Value any    `yaml:"value"`
+			}
+			if err := yaml.Unmarshal([]byte(p.Patch), &ops); err != nil {
+				t.Fatalf("%s: patch: %v", overlay, err)
+			}
+			for _, op := range ops {
+				if op.Op != "add" {
+					t.Errorf("%s: op %s", overlay, op.Op)
+					continue
+				}
+				parts := strings.Split(strings.TrimPrefix(op.Path, "/"), "/")
+				var node any = doc
+				for i, part := range parts {
+					part = strings.NewReplacer("~1", "/", "~0", "~").Replace(part)
+					last := i == len(parts)-1
+					switch n := node.(type) {
+					case map[string]any:
+						if last {
+							n[part] = op.Value
+							applied = applied || strings.ReplaceAll(strings.Join(parts, "."), "~1", "/") == want
+						} else if node = n[part]; node == nil {
+							t.Errorf("%s: %s: no %q in the base", overlay, op.Path, part)
+						}
+					case []any:
+						k, err := strconv.Atoi(part)
+						if err != nil || k >= len(n) {
+							t.Errorf("%s: %s: bad index %q", overlay, op.Path, part)
+						} else {
+							node = n[k]
+						}
+					default:
+						t.Errorf("%s: %s: %q is not a container", overlay, op.Path, part)
+					}
+					if node == nil {
+						break
+					}
+				}
+			}
+		}
+		if !applied {
+			t.Errorf("%s: no patch adds %s", overlay, want)
+		}
+	}
+}
