@@ -120,6 +120,7 @@ var safeParams = map[string]bool{
 	"request_checksum_calculation": true, "response_checksum_validation": true, "awssdk": true,
 	"metadata": true, "create_dir": true, "no_tmp_dir": true, "dualstack": true, "fips": true,
 	"accelerate": true, "protocol": true, "domain": true, "localemu": true, "anonymous": true,
+	"storage_account": true, "cdn": true, // azblob: the account name, not a secret
 }
 
 // RedactText removes from a message (for example a library's error text) every

@@ -20,7 +20,7 @@ import (
 	"github.com/lakefuse/lakefuse/internal/testenv"
 )
 
-var environments = []string{"aws", "gcp"}
+var environments = []string{"aws", "gcp", "azure"}
 
 type module struct {
 	files  map[string][]byte
@@ -659,6 +659,56 @@ func TestKustomizeOverlays(t *testing.T) {
 		}
 		if !applied {
 			t.Errorf("%s: no patch adds %s", overlay, want)
+		}
+	}
+}
+
+// Azure has the shape of the other two: the lake in a storage account without
+// keys, a user-assigned identity that reads the container and writes only under
+// the output prefix (an ABAC condition on the contributor role), a Container Apps
+// job on a schedule, created once its image exists, that Container Apps does not
+// retry (it cannot filter by exit code), a run id per execution.
+func TestAzureDeployment(t *testing.T) {
+	az := load(t, "azure")
+	write := az.blocks("resource", "azurerm_role_assignment", "write_runs")
+	if len(write) != 1 {
+		t.Fatal("no write role assignment")
+	}
+	src := az.source(write[0].Body.Range())
+	for _, want := range []string{"Storage Blob Data Contributor", "blobs:path] StringStartsWith '${var.output_prefix}'", "blobs/write", "blobs/delete", `condition_version    = "2.0"`} {
+		if !strings.Contains(src, want) {
+			t.Errorf("the write assignment lacks %s", want)
+		}
+	}
+	for _, r := range az.blocks("resource", "azurerm_role_assignment") {
+		s := az.source(r.Body.Range())
+		if strings.Contains(s, "Contributor") && !strings.Contains(s, "condition") {
+			t.Errorf("role assignment %s grants writes without a path condition", r.Labels[1])
+		}
+		if strings.Contains(s, `"Owner"`) || strings.Contains(s, `"Contributor"`) {
+			t.Errorf("role assignment %s is a wildcard role", r.Labels[1])
+		}
+	}
+	sa := az.blocks("resource", "azurerm_storage_account", "lake")
+	if len(sa) != 1 || az.source(sa[0].Body.Attributes["shared_access_key_enabled"].Expr.Range()) != "false" ||
+		az.source(sa[0].Body.Attributes["allow_nested_items_to_be_public"].Expr.Range()) != "false" {
+		t.Error("the storage account keeps account keys or allows public blobs")
+	}
+	job := az.blocks("resource", "azurerm_container_app_job", "lakefuse")
+	if len(job) != 1 {
+		t.Fatal("no Container Apps job")
+	}
+	js := az.source(job[0].Body.Range())
+	for _, want := range []string{"count                        = var.deploy_job ? 1 : 0", "replica_retry_limit = 0", "schedule_trigger_config", "cron_expression          = var.schedule",
+		`-$${CONTAINER_APP_JOB_EXECUTION_NAME}"`, `name  = "AZURE_CLIENT_ID"`, `value = tostring(var.shards)`, "UserAssigned"} {
+		if !strings.Contains(js, want) {
+			t.Errorf("the Container Apps job lacks %s", want)
+		}
+	}
+	for _, v := range []string{"name", "storage_account_name", "registry_name", "shards", "cpu"} {
+		b := az.blocks("variable", v)
+		if len(b) != 1 || len(b[0].Body.Blocks) == 0 || b[0].Body.Blocks[0].Type != "validation" {
+			t.Errorf("variable %s has no validation", v)
 		}
 	}
 }
