@@ -35,7 +35,7 @@ func TestGammaFns(t *testing.T) {
 	_, _, tri1 := gammaFns(1)
 	check("ψ'", 1, tri1, math.Pi*math.Pi/6, 1e-13)
 	check("ψ'", 0.5, tri, math.Pi*math.Pi/2, 1e-13)
-	for _, x := range []float64{1e-3, 0.1, 1.4616321449683622, 3.7, 9.999, 10.5, 47, 1e3, 1e6} {
+	for _, x := range []float64{1e-3, 0.1, 1 + 1e-9, 1 + 3e-4, 1 + 9.99e-4, 1.001, 1.4616321449683622, 3.7, 9.999, 10.5, 47, 1e3, 1e6} {
 		lg, psi, tri := gammaFns(x)
 		wlg, _ := math.Lgamma(x)
 		check("lnΓ", x, lg, wlg, 1e-13)
