@@ -219,6 +219,9 @@ func (p *Paired) Merge(o *Paired) {
 }
 
 // Comparison is the result of a paired comparison.
+// VerdictWords says each Comparison.Verdict in words.
+var VerdictWords = map[string]string{"helped": "fusion helped", "hurt": "fusion hurt", "inconclusive": "cannot be told apart"}
+
 type Comparison struct {
 	Baseline     string   `json:"baseline"`
 	Difference   float64  `json:"accuracy_difference"` // A − B

@@ -586,11 +586,10 @@ func forestPlot(rows []strategyRow) template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	b.WriteString(`<table><tr><th>strategy</th><th>difference (pts)</th><th>95% CI</th><th>McNemar p</th><th>verdict</th></tr>`)
-	words := map[string]string{"helped": "fusion helped", "hurt": "fusion hurt", "inconclusive": "cannot be told apart"}
 	for _, row := range cs {
 		c := row.Split.Comparison
 		fmt.Fprintf(&b, `<tr><td>%s</td><td>%+.2f</td><td>[%+.2f, %+.2f]</td><td>%.3g</td><td class="%s">%s</td></tr>`,
-			html.EscapeString(row.Name), 100*c.Difference, 100*c.Interval.Low, 100*c.Interval.High, c.McNemarP, c.Verdict, words[c.Verdict])
+			html.EscapeString(row.Name), 100*c.Difference, 100*c.Interval.Low, 100*c.Interval.High, c.McNemarP, c.Verdict, VerdictWords[c.Verdict])
 	}
 	b.WriteString(`</table>`)
 	return template.HTML(b.String())

@@ -19,6 +19,15 @@ type Calibrator struct {
 
 const probFloor = 1e-15
 
+// checkCalibration rejects a calibration kind no calibrator implements.
+func checkCalibration(kind string) error {
+	switch kind {
+	case "", "none", "temperature", "platt":
+		return nil
+	}
+	return fmt.Errorf("%w: calibration %q: want none, temperature or platt", ErrConfig, kind)
+}
+
 // fitCalibrator fits kind on the rows' probability vectors p (n×k) and labels.
 func fitCalibrator(kind string, p []float64, y []int32, k int) (*Calibrator, error) {
 	switch kind {
@@ -33,7 +42,7 @@ func fitCalibrator(kind string, p []float64, y []int32, k int) (*Calibrator, err
 		a, b := fitPlatt(p, y)
 		return &Calibrator{Kind: kind, A: a, B: b}, nil
 	}
-	return nil, fmt.Errorf("%w: calibration %q: want none, temperature or platt", ErrConfig, kind)
+	return nil, checkCalibration(kind)
 }
 
 // Apply writes the calibrated version of p into dst (which may be p).

@@ -41,10 +41,8 @@ func init() {
 			default:
 				return nil, fmt.Errorf("%w: tie_rule %q: want lowest or mean", ErrConfig, cfg.TieRule)
 			}
-			switch cfg.Calibration {
-			case "", "none", "temperature", "platt":
-			default:
-				return nil, fmt.Errorf("%w: calibration %q: want none, temperature or platt", ErrConfig, cfg.Calibration)
+			if err := checkCalibration(cfg.Calibration); err != nil {
+				return nil, err
 			}
 			return &late{cfg: cfg, rule: rule}, nil
 		})

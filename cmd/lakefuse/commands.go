@@ -695,7 +695,7 @@ func printResult(w io.Writer, res *jobs.Result) {
 				continue
 			}
 			c := sr.Comparison
-			verdict := map[string]string{"helped": "fusion helped", "hurt": "fusion hurt", "inconclusive": "cannot be told apart"}[c.Verdict]
+			verdict := eval.VerdictWords[c.Verdict]
 			fmt.Fprintf(tw, "%s\t%+.2f pts\t[%+.2f, %+.2f]\t%.3g\t%s\n", s.Name, 100*c.Difference, 100*c.Interval.Low, 100*c.Interval.High, c.McNemarP, verdict)
 		}
 		tw.Flush()

@@ -204,12 +204,9 @@ func gcpAttr(groups []string, a slog.Attr) slog.Attr {
 // printError writes the final error line: text, or one structured line (with
 // the exit code) when the logs are JSON.
 func printError(stderr io.Writer, msg string, code int) {
-	switch logFormat() {
-	case "json":
-		slog.New(slog.NewJSONHandler(stderr, nil)).Error(msg, "exit_code", code)
-	case "gcp":
-		slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{ReplaceAttr: gcpAttr})).Error(msg, "exit_code", code)
-	default:
+	if f := logFormat(); f != "json" && f != "gcp" {
 		fmt.Fprintln(stderr, "lakefuse: "+msg)
+		return
 	}
+	newLogger(stderr).Error(msg, "exit_code", code)
 }
