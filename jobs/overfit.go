@@ -104,14 +104,23 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [
 		size[fo]++
 	}
 	for si, st := range r.spec.Strategies {
-		acc, used := 0.0, 0
-		for fo, c := range right[si] {
-			if size[fo] > 0 {
-				acc += float64(c) / float64(size[fo])
-				used++
-			}
-		}
-		out.Accuracy[st.Name] = acc / float64(max(used, 1))
+		out.Accuracy[st.Name] = foldMean(right[si], size)
 	}
 	return out, nil
+}
+
+// foldMean is the accuracy of each fold (right of rows) averaged over the folds
+// that have rows, as scikit-learn's cross_val_score reports it; 0 without any.
+func foldMean(right, rows []int64) float64 {
+	acc, used := 0.0, 0
+	for fo, n := range rows {
+		if n > 0 {
+			acc += float64(right[fo]) / float64(n)
+			used++
+		}
+	}
+	if used == 0 {
+		return 0
+	}
+	return acc / float64(used)
 }

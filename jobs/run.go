@@ -401,16 +401,17 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 			lls[fold[j]].Add(p, int(f.Label[i]))
 		}
 		c := eval.BaselineCandidate{Name: "unimodal." + blk.Name, Rows: int64(len(rows)), Folds: folds}
+		size := make([]int64, folds)
 		used := 0
 		for fo := range lls {
-			if lls[fo].Rows > 0 {
-				c.Accuracy += float64(right[fo]) / float64(lls[fo].Rows)
+			if size[fo] = lls[fo].Rows; size[fo] > 0 {
 				c.LogLoss += lls[fo].Result()
 				used++
 			}
 		}
+		c.Accuracy = foldMean(right, size)
 		if used > 0 {
-			c.Accuracy, c.LogLoss = c.Accuracy/float64(used), c.LogLoss/float64(used)
+			c.LogLoss /= float64(used)
 		}
 		choice.Candidates = append(choice.Candidates, c)
 	}
