@@ -73,6 +73,10 @@ func (s *late) NeedsOOF() bool {
 	return cal || s.rule == "rank-average" || (s.rule == "late-weighted" && len(s.cfg.Weights) == 0)
 }
 
+// FixedRule: a late rule learns only calibrators, learned weights or rank
+// references, each of which it fits on out-of-fold probabilities.
+func (s *late) FixedRule() bool { return !s.NeedsOOF() }
+
 // rankReference bounds the reference values kept per class for rank-average.
 const rankReference = 1001
 

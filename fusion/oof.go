@@ -93,3 +93,17 @@ func OutOfFold(ctx context.Context, f *Frame, models []*Unimodal, unimodal [][]f
 	}
 	return oof, nil
 }
+
+// FixedRule is implemented by strategies that can say their fit learns nothing
+// from the rows it sees (a late rule without calibration or learned weights):
+// such a strategy predicts the same whatever rows it was fitted on.
+type FixedRule interface {
+	FixedRule() bool
+}
+
+// Learns reports whether s's fit learns anything from its training rows; a
+// strategy that does not say (FixedRule) is taken to learn.
+func Learns(s Strategy) bool {
+	f, ok := s.(FixedRule)
+	return !ok || !f.FixedRule()
+}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lakefuse/lakefuse/eval"
@@ -18,9 +19,11 @@ import (
 // (oof), so a held-out row's unimodal inputs come from models fitted without it
 // too; the fusion layer of a fold's fit sees them for its own rows as the real
 // fit does. Each fold's accuracy is averaged over the folds, as the baseline
-// choice's (scikit-learn's cross_val_score). A strategy that can (fusion.WarmFitter) starts each fold's fit from
-// its full fit, fitted (in spec order; nil fits cold). Fits run r.cpu at a time
-// and are deterministic, so the figures are.
+// choice's (scikit-learn's cross_val_score). A strategy that can
+// (fusion.WarmFitter) starts each fold's fit from its full fit, fitted (in spec
+// order; nil fits cold). A fixed rule, which learns nothing (fusion.Learns), is
+// not refitted: its predictions with the out-of-fold inputs are every fold's.
+// Fits run r.cpu at a time and are deterministic, so the figures are.
 func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [][]float64, fitted []fusion.Strategy) (*eval.StrategyOOF, error) {
 	rows := f.TrainRows(nil)
 	if len(rows) == 0 || len(r.spec.Strategies) == 0 || !r.spec.Evaluation.outOfFold() {
@@ -28,7 +31,83 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [
 	}
 	defer r.timed("strategies_out_of_fold", time.Now())
 	k := f.Classes
-	// The training rows alone, in canonical order.
+	strategies := make([]fusion.Strategy, len(r.spec.Strategies))
+	warm := make([]bool, len(strategies)) // fitted in full: a fold's fit may start from it
+	for si, st := range r.spec.Strategies {
+		if si < len(fitted) && fitted[si] != nil {
+			strategies[si], warm[si] = fitted[si], true
+			continue
+		}
+		s, err := fusion.New(st.Config())
+		if err != nil {
+			return nil, err
+		}
+		strategies[si] = s
+	}
+	// The stratified folds of the training rows, and each frame row's fold (-1
+	// outside them), for scoring in frame order.
+	fold, folds, _ := f.StratifiedFolds(rows, fusion.Folds)
+	size := make([]int64, folds)
+	foldOf := make([]int8, f.Rows)
+	for i := range foldOf {
+		foldOf[i] = -1
+	}
+	for j, i := range rows {
+		foldOf[i] = int8(fold[j])
+		size[fold[j]]++
+	}
+	right := make([][]int64, len(strategies)) // per strategy, per fold
+	for si := range right {
+		right[si] = make([]int64, folds)
+	}
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(r.cpu)
+	r.refitOutOfFold(ectx, eg, f, rows, fold, folds, oof, strategies, warm, right)
+	// A fixed rule (fusion.Learns) predicts the same whatever rows it was
+	// fitted on: one prediction over the frame with the out-of-fold inputs is
+	// every fold's.
+	for si, s := range strategies {
+		if fusion.Learns(s) {
+			continue
+		}
+		eg.Go(func() error {
+			fin := &fusion.Inputs{Frame: f, Unimodal: oof, OOF: oof}
+			if !warm[si] {
+				if err := s.Fit(ectx, fin); err != nil {
+					return fmt.Errorf("jobs: strategy %q: out-of-fold fit: %w", s.Name(), err)
+				}
+			}
+			probs := make([]float64, f.Rows*k)
+			if err := s.Predict(ectx, fin, probs); err != nil {
+				return fmt.Errorf("jobs: strategy %q: out-of-fold predict: %w", s.Name(), err)
+			}
+			for i, fo := range foldOf {
+				if fo >= 0 && eval.Argmax(probs[i*k:(i+1)*k]) == int(f.Label[i]) {
+					right[si][fo]++
+				}
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	out := &eval.StrategyOOF{Folds: folds, Rows: int64(len(rows)), Accuracy: map[string]float64{}}
+	for si, st := range r.spec.Strategies {
+		out.Accuracy[st.Name] = foldMean(right[si], size)
+	}
+	return out, nil
+}
+
+// refitOutOfFold starts, on eg, the per-fold refits of every strategy that
+// learns: the training rows alone (rows, in canonical order, dealt to fold)
+// become a frame whose rows in a fold are predicted by a fit on the rows outside
+// it. right[si][fold] counts once eg is done.
+func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusion.Frame, rows, fold []int, folds int, oof [][]float64, strategies []fusion.Strategy, warm []bool, right [][]int64) {
+	if !slices.ContainsFunc(strategies, fusion.Learns) {
+		return
+	}
+	k := f.Classes
 	g := &fusion.Frame{Rows: len(rows), Classes: k, Label: make([]int32, len(rows)), Train: make([]bool, len(rows))}
 	if f.KeyHash != nil {
 		g.KeyHash = make([]uint64, len(rows))
@@ -51,17 +130,11 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [
 		}
 	}
 	in.OOF = in.Unimodal
-	all := make([]int, len(rows))
-	for j := range all {
-		all[j] = j
-	}
-	fold, folds, _ := g.StratifiedFolds(all, fusion.Folds)
-
-	right := make([][]int64, len(r.spec.Strategies)) // per strategy, per fold
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.SetLimit(r.cpu)
-	for si, st := range r.spec.Strategies {
-		right[si] = make([]int64, folds)
+	for si, full := range strategies {
+		if !fusion.Learns(full) {
+			continue
+		}
+		st := r.spec.Strategies[si]
 		for fo := 0; fo < folds; fo++ {
 			eg.Go(func() error {
 				s, err := fusion.New(st.Config())
@@ -74,16 +147,16 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [
 					gf.Train[j] = fold[j] != fo
 				}
 				fin := &fusion.Inputs{Frame: &gf, Unimodal: in.Unimodal, OOF: in.OOF}
-				if w, ok := s.(fusion.WarmFitter); ok && si < len(fitted) && fitted[si] != nil {
-					err = w.FitFrom(ectx, fin, fitted[si])
+				if w, ok := s.(fusion.WarmFitter); ok && warm[si] {
+					err = w.FitFrom(ctx, fin, full)
 				} else {
-					err = s.Fit(ectx, fin)
+					err = s.Fit(ctx, fin)
 				}
 				if err != nil {
 					return fmt.Errorf("jobs: strategy %q: out-of-fold fit %d: %w", st.Name, fo, err)
 				}
 				probs := make([]float64, g.Rows*k)
-				if err := s.Predict(ectx, fin, probs); err != nil {
+				if err := s.Predict(ctx, fin, probs); err != nil {
 					return fmt.Errorf("jobs: strategy %q: out-of-fold predict %d: %w", st.Name, fo, err)
 				}
 				for j := range fold {
@@ -95,18 +168,6 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [
 			})
 		}
 	}
-	if err := eg.Wait(); err != nil {
-		return nil, err
-	}
-	out := &eval.StrategyOOF{Folds: folds, Rows: int64(len(rows)), Accuracy: map[string]float64{}}
-	size := make([]int64, folds)
-	for _, fo := range fold {
-		size[fo]++
-	}
-	for si, st := range r.spec.Strategies {
-		out.Accuracy[st.Name] = foldMean(right[si], size)
-	}
-	return out, nil
 }
 
 // foldMean is the accuracy of each fold (right of rows) averaged over the folds

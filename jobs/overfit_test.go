@@ -60,6 +60,16 @@ func TestStrategiesOutOfFold(t *testing.T) {
 	if got.Folds != 5 || got.Rows != n {
 		t.Fatalf("%d folds over %d rows, want 5 over %d", got.Folds, got.Rows, n)
 	}
+	// The fixed rule's shortcut (one prediction, no refits) gives what
+	// refitting it per fold gives: hidden behind a type that does not say it
+	// is fixed, late-mean takes the refit path.
+	refit, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, []fusion.Strategy{learnsAnyway{fitted[0]}, fitted[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fusion.Learns(learnsAnyway{fitted[0]}) || fusion.Learns(fitted[0]) || refit.Accuracy["mean"] != got.Accuracy["mean"] {
+		t.Fatalf("late-mean out of fold: %v refitted per fold, %v by the fixed-rule shortcut", refit.Accuracy["mean"], got.Accuracy["mean"])
+	}
 	rows := f.TrainRows(nil)
 	fold, k, _ := f.StratifiedFolds(rows, fusion.Folds)
 	// accuracy is each fold's accuracy averaged over the folds.
@@ -127,3 +137,6 @@ func TestStrategiesOutOfFold(t *testing.T) {
 		t.Errorf("out_of_fold: false: %+v, %v", none, err)
 	}
 }
+
+// learnsAnyway hides a strategy's fusion.FixedRule.
+type learnsAnyway struct{ fusion.Strategy }

@@ -392,13 +392,25 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 		// averaged over the folds: scikit-learn's cross_val_score.
 		rows := f.TrainRows(blk.Present)
 		fold, folds, _ := f.StratifiedFolds(rows, fusion.Folds)
-		right, lls := make([]int64, folds), make([]eval.LogLoss, folds)
+		// Scored in frame order (rows are in key-hash order: reading the
+		// probabilities in it misses the cache on every row).
+		foldOf := make([]int8, f.Rows)
+		for i := range foldOf {
+			foldOf[i] = -1
+		}
 		for j, i := range rows {
+			foldOf[i] = int8(fold[j])
+		}
+		right, lls := make([]int64, folds), make([]eval.LogLoss, folds)
+		for i, fo := range foldOf {
+			if fo < 0 {
+				continue
+			}
 			p := oof[b][i*k : (i+1)*k]
 			if eval.Argmax(p) == int(f.Label[i]) {
-				right[fold[j]]++
+				right[fo]++
 			}
-			lls[fold[j]].Add(p, int(f.Label[i]))
+			lls[fo].Add(p, int(f.Label[i]))
 		}
 		c := eval.BaselineCandidate{Name: "unimodal." + blk.Name, Rows: int64(len(rows)), Folds: folds}
 		size := make([]int64, folds)
