@@ -24,7 +24,8 @@ import (
 // order; nil fits cold). A fixed rule, which learns nothing (fusion.Learns), is
 // not refitted: its predictions with the out-of-fold inputs are every fold's.
 // Fits run r.cpu at a time and are deterministic, so the figures are.
-func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [][]float64, fitted []fusion.Strategy) (*eval.StrategyOOF, error) {
+func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [][]float64, fs *fittedState) (*eval.StrategyOOF, error) {
+	fitted := fs.strategies
 	rows := f.TrainRows(nil)
 	if len(rows) == 0 || len(r.spec.Strategies) == 0 || !r.spec.Evaluation.outOfFold() {
 		return nil, nil
@@ -72,14 +73,21 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [
 		}
 		eg.Go(func() error {
 			fin := &fusion.Inputs{Frame: f, Unimodal: oof, OOF: oof}
-			if !warm[si] {
+			var probs []float64
+			if si < len(fs.probs) && fs.in != nil && sameInputs(oof, fs.in.Unimodal) {
+				// Probabilities modalities are their own out-of-fold
+				// inputs: the fitted rule's predictions are already made.
+				probs = fs.probs[si]
+			} else if !warm[si] {
 				if err := s.Fit(ectx, fin); err != nil {
 					return fmt.Errorf("jobs: strategy %q: out-of-fold fit: %w", s.Name(), err)
 				}
 			}
-			probs := make([]float64, f.Rows*k)
-			if err := s.Predict(ectx, fin, probs); err != nil {
-				return fmt.Errorf("jobs: strategy %q: out-of-fold predict: %w", s.Name(), err)
+			if probs == nil {
+				probs = make([]float64, f.Rows*k)
+				if err := s.Predict(ectx, fin, probs); err != nil {
+					return fmt.Errorf("jobs: strategy %q: out-of-fold predict: %w", s.Name(), err)
+				}
 			}
 			for i, fo := range foldOf {
 				if fo >= 0 && eval.Argmax(probs[i*k:(i+1)*k]) == int(f.Label[i]) {
@@ -168,6 +176,20 @@ func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusi
 			})
 		}
 	}
+}
+
+// sameInputs reports whether the out-of-fold inputs are the in-sample ones,
+// block by block (the same arrays: probabilities modalities only).
+func sameInputs(oof, in [][]float64) bool {
+	if len(oof) != len(in) {
+		return false
+	}
+	for b := range oof {
+		if len(oof[b]) != len(in[b]) || (len(oof[b]) > 0 && &oof[b][0] != &in[b][0]) {
+			return false
+		}
+	}
+	return true
 }
 
 // foldMean is the accuracy of each fold (right of rows) averaged over the folds

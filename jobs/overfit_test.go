@@ -53,7 +53,7 @@ func TestStrategiesOutOfFold(t *testing.T) {
 		}
 		fitted = append(fitted, s)
 	}
-	got, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, fitted)
+	got, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, &fittedState{in: in, strategies: fitted})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestStrategiesOutOfFold(t *testing.T) {
 	// The fixed rule's shortcut (one prediction, no refits) gives what
 	// refitting it per fold gives: hidden behind a type that does not say it
 	// is fixed, late-mean takes the refit path.
-	refit, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, []fusion.Strategy{learnsAnyway{fitted[0]}, fitted[1]})
+	refit, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, &fittedState{in: in, strategies: []fusion.Strategy{learnsAnyway{fitted[0]}, fitted[1]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,15 +128,59 @@ func TestStrategiesOutOfFold(t *testing.T) {
 		t.Errorf("early out of fold %v (warm-started refits), cold refits %v: more than a row of a fold apart", got.Accuracy["early"], want)
 	}
 	r.cpu = 1
-	if one, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, fitted); err != nil || !reflect.DeepEqual(one, got) {
+	if one, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, &fittedState{in: in, strategies: fitted}); err != nil || !reflect.DeepEqual(one, got) {
 		t.Errorf("on one CPU: %+v (%v), on two: %+v", one, err, got)
 	}
 	off := false
 	spec.Evaluation.OutOfFold = &off
-	if none, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, fitted); none != nil || err != nil {
+	if none, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, &fittedState{in: in, strategies: fitted}); none != nil || err != nil {
 		t.Errorf("out_of_fold: false: %+v, %v", none, err)
 	}
 }
 
 // learnsAnyway hides a strategy's fusion.FixedRule.
 type learnsAnyway struct{ fusion.Strategy }
+
+// Over probabilities modalities (their own out-of-fold inputs) the fixed rules'
+// figures come from their fitted predictions, made once by fitPredict: the same
+// figures as predicting again, each rule its own (late-mean and late-max differ
+// here, so a rule scored with the other's predictions would show).
+func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
+	const n = 200
+	rng := rand.New(rand.NewPCG(5, 6))
+	f := &fusion.Frame{Rows: n, Classes: 3, Label: make([]int32, n), Train: make([]bool, n), KeyHash: make([]uint64, n)}
+	for b := range 2 {
+		blk := fusion.Block{Name: []string{"a", "b"}[b], Kind: fusion.Probs, Width: 3, Values: make([]float64, n*3), Present: make([]bool, n)}
+		for i := range n {
+			for c := range 3 {
+				blk.Values[i*3+c] = rng.Float64()
+			}
+			blk.Present[i] = i%7 != b
+		}
+		f.Blocks = append(f.Blocks, blk)
+	}
+	for i := range n {
+		f.Label[i], f.Train[i], f.KeyHash[i] = int32(rng.IntN(3)), i%4 != 0, rng.Uint64()
+	}
+	spec := &Spec{Model: ModelSpec{C: 1, MaxIter: 100}, Strategies: []StrategySpec{{Name: "mean", Type: "late-mean"}, {Name: "max", Type: "late-max"}}}
+	r := &runner{spec: spec, cpu: 2, seconds: map[string]float64{}, log: slog.New(slog.DiscardHandler)}
+	bf := &builtFrame{frame: f, classes: &classSet{names: []string{"0", "1", "2"}}}
+	_, _, fs, err := r.fitPredict(context.Background(), nil, bf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs.probs) != 2 || !sameInputs(fs.in.Unimodal, fs.in.Unimodal) {
+		t.Fatalf("fitPredict kept %d strategies' predictions", len(fs.probs))
+	}
+	reused, err := r.strategiesOutOfFold(context.Background(), f, fs.in.Unimodal, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.strategiesOutOfFold(context.Background(), f, fs.in.Unimodal, &fittedState{in: fs.in, strategies: fs.strategies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(reused, again) || reused.Accuracy["mean"] == reused.Accuracy["max"] {
+		t.Fatalf("out of fold from the fitted predictions %v, predicted again %v (want equal, and the two rules apart)", reused.Accuracy, again.Accuracy)
+	}
+}
