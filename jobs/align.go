@@ -152,10 +152,7 @@ func alignBuckets[K keyed](ctx context.Context, src []scanned[K], anchor int, jo
 	)
 	for w := 0; w < max(workers, 1); w++ {
 		g.Go(func() error {
-			index := make([]map[K]ref, n)
-			for s := range index {
-				index[s] = map[K]ref{}
-			}
+			index := make([]refIndex[K], n)
 			var emitted map[K]struct{}
 			if outer {
 				emitted = map[K]struct{}{}
@@ -172,12 +169,14 @@ func alignBuckets[K keyed](ctx context.Context, src []scanned[K], anchor int, jo
 				dups := make([]map[K][]ref, n)
 				// Build one hash index per source.
 				for s, sc := range src {
-					clear(index[s])
+					x := &index[s]
+					x.reset(len(routed[s][b]))
 					for _, r := range routed[s][b] {
 						k := sc.keys[r.table()][r.row()]
-						prev, dup := index[s][k]
-						if !dup {
-							index[s][k] = r
+						i := x.slot(k)
+						prev := x.refs[i]
+						if prev == noRef {
+							x.keys[i], x.refs[i] = k, r
 							continue
 						}
 						stats[s].Duplicates++
@@ -186,7 +185,7 @@ func alignBuckets[K keyed](ctx context.Context, src []scanned[K], anchor int, jo
 							return fmt.Errorf("jobs: %w: %s: duplicate key %v: file %s row %d and file %s row %d (align.duplicates is error; choose first, last or mean)",
 								ErrInput, sc.name, k, sc.tables[prev.table()].File, prev.row(), sc.tables[r.table()].File, r.row())
 						case "last":
-							index[s][k] = r
+							x.refs[i] = r
 						case "mean":
 							if dups[s] == nil {
 								dups[s] = map[K][]ref{}
@@ -201,7 +200,7 @@ func alignBuckets[K keyed](ctx context.Context, src []scanned[K], anchor int, jo
 					a.keys[pos] = k
 					filled[pos] = true
 					for s := range src {
-						rs, ok := index[s][k]
+						rs, ok := index[s].get(k)
 						if !ok {
 							a.refs[s][pos] = noRef
 							continue
@@ -224,7 +223,7 @@ func alignBuckets[K keyed](ctx context.Context, src []scanned[K], anchor int, jo
 				case "left", "inner":
 					for _, r := range routed[anchor][b] {
 						k := src[anchor].keys[r.table()][r.row()]
-						if index[anchor][k] != r {
+						if kept, _ := index[anchor].get(k); kept != r {
 							continue
 						}
 						if join == "inner" && !inAllModalities(src, index, k) {
@@ -237,7 +236,10 @@ func alignBuckets[K keyed](ctx context.Context, src []scanned[K], anchor int, jo
 					for _, s := range emitters {
 						for _, r := range routed[s][b] {
 							k := src[s].keys[r.table()][r.row()]
-							if _, done := emitted[k]; !done && index[s][k] == r {
+							if _, done := emitted[k]; !done {
+								if kept, _ := index[s].get(k); kept != r {
+									continue
+								}
 								emitted[k] = struct{}{}
 								emit(k, s, r)
 							}
@@ -269,9 +271,9 @@ func alignBuckets[K keyed](ctx context.Context, src []scanned[K], anchor int, jo
 	return a, nil
 }
 
-func inAllModalities[K keyed](src []scanned[K], index []map[K]ref, k K) bool {
+func inAllModalities[K keyed](src []scanned[K], index []refIndex[K], k K) bool {
 	for s := range src {
-		if _, ok := index[s][k]; !ok && src[s].isModality() {
+		if _, ok := index[s].get(k); !ok && src[s].isModality() {
 			return false
 		}
 	}
