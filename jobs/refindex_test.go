@@ -42,4 +42,3 @@ func TestRefIndexMatchesMap(t *testing.T) {
 		}
 	}
 }
-
