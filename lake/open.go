@@ -168,25 +168,30 @@ type Object struct {
 	ModTime time.Time
 }
 
+// listRestarts is how many times List starts a listing again when an object it
+// was listing vanished under it, waiting a millisecond more each time.
+const listRestarts = 20
+
 // List returns every object under prefix, sorted by key.
+//
+// A folder lake lists a directory, then stats each entry: an object renamed or
+// removed in between (another process's upload finishing its temporary file, a
+// shard committing) fails the listing with NotFound. That is a race, not an
+// answer, so the listing starts again (a shard of a concurrent run on a shared
+// folder saw it in about one run in twenty).
 func (l *Lake) List(ctx context.Context, prefix string) ([]Object, error) {
 	var out []Object
 	err := l.do(ctx, "list", prefix, func(ctx context.Context, progress func()) error {
-		out = out[:0]
-		it := l.bucket.List(&blob.ListOptions{Prefix: prefix})
-		for {
-			obj, err := it.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
+		for restarts := 0; ; restarts++ {
+			err := l.listOnce(ctx, prefix, progress, &out)
+			if err == nil || gcerrors.Code(err) != gcerrors.NotFound || restarts == listRestarts {
 				return err
 			}
-			progress()
-			if obj.IsDir {
-				continue
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(restarts) * time.Millisecond):
 			}
-			out = append(out, Object{Key: obj.Key, Size: obj.Size, ModTime: obj.ModTime})
 		}
 	})
 	if err != nil {
@@ -194,6 +199,25 @@ func (l *Lake) List(ctx context.Context, prefix string) ([]Object, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
+}
+
+// listOnce lists prefix into *out, from the start.
+func (l *Lake) listOnce(ctx context.Context, prefix string, progress func(), out *[]Object) error {
+	*out = (*out)[:0]
+	it := l.bucket.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		progress()
+		if !obj.IsDir {
+			*out = append(*out, Object{Key: obj.Key, Size: obj.Size, ModTime: obj.ModTime})
+		}
+	}
 }
 
 // Exists reports whether key exists.

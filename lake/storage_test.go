@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -144,5 +146,49 @@ func TestWriteRowGroupEdges(t *testing.T) {
 		if err != nil || info.RowGroups != want || info.Rows != int64(n) {
 			t.Errorf("%d rows: %+v, %v", n, info, err)
 		}
+	}
+}
+
+// A folder lake's listing races uploads finishing (a temporary file renamed
+// between the directory read and its stat): List starts again rather than
+// failing with NotFound. Another goroutine uploads while the test lists, an
+// upload every 200 µs (without the restarts a listing failed within the first
+// few hundred).
+func TestListSurvivesConcurrentUploads(t *testing.T) {
+	ctx := context.Background()
+	l, err := Open(ctx, "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			time.Sleep(200 * time.Microsecond)
+			if err := l.WriteObject(ctx, fmt.Sprintf("p/obj-%d", i%50), nil, func(w io.Writer) error {
+				_, err := w.Write([]byte("x"))
+				return err
+			}); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	for range 2000 {
+		if _, err := l.List(ctx, "p/"); err != nil {
+			close(stop)
+			t.Fatalf("list while uploading: %v", err)
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
