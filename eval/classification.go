@@ -9,7 +9,7 @@ import (
 // written so that the compiler emits conditional moves rather than branches, which
 // random probabilities mispredict (2.6x faster; it runs once per row and
 // classifier). Probabilities are never NaN (the fusion conformance suite checks).
-func Argmax(p []float64) int {
+func Argmax[T float32 | float64](p []T) int {
 	best, bv := 0, p[0]
 	for i, v := range p[1:] {
 		better := v > bv

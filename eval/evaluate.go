@@ -26,9 +26,25 @@ type Scores struct {
 	Baseline   bool     // a unimodal baseline; Modalities holds its one modality
 	Modalities []string // the modalities the classifier uses
 	Probs      []float64
+	// Probs32 holds the probabilities instead of Probs when they are float32 (a
+	// unimodal baseline's, as the frame keeps them): each row is read as float64,
+	// so every metric is what the same values as float64 would give.
+	Probs32 []float32
 	// An ablation: strategy Of re-scored without modality Without. Ablations are
 	// evaluated on the evaluation splits only, without intervals.
 	Of, Without string
+}
+
+// row returns row i's k probabilities as float64: a slice of Probs, or Probs32's
+// row widened into buf.
+func (s *Scores) row(i, k int, buf []float64) []float64 {
+	if s.Probs32 == nil {
+		return s.Probs[i*k : (i+1)*k]
+	}
+	for c, v := range s.Probs32[i*k : (i+1)*k] {
+		buf[c] = float64(v)
+	}
+	return buf[:k]
 }
 
 // Options configure Evaluate. The zero value means defaults.
@@ -197,6 +213,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			defer wg.Done()
 			weights := make([]uint8, reps)
 			preds := make([]int, len(scores))
+			buf := make([]float64, k)
 			for p := range next {
 				if p*chunkRows >= n { // no rows: nothing to allocate
 					continue
@@ -240,7 +257,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 						// baseline has metrics on every split).
 						for si, s := range scores {
 							if pt.metrics[si][sp] != nil {
-								preds[si] = Argmax(s.Probs[i*k : (i+1)*k])
+								preds[si] = Argmax(s.row(i, k, buf))
 							}
 						}
 						baseRight := e.BestBaseline >= 0 && preds[e.BestBaseline] == y
@@ -249,7 +266,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							if acc == nil {
 								continue
 							}
-							probs := s.Probs[i*k : (i+1)*k]
+							probs := s.row(i, k, buf)
 							pred := preds[si]
 							acc.AddPredicted(probs, pred, y)
 							right := pred == y
@@ -428,10 +445,10 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 			defer wg.Done()
 			for t := range ch {
 				withRanks := &Classification{Rankings: newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])}
-				probs := e.Scores[t.si].Probs
+				s, buf := &e.Scores[t.si], make([]float64, k)
 				for i, y := range e.Rows.Label {
 					if y >= 0 && e.Rows.Split[i] == t.sp {
-						withRanks.addRanks(probs[i*k:(i+1)*k], int(y))
+						withRanks.addRanks(s.row(i, k, buf), int(y))
 					}
 				}
 				metrics[t.si][t.sp].Rankings = withRanks.Rankings
@@ -445,12 +462,12 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 func (e *Evaluation) chooseBaseline() {
 	k := e.Rows.Classes
 	e.chooseBy(func(si, split int) float64 {
-		r, probs := &e.Rows, e.Scores[si].Probs
+		r, s, buf := &e.Rows, &e.Scores[si], make([]float64, k)
 		var right, total int
 		for i, y := range r.Label {
 			if y >= 0 && r.Split[i] == split {
 				total++
-				if Argmax(probs[i*k:(i+1)*k]) == int(y) {
+				if Argmax(s.row(i, k, buf)) == int(y) {
 					right++
 				}
 			}

@@ -32,7 +32,7 @@ func suiteFrame(rows, classes int, seed uint64) *Frame {
 	names := []string{"f1", "f2", "p"}
 	for b := range names {
 		f.Blocks = append(f.Blocks, Block{Name: names[b], Kind: kinds[b], Width: widths[b],
-			Values: make([]float64, rows*widths[b]), Present: make([]bool, rows)})
+			Values: make([]float32, rows*widths[b]), Present: make([]bool, rows)})
 	}
 	for i := 0; i < rows; i++ {
 		// Imbalanced classes (class c about (c+1)² times as frequent as class 0), so
@@ -52,7 +52,7 @@ func suiteFrame(rows, classes int, seed uint64) *Frame {
 			switch blk.Kind {
 			case Features:
 				for j := range row {
-					row[j] = rng.NormFloat64()
+					row[j] = float32(rng.NormFloat64())
 				}
 				row[int(y)%blk.Width] += 2
 				if b == 0 {
@@ -61,14 +61,14 @@ func suiteFrame(rows, classes int, seed uint64) *Frame {
 			case Probs:
 				s := 0.0
 				for j := range row {
-					row[j] = rng.Float64()
+					row[j] = float32(rng.Float64())
 					if int32(j) == y {
 						row[j] += 1
 					}
-					s += row[j]
+					s += float64(row[j])
 				}
 				for j := range row {
-					row[j] /= s
+					row[j] = float32(float64(row[j]) / s)
 				}
 			}
 		}
@@ -99,9 +99,9 @@ func suiteInputs(t *testing.T, f *Frame) *Inputs {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &Inputs{Frame: f, Unimodal: make([][]float64, len(f.Blocks))}
+	in := &Inputs{Frame: f, Unimodal: make([][]float32, len(f.Blocks))}
 	for b := range f.Blocks {
-		in.Unimodal[b] = make([]float64, f.Rows*f.Classes)
+		in.Unimodal[b] = make([]float32, f.Rows*f.Classes)
 		uni[b].Predict(&f.Blocks[b], in.Unimodal[b])
 	}
 	if in.OOF, err = OutOfFold(ctx, f, nil, in.Unimodal, &LogRegOptions{MaxIter: 200}, 2); err != nil {
@@ -132,12 +132,12 @@ func permute(in *Inputs, perm []int) *Inputs {
 	g := &Frame{Rows: f.Rows, Classes: k, Label: make([]int32, f.Rows), Train: make([]bool, f.Rows), KeyHash: make([]uint64, f.Rows)}
 	for b := range f.Blocks {
 		blk := f.Blocks[b]
-		g.Blocks = append(g.Blocks, Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: make([]float64, len(blk.Values)), Present: make([]bool, f.Rows)})
+		g.Blocks = append(g.Blocks, Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: make([]float32, len(blk.Values)), Present: make([]bool, f.Rows)})
 	}
-	out := &Inputs{Frame: g, Unimodal: make([][]float64, len(f.Blocks)), OOF: make([][]float64, len(f.Blocks))}
+	out := &Inputs{Frame: g, Unimodal: make([][]float32, len(f.Blocks)), OOF: make([][]float32, len(f.Blocks))}
 	for b := range f.Blocks {
-		out.Unimodal[b] = make([]float64, len(in.Unimodal[b]))
-		out.OOF[b] = make([]float64, len(in.OOF[b]))
+		out.Unimodal[b] = make([]float32, len(in.Unimodal[b]))
+		out.OOF[b] = make([]float32, len(in.OOF[b]))
 	}
 	for to, from := range perm {
 		g.Label[to], g.Train[to], g.KeyHash[to] = f.Label[from], f.Train[from], f.KeyHash[from]
@@ -239,12 +239,12 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func bitsEqual(a, b []float64) bool {
+func bitsEqual[T float32 | float64](a, b []T) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+		if math.Float64bits(float64(a[i])) != math.Float64bits(float64(b[i])) {
 			return false
 		}
 	}

@@ -131,7 +131,7 @@ func (s *early) Fit(ctx context.Context, in *Inputs) error {
 
 // block writes block row i, normalised as configured, into dst.
 func (p *earlyParams) block(blk *Block, i int, dst []float64) {
-	copy(dst, blk.Row(i))
+	widen(dst, blk.Row(i))
 	if p.Normalize != "l2" {
 		return // standardisation happens in the logistic regression
 	}

@@ -36,7 +36,7 @@ func TestEarlyImputationAndFeatures(t *testing.T) {
 					if !f.Train[i] || !blk.Present[i] {
 						continue
 					}
-					row := append([]float64(nil), blk.Row(i)...)
+					row := appendWide(nil, blk.Row(i))
 					if norm == "l2" {
 						l := 0.0
 						for _, v := range row {
@@ -68,7 +68,7 @@ func TestEarlyImputationAndFeatures(t *testing.T) {
 			if !p.row(f, []int{0, 1}, i, x) {
 				t.Fatal("a row with f2 present has no modality")
 			}
-			f2 := append([]float64(nil), f.Blocks[1].Row(i)...)
+			f2 := appendWide(nil, f.Blocks[1].Row(i))
 			p.block(&f.Blocks[1], i, f2)
 			want := append(append(append([]float64(nil), p.Impute[0]...), f2...), 0, 1)
 			for j := range want {

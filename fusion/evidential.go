@@ -115,7 +115,8 @@ func (s *evidential) Fit(ctx context.Context, in *Inputs) error {
 
 // features writes the model's standardised input for block row i into dst.
 func (m *evidentialModel) features(blk *Block, i int, dst []float64) {
-	for j, v := range blk.Row(i) {
+	for j, x := range blk.Row(i) {
+		v := float64(x)
 		if m.Kind == "probs" {
 			v = math.Log(max(v, probFloor))
 		}
@@ -162,7 +163,8 @@ func fitEvidential(ctx context.Context, blk *Block, f *Frame, lambda, c float64,
 	// Standardise (on log probabilities for a probs block).
 	X := make([]float64, n*d)
 	for r, i := range rows {
-		for j, v := range blk.Row(i) {
+		for j, x := range blk.Row(i) {
+			v := float64(x)
 			if blk.Kind == Probs {
 				v = math.Log(max(v, probFloor))
 			}

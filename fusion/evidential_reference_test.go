@@ -163,7 +163,7 @@ func TestEvidentialFitAndPredictByHand(t *testing.T) {
 		for c := 0; c < blk.Width; c++ {
 			var sum, sq float64
 			for _, i := range rows {
-				v := blk.Row(i)[c]
+				v := float64(blk.Row(i)[c])
 				if blk.Kind == Probs {
 					v = math.Log(max(v, probFloor))
 				}
@@ -214,7 +214,8 @@ func TestEvidentialFitAndPredictByHand(t *testing.T) {
 			}
 			m := ev.p.Models[j]
 			x := make([]float64, m.Dim)
-			for c, v := range blk.Row(i) {
+			for c, r := range blk.Row(i) {
+				v := float64(r)
 				if blk.Kind == Probs {
 					v = math.Log(max(v, probFloor))
 				}

@@ -47,9 +47,9 @@ func BenchmarkFit(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				in := &fusion.Inputs{Frame: f, Unimodal: make([][]float64, len(uni))}
+				in := &fusion.Inputs{Frame: f, Unimodal: make([][]float32, len(uni))}
 				for j, u := range uni {
-					in.Unimodal[j] = make([]float64, f.Rows*f.Classes)
+					in.Unimodal[j] = make([]float32, f.Rows*f.Classes)
 					u.Predict(&f.Blocks[j], in.Unimodal[j])
 				}
 				if in.OOF, err = fusion.OutOfFold(context.Background(), f, uni, in.Unimodal, nil, 2); err != nil {
@@ -89,14 +89,14 @@ func mfeatFrame(tb testing.TB) *fusion.Frame {
 				f.Label[i] = int32(c)
 			}
 		}
-		blk := fusion.Block{Name: v, Kind: fusion.Features, Width: width, Values: make([]float64, 0, f.Rows*width), Present: make([]bool, f.Rows)}
+		blk := fusion.Block{Name: v, Kind: fusion.Features, Width: width, Values: make([]float32, 0, f.Rows*width), Present: make([]bool, f.Rows)}
 		for i, r := range recs {
 			for _, s := range r[:width] {
 				x, err := strconv.ParseFloat(s, 64)
 				if err != nil {
 					tb.Fatal(err)
 				}
-				blk.Values = append(blk.Values, x)
+				blk.Values = append(blk.Values, float32(x))
 			}
 			blk.Present[i] = true
 		}
@@ -136,7 +136,7 @@ func synthetic100(tb testing.TB) *fusion.Frame {
 		for i := range proj {
 			proj[i] = rng.NormFloat64() / 5.66 // 1/√latent
 		}
-		blk := fusion.Block{Name: "v" + strconv.Itoa(v), Kind: fusion.Features, Width: width, Values: make([]float64, n*width), Present: make([]bool, n)}
+		blk := fusion.Block{Name: "v" + strconv.Itoa(v), Kind: fusion.Features, Width: width, Values: make([]float32, n*width), Present: make([]bool, n)}
 		for i := 0; i < n; i++ {
 			blk.Present[i] = true
 			for c := 0; c < width; c++ {
@@ -144,7 +144,7 @@ func synthetic100(tb testing.TB) *fusion.Frame {
 				for j := 0; j < latent; j++ {
 					x += z[i*latent+j] * proj[j*width+c]
 				}
-				blk.Values[i*width+c] = x
+				blk.Values[i*width+c] = float32(x)
 			}
 		}
 		f.Blocks = append(f.Blocks, blk)

@@ -29,12 +29,29 @@ type Block struct {
 	Name    string
 	Kind    BlockKind
 	Width   int
-	Values  []float64 // Rows×Width, row-major; zeros where the modality is absent
+	Values  []float32 // Rows×Width, row-major; zeros where the modality is absent
 	Present []bool
 }
 
 // Row returns row i's values.
-func (b *Block) Row(i int) []float64 { return b.Values[i*b.Width : (i+1)*b.Width] }
+func (b *Block) Row(i int) []float32 { return b.Values[i*b.Width : (i+1)*b.Width] }
+
+// widen writes float32 values into dst, as float64, and returns dst[:len(src)].
+func widen(dst []float64, src []float32) []float64 {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = float64(v)
+	}
+	return dst
+}
+
+// appendWide appends float32 values to dst as float64.
+func appendWide(dst []float64, src []float32) []float64 {
+	for _, v := range src {
+		dst = append(dst, float64(v))
+	}
+	return dst
+}
 
 // Frame is the aligned view of a job's entities: one row per entity, one block per
 // modality with a presence mask, the class label and the split.
@@ -175,6 +192,6 @@ func (f *Frame) StratifiedFolds(rows []int, want int) (fold []int, k int, small 
 // set when a strategy says it needs it (NeedsOOF).
 type Inputs struct {
 	*Frame
-	Unimodal [][]float64
-	OOF      [][]float64
+	Unimodal [][]float32
+	OOF      [][]float32
 }

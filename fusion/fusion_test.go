@@ -93,15 +93,15 @@ func TestLogRegStopsOnCancel(t *testing.T) {
 func frame() *Frame {
 	f := &Frame{Rows: 4, Classes: 2, Label: []int32{0, 1, 0, 1}, Train: []bool{true, true, true, true}}
 	f.Blocks = []Block{
-		{Name: "p", Kind: Probs, Width: 2, Values: []float64{0.9, 0.1, 0.2, 0.8, 0, 0, 0, 0}, Present: []bool{true, true, false, false}},
-		{Name: "f", Kind: Features, Width: 1, Values: []float64{-1, 1, -2, 0}, Present: []bool{true, false, true, false}},
+		{Name: "p", Kind: Probs, Width: 2, Values: []float32{0.9, 0.1, 0.2, 0.8, 0, 0, 0, 0}, Present: []bool{true, true, false, false}},
+		{Name: "f", Kind: Features, Width: 1, Values: []float32{-1, 1, -2, 0}, Present: []bool{true, false, true, false}},
 	}
 	return f
 }
 
 func TestLateMeanUsesPresentModalities(t *testing.T) {
 	f := frame()
-	uni := [][]float64{{0.9, 0.1, 0.2, 0.8, 0.5, 0.5, 0.5, 0.5}, {0.7, 0.3, 0.5, 0.5, 0.6, 0.4, 0.5, 0.5}}
+	uni := [][]float32{{0.9, 0.1, 0.2, 0.8, 0.5, 0.5, 0.5, 0.5}, {0.7, 0.3, 0.5, 0.5, 0.6, 0.4, 0.5, 0.5}}
 	in := &Inputs{Frame: f, Unimodal: uni}
 	s, _ := New(Config{Name: "m", Type: "late-mean"})
 	if err := s.Fit(context.Background(), in); err != nil {
@@ -114,7 +114,7 @@ func TestLateMeanUsesPresentModalities(t *testing.T) {
 	}
 	want := []float64{0.8, 0.2, 0.2, 0.8, 0.6, 0.4}
 	for i, w := range want {
-		if differ(out[i], w, 1e-12) {
+		if differ(out[i], w, float32Tol) {
 			t.Fatalf("out[%d] = %v, want %v (all: %v)", i, out[i], w, out[:6])
 		}
 	}
@@ -152,7 +152,7 @@ func TestUnimodalMissingRowsGetThePrior(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]float64, 8)
+	out := make([]float32, 8)
 	uni[1].Predict(&f.Blocks[1], out)
 	if out[2] != 0.5 || out[3] != 0.5 {
 		t.Errorf("row 1 lacks the block: got %v, want the training prior", out[2:4])
@@ -193,7 +193,7 @@ func TestUnimodalFallbackIsTheTrainingPrior(t *testing.T) {
 		t.Fatal(err)
 	}
 	for b := range f.Blocks {
-		out := make([]float64, f.Rows*f.Classes)
+		out := make([]float32, f.Rows*f.Classes)
 		uni[b].Predict(&f.Blocks[b], out)
 		missing := 0
 		for i := 0; i < f.Rows; i++ {
@@ -202,7 +202,7 @@ func TestUnimodalFallbackIsTheTrainingPrior(t *testing.T) {
 			}
 			missing++
 			for c := 0; c < f.Classes; c++ {
-				if got, want := out[i*f.Classes+c], counts[c]/n; differ(got, want, 1e-15) {
+				if got, want := float64(out[i*f.Classes+c]), float64(float32(counts[c]/n)); got != want {
 					t.Fatalf("block %s row %d class %d: %v, want the training prior %v", f.Blocks[b].Name, i, c, got, want)
 				}
 			}

@@ -122,13 +122,16 @@ func (p *hybridParams) units(ctx context.Context, in *Inputs) (*Inputs, error) {
 		if err != nil {
 			return nil, err
 		}
-		blk := Block{Name: "group" + strconv.Itoa(g), Kind: Probs, Width: k, Values: make([]float64, in.Rows*k), Present: make([]bool, in.Rows)}
+		blk := Block{Name: "group" + strconv.Itoa(g), Kind: Probs, Width: k, Values: make([]float32, in.Rows*k), Present: make([]bool, in.Rows)}
 		err = forRows(ctx, in.Rows, func(lo, hi int) error {
-			x := make([]float64, gp.dim())
+			x, z := make([]float64, gp.dim()), make([]float64, k)
 			for i := lo; i < hi; i++ {
 				if gp.row(in.Frame, idx, i, x) {
 					blk.Present[i] = true
-					gp.LR.PredictProba(x, blk.Values[i*k:(i+1)*k])
+					gp.LR.PredictProba(x, z)
+					for c, p := range z {
+						blk.Values[i*k+c] = float32(p)
+					}
 				}
 			}
 			return nil

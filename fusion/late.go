@@ -137,14 +137,14 @@ func (s *late) Fit(ctx context.Context, in *Inputs) error {
 
 // calibrate fits each block's calibrator on its training rows' out-of-fold
 // probabilities, leaving the calibrated probabilities in cal and the rows in rows.
-func (s *late) calibrate(in *Inputs, idx []int, src [][]float64, p *lateParams, cal [][]float64, rows [][]int) error {
+func (s *late) calibrate(in *Inputs, idx []int, src [][]float32, p *lateParams, cal [][]float64, rows [][]int) error {
 	k := in.Classes
 	for j, b := range idx {
 		rows[j] = in.TrainRows(in.Blocks[b].Present)
 		probs := make([]float64, 0, len(rows[j])*k)
 		y := make([]int32, len(rows[j]))
 		for r, i := range rows[j] {
-			probs = append(probs, src[b][i*k:(i+1)*k]...)
+			probs = appendWide(probs, src[b][i*k:(i+1)*k])
 			y[r] = in.Label[i]
 		}
 		c, err := fitCalibrator(s.cfg.Calibration, probs, y, k)
@@ -186,18 +186,18 @@ func fixedWeights(given map[string]float64, blocks []string) ([]float64, error) 
 
 // learnWeights minimises the mean out-of-fold log loss of the weighted mean over the
 // simplex, with w = softmax(θ).
-func learnWeights(ctx context.Context, in *Inputs, idx []int, src [][]float64, cals []*Calibrator) ([]float64, error) {
+func learnWeights(ctx context.Context, in *Inputs, idx []int, src [][]float32, cals []*Calibrator) ([]float64, error) {
 	k, m := in.Classes, len(idx)
 	rows := in.TrainRows(nil)
 	// Calibrated probability of the true class, per row and block (NaN = absent).
 	pt := make([]float64, len(rows)*m)
-	tmp := make([]float64, k)
+	tmp, row := make([]float64, k), make([]float64, k)
 	any := false
 	for r, i := range rows {
 		for j, b := range idx {
 			pt[r*m+j] = math.NaN()
 			if in.Blocks[b].Present[i] {
-				cals[j].Apply(src[b][i*k:(i+1)*k], tmp)
+				cals[j].Apply(widen(row, src[b][i*k:(i+1)*k]), tmp)
 				pt[r*m+j] = tmp[in.Label[i]]
 				any = true
 			}
@@ -310,7 +310,7 @@ func (s *late) Predict(ctx context.Context, in *Inputs, out []float64) error {
 		return fmt.Errorf("%w: %d classes, the strategy was fitted on %d", ErrShape, k, p.Classes)
 	}
 	return forRows(ctx, in.Rows, func(lo, hi int) error {
-		buf := make([]float64, k)
+		buf, wide := make([]float64, k), make([]float64, k)
 		acc := make([]float64, k)
 		mean := make([]float64, k)
 		for i := lo; i < hi; i++ {
@@ -323,7 +323,7 @@ func (s *late) Predict(ctx context.Context, in *Inputs, out []float64) error {
 				if !in.Blocks[b].Present[i] {
 					continue
 				}
-				vec := p.modality(j, in.Unimodal[b][i*k:(i+1)*k], buf)
+				vec := p.modality(j, widen(wide, in.Unimodal[b][i*k:(i+1)*k]), buf)
 				n++
 				switch s.rule {
 				case "late-mean":
@@ -363,7 +363,7 @@ func (s *late) Predict(ctx context.Context, in *Inputs, out []float64) error {
 				if wsum == 0 { // only zero-weight modalities present: fall back to the mean
 					for j, b := range idx {
 						if in.Blocks[b].Present[i] {
-							axpy(acc, 1, p.modality(j, in.Unimodal[b][i*k:(i+1)*k], buf))
+							axpy(acc, 1, p.modality(j, widen(wide, in.Unimodal[b][i*k:(i+1)*k]), buf))
 						}
 					}
 				}

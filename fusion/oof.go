@@ -34,9 +34,9 @@ func NeedsOOF(strategies []Strategy) bool {
 // (unimodal[b]). When models (the blocks' fitted unimodal models) is not nil, each
 // fold's fit starts from its block's full model (LogRegOptions.Init): it ends
 // sooner, at the same optimum within the tolerance, and is as deterministic.
-func OutOfFold(ctx context.Context, f *Frame, models []*Unimodal, unimodal [][]float64, opts *LogRegOptions, workers int) ([][]float64, error) {
+func OutOfFold(ctx context.Context, f *Frame, models []*Unimodal, unimodal [][]float32, opts *LogRegOptions, workers int) ([][]float32, error) {
 	k := f.Classes
-	oof := make([][]float64, len(f.Blocks))
+	oof := make([][]float32, len(f.Blocks))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(workers, 1))
 	for b := range f.Blocks {
@@ -45,7 +45,7 @@ func OutOfFold(ctx context.Context, f *Frame, models []*Unimodal, unimodal [][]f
 			oof[b] = unimodal[b]
 			continue
 		}
-		oof[b] = append([]float64(nil), unimodal[b]...)
+		oof[b] = append([]float32(nil), unimodal[b]...)
 		rows := f.TrainRows(blk.Present)
 		folds, nf, _ := f.StratifiedFolds(rows, Folds)
 		for fold := 0; fold < nf; fold++ {
@@ -67,7 +67,7 @@ func OutOfFold(ctx context.Context, f *Frame, models []*Unimodal, unimodal [][]f
 				X := make([]float64, 0, len(fitRows)*blk.Width)
 				y := make([]int32, len(fitRows))
 				for j, i := range fitRows {
-					X = append(X, blk.Row(i)...)
+					X = appendWide(X, blk.Row(i))
 					y[j] = f.Label[i]
 				}
 				o := LogRegOptions{}
@@ -81,8 +81,12 @@ func OutOfFold(ctx context.Context, f *Frame, models []*Unimodal, unimodal [][]f
 				if err != nil {
 					return fmt.Errorf("modality %q: fold %d: %w", blk.Name, fold, err)
 				}
+				x, z := make([]float64, blk.Width), make([]float64, k)
 				for _, i := range heldOut { // folds own disjoint rows
-					lr.PredictProba(blk.Row(i), oof[b][i*k:(i+1)*k])
+					lr.PredictProba(widen(x, blk.Row(i)), z)
+					for c, p := range z {
+						oof[b][i*k+c] = float32(p)
+					}
 				}
 				return nil
 			})

@@ -99,28 +99,27 @@ func TestLearnedWeightsAreTheSimplexOptimum(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 13))
 	const n, k, m = 400, 3, 3
 	f := &Frame{Rows: n, Classes: k, Label: make([]int32, n), Train: make([]bool, n)}
-	src := make([][]float64, m)
+	src := make([][]float32, m)
 	skill := []float64{2.5, 1, 0.2}
 	for j := 0; j < m; j++ {
-		f.Blocks = append(f.Blocks, Block{Name: string(rune('a' + j)), Kind: Probs, Width: k, Values: make([]float64, n*k), Present: make([]bool, n)})
-		src[j] = make([]float64, n*k)
+		f.Blocks = append(f.Blocks, Block{Name: string(rune('a' + j)), Kind: Probs, Width: k, Values: make([]float32, n*k), Present: make([]bool, n)})
+		src[j] = make([]float32, n*k)
 	}
 	for i := 0; i < n; i++ {
 		f.Label[i] = int32(rng.IntN(k))
 		f.Train[i] = true
 		for j := 0; j < m; j++ {
 			f.Blocks[j].Present[i] = rng.Float64() < 0.8
-			s := 0.0
+			s, v := 0.0, make([]float64, k)
 			for c := 0; c < k; c++ {
-				v := rng.Float64()
+				v[c] = rng.Float64()
 				if c == int(f.Label[i]) {
-					v += skill[j] * rng.Float64()
+					v[c] += skill[j] * rng.Float64()
 				}
-				src[j][i*k+c] = v
-				s += v
+				s += v[c]
 			}
 			for c := 0; c < k; c++ {
-				src[j][i*k+c] /= s
+				src[j][i*k+c] = float32(v[c] / s)
 			}
 		}
 	}
@@ -135,7 +134,7 @@ func TestLearnedWeightsAreTheSimplexOptimum(t *testing.T) {
 			var num, den float64
 			for j := 0; j < m; j++ {
 				if f.Blocks[j].Present[i] {
-					num += w[j] * src[j][i*k+int(f.Label[i])]
+					num += w[j] * float64(src[j][i*k+int(f.Label[i])])
 					den += w[j]
 				}
 			}
@@ -232,7 +231,7 @@ func TestOutOfFoldByHand(t *testing.T) {
 		}
 		sawFeatures = true
 		rows := f.TrainRows(blk.Present)
-		want := append([]float64(nil), in.Unimodal[b]...)
+		want := append([]float32(nil), in.Unimodal[b]...)
 		folds, nf, _ := f.StratifiedFolds(rows, Folds)
 		if nf != Folds {
 			t.Fatalf("block %s: %d folds, want %d", blk.Name, nf, Folds)
@@ -246,7 +245,7 @@ func TestOutOfFoldByHand(t *testing.T) {
 					held = append(held, i)
 					continue
 				}
-				X = append(X, blk.Row(i)...)
+				X = appendWide(X, blk.Row(i))
 				y = append(y, f.Label[i])
 			}
 			if len(held) == 0 {
@@ -256,8 +255,12 @@ func TestOutOfFoldByHand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			x, z := make([]float64, blk.Width), make([]float64, k)
 			for _, i := range held {
-				lr.PredictProba(blk.Row(i), want[i*k:(i+1)*k])
+				lr.PredictProba(widen(x, blk.Row(i)), z)
+				for c, p := range z {
+					want[i*k+c] = float32(p)
+				}
 			}
 		}
 		if !bitsEqual(oof[b], want) {
@@ -273,17 +276,17 @@ func TestOutOfFoldByHand(t *testing.T) {
 // where absent), then one presence indicator per block.
 func TestStackingFeatures(t *testing.T) {
 	f := &Frame{Rows: 1, Classes: 2, Label: []int32{0}, Train: []bool{true}, Blocks: []Block{
-		{Name: "a", Kind: Probs, Width: 2, Values: []float64{0.3, 0.7}, Present: []bool{true}},
-		{Name: "b", Kind: Probs, Width: 2, Values: []float64{0, 0}, Present: []bool{false}},
-		{Name: "c", Kind: Probs, Width: 2, Values: []float64{0.9, 0.1}, Present: []bool{true}},
+		{Name: "a", Kind: Probs, Width: 2, Values: []float32{0.3, 0.7}, Present: []bool{true}},
+		{Name: "b", Kind: Probs, Width: 2, Values: []float32{0, 0}, Present: []bool{false}},
+		{Name: "c", Kind: Probs, Width: 2, Values: []float32{0.9, 0.1}, Present: []bool{true}},
 	}}
-	src := [][]float64{{0.3, 0.7}, {0.5, 0.5}, {0.9, 0.1}}
+	src := [][]float32{{0.3, 0.7}, {0.5, 0.5}, {0.9, 0.1}}
 	p := &stackParams{Classes: 2}
 	dst := []float64{9, 9, 9, 9, 9, 9, 9, 9, 9}
 	if !p.features(&Inputs{Frame: f}, src, []int{0, 1, 2}, 0, dst) {
 		t.Fatal("a row with two blocks present has no features")
 	}
-	if want := []float64{0.3, 0.7, 0, 0, 0.9, 0.1, 1, 0, 1}; !bitsEqual(dst, want) {
+	if want := []float64{float64(float32(0.3)), float64(float32(0.7)), 0, 0, float64(float32(0.9)), float64(float32(0.1)), 1, 0, 1}; !bitsEqual(dst, want) {
 		t.Errorf("features %v, want %v", dst, want)
 	}
 }
@@ -404,9 +407,9 @@ func TestRankAverageReferences(t *testing.T) {
 			rows := f.TrainRows(f.Blocks[b].Present)
 			for c := 0; c < k; c++ {
 				var vals []float64
-				tmp := make([]float64, k)
+				tmp, row := make([]float64, k), make([]float64, k)
 				for _, i := range rows {
-					p.Calibrators[j].Apply(in.OOF[b][i*k:(i+1)*k], tmp)
+					p.Calibrators[j].Apply(widen(row, in.OOF[b][i*k:(i+1)*k]), tmp)
 					vals = append(vals, tmp[c])
 				}
 				sort.Float64s(vals)

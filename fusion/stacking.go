@@ -41,13 +41,13 @@ func (s *stacking) Name() string   { return s.cfg.Name }
 func (s *stacking) NeedsOOF() bool { return true }
 
 // features writes row i's meta-features (probabilities, then presence) into dst.
-func (p *stackParams) features(in *Inputs, src [][]float64, idx []int, i int, dst []float64) bool {
+func (p *stackParams) features(in *Inputs, src [][]float32, idx []int, i int, dst []float64) bool {
 	k := p.Classes
 	any := false
 	for j, b := range idx {
 		part := dst[j*k : (j+1)*k]
 		if in.Blocks[b].Present[i] {
-			copy(part, src[b][i*k:(i+1)*k])
+			widen(part, src[b][i*k:(i+1)*k])
 			dst[len(idx)*k+j] = 1
 			any = true
 		} else {

@@ -9,13 +9,19 @@ import (
 )
 
 // twoRows is a 2-row, 3-block probs frame for checking combination formulas.
+// The frame holds the probabilities as float32 (the formulas checked against
+// them are within float32Tol).
 func twoRows(k int, probs [][]float64, present [][]bool) *Inputs {
 	f := &Frame{Rows: 2, Classes: k, Label: []int32{0, 1}, Train: []bool{true, true}}
 	in := &Inputs{Frame: f}
 	for b := range probs {
-		f.Blocks = append(f.Blocks, Block{Name: string(rune('a' + b)), Kind: Probs, Width: k, Values: probs[b], Present: present[b]})
-		in.Unimodal = append(in.Unimodal, probs[b])
-		in.OOF = append(in.OOF, probs[b])
+		p32 := make([]float32, len(probs[b]))
+		for i, v := range probs[b] {
+			p32[i] = float32(v)
+		}
+		f.Blocks = append(f.Blocks, Block{Name: string(rune('a' + b)), Kind: Probs, Width: k, Values: p32, Present: present[b]})
+		in.Unimodal = append(in.Unimodal, p32)
+		in.OOF = append(in.OOF, p32)
 	}
 	return in
 }
@@ -36,10 +42,15 @@ func predict(t *testing.T, cfg Config, in *Inputs) []float64 {
 	return out
 }
 
+// float32Tol is how far a result may be from a formula over the inputs as
+// written in a test (float64 literals) when the frame holds them as float32:
+// each input is off by up to 2^-24 of itself.
+const float32Tol = 1e-7
+
 func near(t *testing.T, what string, got, want []float64) {
 	t.Helper()
 	for i := range want {
-		if differ(got[i], want[i], 1e-12) {
+		if differ(got[i], want[i], float32Tol) {
 			t.Fatalf("%s: got %v, want %v", what, got, want)
 		}
 	}

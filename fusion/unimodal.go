@@ -44,7 +44,7 @@ func FitUnimodal(ctx context.Context, f *Frame, opts *LogRegOptions, workers int
 			X := make([]float64, 0, len(rows)*b.Width)
 			y := make([]int32, len(rows))
 			for k, i := range rows {
-				X = append(X, b.Row(i)...)
+				X = appendWide(X, b.Row(i))
 				y[k] = f.Label[i]
 			}
 			start := time.Now()
@@ -67,16 +67,25 @@ func FitUnimodal(ctx context.Context, f *Frame, opts *LogRegOptions, workers int
 // block is present, the training prior where it is missing. For a probs block, out
 // may be b.Values itself: the rows are then normalised in place, which saves a copy
 // of the largest arrays of a late-fusion job.
-func (u *Unimodal) Predict(b *Block, out []float64) {
+func (u *Unimodal) Predict(b *Block, out []float32) {
 	k := u.Classes
+	var x, z []float64
+	if u.LR != nil {
+		x, z = make([]float64, b.Width), make([]float64, k)
+	}
 	for i := range b.Present {
 		dst := out[i*k : (i+1)*k]
 		if !b.Present[i] {
-			copy(dst, u.Prior)
+			for c, p := range u.Prior {
+				dst[c] = float32(p)
+			}
 			continue
 		}
 		if u.LR != nil {
-			u.LR.PredictProba(b.Row(i), dst)
+			u.LR.PredictProba(widen(x, b.Row(i)), z)
+			for c, p := range z {
+				dst[c] = float32(p)
+			}
 			continue
 		}
 		normalise(b.Row(i), dst)
@@ -84,24 +93,26 @@ func (u *Unimodal) Predict(b *Block, out []float64) {
 }
 
 // normalise copies p into dst (which may be p) as a distribution: negatives, NaN
-// and infinities count as 0, and an all-zero row becomes uniform.
-func normalise(p, dst []float64) {
+// and infinities count as 0, and an all-zero row becomes uniform. The sum and
+// the quotients are float64 whatever the element type.
+func normalise[T float32 | float64](p, dst []T) {
 	s := 0.0
 	for j, v := range p {
-		if !(v > 0 && v <= math.MaxFloat64) {
-			v = 0
+		x := float64(v)
+		if !(x > 0 && x <= math.MaxFloat64) {
+			x, v = 0, 0
 		}
 		dst[j] = v
-		s += v
+		s += x
 	}
 	if s == 0 {
 		for j := range dst {
-			dst[j] = 1 / float64(len(dst))
+			dst[j] = T(1 / float64(len(dst)))
 		}
 		return
 	}
 	for j := range dst {
-		dst[j] /= s
+		dst[j] = T(float64(dst[j]) / s)
 	}
 }
 

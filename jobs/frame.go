@@ -465,7 +465,7 @@ func (r *runner) prepareBlock(sp *SourcePlan, tables []*lake.Table, refs []ref, 
 	}
 	ld.blk.Width = ld.stride
 	r.widths[r.modalityIndex(sp)] = ld.stride
-	ld.blk.Values = bigmem.Floats(rows * ld.stride)
+	ld.blk.Values = bigmem.Make[float32](rows*ld.stride, rows*ld.stride)
 	ld.blk.Present = make([]bool, rows)
 	ld.hits = make([]uint16, rows)
 	ld.bad = make([]uint8, rows)
@@ -507,7 +507,7 @@ func (ld *blockLoad) finish(keyOf func(int) string) ([]invalidRow, error) {
 		row := ld.blk.Values[i*stride : (i+1)*stride]
 		if h > 1 {
 			for j := range row {
-				row[j] /= float64(h)
+				row[j] /= float32(h)
 			}
 		}
 		reason := ld.check(ld.bad[i], row)
@@ -534,7 +534,7 @@ func (ld *blockLoad) finish(keyOf func(int) string) ([]invalidRow, error) {
 }
 
 // check returns why a row's values are unusable, or "".
-func (ld *blockLoad) check(bad uint8, row []float64) string {
+func (ld *blockLoad) check(bad uint8, row []float32) string {
 	switch bad {
 	case lake.BadWidth:
 		return fmt.Sprintf("list of the wrong length (want %d values)", ld.width)
@@ -542,7 +542,8 @@ func (ld *blockLoad) check(bad uint8, row []float64) string {
 		return "null element in the list"
 	}
 	sum := 0.0
-	for _, v := range row {
+	for _, x := range row {
+		v := float64(x)
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return "NaN or infinite value"
 		}

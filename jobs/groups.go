@@ -283,7 +283,7 @@ func (r *runner) scoreBaseline(ctx context.Context, plan *Plan, lm *loadedModels
 				continue
 			}
 			for _, s := range scored {
-				if s.baseline && eval.Argmax(s.probs[i*f.Classes:(i+1)*f.Classes]) == int(y) {
+				if s.baseline && s.argmax(i, f.Classes) == int(y) {
 					right[tallyKey{bf.split[i], s.name}]++
 				}
 			}
@@ -447,7 +447,7 @@ type trainGather struct {
 	label   []int32
 	hash    []uint64    // the rows' key hashes (the fits' canonical order)
 	key     []uint64    // their sample keys
-	values  [][]float64 // per block
+	values  [][]float32 // per block
 	present [][]bool
 	widths  []int
 }
@@ -457,7 +457,7 @@ type trainGather struct {
 // bounds the sample keys that can still enter.
 func (tg *trainGather) add(f *fusion.Frame, order []uint64) bool {
 	if tg.values == nil {
-		tg.values = make([][]float64, len(f.Blocks))
+		tg.values = make([][]float32, len(f.Blocks))
 		tg.present = make([][]bool, len(f.Blocks))
 		for _, b := range f.Blocks {
 			tg.widths = append(tg.widths, b.Width)
@@ -531,12 +531,12 @@ func (tg *trainGather) frame(cs *classSet, widths []int, plan *Plan) *fusion.Fra
 		if sp.Kind == "probs" || sp.Kind == "score" {
 			kind = fusion.Probs
 		}
-		blk := fusion.Block{Name: sp.Name, Kind: kind, Width: widths[s], Values: make([]float64, 0), Present: make([]bool, n)}
+		blk := fusion.Block{Name: sp.Name, Kind: kind, Width: widths[s], Values: make([]float32, 0), Present: make([]bool, n)}
 		if tg.values != nil {
 			blk.Values, blk.Present = tg.values[s], tg.present[s]
 		}
 		if blk.Values == nil {
-			blk.Values = []float64{}
+			blk.Values = []float32{}
 		}
 		f.Blocks = append(f.Blocks, blk)
 	}

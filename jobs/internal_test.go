@@ -18,9 +18,9 @@ func TestCompactInPlace(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := 0; trial < 200; trial++ {
 		n, w := rng.IntN(40), 1+rng.IntN(3)
-		b := fusion.Block{Name: "m", Width: w, Values: make([]float64, n*w), Present: make([]bool, n)}
+		b := fusion.Block{Name: "m", Width: w, Values: make([]float32, n*w), Present: make([]bool, n)}
 		for i := range b.Values {
-			b.Values[i] = rng.Float64()
+			b.Values[i] = float32(rng.Float64())
 		}
 		for i := range b.Present {
 			b.Present[i] = rng.IntN(2) == 0
@@ -31,7 +31,7 @@ func TestCompactInPlace(t *testing.T) {
 				keep = append(keep, i)
 			}
 		}
-		var wantV []float64
+		var wantV []float32
 		var wantP []bool
 		for _, i := range keep {
 			wantV = append(wantV, b.Row(i)...)
@@ -141,25 +141,6 @@ func TestMostRight(t *testing.T) {
 	}
 }
 
-// Values are spilled as float32 only when every file's vector column holds
-// float32: a float64 file, or scalar columns, spill as float64.
-func TestSpillsFloat32(t *testing.T) {
-	for _, tc := range []struct {
-		sp   SourcePlan
-		want bool
-	}{
-		{SourcePlan{Vector: "v", vector32: []bool{true, true}}, true},
-		{SourcePlan{Vector: "v", vector32: []bool{true, false}}, false},
-		{SourcePlan{Vector: "v"}, false},
-		{SourcePlan{Scalar: []string{"a"}, vector32: []bool{false}}, false},
-		{SourcePlan{Kind: "labels", vector32: []bool{true}}, false},
-	} {
-		if got := spillsFloat32(&tc.sp); got != tc.want {
-			t.Errorf("%+v: %v, want %v", tc.sp, got, tc.want)
-		}
-	}
-}
-
 // The best baseline is chosen out of fold: a modality of noise features that
 // fits its few training rows perfectly loses to a weak but real one, which a
 // choice on training accuracy would not see.
@@ -167,14 +148,14 @@ func TestBaselineChosenOutOfFold(t *testing.T) {
 	const n, noise = 40, 30
 	rng := rand.New(rand.NewPCG(7, 8))
 	f := &fusion.Frame{Rows: n, Classes: 2, Label: make([]int32, n), Train: make([]bool, n), KeyHash: make([]uint64, n)}
-	overfit := fusion.Block{Name: "noise", Kind: fusion.Features, Width: noise, Values: make([]float64, n*noise), Present: make([]bool, n)}
-	weak := fusion.Block{Name: "signal", Kind: fusion.Features, Width: 1, Values: make([]float64, n), Present: make([]bool, n)}
+	overfit := fusion.Block{Name: "noise", Kind: fusion.Features, Width: noise, Values: make([]float32, n*noise), Present: make([]bool, n)}
+	weak := fusion.Block{Name: "signal", Kind: fusion.Features, Width: 1, Values: make([]float32, n), Present: make([]bool, n)}
 	for i := 0; i < n; i++ {
 		f.Label[i], f.Train[i], f.KeyHash[i] = int32(i%2), true, rng.Uint64()
 		for j := 0; j < noise; j++ {
-			overfit.Values[i*noise+j] = rng.NormFloat64()
+			overfit.Values[i*noise+j] = float32(rng.NormFloat64())
 		}
-		weak.Values[i] = float64(f.Label[i]) + 0.6*rng.NormFloat64()
+		weak.Values[i] = float32(float64(f.Label[i]) + 0.6*rng.NormFloat64())
 		overfit.Present[i], weak.Present[i] = true, true
 	}
 	f.Blocks = []fusion.Block{overfit, weak}

@@ -23,7 +23,8 @@ const (
 	keyBytesInt   = 8 + 8   // the scanned key, and its slot in the alignment map
 	keyBytesStr   = 16 + 40 // a string header and a short key's bytes, twice
 	rowBookkeep   = 24      // per entity: labels, splits, key hashes, row index
-	valueBytes    = 8       // one float64 of a modality's block or of a score
+	valueBytes    = 8       // one float64 of a strategy's probabilities, or of a fit's copy of a row
+	blockBytes    = 4       // one float32 of a modality's block or of its unimodal probabilities
 	heapHeadroom  = 1.3     // the Go heap between collections at GOMEMLIMIT
 	defaultWidth  = 16      // a list column whose width cannot be read
 	defaultCounts = 2       // classes, when the footers do not say
@@ -56,16 +57,16 @@ func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryRepo
 				classes = max(classes, width)
 			}
 		}
-		frame += rows * width * valueBytes
+		frame += rows * width * blockBytes
 	}
 	if classes == 0 {
 		classes = defaultCounts
 	}
-	scorers := int64(len(r.spec.Strategies) + len(r.spec.Modalities))
+	strategies := int64(len(r.spec.Strategies))
 	if r.spec.Evaluation.ablation() {
-		scorers += int64(len(r.spec.Strategies) * len(r.spec.Modalities))
+		strategies += int64(len(r.spec.Strategies) * len(r.spec.Modalities))
 	}
-	scores := entities * classes * valueBytes * scorers
+	scores := entities * classes * (valueBytes*strategies + blockBytes*int64(len(r.spec.Modalities)))
 	// One-vs-rest rankings of every strategy and baseline, exact up to their
 	// limit, then a fixed histogram.
 	limit := int64(r.spec.Evaluation.ExactRankLimit)

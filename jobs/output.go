@@ -63,7 +63,7 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 			pred.String = make([]string, f.Rows)
 		}
 		for i := 0; i < f.Rows; i++ {
-			c := eval.Argmax(s.probs[i*k : (i+1)*k])
+			c := s.argmax(i, k)
 			if bf.classes.isInt {
 				pred.Int64[i] = bf.classes.ints[c]
 			} else {
@@ -76,7 +76,7 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 			cols := []lake.OutColumn{
 				sliceColumn(bf.keys, lo, hi), sliceColumn(labels, lo, hi), sliceColumn(pred, lo, hi),
 				{Name: "split", String: bf.split[lo:hi]},
-				{Name: "probs", List64: s.probs[lo*k : hi*k], Width: k},
+				s.probsColumn(lo, hi, k),
 			}
 			for _, p := range presence {
 				cols = append(cols, sliceColumn(p, lo, hi))

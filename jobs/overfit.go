@@ -24,7 +24,7 @@ import (
 // order; nil fits cold). A fixed rule, which learns nothing (fusion.Learns), is
 // not refitted: its predictions with the out-of-fold inputs are every fold's.
 // Fits run r.cpu at a time and are deterministic, so the figures are.
-func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [][]float64, fs *fittedState) (*eval.StrategyOOF, error) {
+func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [][]float32, fs *fittedState) (*eval.StrategyOOF, error) {
 	fitted := fs.strategies
 	rows := f.TrainRows(nil)
 	if len(rows) == 0 || len(r.spec.Strategies) == 0 || !r.spec.Evaluation.outOfFold() {
@@ -111,7 +111,7 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [
 // learns: the training rows alone (rows, in canonical order, dealt to fold)
 // become a frame whose rows in a fold are predicted by a fit on the rows outside
 // it. right[si][fold] counts once eg is done.
-func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusion.Frame, rows, fold []int, folds int, oof [][]float64, strategies []fusion.Strategy, warm []bool, right [][]int64) {
+func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusion.Frame, rows, fold []int, folds int, oof [][]float32, strategies []fusion.Strategy, warm []bool, right [][]int64) {
 	if !slices.ContainsFunc(strategies, fusion.Learns) {
 		return
 	}
@@ -120,10 +120,10 @@ func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusi
 	if f.KeyHash != nil {
 		g.KeyHash = make([]uint64, len(rows))
 	}
-	in := &fusion.Inputs{Frame: g, Unimodal: make([][]float64, len(f.Blocks))}
+	in := &fusion.Inputs{Frame: g, Unimodal: make([][]float32, len(f.Blocks))}
 	for b, blk := range f.Blocks {
-		sub := fusion.Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: make([]float64, 0, len(rows)*blk.Width), Present: make([]bool, len(rows))}
-		in.Unimodal[b] = make([]float64, 0, len(rows)*k)
+		sub := fusion.Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: make([]float32, 0, len(rows)*blk.Width), Present: make([]bool, len(rows))}
+		in.Unimodal[b] = make([]float32, 0, len(rows)*k)
 		for j, i := range rows {
 			sub.Values = append(sub.Values, blk.Row(i)...)
 			sub.Present[j] = blk.Present[i]
@@ -180,7 +180,7 @@ func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusi
 
 // sameInputs reports whether the out-of-fold inputs are the in-sample ones,
 // block by block (the same arrays: probabilities modalities only).
-func sameInputs(oof, in [][]float64) bool {
+func sameInputs(oof, in [][]float32) bool {
 	if len(oof) != len(in) {
 		return false
 	}

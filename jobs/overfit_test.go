@@ -22,14 +22,14 @@ func TestStrategiesOutOfFold(t *testing.T) {
 	const n, noise = 90, 40
 	rng := rand.New(rand.NewPCG(3, 4))
 	f := &fusion.Frame{Rows: n, Classes: 3, Label: make([]int32, n), Train: make([]bool, n), KeyHash: make([]uint64, n)}
-	sig := fusion.Block{Name: "signal", Kind: fusion.Features, Width: 2, Values: make([]float64, n*2), Present: make([]bool, n)}
-	nz := fusion.Block{Name: "noise", Kind: fusion.Features, Width: noise, Values: make([]float64, n*noise), Present: make([]bool, n)}
+	sig := fusion.Block{Name: "signal", Kind: fusion.Features, Width: 2, Values: make([]float32, n*2), Present: make([]bool, n)}
+	nz := fusion.Block{Name: "noise", Kind: fusion.Features, Width: noise, Values: make([]float32, n*noise), Present: make([]bool, n)}
 	for i := 0; i < n; i++ {
 		f.Label[i], f.Train[i], f.KeyHash[i] = int32(i%3), true, rng.Uint64()
-		sig.Values[i*2] = float64(f.Label[i]) + 0.9*rng.NormFloat64()
-		sig.Values[i*2+1] = rng.NormFloat64()
+		sig.Values[i*2] = float32(float64(f.Label[i]) + 0.9*rng.NormFloat64())
+		sig.Values[i*2+1] = float32(rng.NormFloat64())
 		for j := 0; j < noise; j++ {
-			nz.Values[i*noise+j] = rng.NormFloat64()
+			nz.Values[i*noise+j] = float32(rng.NormFloat64())
 		}
 		sig.Present[i], nz.Present[i] = true, true
 	}
@@ -89,7 +89,7 @@ func TestStrategiesOutOfFold(t *testing.T) {
 	}
 	mean := make([]float64, n*3)
 	for j := range mean {
-		mean[j] = (in.OOF[0][j] + in.OOF[1][j]) / 2
+		mean[j] = (float64(in.OOF[0][j]) + float64(in.OOF[1][j])) / 2
 	}
 	if want := accuracy(mean); got.Accuracy["mean"] != want {
 		t.Errorf("late-mean out of fold %v, want the accuracy of the mean of the out-of-fold probabilities %v", got.Accuracy["mean"], want)
@@ -150,10 +150,10 @@ func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	f := &fusion.Frame{Rows: n, Classes: 3, Label: make([]int32, n), Train: make([]bool, n), KeyHash: make([]uint64, n)}
 	for b := range 2 {
-		blk := fusion.Block{Name: []string{"a", "b"}[b], Kind: fusion.Probs, Width: 3, Values: make([]float64, n*3), Present: make([]bool, n)}
+		blk := fusion.Block{Name: []string{"a", "b"}[b], Kind: fusion.Probs, Width: 3, Values: make([]float32, n*3), Present: make([]bool, n)}
 		for i := range n {
 			for c := range 3 {
-				blk.Values[i*3+c] = rng.Float64()
+				blk.Values[i*3+c] = float32(rng.Float64())
 			}
 			blk.Present[i] = i%7 != b
 		}

@@ -34,9 +34,6 @@ type SourcePlan struct {
 	Required bool
 	// stringKey says, per file, whether its key column holds strings.
 	stringKey []bool
-	// vector32 says, per file, whether its vector column holds float32, which
-	// bucket files then keep as float32 without rounding anything.
-	vector32 []bool
 	// fileBucket is, per file, its key bucket in a bucketed dataset (nil otherwise).
 	fileBucket []int
 }
@@ -154,7 +151,6 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 	for si, sp := range sources {
 		sp.Rows = make([]int64, len(sp.Files))
 		sp.stringKey = make([]bool, len(sp.Files))
-		sp.vector32 = make([]bool, len(sp.Files))
 		var pattern *regexp.Regexp
 		if m := spec.modality(sp.Name); m != nil && m.Features != nil && m.Features.Columns != "" {
 			pattern = regexp.MustCompile(m.Features.Columns) // validated by Validate
@@ -173,7 +169,6 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 				}
 				for _, c := range info.Columns {
 					sp.stringKey[fi] = sp.stringKey[fi] || (c.Name == sp.Request.Key && c.Type == "BYTE_ARRAY")
-					sp.vector32[fi] = sp.vector32[fi] || (c.Name == sp.Vector && c.Type == "list<FLOAT>")
 				}
 				if pattern == nil {
 					return nil
@@ -502,7 +497,7 @@ func (p *Plan) foreignBucket(b int) *Plan {
 // subset is the source with only the files keep reports true for.
 func (sp *SourcePlan) subset(keep func(fi int) bool) *SourcePlan {
 	out := *sp
-	out.Files, out.Rows, out.stringKey, out.vector32, out.fileBucket, out.Bytes = nil, nil, nil, nil, nil, 0
+	out.Files, out.Rows, out.stringKey, out.fileBucket, out.Bytes = nil, nil, nil, nil, 0
 	for fi, f := range sp.Files {
 		if !keep(fi) {
 			continue
@@ -510,7 +505,6 @@ func (sp *SourcePlan) subset(keep func(fi int) bool) *SourcePlan {
 		out.Files = append(out.Files, f)
 		out.Rows = append(out.Rows, sp.Rows[fi])
 		out.stringKey = append(out.stringKey, sp.stringKey[fi])
-		out.vector32 = append(out.vector32, sp.vector32[fi])
 		out.fileBucket = append(out.fileBucket, sp.fileBucket[fi])
 		out.Bytes += f.Size
 	}

@@ -454,11 +454,14 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 			foldOf[i] = int8(fold[j])
 		}
 		right, lls := make([]int64, folds), make([]eval.LogLoss, folds)
+		p := make([]float64, k)
 		for i, fo := range foldOf {
 			if fo < 0 {
 				continue
 			}
-			p := oof[b][i*k : (i+1)*k]
+			for c, v := range oof[b][i*k : (i+1)*k] {
+				p[c] = float64(v)
+			}
 			if eval.Argmax(p) == int(f.Label[i]) {
 				right[fo]++
 			}
@@ -674,10 +677,27 @@ type scoredStrategy struct {
 	baseline    bool
 	modalities  []string
 	probs       []float64 // Rows×Classes
+	probs32     []float32 // instead of probs: a baseline's, the frame's float32 unimodal probabilities
 	uncertainty []float64 // per row, for uncertainty-aware strategies; else nil
 	artifact    any
 	fitSec      float64
 	predictSec  float64
+}
+
+// argmax is the class row i predicts.
+func (s *scoredStrategy) argmax(i, k int) int {
+	if s.probs32 != nil {
+		return eval.Argmax(s.probs32[i*k : (i+1)*k])
+	}
+	return eval.Argmax(s.probs[i*k : (i+1)*k])
+}
+
+// probsColumn is rows [lo, hi)'s probabilities as an output column.
+func (s *scoredStrategy) probsColumn(lo, hi, k int) lake.OutColumn {
+	if s.probs32 != nil {
+		return lake.OutColumn{Name: "probs", List32: s.probs32[lo*k : hi*k], Width: k}
+	}
+	return lake.OutColumn{Name: "probs", List64: s.probs[lo*k : hi*k], Width: k}
 }
 
 // fitPredict fits the unimodal models and every strategy, and scores every row.
@@ -776,7 +796,7 @@ func (r *runner) restorePredict(ctx context.Context, bf *builtFrame, lm *loadedM
 // inputs, and the baselines.
 func (r *runner) predictUnimodal(f *fusion.Frame, uni []*fusion.Unimodal) (*fusion.Inputs, []*scoredStrategy) {
 	k := f.Classes
-	in := &fusion.Inputs{Frame: f, Unimodal: make([][]float64, len(f.Blocks))}
+	in := &fusion.Inputs{Frame: f, Unimodal: make([][]float32, len(f.Blocks))}
 	out := make([]*scoredStrategy, len(f.Blocks))
 	var pg errgroup.Group
 	pg.SetLimit(r.cpu)
@@ -786,12 +806,12 @@ func (r *runner) predictUnimodal(f *fusion.Frame, uni []*fusion.Unimodal) (*fusi
 			if f.Blocks[b].Kind == fusion.Probs {
 				in.Unimodal[b] = f.Blocks[b].Values // normalised in place
 			} else {
-				in.Unimodal[b] = bigmem.Floats(f.Rows * k)
+				in.Unimodal[b] = bigmem.Make[float32](f.Rows*k, f.Rows*k)
 			}
 			uni[b].Predict(&f.Blocks[b], in.Unimodal[b])
 			out[b] = &scoredStrategy{
 				name: "unimodal." + f.Blocks[b].Name, typ: "unimodal", baseline: true,
-				modalities: []string{f.Blocks[b].Name}, probs: in.Unimodal[b], artifact: uni[b],
+				modalities: []string{f.Blocks[b].Name}, probs32: in.Unimodal[b], artifact: uni[b],
 				fitSec: uni[b].FitSeconds, predictSec: time.Since(start).Seconds(),
 			}
 			return nil
@@ -907,7 +927,7 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 	}
 	var scores []eval.Scores
 	for _, s := range scored {
-		scores = append(scores, eval.Scores{Name: s.name, Baseline: s.baseline, Modalities: s.modalities, Probs: s.probs})
+		scores = append(scores, eval.Scores{Name: s.name, Baseline: s.baseline, Modalities: s.modalities, Probs: s.probs, Probs32: s.probs32})
 	}
 	if fitted != nil && r.spec.Evaluation.ablation() {
 		abl, err := r.ablations(ctx, bf, fitted)
@@ -925,7 +945,7 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 func forget(ev *eval.Evaluation) {
 	ev.Rows.Label, ev.Rows.Split, ev.Rows.KeyHash, ev.Rows.Present = nil, nil, nil, nil
 	for i := range ev.Scores {
-		ev.Scores[i].Probs = nil
+		ev.Scores[i].Probs, ev.Scores[i].Probs32 = nil, nil
 	}
 }
 
@@ -1052,7 +1072,7 @@ func subInputs(in *fusion.Inputs, rows []int, without string) *fusion.Inputs {
 	k := f.Classes
 	g := &fusion.Frame{Rows: len(rows), Classes: k, Label: make([]int32, len(rows)), Train: make([]bool, len(rows)), KeyHash: make([]uint64, len(rows))}
 	out := &fusion.Inputs{Frame: g}
-	pickRows := func(src []float64, w int) []float64 {
+	pickRows := func(src []float32, w int) []float32 {
 		if src == nil {
 			return nil
 		}

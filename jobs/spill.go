@@ -43,15 +43,14 @@ type spilled struct {
 	groups  int
 	paths   [][]string // per source, per group
 	intKeys bool
-	width   []int  // per source: values per row (0 for the labels table)
-	f32     []bool // per source: values kept as float32 (the lake's are)
+	width   []int // per source: values per row (0 for the labels table)
 	bytes   int64
 }
 
 // spillLake routes every row of every source to its bucket group's file, of groups.
 func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanStats, groups int) (_ *spilled, err error) {
 	sources := plan.Sources()
-	sd := &spilled{groups: groups, paths: make([][]string, len(sources)), width: make([]int, len(sources)), f32: make([]bool, len(sources))}
+	sd := &spilled{groups: groups, paths: make([][]string, len(sources)), width: make([]int, len(sources))}
 	var firstKey *bool
 	var need, totalRows int64
 	for si, sp := range sources {
@@ -74,15 +73,10 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 			default:
 				sd.width[si] = r.listWidth[si]
 			}
-			sd.f32[si] = spillsFloat32(sp)
-		}
-		valueBytes := int64(8)
-		if sd.f32[si] {
-			valueBytes = 4
 		}
 		rows := sp.TotalRows()
 		totalRows += rows
-		need += rows * (8 + 24 + 1 + int64(sd.width[si])*valueBytes)
+		need += rows * (8 + 24 + 1 + int64(sd.width[si])*4)
 	}
 	sd.intKeys = firstKey == nil || !*firstKey
 
@@ -197,12 +191,6 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 	return sd, nil
 }
 
-// spillsFloat32 reports whether a source's values are spilled as float32: when
-// its vector column holds float32 in every file, so nothing is rounded.
-func spillsFloat32(sp *SourcePlan) bool {
-	return sp.Vector != "" && len(sp.vector32) > 0 && !slices.Contains(sp.vector32, false)
-}
-
 // routeRowGroup reads one row group of a source and hands emit one batch per
 // bucket group that gets rows, in file order; it stops when emit returns false.
 // The values are scattered straight into group order, so a group's values are a
@@ -239,10 +227,10 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 		rows[g] = append(rows[g], i)
 	}
 	w := sd.width[si]
-	var vals []float64
+	var vals []float32
 	var state []uint8
 	if sp.Kind != "labels" {
-		vals = make([]float64, n*w)
+		vals = make([]float32, n*w)
 		hits := make([]uint16, n)
 		state = make([]uint8, n) // the Bad codes, then stateHit
 		sc := &lake.Scatter{Vector: sp.Vector, Scalar: sp.Scalar, Width: w, Stride: w, Dest: dest, Out: vals, Hits: hits, Bad: state, Local: true}
@@ -291,16 +279,9 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 		if sp.Kind != "labels" {
 			lo, hi := start[g], start[g+1]
 			b.Cols = append(b.Cols, spill.Column{Kind: spill.Bytes, Width: 1, U8: state[lo:hi]})
-			v := vals[lo*w : hi*w]
-			if sd.f32[si] {
-				f := make([]float32, len(v))
-				for j, x := range v {
-					f[j] = float32(x) // exact: the lake's values are float32
-				}
-				b.Cols = append(b.Cols, spill.Column{Kind: spill.Float32s, Width: w, F32: f})
-			} else {
-				b.Cols = append(b.Cols, spill.Column{Kind: spill.Float64s, Width: w, F64: v})
-			}
+			// The values as the frame holds them (float32, as the scatter rounds
+			// them on either path), a slice of the row group's.
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Float32s, Width: w, F32: vals[lo*w : hi*w]})
 		}
 		if !emit(g, b) {
 			return nil
@@ -317,7 +298,6 @@ type groupSource struct {
 	state  []uint8
 	width  int
 	f32    []float32
-	f64    []float64
 }
 
 // load reads source si's rows of bucket group g.
@@ -371,11 +351,7 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (
 		}
 		if sp.Kind != "labels" {
 			gs.state = append(gs.state, c[0].U8...)
-			if c[1].Kind == spill.Float32s {
-				gs.f32 = append(gs.f32, c[1].F32...)
-			} else {
-				gs.f64 = append(gs.f64, c[1].F64...)
-			}
+			gs.f32 = append(gs.f32, c[1].F32...)
 		}
 		return nil
 	})
@@ -474,9 +450,6 @@ func (gs *groupSource) reorder(idx []int) {
 	if gs.f32 != nil {
 		gs.f32 = pick(gs.f32, idx, gs.width)
 	}
-	if gs.f64 != nil {
-		gs.f64 = pick(gs.f64, idx, gs.width)
-	}
 }
 
 // appendClones appends copies of strings that live in a bucket reader's buffers.
@@ -508,14 +481,8 @@ func (r *runner) fillFromSpill(ld *blockLoad, gs *groupSource) error {
 		}
 		base := int(d)*ld.stride + ld.offset
 		out := ld.blk.Values[base : base+w]
-		if gs.f32 != nil {
-			for j, v := range gs.f32[row*w : (row+1)*w] {
-				out[j] += float64(v)
-			}
-		} else {
-			for j, v := range gs.f64[row*w : (row+1)*w] {
-				out[j] += v
-			}
+		for j, v := range gs.f32[row*w : (row+1)*w] {
+			out[j] += v
 		}
 		ld.hits[d]++
 		if bad := gs.state[row] &^ stateHit; bad != 0 {

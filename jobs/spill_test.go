@@ -21,21 +21,21 @@ func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp := &SourcePlan{Name: "m", Kind: "features", Vector: "v", Request: lake.ColumnRequest{Key: "k", Label: "y", Split: "s"}}
-	sd := &spilled{dir: dir, groups: 1, paths: [][]string{{dir.File("m")}}, intKeys: true, width: []int{2}, f32: []bool{false}}
+	sd := &spilled{dir: dir, groups: 1, paths: [][]string{{dir.File("m")}}, intKeys: true, width: []int{2}}
 	// Five batches of rows of two files, written out of order.
 	type row struct {
 		origin, key, label int64
 		valid              uint8
 		split              string
 		state              uint8
-		v                  [2]float64
+		v                  [2]float32
 	}
 	var all []row
 	for f := int64(0); f < 2; f++ {
 		for r := int64(0); r < 30; r++ {
 			o := f<<originRowBits | r
 			all = append(all, row{origin: o, key: 1000*f + r, label: r % 3, valid: uint8(r%7/6 ^ 1), split: fmt.Sprint("s", r%2),
-				state: stateHit | uint8(r%5/4), v: [2]float64{float64(o) + 0.25, -float64(r)}})
+				state: stateHit | uint8(r%5/4), v: [2]float32{float32(o) + 0.25, -float32(r)}})
 		}
 	}
 	spans := [][2]int{{40, 60}, {0, 10}, {30, 40}, {10, 30}, {60, 60}}
@@ -47,12 +47,12 @@ func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
 		rows := all[s[0]:s[1]]
 		b := &spill.Batch{Rows: len(rows), Cols: []spill.Column{{Kind: spill.Int64s, I64: []int64{}}, {Kind: spill.Int64s, I64: []int64{}},
 			{Kind: spill.Int64s, I64: []int64{}}, {Kind: spill.Bytes, Width: 1, U8: []uint8{}}, {Kind: spill.Strings, Str: []string{}},
-			{Kind: spill.Bytes, Width: 1, U8: []uint8{}}, {Kind: spill.Float64s, Width: 2, F64: []float64{}}}}
+			{Kind: spill.Bytes, Width: 1, U8: []uint8{}}, {Kind: spill.Float32s, Width: 2, F32: []float32{}}}}
 		for _, r := range rows {
 			c := b.Cols
 			c[0].I64, c[1].I64, c[2].I64 = append(c[0].I64, r.origin), append(c[1].I64, r.key), append(c[2].I64, r.label)
 			c[3].U8, c[4].Str, c[5].U8 = append(c[3].U8, r.valid), append(c[4].Str, r.split), append(c[5].U8, r.state)
-			c[6].F64 = append(c[6].F64, r.v[:]...)
+			c[6].F32 = append(c[6].F32, r.v[:]...)
 		}
 		if err := w.Write(b); err != nil {
 			t.Fatal(err)
@@ -82,7 +82,7 @@ func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
 			valid := tab.LabelValid == nil || tab.LabelValid[i]
 			anyInvalid = anyInvalid || !valid
 			if gs.origin[i] != r.origin || tab.IntKeys[i] != r.key || tab.IntLabels[i] != r.label || valid != (r.valid == 1) ||
-				tab.Split[i] != r.split || gs.state[i] != r.state || !slices.Equal(gs.f64[2*i:2*i+2], r.v[:]) {
+				tab.Split[i] != r.split || gs.state[i] != r.state || !slices.Equal(gs.f32[2*i:2*i+2], r.v[:]) {
 				t.Fatalf("max hash %x: row %d is origin %d key %d, want %+v", maxHash, i, gs.origin[i], tab.IntKeys[i], r)
 			}
 		}

@@ -85,7 +85,7 @@ func scanAll(t *testing.T, b []byte) {
 			for i := range dest {
 				dest[i] = int32(i)
 			}
-			sc := &Scatter{Vector: "p", Width: 3, Stride: 3, Dest: dest, Out: make([]float64, 3*len(dest)), Hits: make([]uint16, len(dest)), Bad: make([]uint8, len(dest))}
+			sc := &Scatter{Vector: "p", Width: 3, Stride: 3, Dest: dest, Out: make([]float32, 3*len(dest)), Hits: make([]uint16, len(dest)), Bad: make([]uint8, len(dest))}
 			for rg := 0; rg < src.RowGroups(); rg++ {
 				_ = src.ScatterRowGroup(ctx, rg, sc)
 			}

@@ -201,7 +201,7 @@ func TestScatterMatchesScan(t *testing.T) {
 	if src.RowGroups() != 3 {
 		t.Fatalf("%d row groups", src.RowGroups())
 	}
-	sc := &Scatter{Vector: "probs", Width: 2, Stride: 3, Offset: 1, Dest: dest, Out: make([]float64, 3*n), Hits: make([]uint16, n)}
+	sc := &Scatter{Vector: "probs", Width: 2, Stride: 3, Offset: 1, Dest: dest, Out: make([]float32, 3*n), Hits: make([]uint16, n)}
 	for _, rg := range []int{2, 0, 1} {
 		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
 			t.Fatal(err)
@@ -219,7 +219,7 @@ func TestScatterMatchesScan(t *testing.T) {
 		if sc.Hits[d] != wantHit {
 			t.Fatalf("file row %d → %d: hits %d, want %d", r, d, sc.Hits[d], wantHit)
 		}
-		if valid[r] && (sc.Out[3*d+1] != float64(r) || sc.Out[3*d+2] != -float64(r) || sc.Out[3*d] != 0) {
+		if valid[r] && (sc.Out[3*d+1] != float32(r) || sc.Out[3*d+2] != -float32(r) || sc.Out[3*d] != 0) {
 			t.Fatalf("file row %d → %d: got %v", r, d, sc.Out[3*d:3*d+3])
 		}
 	}

@@ -143,14 +143,14 @@ func TestScatterFirstRowAndLongRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: []int32{0, 1, 2}, Out: make([]float64, 6), Hits: make([]uint16, 3), Bad: make([]uint8, 3)}
+	sc := &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: []int32{0, 1, 2}, Out: make([]float32, 6), Hits: make([]uint16, 3), Bad: make([]uint8, 3)}
 	if err := src.ScatterRowGroup(ctx, 0, sc); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(sc.Hits) != "[1 1 1]" || fmt.Sprint(sc.Bad) != fmt.Sprint([]uint8{0, BadWidth, 0}) || fmt.Sprint(sc.Out) != "[1 2 3 4 6 7]" {
 		t.Errorf("hits %v, bad %v, out %v", sc.Hits, sc.Bad, sc.Out)
 	}
-	sc = &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: []int32{0, 1, 2}, Out: make([]float64, 6), Hits: make([]uint16, 3)}
+	sc = &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: []int32{0, 1, 2}, Out: make([]float32, 6), Hits: make([]uint16, 3)}
 	if err := src.ScatterRowGroup(ctx, 0, sc); !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "row 1 has 3 values") {
 		t.Errorf("a long row without Bad: %v", err)
 	}
@@ -262,7 +262,7 @@ func TestScatterRegularAndIrregularPages(t *testing.T) {
 			dest[i] = -1
 		}
 	}
-	sc := &Scatter{Vector: "v", Width: 3, Stride: 4, Offset: 1, Dest: dest, Out: make([]float64, 4*n), Hits: make([]uint16, n)}
+	sc := &Scatter{Vector: "v", Width: 3, Stride: 4, Offset: 1, Dest: dest, Out: make([]float32, 4*n), Hits: make([]uint16, n)}
 	for rg := 0; rg < src.RowGroups(); rg++ {
 		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
 			t.Fatal(err)
@@ -273,7 +273,7 @@ func TestScatterRegularAndIrregularPages(t *testing.T) {
 			continue
 		}
 		got := sc.Out[4*d : 4*d+4]
-		if sc.Hits[d] != 1 || got[0] != 0 || got[1] != float64(i) || got[2] != -float64(i) || got[3] != 0.5 {
+		if sc.Hits[d] != 1 || got[0] != 0 || got[1] != float32(i) || got[2] != -float32(i) || got[3] != 0.5 {
 			t.Fatalf("row %d → %d: hits %d, out %v", i, d, sc.Hits[d], got)
 		}
 	}
@@ -283,7 +283,7 @@ func TestScatterRegularAndIrregularPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc = &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: []int32{0, 1, 2}, Out: make([]float64, 6), Hits: make([]uint16, 3), Bad: make([]uint8, 3)}
+	sc = &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: []int32{0, 1, 2}, Out: make([]float32, 6), Hits: make([]uint16, 3), Bad: make([]uint8, 3)}
 	if err := src.ScatterRowGroup(ctx, 0, sc); err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestRowGroupAtATime(t *testing.T) {
 		for i := range dest {
 			dest[i] = int32(n - 1 - i) // reversed, to see that Dest is row-group local
 		}
-		sc := &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: dest, Out: make([]float64, 2*n), Hits: make([]uint16, n), Bad: make([]uint8, n), Local: true}
+		sc := &Scatter{Vector: "v", Width: 2, Stride: 2, Dest: dest, Out: make([]float32, 2*n), Hits: make([]uint16, n), Bad: make([]uint8, n), Local: true}
 		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
 			t.Fatal(err)
 		}
@@ -403,7 +403,7 @@ func TestRowGroupAtATime(t *testing.T) {
 					t.Errorf("file row 17: bad %d, hits %d", sc.Bad[d], sc.Hits[d])
 				}
 			default:
-				if sc.Out[2*d] != float64(r) || sc.Out[2*d+1] != -float64(r) || sc.Hits[d] != 1 || sc.Bad[d] != 0 {
+				if sc.Out[2*d] != float32(r) || sc.Out[2*d+1] != -float32(r) || sc.Hits[d] != 1 || sc.Bad[d] != 0 {
 					t.Errorf("file row %d: %v, hits %d, bad %d", r, sc.Out[2*d:2*d+2], sc.Hits[d], sc.Bad[d])
 				}
 			}

@@ -16,7 +16,8 @@ import (
 // straight into the rows of the aligned matrix, so every value is copied once.
 //
 // Row r of the file lands in destination row Dest[r] of Out (nowhere where
-// Dest[r] < 0): its Width values are added at Out[Dest[r]*Stride+Offset:], and
+// Dest[r] < 0): its Width values are added at Out[Dest[r]*Stride+Offset:], as
+// float32 (a float64 column's values are rounded; a float32 column's are exact), and
 // Hits[Dest[r]] is incremented. Adding lets a caller average duplicate rows. A row
 // whose vector is null is skipped, so Hits also says where the modality is present.
 // Scatters of files whose Dest values do not overlap may run concurrently.
@@ -30,7 +31,7 @@ type Scatter struct {
 	Stride int
 	Offset int
 	Dest   []int32
-	Out    []float64
+	Out    []float32
 	Hits   []uint16
 	Bad    []uint8 // per destination row; nil: bad rows are errors
 	// Local indexes Dest by the row within the row group being scattered (one
@@ -150,7 +151,7 @@ func scatterScalars(ctx context.Context, pf *parquet.File, group parquet.RowGrou
 		}
 		base := int(d)*s.Stride + s.Offset
 		for j := range cols {
-			s.Out[base+j] += cols[j][r]
+			s.Out[base+j] += float32(cols[j][r])
 		}
 		s.Hits[d]++
 	}
@@ -216,7 +217,7 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 					base = int(s.Dest[row])*s.Stride + s.Offset
 					out := s.Out[base : base+w]
 					for e, v := range vals[j : j+w] {
-						out[e] += v
+						out[e] += float32(v)
 					}
 				}
 			}
@@ -243,7 +244,7 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 			switch {
 			case d == maxDef:
 				if hasDest && elem < s.Width {
-					s.Out[base+elem] += vals[vi]
+					s.Out[base+elem] += float32(vals[vi])
 				}
 				vi++
 				elem++

@@ -17,9 +17,9 @@ const RowGroupRows = 128 << 10
 const writeBatch = 4096
 
 // OutColumn is one column to write. Set exactly one data field. Valid, when not nil,
-// makes the column nullable (false = null). List64 with Width > 0 writes
-// list<float32>, Width values per row (probabilities are float32 for analysts: half
-// the bytes, and more precision than any calibration can claim).
+// makes the column nullable (false = null). List64 (or List32) with Width > 0
+// writes list<float32>, Width values per row (probabilities are float32 for
+// analysts: half the bytes, and more precision than any calibration can claim).
 type OutColumn struct {
 	Name    string
 	Int64   []int64
@@ -28,6 +28,7 @@ type OutColumn struct {
 	String  []string
 	Bool    []bool
 	List64  []float64
+	List32  []float32
 	Width   int
 	Valid   []bool
 }
@@ -45,7 +46,7 @@ func (c *OutColumn) node() (parquet.Node, error) {
 		n = parquet.String()
 	case c.Bool != nil:
 		n = parquet.Leaf(parquet.BooleanType)
-	case c.List64 != nil:
+	case c.List64 != nil, c.List32 != nil:
 		n = parquet.List(parquet.Leaf(parquet.FloatType))
 	default:
 		return nil, fmt.Errorf("lake: column %q: no data", c.Name)
@@ -86,7 +87,7 @@ func WriteParquet(w io.Writer, rows int, cols []OutColumn) error {
 	index := make([]int, len(cols))
 	for i, c := range cols {
 		path := []string{c.Name}
-		if c.List64 != nil {
+		if c.List64 != nil || c.List32 != nil {
 			path = append(path, "list", "element")
 		}
 		leaf, ok := schema.Lookup(path...)
@@ -146,6 +147,16 @@ func (c *OutColumn) values(buf []parquet.Value, lo, hi, col int) []parquet.Value
 					rep = 0
 				}
 				buf = append(buf, parquet.FloatValue(float32(x)).Level(rep, def+1, col))
+			}
+			continue
+		case c.List32 != nil:
+			row := c.List32[r*c.Width : (r+1)*c.Width]
+			for k, x := range row {
+				rep := 1
+				if k == 0 {
+					rep = 0
+				}
+				buf = append(buf, parquet.FloatValue(x).Level(rep, def+1, col))
 			}
 			continue
 		}

@@ -96,9 +96,9 @@ func run(dir string, fits []string) error {
 			stages := map[string]func() error{
 				"unimodal": func() (err error) {
 					uni, err = fusion.FitUnimodal(ctx, f, lr, workers)
-					in = &fusion.Inputs{Frame: f, Unimodal: make([][]float64, len(f.Blocks))}
+					in = &fusion.Inputs{Frame: f, Unimodal: make([][]float32, len(f.Blocks))}
 					for b, u := range uni {
-						in.Unimodal[b] = make([]float64, f.Rows*f.Classes)
+						in.Unimodal[b] = make([]float32, f.Rows*f.Classes)
 						u.Predict(&f.Blocks[b], in.Unimodal[b])
 					}
 					return err
@@ -172,9 +172,9 @@ func load(dir string) (*fusion.Frame, error) {
 		if len(raw) != 8*n*v.Width {
 			return nil, fmt.Errorf("%s.f64: %d bytes, want %d rows × %d features", v.Name, len(raw), n, v.Width)
 		}
-		vals := make([]float64, n*v.Width)
+		vals := make([]float32, n*v.Width) // as a lakefuse frame holds them
 		for i := range vals {
-			vals[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
+			vals[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:])))
 		}
 		present := make([]bool, n)
 		for i := range present {
