@@ -712,3 +712,36 @@ func TestAzureDeployment(t *testing.T) {
 		}
 	}
 }
+
+// The image: every base pinned by a sha256 digest (a tag alone can move under
+// a rebuild), the build stage on the builder's platform cross-compiling for the
+// target's (TARGETARCH: a multi-arch build without emulation), a static binary,
+// and no root user at run time.
+func TestDockerfile(t *testing.T) {
+	raw, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var froms []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.EqualFold(f[0], "FROM") {
+			froms = append(froms, line)
+			image := f[1]
+			if strings.HasPrefix(image, "--platform=") {
+				image = f[2]
+			}
+			at := strings.Index(image, "@sha256:")
+			if at < 0 || len(image[at+len("@sha256:"):]) != 64 || strings.Trim(image[at+len("@sha256:"):], "0123456789abcdef") != "" {
+				t.Errorf("%q: the base image is not pinned by a sha256 digest", line)
+			}
+		}
+	}
+	if len(froms) != 2 || !strings.Contains(froms[0], "--platform=$BUILDPLATFORM") {
+		t.Errorf("want a build stage on $BUILDPLATFORM and a run stage; FROM lines %q", froms)
+	}
+	for _, want := range []string{"ARG TARGETARCH", "GOARCH=${TARGETARCH}", "CGO_ENABLED=0", "USER nonroot"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("the Dockerfile lacks %q", want)
+		}
+	}
+}
