@@ -18,9 +18,10 @@
 #   crane digest golang:1.26-bookworm
 #   crane digest gcr.io/distroless/static-debian12:nonroot
 #
-# The digests below are the ones the images had in 2026 (the development VM has
-# no registry access, so they were not pulled here): a digest a registry no
-# longer serves fails the build at FROM, never silently.
+# The digests below are ones these tags had in 2026, as other public projects pin
+# them; the development VM has no registry access, so they were not pulled or
+# verified here. A digest a registry does not serve fails the build at FROM,
+# never silently: refresh them before the first build.
 FROM --platform=$BUILDPLATFORM golang:1.26-bookworm@sha256:b305420a68d0f229d91eb3b3ed9e519fcf2cf5461da4bef997bf927e8c0bfd2b AS build
 WORKDIR /src
 COPY go.mod go.sum ./
