@@ -313,6 +313,20 @@ func TestKubernetesManifests(t *testing.T) {
 			if args[0] != "run" || sc["readOnlyRootFilesystem"] != true || sc["allowPrivilegeEscalation"] != false {
 				t.Errorf("%s: container args %v, security %v", path, args, sc)
 			}
+			if kind == "CronJob" {
+				// The dates come from the time the CronJob scheduled the Job
+				// (its name), in the CronJob's time zone.
+				env := map[string]string{}
+				for _, e := range c["env"].([]any) {
+					e := e.(map[string]any)
+					v, _ := e["value"].(string)
+					env[e["name"].(string)] = v
+				}
+				zone, _ := obj["spec"].(map[string]any)["timeZone"].(string)
+				if env["LAKEFUSE_CRONJOB_JOB_NAME"] != "$(JOB_NAME)" || zone == "" || env["LAKEFUSE_TIMEZONE"] != zone {
+					t.Errorf("%s: the CronJob should pass its Job name (LAKEFUSE_CRONJOB_JOB_NAME=$(JOB_NAME)) and its timeZone %q (LAKEFUSE_TIMEZONE %q)", path, zone, env["LAKEFUSE_TIMEZONE"])
+				}
+			}
 			rules := spec["podFailurePolicy"].(map[string]any)["rules"].([]any)
 			codes := rules[0].(map[string]any)["onExitCodes"].(map[string]any)["values"]
 			if !strings.Contains(strings.ReplaceAll(strings.Trim(strings.TrimSpace(yamlString(codes)), "[]"), " ", ""), "2,3,5,6,70,137") {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,14 +35,19 @@ func expand(s string, now time.Time) string {
 // LAKEFUSE_SCHEDULED_TIME (RFC 3339), which the schedulers set from the time the
 // run was scheduled for (EventBridge Scheduler's <aws.scheduler.scheduled-time>;
 // see terraform/), so a retry after midnight still reads the scheduled day; else
-// now. It is in LAKEFUSE_TIMEZONE (an IANA name, the schedule's time zone), else
-// UTC.
+// the scheduled time in a Kubernetes CronJob's Job name
+// (LAKEFUSE_CRONJOB_JOB_NAME, cronJobTime); else now. It is in
+// LAKEFUSE_TIMEZONE (an IANA name, the schedule's time zone), else UTC.
 func scheduledTime() (time.Time, error) {
 	t := time.Now()
 	if s := os.Getenv("LAKEFUSE_SCHEDULED_TIME"); s != "" {
 		var err error
 		if t, err = time.Parse(time.RFC3339, s); err != nil {
 			return time.Time{}, fmt.Errorf("%w: LAKEFUSE_SCHEDULED_TIME %q: want an RFC 3339 time such as 2026-11-27T02:00:00Z", errUsage, s)
+		}
+	} else if name := os.Getenv("LAKEFUSE_CRONJOB_JOB_NAME"); name != "" {
+		if at, ok := cronJobTime(name, t); ok {
+			t = at
 		}
 	}
 	loc := time.UTC
@@ -52,6 +58,27 @@ func scheduledTime() (time.Time, error) {
 		}
 	}
 	return t.In(loc), nil
+}
+
+// cronJobTime is the time a Kubernetes CronJob scheduled the Job it named: the
+// controller names each Job <cronjob>-<scheduled time in minutes since the
+// epoch>, the same name for every retry of the Job's pods. A name without such a
+// suffix (a Job created by hand) is not one, nor is a suffix that would put the
+// schedule before 2000 or after now.
+func cronJobTime(name string, now time.Time) (time.Time, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 {
+		return time.Time{}, false
+	}
+	minutes, err := strconv.ParseInt(name[i+1:], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	t := time.Unix(minutes*60, 0)
+	if t.Before(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)) || t.After(now.Add(time.Minute)) {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // expandNow is expand at the scheduled time.

@@ -582,9 +582,24 @@ func TestScheduledTime(t *testing.T) {
 	if _, err := scheduledTime(); err == nil {
 		t.Error("a scheduled time that is not RFC 3339 was accepted")
 	}
+	t.Setenv("LAKEFUSE_SCHEDULED_TIME", "")
+	// A Kubernetes CronJob's Job name: nightly-29929140 is 2026-11-27T03:00Z in
+	// minutes since the epoch; LAKEFUSE_SCHEDULED_TIME, when set, wins.
+	t.Setenv("LAKEFUSE_CRONJOB_JOB_NAME", "lakefuse-nightly-29929140")
+	now, err = scheduledTime()
+	if err != nil || expand("{yesterday}", now) != "2026-11-26" {
+		t.Errorf("a CronJob's Job name: %v (%v), want the 27th at 03:00 UTC", now, err)
+	}
+	for _, name := range []string{"manual-run", "manual-7", "nightly-99999999999"} { // by hand; 1970; the future
+		t.Setenv("LAKEFUSE_CRONJOB_JOB_NAME", name)
+		if now, _ := scheduledTime(); time.Since(now) > time.Minute {
+			t.Errorf("Job name %q: %v, want now", name, now)
+		}
+	}
 	lakeURL, dir := writeCSVLake(t)
 	spec := filepath.Join(dir, "toy.yaml")
 	os.WriteFile(spec, []byte(toySpec), 0o644)
+	t.Setenv("LAKEFUSE_SCHEDULED_TIME", "yesterday at two")
 	if code, _, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "x-{today}", spec); code != exitSpec || !strings.Contains(stderr, "LAKEFUSE_SCHEDULED_TIME") {
 		t.Errorf("a bad scheduled time: exit %d\n%s", code, stderr)
 	}
