@@ -328,7 +328,13 @@ func TestKubernetesManifests(t *testing.T) {
 				}
 			}
 			rules := spec["podFailurePolicy"].(map[string]any)["rules"].([]any)
-			codes := rules[0].(map[string]any)["onExitCodes"].(map[string]any)["values"]
+			// A disrupted pod (evicted, preempted) is ignored before any exit
+			// code is read: killed after its grace period it exits 137.
+			first := rules[0].(map[string]any)
+			if conds, _ := first["onPodConditions"].([]any); first["action"] != "Ignore" || len(conds) != 1 || conds[0].(map[string]any)["type"] != "DisruptionTarget" {
+				t.Errorf("%s: the first pod failure rule should ignore DisruptionTarget, got %v", path, first)
+			}
+			codes := rules[1].(map[string]any)["onExitCodes"].(map[string]any)["values"]
 			if !strings.Contains(strings.ReplaceAll(strings.Trim(strings.TrimSpace(yamlString(codes)), "[]"), " ", ""), "2,3,5,6,70,137") {
 				t.Errorf("%s: pods should fail at once on exit codes 2, 3, 5, 6, 70 (a crash) and 137 (out of memory), got %v", path, codes)
 			}
