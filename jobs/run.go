@@ -50,6 +50,26 @@ type Options struct {
 	// it writes its bucket groups' rows and its state, and the last shard to
 	// finish commits the run.
 	Shard *shard.Identity
+	// DatesFrom is the time the placeholders of the run id and the filters
+	// ({today}, {yesterday}) were expanded at, and where it came from; the
+	// manifest records it beside the expanded filters. Nil: not recorded.
+	DatesFrom *DatesFrom
+}
+
+// DatesFrom is the time a run's dates were taken from: the time a scheduler
+// scheduled it for, or the time it started.
+type DatesFrom struct {
+	Time   time.Time `json:"time"`
+	Source string    `json:"source"` // LAKEFUSE_SCHEDULED_TIME, LAKEFUSE_CRONJOB_JOB_NAME or start
+}
+
+// manifestJob is what a manifest says of the job.
+func (r *runner) manifestJob(name, dataset string, filters map[string]string, rows any) map[string]any {
+	job := map[string]any{"name": name, "dataset": dataset, "filters": filters, "rows": rows}
+	if r.opts.DatesFrom != nil {
+		job["dates_from"] = r.opts.DatesFrom
+	}
+	return job
 }
 
 // Result is a committed run.
@@ -277,7 +297,7 @@ func execute(ctx context.Context, spec *Spec, opts Options, lm *loadedModels) (r
 		SpecSHA256: spec.Hash(),
 		Created:    time.Now().UTC(),
 		Versions:   versions(),
-		Job:        map[string]any{"name": spec.Name, "dataset": spec.Dataset, "filters": spec.Filters, "rows": report.Rows},
+		Job:        r.manifestJob(spec.Name, spec.Dataset, spec.Filters, report.Rows),
 	}
 	if err := att.Commit(ctx, manifest); err != nil {
 		return nil, r.yieldTo(ctx, err, runID, prefix)

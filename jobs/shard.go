@@ -364,8 +364,9 @@ func finalize(ctx context.Context, l *lake.Lake, prefix string, count int, log *
 		att.Abort()
 		return nil, r.yieldTo(ctx, err, r.runID, prefix)
 	}
-	manifest := lake.Manifest{RunID: r.runID, SpecSHA256: states[0].SpecSHA256, Created: time.Now().UTC(), Versions: versions(),
-		Job: map[string]any{"name": first.Name, "dataset": first.Dataset, "filters": first.Filters, "rows": rep.Rows, "shards": rep.Shards}}
+	job := r.manifestJob(first.Name, first.Dataset, first.Filters, rep.Rows)
+	job["shards"] = rep.Shards
+	manifest := lake.Manifest{RunID: r.runID, SpecSHA256: states[0].SpecSHA256, Created: time.Now().UTC(), Versions: versions(), Job: job}
 	if err := att.Commit(ctx, manifest); err != nil {
 		return nil, r.yieldTo(ctx, err, r.runID, prefix)
 	}

@@ -224,6 +224,10 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *runID, err = expandNow(*runID); err != nil {
 		return err
 	}
+	dates, err := datesFrom()
+	if err != nil {
+		return err
+	}
 	switch {
 	case *runID == "" && id != nil:
 		// Every shard must name the same run: derive it from what they share.
@@ -232,7 +236,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *runID == "":
 		*runID = spec.Name + "-score-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id, DatesFrom: dates}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Score(ctx, spec, opts, *models) })
 	})
 	if err != nil {
@@ -286,7 +290,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *runID, err = expandNow(*runID); err != nil {
 		return err
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	dates, err := datesFrom()
+	if err != nil {
+		return err
+	}
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id, DatesFrom: dates}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Run(ctx, spec, opts) })
 	})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lakefuse/lakefuse/jobs"
 )
 
 // expand fills placeholders in --run-id and --filter values, for scheduled jobs
@@ -39,25 +41,36 @@ func expand(s string, now time.Time) string {
 // (LAKEFUSE_CRONJOB_JOB_NAME, cronJobTime); else now. It is in
 // LAKEFUSE_TIMEZONE (an IANA name, the schedule's time zone), else UTC.
 func scheduledTime() (time.Time, error) {
-	t := time.Now()
+	d, err := datesFrom()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return d.Time, nil
+}
+
+// datesFrom is scheduledTime with where it came from, for the manifest.
+func datesFrom() (*jobs.DatesFrom, error) {
+	d := &jobs.DatesFrom{Time: time.Now(), Source: "start"}
 	if s := os.Getenv("LAKEFUSE_SCHEDULED_TIME"); s != "" {
 		var err error
-		if t, err = time.Parse(time.RFC3339, s); err != nil {
-			return time.Time{}, fmt.Errorf("%w: LAKEFUSE_SCHEDULED_TIME %q: want an RFC 3339 time such as 2026-11-27T02:00:00Z", errUsage, s)
+		if d.Time, err = time.Parse(time.RFC3339, s); err != nil {
+			return nil, fmt.Errorf("%w: LAKEFUSE_SCHEDULED_TIME %q: want an RFC 3339 time such as 2026-11-27T02:00:00Z", errUsage, s)
 		}
+		d.Source = "LAKEFUSE_SCHEDULED_TIME"
 	} else if name := os.Getenv("LAKEFUSE_CRONJOB_JOB_NAME"); name != "" {
-		if at, ok := cronJobTime(name, t); ok {
-			t = at
+		if at, ok := cronJobTime(name, d.Time); ok {
+			d.Time, d.Source = at, "LAKEFUSE_CRONJOB_JOB_NAME"
 		}
 	}
 	loc := time.UTC
 	if name := os.Getenv("LAKEFUSE_TIMEZONE"); name != "" {
 		var err error
 		if loc, err = time.LoadLocation(name); err != nil {
-			return time.Time{}, fmt.Errorf("%w: LAKEFUSE_TIMEZONE %q: want an IANA time zone such as Europe/Paris", errUsage, name)
+			return nil, fmt.Errorf("%w: LAKEFUSE_TIMEZONE %q: want an IANA time zone such as Europe/Paris", errUsage, name)
 		}
 	}
-	return t.In(loc), nil
+	d.Time = d.Time.In(loc)
+	return d, nil
 }
 
 // cronJobTime is the time a Kubernetes CronJob scheduled the Job it named: the

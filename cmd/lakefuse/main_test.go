@@ -599,6 +599,20 @@ func TestScheduledTime(t *testing.T) {
 	lakeURL, dir := writeCSVLake(t)
 	spec := filepath.Join(dir, "toy.yaml")
 	os.WriteFile(spec, []byte(toySpec), 0o644)
+	// The run id's date and the manifest come from the CronJob's schedule, in
+	// the schedule's zone (03:00 UTC is noon in Tokyo, the same day).
+	t.Setenv("LAKEFUSE_CRONJOB_JOB_NAME", "lakefuse-nightly-29929140")
+	t.Setenv("LAKEFUSE_TIMEZONE", "Asia/Tokyo")
+	if code, _, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "nightly-{today}", spec); code != 0 {
+		t.Fatalf("a CronJob's run: exit %d\n%s", code, stderr)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "lake", "runs", "nightly-2026-11-27", "manifest.json"))
+	if err != nil || !strings.Contains(string(raw), `"dates_from": {`) || !strings.Contains(string(raw), `"time": "2026-11-27T12:00:00+09:00"`) ||
+		!strings.Contains(string(raw), `"source": "LAKEFUSE_CRONJOB_JOB_NAME"`) {
+		t.Errorf("the manifest does not record the CronJob's scheduled time (%v):\n%s", err, raw)
+	}
+	t.Setenv("LAKEFUSE_CRONJOB_JOB_NAME", "")
+	t.Setenv("LAKEFUSE_TIMEZONE", "")
 	t.Setenv("LAKEFUSE_SCHEDULED_TIME", "yesterday at two")
 	if code, _, stderr := lakefuse(t, "run", "--lake", lakeURL, "--run-id", "x-{today}", spec); code != exitSpec || !strings.Contains(stderr, "LAKEFUSE_SCHEDULED_TIME") {
 		t.Errorf("a bad scheduled time: exit %d\n%s", code, stderr)
