@@ -434,6 +434,20 @@ func TestScheduledTimeWired(t *testing.T) {
 			t.Errorf("the schedule's input lacks %s:\n%s", want, input)
 		}
 	}
+	// Cloud Scheduler cannot pass its time: the Cloud Run job takes the dates
+	// at its start, in the schedule's zone.
+	gcp := load(t, "gcp")
+	zone := false
+	for _, job := range gcp.blocks("resource", "google_cloud_run_v2_job", "lakefuse") {
+		walk(job.Body, func(a *hclsyntax.Attribute, _ []string) {
+			if a.Name == "value" && gcp.source(a.Expr.Range()) == "var.schedule_timezone" {
+				zone = true
+			}
+		})
+	}
+	if !zone {
+		t.Error("the Cloud Run job does not pass var.schedule_timezone as LAKEFUSE_TIMEZONE")
+	}
 }
 
 // GCP applies from an empty project: terraform enables the APIs, the Cloud Run

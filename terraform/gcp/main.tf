@@ -142,6 +142,14 @@ resource "google_cloud_run_v2_job" "lakefuse" {
           name  = "LAKEFUSE_LOG_FORMAT"
           value = "gcp" # Cloud Logging's keys: severity, message
         }
+        # {today} and {yesterday} in the schedule's time zone. Cloud Scheduler
+        # cannot hand the container its schedule time, so the dates are those of
+        # the execution's start, a few seconds after it; Cloud Run never retries
+        # an execution (max_retries 0), so no later attempt can read another day.
+        env {
+          name  = "LAKEFUSE_TIMEZONE"
+          value = var.schedule_timezone
+        }
         resources {
           limits = {
             cpu    = var.cpu
