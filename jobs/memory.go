@@ -16,8 +16,9 @@ import (
 // data structures it builds. The estimate is of the live heap: peak RSS reaches
 // up to about twice that when the budget leaves the collector room (GOGC), and
 // stays near the budget when it does not (GOMEMLIMIT). Compared on two workloads
-// (docs/decisions.md): the 2M-row shared benchmark, estimate 1.77 GB, peak RSS
-// 1.33 GB; 16,000 rows × 100 classes, estimate 0.50 GB, live heap 0.40 GB, peak
+// (docs/decisions.md): the 2M-row shared benchmark, estimate 1.1 GiB, live heap
+// at most 0.66 GB, peak RSS 0.93 GB (float32 blocks, GOGC 25; with float64 blocks
+// it was estimate 1.77 GB, peak RSS 1.33 GB); 16,000 rows × 100 classes, estimate 0.50 GB, live heap 0.40 GB, peak
 // RSS 0.86 GB.
 const (
 	keyBytesInt   = 8 + 8   // the scanned key, and its slot in the alignment map
