@@ -49,14 +49,10 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [
 	// outside them), for scoring in frame order.
 	fold, folds, _ := f.StratifiedFolds(rows, fusion.Folds)
 	size := make([]int64, folds)
-	foldOf := make([]int8, f.Rows)
-	for i := range foldOf {
-		foldOf[i] = -1
+	for _, fo := range fold {
+		size[fo]++
 	}
-	for j, i := range rows {
-		foldOf[i] = int8(fold[j])
-		size[fold[j]]++
-	}
+	foldOf := foldOfRow(f.Rows, rows, fold)
 	right := make([][]int64, len(strategies)) // per strategy, per fold
 	for si := range right {
 		right[si] = make([]int64, folds)
@@ -176,6 +172,20 @@ func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusi
 			})
 		}
 	}
+}
+
+// foldOfRow is each of n frame rows' fold (fold[j] for rows[j]), -1 for a row
+// outside rows: the folds in frame order, so that scoring reads the
+// probabilities sequentially (rows are in key-hash order).
+func foldOfRow(n int, rows, fold []int) []int8 {
+	out := make([]int8, n)
+	for i := range out {
+		out[i] = -1
+	}
+	for j, i := range rows {
+		out[i] = int8(fold[j])
+	}
+	return out
 }
 
 // sameInputs reports whether the out-of-fold inputs are the in-sample ones,

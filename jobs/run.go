@@ -464,15 +464,7 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 			}
 		}
 		fold, folds, _ := f.StratifiedFolds(rows, fusion.Folds)
-		// Scored in frame order (rows are in key-hash order: reading the
-		// probabilities in it misses the cache on every row).
-		foldOf := make([]int8, f.Rows)
-		for i := range foldOf {
-			foldOf[i] = -1
-		}
-		for j, i := range rows {
-			foldOf[i] = int8(fold[j])
-		}
+		foldOf := foldOfRow(f.Rows, rows, fold)
 		right, lls := make([]int64, folds), make([]eval.LogLoss, folds)
 		p := make([]float64, k)
 		for i, fo := range foldOf {
