@@ -45,6 +45,13 @@ func widen(dst []float64, src []float32) []float64 {
 	return dst
 }
 
+// narrow writes float64 values into dst as float32 (rounded).
+func narrow(dst []float32, src []float64) {
+	for i, v := range src {
+		dst[i] = float32(v)
+	}
+}
+
 // appendWide appends float32 values to dst as float64.
 func appendWide(dst []float64, src []float32) []float64 {
 	for _, v := range src {

@@ -129,9 +129,7 @@ func (p *hybridParams) units(ctx context.Context, in *Inputs) (*Inputs, error) {
 				if gp.row(in.Frame, idx, i, x) {
 					blk.Present[i] = true
 					gp.LR.PredictProba(x, z)
-					for c, p := range z {
-						blk.Values[i*k+c] = float32(p)
-					}
+					narrow(blk.Values[i*k:(i+1)*k], z)
 				}
 			}
 			return nil

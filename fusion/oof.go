@@ -84,9 +84,7 @@ func OutOfFold(ctx context.Context, f *Frame, models []*Unimodal, unimodal [][]f
 				x, z := make([]float64, blk.Width), make([]float64, k)
 				for _, i := range heldOut { // folds own disjoint rows
 					lr.PredictProba(widen(x, blk.Row(i)), z)
-					for c, p := range z {
-						oof[b][i*k+c] = float32(p)
-					}
+					narrow(oof[b][i*k:(i+1)*k], z)
 				}
 				return nil
 			})

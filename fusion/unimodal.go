@@ -76,16 +76,12 @@ func (u *Unimodal) Predict(b *Block, out []float32) {
 	for i := range b.Present {
 		dst := out[i*k : (i+1)*k]
 		if !b.Present[i] {
-			for c, p := range u.Prior {
-				dst[c] = float32(p)
-			}
+			narrow(dst, u.Prior)
 			continue
 		}
 		if u.LR != nil {
 			u.LR.PredictProba(widen(x, b.Row(i)), z)
-			for c, p := range z {
-				dst[c] = float32(p)
-			}
+			narrow(dst, z)
 			continue
 		}
 		normalise(b.Row(i), dst)
