@@ -86,17 +86,17 @@ func parse(fs *flag.FlagSet, args []string, wantArgs int, what string) error {
 	return nil
 }
 
-// filterFlag collects --filter k=v partition filters, which override the spec's.
+// filterFlag collects --filter k=v partition filters, which override the spec's;
+// their placeholders are expanded later, with the run id's (expandAll).
 func filterFlag(fs *flag.FlagSet) map[string]string {
 	filters := map[string]string{}
-	fs.Func("filter", "partition filter k=v, overriding the spec's (repeatable)", func(s string) error {
+	fs.Func("filter", "partition filter k=v, overriding the spec's (repeatable); ${VAR}, {today} and {yesterday} are expanded", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
 			return fmt.Errorf("want k=v, got %q", s)
 		}
-		var err error
-		filters[k], err = expandNow(v)
-		return err
+		filters[k] = v
+		return nil
 	})
 	return filters
 }
@@ -213,18 +213,15 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *models == "" {
 		return fmt.Errorf("%w: --models is required", errUsage)
 	}
+	dates, err := expandAll(runID, filters)
+	if err != nil {
+		return err
+	}
 	spec, err := loadRunSpec(ctx, fs.Arg(0), *dataset, filters)
 	if err != nil {
 		return err
 	}
 	id, err := shardIdentity(*shardArg, spec)
-	if err != nil {
-		return err
-	}
-	if *runID, err = expandNow(*runID); err != nil {
-		return err
-	}
-	dates, err := datesFrom()
 	if err != nil {
 		return err
 	}
@@ -279,18 +276,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 		}()
 	}
+	dates, err := expandAll(runID, filters)
+	if err != nil {
+		return err
+	}
 	spec, err := loadRunSpec(ctx, fs.Arg(0), *dataset, filters)
 	if err != nil {
 		return err
 	}
 	id, err := shardIdentity(*shardArg, spec)
-	if err != nil {
-		return err
-	}
-	if *runID, err = expandNow(*runID); err != nil {
-		return err
-	}
-	dates, err := datesFrom()
 	if err != nil {
 		return err
 	}
@@ -859,6 +853,9 @@ func cmdBucket(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *buckets < 1 || *to == "" {
 		return fmt.Errorf("%w: --buckets N and --to DATASET are required", errUsage)
+	}
+	if _, err := expandAll(nil, filters); err != nil {
+		return err
 	}
 	spec, err := jobs.LoadSpec(ctx, fs.Arg(0))
 	if err != nil {

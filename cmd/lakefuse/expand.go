@@ -94,11 +94,20 @@ func cronJobTime(name string, now time.Time) (time.Time, bool) {
 	return t, true
 }
 
-// expandNow is expand at the scheduled time.
-func expandNow(s string) (string, error) {
-	now, err := scheduledTime()
+// expandAll expands the placeholders of a run id (when not nil) and of the
+// filters' values in place, all at one scheduled time (datesFrom), which it
+// returns for the manifest: a run started a moment before midnight cannot name
+// one day and read another.
+func expandAll(runID *string, filters map[string]string) (*jobs.DatesFrom, error) {
+	d, err := datesFrom()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return expand(s, now), nil
+	if runID != nil {
+		*runID = expand(*runID, d.Time)
+	}
+	for k, v := range filters {
+		filters[k] = expand(v, d.Time)
+	}
+	return d, nil
 }
