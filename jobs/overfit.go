@@ -23,10 +23,10 @@ import (
 // (fusion.WarmFitter) starts each fold's fit from its full fit, fitted (in spec
 // order; nil fits cold). A fixed rule, which learns nothing (fusion.Learns), is
 // not refitted: its predictions with the out-of-fold inputs are every fold's.
-// Fits run r.cpu at a time and are deterministic, so the figures are.
-func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, oof [][]float32, fs *fittedState) (*eval.StrategyOOF, error) {
+// Fits run r.cpu at a time and are deterministic, so the figures are. rows are
+// f's training rows in canonical order (f.TrainRows(nil)).
+func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, rows []int, oof [][]float32, fs *fittedState) (*eval.StrategyOOF, error) {
 	fitted := fs.strategies
-	rows := f.TrainRows(nil)
 	if len(rows) == 0 || len(r.spec.Strategies) == 0 || !r.spec.Evaluation.outOfFold() {
 		return nil, nil
 	}

@@ -53,7 +53,7 @@ func TestStrategiesOutOfFold(t *testing.T) {
 		}
 		fitted = append(fitted, s)
 	}
-	got, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, &fittedState{in: in, strategies: fitted})
+	got, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), in.OOF, &fittedState{in: in, strategies: fitted})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestStrategiesOutOfFold(t *testing.T) {
 	// The fixed rule's shortcut (one prediction, no refits) gives what
 	// refitting it per fold gives: hidden behind a type that does not say it
 	// is fixed, late-mean takes the refit path.
-	refit, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, &fittedState{in: in, strategies: []fusion.Strategy{learnsAnyway{fitted[0]}, fitted[1]}})
+	refit, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), in.OOF, &fittedState{in: in, strategies: []fusion.Strategy{learnsAnyway{fitted[0]}, fitted[1]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,12 +128,12 @@ func TestStrategiesOutOfFold(t *testing.T) {
 		t.Errorf("early out of fold %v (warm-started refits), cold refits %v: more than a row of a fold apart", got.Accuracy["early"], want)
 	}
 	r.cpu = 1
-	if one, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, &fittedState{in: in, strategies: fitted}); err != nil || !reflect.DeepEqual(one, got) {
+	if one, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), in.OOF, &fittedState{in: in, strategies: fitted}); err != nil || !reflect.DeepEqual(one, got) {
 		t.Errorf("on one CPU: %+v (%v), on two: %+v", one, err, got)
 	}
 	off := false
 	spec.Evaluation.OutOfFold = &off
-	if none, err := r.strategiesOutOfFold(context.Background(), f, in.OOF, &fittedState{in: in, strategies: fitted}); none != nil || err != nil {
+	if none, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), in.OOF, &fittedState{in: in, strategies: fitted}); none != nil || err != nil {
 		t.Errorf("out_of_fold: false: %+v, %v", none, err)
 	}
 }
@@ -172,11 +172,11 @@ func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
 	if len(fs.probs) != 2 || !sameInputs(fs.in.Unimodal, fs.in.Unimodal) {
 		t.Fatalf("fitPredict kept %d strategies' predictions", len(fs.probs))
 	}
-	reused, err := r.strategiesOutOfFold(context.Background(), f, fs.in.Unimodal, fs)
+	reused, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), fs.in.Unimodal, fs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := r.strategiesOutOfFold(context.Background(), f, fs.in.Unimodal, &fittedState{in: fs.in, strategies: fs.strategies})
+	again, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), fs.in.Unimodal, &fittedState{in: fs.in, strategies: fs.strategies})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -522,7 +522,7 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 	// The same out-of-fold inputs measure every strategy out of fold, for the
 	// report's overfitting table.
 	var err error
-	if r.strategyOOF, err = r.strategiesOutOfFold(ctx, f, oof, fs); err != nil {
+	if r.strategyOOF, err = r.strategiesOutOfFold(ctx, f, train, oof, fs); err != nil {
 		return "", err
 	}
 	return choice.Candidates[best].Name, nil
