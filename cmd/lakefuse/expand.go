@@ -17,7 +17,7 @@ import (
 //	              every retry of one execution, so a retry resumes that run (in
 //	              an AWS Batch array job, the parent's id: every child, a shard,
 //	              names the same run)
-//	{today}       the date, 2006-01-02, of the scheduled time (scheduledTime)
+//	{today}       the date, 2006-01-02, of the scheduled time (datesFrom)
 //	{yesterday}   the day before it
 func expand(s string, now time.Time) string {
 	s = os.Expand(s, func(name string) string {
@@ -33,22 +33,14 @@ func expand(s string, now time.Time) string {
 	).Replace(s)
 }
 
-// scheduledTime is the time the dates of --run-id and --filter are taken from:
-// LAKEFUSE_SCHEDULED_TIME (RFC 3339), which the schedulers set from the time the
-// run was scheduled for (EventBridge Scheduler's <aws.scheduler.scheduled-time>;
-// see terraform/), so a retry after midnight still reads the scheduled day; else
-// the scheduled time in a Kubernetes CronJob's Job name
-// (LAKEFUSE_CRONJOB_JOB_NAME, cronJobTime); else now. It is in
-// LAKEFUSE_TIMEZONE (an IANA name, the schedule's time zone), else UTC.
-func scheduledTime() (time.Time, error) {
-	d, err := datesFrom()
-	if err != nil {
-		return time.Time{}, err
-	}
-	return d.Time, nil
-}
-
-// datesFrom is scheduledTime with where it came from, for the manifest.
+// datesFrom is the time the dates of --run-id and --filter are taken from, and
+// where it came from (for the manifest): LAKEFUSE_SCHEDULED_TIME (RFC 3339),
+// which the schedulers set from the time the run was scheduled for
+// (EventBridge Scheduler's <aws.scheduler.scheduled-time>; see terraform/), so a
+// retry after midnight still reads the scheduled day; else the scheduled time in
+// a Kubernetes CronJob's Job name (LAKEFUSE_CRONJOB_JOB_NAME, cronJobTime); else
+// now. It is in LAKEFUSE_TIMEZONE (an IANA name, the schedule's time zone), else
+// UTC.
 func datesFrom() (*jobs.DatesFrom, error) {
 	d := &jobs.DatesFrom{Time: time.Now(), Source: "start"}
 	if s := os.Getenv("LAKEFUSE_SCHEDULED_TIME"); s != "" {

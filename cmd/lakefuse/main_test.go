@@ -566,34 +566,34 @@ func TestGCPLogFormat(t *testing.T) {
 func TestScheduledTime(t *testing.T) {
 	t.Setenv("LAKEFUSE_SCHEDULED_TIME", "2026-11-27T23:30:00Z")
 	t.Setenv("LAKEFUSE_TIMEZONE", "Asia/Tokyo")
-	now, err := scheduledTime()
+	d, err := datesFrom()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := expand("nightly-{today}/{yesterday}", now); got != "nightly-2026-11-28/2026-11-27" {
+	if got := expand("nightly-{today}/{yesterday}", d.Time); got != "nightly-2026-11-28/2026-11-27" {
 		t.Errorf("expanded %q", got)
 	}
 	t.Setenv("LAKEFUSE_TIMEZONE", "")
-	now, _ = scheduledTime()
-	if got := expand("{today}", now); got != "2026-11-27" {
+	d, _ = datesFrom()
+	if got := expand("{today}", d.Time); got != "2026-11-27" {
 		t.Errorf("UTC by default: %q", got)
 	}
 	t.Setenv("LAKEFUSE_SCHEDULED_TIME", "yesterday at two")
-	if _, err := scheduledTime(); err == nil {
+	if _, err := datesFrom(); err == nil {
 		t.Error("a scheduled time that is not RFC 3339 was accepted")
 	}
 	t.Setenv("LAKEFUSE_SCHEDULED_TIME", "")
 	// A Kubernetes CronJob's Job name: nightly-29929140 is 2026-11-27T03:00Z in
 	// minutes since the epoch; LAKEFUSE_SCHEDULED_TIME, when set, wins.
 	t.Setenv("LAKEFUSE_CRONJOB_JOB_NAME", "lakefuse-nightly-29929140")
-	now, err = scheduledTime()
-	if err != nil || expand("{yesterday}", now) != "2026-11-26" {
-		t.Errorf("a CronJob's Job name: %v (%v), want the 27th at 03:00 UTC", now, err)
+	d, err = datesFrom()
+	if err != nil || expand("{yesterday}", d.Time) != "2026-11-26" || d.Source != "LAKEFUSE_CRONJOB_JOB_NAME" {
+		t.Errorf("a CronJob's Job name: %+v (%v), want the 27th at 03:00 UTC", d, err)
 	}
 	for _, name := range []string{"manual-run", "manual-7", "nightly-99999999999"} { // by hand; 1970; the future
 		t.Setenv("LAKEFUSE_CRONJOB_JOB_NAME", name)
-		if now, _ := scheduledTime(); time.Since(now) > time.Minute {
-			t.Errorf("Job name %q: %v, want now", name, now)
+		if d, _ := datesFrom(); time.Since(d.Time) > time.Minute || d.Source != "start" {
+			t.Errorf("Job name %q: %+v, want now", name, d)
 		}
 	}
 	lakeURL, dir := writeCSVLake(t)
