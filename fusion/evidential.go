@@ -141,9 +141,9 @@ func (m *evidentialModel) evidence(x, e, de []float64) {
 func softplusSigmoid(z float64) (float64, float64) {
 	t := math.Exp(-math.Abs(z)) // in (0, 1]
 	if z >= 0 {
-		return z + math.Log1p(t), 1 / (1 + t)
+		return z + log1pUnit(t), 1 / (1 + t)
 	}
-	return math.Log1p(t), t / (1 + t)
+	return log1pUnit(t), t / (1 + t)
 }
 
 func softplus(z float64) float64 {
