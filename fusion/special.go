@@ -66,8 +66,9 @@ func nearOne(e float64) (lg, psi, tri float64) {
 // log1pUnit is ln(1 + t) for t in [0, 1], the softplus's logarithm: fdlibm's
 // log1p kernel (the one math.Log1p uses) without its general range reduction,
 // which t in [0, 1] needs at most one step of: t itself below √2 − 1, else
-// ln 2 + ln(1 + (t−1)/2). Within 2 ulp of math.Log1p (TestLog1pUnit), at a third
-// of its time: the evidential fit takes one per class of every row.
+// ln 2 + ln(1 + (t−1)/2). Within 2 ulp of math.Log1p (TestLog1pUnit); the
+// evidential fit takes one per class of every row, and with this one instead of
+// math.Log1p its per-row loss took 6.2 ms instead of 9.2 (BenchmarkEvidentialRowLoss).
 func log1pUnit(t float64) float64 {
 	const (
 		ln2Hi = 6.93147180369123816490e-01
