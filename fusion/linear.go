@@ -131,7 +131,11 @@ func (o *linearObjective) eval(theta []float64) {
 func softmaxLoss(z []float64, y int32, _ []float64) float64 {
 	mx := z[0]
 	for _, v := range z[1:] {
-		mx = max(mx, v)
+		// Not the max builtin, whose NaN and ±0 rules took a quarter of the
+		// function; a NaN score still makes the loss NaN, through the sum.
+		if v > mx {
+			mx = v
+		}
 	}
 	l := mx - z[y]
 	s := 0.0
