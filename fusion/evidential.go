@@ -139,7 +139,7 @@ func (m *evidentialModel) evidence(x, e, de []float64) {
 // softplusSigmoid returns softplus(z) and its derivative, the logistic sigmoid,
 // from one exponential.
 func softplusSigmoid(z float64) (float64, float64) {
-	t := math.Exp(-math.Abs(z)) // in (0, 1]
+	t := expFast(-math.Abs(z)) // in (0, 1]
 	if z >= 0 {
 		return z + log1pUnit(t), 1 / (1 + t)
 	}

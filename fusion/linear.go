@@ -140,7 +140,7 @@ func softmaxLoss(z []float64, y int32, _ []float64) float64 {
 	l := mx - z[y]
 	s := 0.0
 	for j, v := range z {
-		z[j] = math.Exp(v - mx)
+		z[j] = expFast(v - mx)
 		s += z[j]
 	}
 	l += math.Log(s)
