@@ -59,7 +59,7 @@ func (c *Calibrator) Apply(p, dst []float64) {
 		softmax(dst)
 	case "platt":
 		z := c.A*logit(p[1]) + c.B
-		dst[1] = 1 / (1 + math.Exp(-z))
+		dst[1] = 1 / (1 + expFast(-z))
 		dst[0] = 1 - dst[1]
 	}
 }
@@ -78,7 +78,7 @@ func fitTemperature(p []float64, y []int32, k int) float64 {
 	}
 	z := make([]float64, k)
 	nll := func(lb float64) float64 {
-		beta := math.Exp(lb)
+		beta := expFast(lb)
 		s := 0.0
 		for i, label := range y {
 			for j := 0; j < k; j++ {
@@ -103,7 +103,7 @@ func fitTemperature(p []float64, y []int32, k int) float64 {
 			fb = nll(b)
 		}
 	}
-	return 1 / math.Exp((lo+hi)/2)
+	return 1 / expFast((lo+hi)/2)
 }
 
 // fitPlatt fits σ(A·logit p(1) + B) to the labels by Newton's method on the
@@ -123,14 +123,14 @@ func fitPlatt(p []float64, y []int32) (float64, float64) {
 		for i := 0; i < n; i++ {
 			z := a*x[i] + b
 			// log(1 + e^z) − y·z, computed without overflow.
-			s += math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) - float64(y[i])*z
+			s += math.Max(z, 0) + math.Log1p(expFast(-math.Abs(z))) - float64(y[i])*z
 		}
 		return s
 	}
 	for iter := 0; iter < 100; iter++ {
 		var ga, gb, haa, hab, hbb float64
 		for i := 0; i < n; i++ {
-			q := 1 / (1 + math.Exp(-(a*x[i] + b)))
+			q := 1 / (1 + expFast(-(a*x[i] + b)))
 			r := q - float64(y[i])
 			w := q * (1 - q)
 			ga += r * x[i]

@@ -18,8 +18,9 @@ import (
 // gradient another, Gᵀ·X with G the rows' ∂ℓ/∂z, computed as Gᵀ·(Xᵀ)ᵀ from a
 // transposed copy of X so that both are rows dotted with rows (internal/dotk:
 // AVX2 where the CPU has it, one fixed rounding recipe everywhere, so the
-// products are bit-identical on every machine and any number of CPUs; Go's
-// math.Exp itself takes an FMA path on amd64 CPUs that have one). The per-row
+// products are bit-identical on every machine and any number of CPUs; so are
+// the exponentials, expFast rather than Go's math.Exp, which takes an FMA path
+// on amd64 CPUs that have one). The per-row
 // losses run in gradChunks fixed chunks whose partial sums are added in chunk
 // order, so the value and gradient are the same on any number of CPUs.
 type linearObjective struct {

@@ -185,7 +185,7 @@ func (m *LogReg) PredictProba(x, out []float64) {
 func softmax(z []float64) {
 	lse := logSumExp(z)
 	for k := range z {
-		z[k] = math.Exp(z[k] - lse)
+		z[k] = expFast(z[k] - lse)
 	}
 }
 
@@ -196,7 +196,7 @@ func logSumExp(z []float64) float64 {
 	}
 	s := 0.0
 	for _, v := range z {
-		s += math.Exp(v - mx)
+		s += expFast(v - mx)
 	}
 	return mx + math.Log(s)
 }
