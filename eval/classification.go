@@ -228,7 +228,9 @@ func NewClassificationLimit(k, exactLimit int) *Classification {
 }
 
 // newRankings returns the one-vs-rest rankings of k classes (one for a binary
-// problem), each with room for rows pairs up to its exact limit.
+// problem), each with room for rows pairs up to its exact limit — or, for more
+// rows than that, already a histogram: the pairs would become one at the limit,
+// with the same bins (on 2M rows, 24 MB of pairs per classifier never held).
 func newRankings(k, exactLimit, rows int) []*Ranking {
 	n := k
 	if k == 2 {
@@ -237,8 +239,10 @@ func newRankings(k, exactLimit, rows int) []*Ranking {
 	out := make([]*Ranking, n)
 	for i := range out {
 		out[i] = NewRanking(exactLimit)
-		if c := min(rows, out[i].Limit+1); c > 0 {
-			out[i].scores, out[i].labels = make([]float64, 0, c), make([]bool, 0, c)
+		if rows > out[i].Limit {
+			out[i].toHistogram()
+		} else if rows > 0 {
+			out[i].scores, out[i].labels = make([]float64, 0, rows), make([]bool, 0, rows)
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -247,6 +248,33 @@ func TestRankingLimitEdges(t *testing.T) {
 	a.Merge(c)
 	if a.Exact() {
 		t.Error("5 pairs with limit 4 stayed exact on merge")
+	}
+}
+
+// Rankings made for more rows than their limit start as histograms, and end as
+// those that held the pairs up to the limit first: the same result to the bit.
+func TestRankingsSizedPastTheLimit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	const k, limit, rows = 3, 50, 400
+	sized, grown := newRankings(k, limit, rows), newRankings(k, limit, 0)
+	if sized[0].Exact() {
+		t.Fatal("rankings sized for 400 rows with limit 50 did not start as histograms")
+	}
+	for range rows {
+		probs := []float64{rng.Float64(), rng.Float64(), rng.Float64()}
+		y := rng.IntN(k)
+		for c := range sized {
+			sized[c].Add(probs[c], c == y)
+			grown[c].Add(probs[c], c == y)
+		}
+	}
+	for c := range sized {
+		if got, want := fmt.Sprint(sized[c].Result()), fmt.Sprint(grown[c].Result()); got != want {
+			t.Errorf("class %d: sized %s, grown %s", c, got, want)
+		}
+	}
+	if small := newRankings(k, limit, limit); !small[0].Exact() || cap(small[0].scores) != limit {
+		t.Errorf("rankings sized for %d rows with limit %d: exact %v, room %d", limit, limit, small[0].Exact(), cap(small[0].scores))
 	}
 }
 
