@@ -250,3 +250,50 @@ func bitsEqual[T float32 | float64](a, b []T) bool {
 	}
 	return true
 }
+
+// Every RowPredictor's rows, predicted in uneven ranges, are Predict's bit for bit
+// — the late rules plain, calibrated, with learned weights, by rank and by vote —
+// and the strategies that are not one are those whose rows need a whole fit.
+func TestRowPredictorsMatchPredict(t *testing.T) {
+	in := suiteInputs(t, suiteFrame(240, 3, 7))
+	configs := []Config{
+		{Type: "late-mean", Calibration: "temperature"}, {Type: "late-max", Calibration: "platt"},
+		{Type: "late-weighted"}, {Type: "vote", TieRule: "mean"},
+	}
+	for _, typ := range Types() {
+		configs = append(configs, Config{Type: typ})
+	}
+	predictors := 0
+	for _, cfg := range configs {
+		cfg.Name = "s"
+		if cfg.Type == "hybrid" {
+			cfg.Groups = [][]string{{"f1", "f2"}}
+		}
+		s, want, err := fitPredict(t, cfg, in)
+		if errors.Is(err, ErrConfig) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+		rp, ok := s.(RowPredictor)
+		if !ok {
+			continue
+		}
+		predictors++
+		k := in.Classes
+		got := make([]float64, len(want))
+		for lo, step := 0, 1; lo < in.Rows; lo, step = lo+step, step*2+1 {
+			hi := min(lo+step, in.Rows)
+			if err := rp.PredictRows(in, lo, hi, got[lo*k:hi*k]); err != nil {
+				t.Fatalf("%s: rows %d…%d: %v", cfg.Type, lo, hi, err)
+			}
+		}
+		if !bitsEqual(got, want) {
+			t.Errorf("%s (calibration %q): PredictRows differs from Predict", cfg.Type, cfg.Calibration)
+		}
+	}
+	if predictors < 8 {
+		t.Errorf("%d row predictors checked, want every late rule's", predictors)
+	}
+}

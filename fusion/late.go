@@ -64,7 +64,10 @@ type lateParams struct {
 	TieRule     string        `json:"tie_rule,omitempty"` // vote
 }
 
-var _ Strategy = (*late)(nil)
+var (
+	_ Strategy     = (*late)(nil)
+	_ RowPredictor = (*late)(nil)
+)
 
 func (s *late) Name() string { return s.cfg.Name }
 
@@ -297,97 +300,121 @@ func ecdf(ref []float64, x float64) float64 {
 }
 
 func (s *late) Predict(ctx context.Context, in *Inputs, out []float64) error {
-	if s.p == nil {
-		return ErrNotFitted
-	}
-	p := s.p
-	idx, err := selectBlocks(in.Frame, p.Blocks)
+	idx, err := s.blocks(in)
 	if err != nil {
 		return err
 	}
 	k := in.Classes
-	if k != p.Classes {
-		return fmt.Errorf("%w: %d classes, the strategy was fitted on %d", ErrShape, k, p.Classes)
-	}
 	return forRows(ctx, in.Rows, func(lo, hi int) error {
-		buf, wide := make([]float64, k), make([]float64, k)
-		acc := make([]float64, k)
-		mean := make([]float64, k)
-		for i := lo; i < hi; i++ {
-			dst := out[i*k : (i+1)*k]
-			n := 0
-			clear(acc)
-			clear(mean)
-			wsum := 0.0
-			for j, b := range idx {
-				if !in.Blocks[b].Present[i] {
-					continue
-				}
-				vec := p.modality(j, widen(wide, in.Unimodal[b][i*k:(i+1)*k]), buf)
-				n++
-				switch s.rule {
-				case "late-mean":
-					axpy(acc, 1, vec)
-				case "late-weighted":
-					axpy(acc, p.Weights[j], vec)
-					wsum += p.Weights[j]
-				case "late-max":
-					for c, v := range vec {
-						if n == 1 || v > acc[c] {
-							acc[c] = v
-						}
-					}
-				case "late-product", "late-geomean":
-					for c, v := range vec {
-						acc[c] += math.Log(max(v, probFloor))
-					}
-				case "vote":
-					acc[argmax(vec)]++
-					axpy(mean, 1, vec)
-				case "rank-average":
-					for c, v := range vec {
-						acc[c] += ecdf(p.Ranks[j][c], v)
-					}
-				case "noisy-or":
-					if n == 1 {
-						acc[0] = 1
-					}
-					acc[0] *= 1 - vec[1] // probability that no modality fires
-				}
+		return s.predictRows(in, idx, lo, hi, out[lo*k:hi*k])
+	})
+}
+
+// PredictRows writes rows lo…hi−1's probabilities into out (RowPredictor): a
+// late rule's row depends on that row's unimodal probabilities alone.
+func (s *late) PredictRows(in *Inputs, lo, hi int, out []float64) error {
+	idx, err := s.blocks(in)
+	if err != nil {
+		return err
+	}
+	return s.predictRows(in, idx, lo, hi, out)
+}
+
+// blocks is the fitted rule's blocks in in's frame, checked against the fit.
+func (s *late) blocks(in *Inputs) ([]int, error) {
+	if s.p == nil {
+		return nil, ErrNotFitted
+	}
+	idx, err := selectBlocks(in.Frame, s.p.Blocks)
+	if err != nil {
+		return nil, err
+	}
+	if in.Classes != s.p.Classes {
+		return nil, fmt.Errorf("%w: %d classes, the strategy was fitted on %d", ErrShape, in.Classes, s.p.Classes)
+	}
+	return idx, nil
+}
+
+// predictRows writes rows lo…hi−1 into out, row i at (i−lo)·k.
+func (s *late) predictRows(in *Inputs, idx []int, lo, hi int, out []float64) error {
+	p, k := s.p, in.Classes
+	buf, wide := make([]float64, k), make([]float64, k)
+	acc := make([]float64, k)
+	mean := make([]float64, k)
+	for i := lo; i < hi; i++ {
+		dst := out[(i-lo)*k : (i-lo+1)*k]
+		n := 0
+		clear(acc)
+		clear(mean)
+		wsum := 0.0
+		for j, b := range idx {
+			if !in.Blocks[b].Present[i] {
+				continue
 			}
-			if n == 0 {
-				return noModality(i)
-			}
+			vec := p.modality(j, widen(wide, in.Unimodal[b][i*k:(i+1)*k]), buf)
+			n++
 			switch s.rule {
+			case "late-mean":
+				axpy(acc, 1, vec)
 			case "late-weighted":
-				if wsum == 0 { // only zero-weight modalities present: fall back to the mean
-					for j, b := range idx {
-						if in.Blocks[b].Present[i] {
-							axpy(acc, 1, p.modality(j, widen(wide, in.Unimodal[b][i*k:(i+1)*k]), buf))
-						}
+				axpy(acc, p.Weights[j], vec)
+				wsum += p.Weights[j]
+			case "late-max":
+				for c, v := range vec {
+					if n == 1 || v > acc[c] {
+						acc[c] = v
 					}
 				}
-				normalise(acc, dst)
-			case "late-product":
-				expNormalise(acc, 1, dst)
-			case "late-geomean":
-				expNormalise(acc, 1/float64(n), dst)
-			case "vote":
-				// Vote shares; with tie_rule mean, half the mean probability is added
-				// first, which breaks ties between equal counts and never overturns a
-				// difference of one vote.
-				if p.TieRule == "mean" {
-					axpy(acc, 0.5/float64(n), mean)
+			case "late-product", "late-geomean":
+				for c, v := range vec {
+					acc[c] += math.Log(max(v, probFloor))
 				}
-				normalise(acc, dst)
+			case "vote":
+				acc[argmax(vec)]++
+				axpy(mean, 1, vec)
+			case "rank-average":
+				for c, v := range vec {
+					acc[c] += ecdf(p.Ranks[j][c], v)
+				}
 			case "noisy-or":
-				dst[0], dst[1] = acc[0], 1-acc[0]
-			default:
-				normalise(acc, dst)
+				if n == 1 {
+					acc[0] = 1
+				}
+				acc[0] *= 1 - vec[1] // probability that no modality fires
 			}
 		}
-		return nil
-	})
+		if n == 0 {
+			return noModality(i)
+		}
+		switch s.rule {
+		case "late-weighted":
+			if wsum == 0 { // only zero-weight modalities present: fall back to the mean
+				for j, b := range idx {
+					if in.Blocks[b].Present[i] {
+						axpy(acc, 1, p.modality(j, widen(wide, in.Unimodal[b][i*k:(i+1)*k]), buf))
+					}
+				}
+			}
+			normalise(acc, dst)
+		case "late-product":
+			expNormalise(acc, 1, dst)
+		case "late-geomean":
+			expNormalise(acc, 1/float64(n), dst)
+		case "vote":
+			// Vote shares; with tie_rule mean, half the mean probability is added
+			// first, which breaks ties between equal counts and never overturns a
+			// difference of one vote.
+			if p.TieRule == "mean" {
+				axpy(acc, 0.5/float64(n), mean)
+			}
+			normalise(acc, dst)
+		case "noisy-or":
+			dst[0], dst[1] = acc[0], 1-acc[0]
+		default:
+			normalise(acc, dst)
+		}
+	}
+	return nil
 }
 
 // modality returns block j's probabilities for one row: the unimodal row itself

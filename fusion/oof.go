@@ -96,6 +96,16 @@ func OutOfFold(ctx context.Context, f *Frame, models []*Unimodal, unimodal [][]f
 	return oof, nil
 }
 
+// RowPredictor is implemented by strategies whose prediction of a row depends on
+// that row's inputs and the fitted parameters alone, and is cheap: a caller may
+// predict rows when it reads them rather than hold every row's probabilities
+// (the late rules; a run held in memory does so). PredictRows writes rows
+// lo…hi−1 of in into out, row i at (i−lo)·Classes, bit for bit what Predict
+// writes for them.
+type RowPredictor interface {
+	PredictRows(in *Inputs, lo, hi int, out []float64) error
+}
+
 // FixedRule is implemented by strategies that can say their fit learns nothing
 // from the rows it sees (a late rule without calibration or learned weights):
 // such a strategy predicts the same whatever rows it was fitted on.
