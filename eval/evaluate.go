@@ -30,21 +30,67 @@ type Scores struct {
 	// unimodal baseline's, as the frame keeps them): each row is read as float64,
 	// so every metric is what the same values as float64 would give.
 	Probs32 []float32
+	// Fill computes rows lo…hi−1's probabilities into dst, row i at (i−lo)·k,
+	// instead of Probs and Probs32: a classifier cheaper to recompute than to
+	// hold (fusion.RowPredictor). Evaluate asks for each aligned range of
+	// rowsPerFill rows it reads once per pass, from several goroutines at once.
+	Fill func(lo, hi int, dst []float64)
 	// An ablation: strategy Of re-scored without modality Without. Ablations are
 	// evaluated on the evaluation splits only, without intervals.
 	Of, Without string
 }
 
-// row returns row i's k probabilities as float64: a slice of Probs, or Probs32's
-// row widened into buf.
-func (s *Scores) row(i, k int, buf []float64) []float64 {
-	if s.Probs32 == nil {
-		return s.Probs[i*k : (i+1)*k]
+// rowsPerFill is how many rows a rowReader asks Scores.Fill for at a time: the
+// aligned ranges of chunkRows rows the evaluation's workers take.
+const rowsPerFill = chunkRows
+
+// rowReader reads one classifier's rows as float64, for one goroutine: a slice of
+// Probs, Probs32's row widened, or a row of the last range Fill computed (rows
+// are read in increasing order, so each range is computed once per pass).
+type rowReader struct {
+	s      *Scores
+	k, n   int // classes, rows
+	lo, hi int // the rows buf holds from Fill
+	buf    []float64
+}
+
+func newRowReader(s *Scores, k, n int) *rowReader {
+	r := &rowReader{s: s, k: k, n: n}
+	if s.Fill != nil {
+		r.buf = make([]float64, rowsPerFill*k)
+	} else if s.Probs32 != nil {
+		r.buf = make([]float64, k)
 	}
-	for c, v := range s.Probs32[i*k : (i+1)*k] {
-		buf[c] = float64(v)
+	return r
+}
+
+// row returns row i's k probabilities.
+func (r *rowReader) row(i int) []float64 {
+	s, k := r.s, r.k
+	switch {
+	case s.Fill != nil:
+		if i < r.lo || i >= r.hi {
+			r.lo = i - i%rowsPerFill
+			r.hi = min(r.lo+rowsPerFill, r.n)
+			s.Fill(r.lo, r.hi, r.buf[:(r.hi-r.lo)*k])
+		}
+		return r.buf[(i-r.lo)*k : (i-r.lo+1)*k]
+	case s.Probs32 != nil:
+		for c, v := range s.Probs32[i*k : (i+1)*k] {
+			r.buf[c] = float64(v)
+		}
+		return r.buf
 	}
-	return buf[:k]
+	return s.Probs[i*k : (i+1)*k]
+}
+
+// readers is a rowReader per classifier.
+func readers(scores []Scores, k, n int) []*rowReader {
+	out := make([]*rowReader, len(scores))
+	for i := range scores {
+		out[i] = newRowReader(&scores[i], k, n)
+	}
+	return out
 }
 
 // Options configure Evaluate. The zero value means defaults.
@@ -213,7 +259,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			defer wg.Done()
 			weights := make([]uint8, reps)
 			preds := make([]int, len(scores))
-			buf := make([]float64, k)
+			rd := readers(scores, k, n)
 			for p := range next {
 				if p*chunkRows >= n { // no rows: nothing to allocate
 					continue
@@ -255,9 +301,9 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 						// One prediction per classifier and row, shared by every
 						// accumulator and by the comparison with the best baseline (a
 						// baseline has metrics on every split).
-						for si, s := range scores {
+						for si := range scores {
 							if pt.metrics[si][sp] != nil {
-								preds[si] = Argmax(s.row(i, k, buf))
+								preds[si] = Argmax(rd[si].row(i))
 							}
 						}
 						baseRight := e.BestBaseline >= 0 && preds[e.BestBaseline] == y
@@ -266,7 +312,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							if acc == nil {
 								continue
 							}
-							probs := s.row(i, k, buf)
+							probs := rd[si].row(i)
 							pred := preds[si]
 							acc.AddPredicted(probs, pred, y)
 							right := pred == y
@@ -445,10 +491,10 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 			defer wg.Done()
 			for t := range ch {
 				withRanks := &Classification{Rankings: newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])}
-				s, buf := &e.Scores[t.si], make([]float64, k)
+				rd := newRowReader(&e.Scores[t.si], k, len(e.Rows.Label))
 				for i, y := range e.Rows.Label {
 					if y >= 0 && e.Rows.Split[i] == t.sp {
-						withRanks.addRanks(s.row(i, k, buf), int(y))
+						withRanks.addRanks(rd.row(i), int(y))
 					}
 				}
 				metrics[t.si][t.sp].Rankings = withRanks.Rankings
@@ -462,12 +508,12 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 func (e *Evaluation) chooseBaseline() {
 	k := e.Rows.Classes
 	e.chooseBy(func(si, split int) float64 {
-		r, s, buf := &e.Rows, &e.Scores[si], make([]float64, k)
+		r, rd := &e.Rows, newRowReader(&e.Scores[si], k, len(e.Rows.Label))
 		var right, total int
 		for i, y := range r.Label {
 			if y >= 0 && r.Split[i] == split {
 				total++
-				if Argmax(s.row(i, k, buf)) == int(y) {
+				if Argmax(rd.row(i)) == int(y) {
 					right++
 				}
 			}
