@@ -3,6 +3,7 @@ package lake
 import (
 	"fmt"
 	"io"
+	"slices"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
@@ -20,6 +21,9 @@ const writeBatch = 4096
 // makes the column nullable (false = null). List64 (or List32) with Width > 0
 // writes list<float32>, Width values per row (probabilities are float32 for
 // analysts: half the bytes, and more precision than any calibration can claim).
+// Fill, instead of List64, computes rows lo…hi−1's Width values into dst when
+// the writer reaches them, a batch of rows at a time: values cheaper to
+// recompute than to hold.
 type OutColumn struct {
 	Name    string
 	Int64   []int64
@@ -29,8 +33,11 @@ type OutColumn struct {
 	Bool    []bool
 	List64  []float64
 	List32  []float32
+	Fill    func(lo, hi int, dst []float64)
 	Width   int
 	Valid   []bool
+
+	filled []float64 // Fill's current batch
 }
 
 func (c *OutColumn) node() (parquet.Node, error) {
@@ -46,7 +53,7 @@ func (c *OutColumn) node() (parquet.Node, error) {
 		n = parquet.String()
 	case c.Bool != nil:
 		n = parquet.Leaf(parquet.BooleanType)
-	case c.List64 != nil, c.List32 != nil:
+	case c.List64 != nil, c.List32 != nil, c.Fill != nil:
 		n = parquet.List(parquet.Leaf(parquet.FloatType))
 	default:
 		return nil, fmt.Errorf("lake: column %q: no data", c.Name)
@@ -87,7 +94,7 @@ func WriteParquet(w io.Writer, rows int, cols []OutColumn) error {
 	index := make([]int, len(cols))
 	for i, c := range cols {
 		path := []string{c.Name}
-		if c.List64 != nil || c.List32 != nil {
+		if c.List64 != nil || c.List32 != nil || c.Fill != nil {
 			path = append(path, "list", "element")
 		}
 		leaf, ok := schema.Lookup(path...)
@@ -121,6 +128,12 @@ func (c *OutColumn) values(buf []parquet.Value, lo, hi, col int) []parquet.Value
 	if c.Valid != nil {
 		def = 1
 	}
+	list64, first := c.List64, 0 // list64 holds rows from first
+	if c.Fill != nil {
+		c.filled = slices.Grow(c.filled[:0], (hi-lo)*c.Width)[:(hi-lo)*c.Width]
+		c.Fill(lo, hi, c.filled)
+		list64, first = c.filled, lo
+	}
 	for r := lo; r < hi; r++ {
 		if c.Valid != nil && !c.Valid[r] {
 			buf = append(buf, parquet.NullValue().Level(0, 0, col))
@@ -139,8 +152,8 @@ func (c *OutColumn) values(buf []parquet.Value, lo, hi, col int) []parquet.Value
 			v = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
 		case c.Bool != nil:
 			v = parquet.BooleanValue(c.Bool[r])
-		case c.List64 != nil:
-			row := c.List64[r*c.Width : (r+1)*c.Width]
+		case list64 != nil:
+			row := list64[(r-first)*c.Width : (r-first+1)*c.Width]
 			for k, x := range row {
 				rep := 1
 				if k == 0 {
