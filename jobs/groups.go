@@ -242,7 +242,7 @@ func (r *runner) groupsPass(ctx context.Context, plan *Plan, att *lake.Attempt, 
 func dropUnwritten(bf *builtFrame, scored []*scoredStrategy, baselineScores bool) {
 	for _, s := range scored {
 		if s.baseline && !baselineScores {
-			s.probs, s.probs32 = nil, nil
+			s.probs, s.probs32, s.fill = nil, nil, nil
 		}
 	}
 	for b := range bf.frame.Blocks {
@@ -459,7 +459,7 @@ func (r *runner) predictGroup(ctx context.Context, bf *builtFrame, uni []*fusion
 	g.SetLimit(r.cpu)
 	for i, s := range strategies {
 		g.Go(func() (err error) {
-			scored[i], err = predictStrategy(gctx, s, in)
+			scored[i], err = r.predictStrategy(gctx, s, in)
 			return err
 		})
 	}

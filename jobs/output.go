@@ -62,14 +62,13 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 		} else {
 			pred.String = make([]string, f.Rows)
 		}
-		for i := 0; i < f.Rows; i++ {
-			c := s.argmax(i, k)
+		s.predictions(f.Rows, k, func(i, c int) {
 			if bf.classes.isInt {
 				pred.Int64[i] = bf.classes.ints[c]
 			} else {
 				pred.String[i] = bf.classes.names[c]
 			}
-		}
+		})
 		// A group without rows writes no part; a run without rows writes one empty part.
 		for seq, lo := 0, 0; lo < f.Rows || (seq == 0 && f.Rows == 0 && group == 0); seq, lo = seq+1, lo+part {
 			hi := min(lo+part, f.Rows)

@@ -68,27 +68,25 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, rows 
 			continue
 		}
 		eg.Go(func() error {
-			fin := &fusion.Inputs{Frame: f, Unimodal: oof, OOF: oof}
-			var probs []float64
-			if si < len(fs.probs) && fs.in != nil && sameInputs(oof, fs.in.Unimodal) {
+			count := func(i, class int) {
+				if fo := foldOf[i]; fo >= 0 && class == int(f.Label[i]) {
+					right[si][fo]++
+				}
+			}
+			if si < len(fs.scored) && fs.in != nil && sameInputs(oof, fs.in.Unimodal) {
 				// Probabilities modalities are their own out-of-fold
 				// inputs: the fitted rule's predictions are already made.
-				probs = fs.probs[si]
-			} else if !warm[si] {
+				fs.scored[si].predictions(f.Rows, k, count)
+				return nil
+			}
+			fin := &fusion.Inputs{Frame: f, Unimodal: oof, OOF: oof}
+			if !warm[si] {
 				if err := s.Fit(ectx, fin); err != nil {
 					return fmt.Errorf("jobs: strategy %q: out-of-fold fit: %w", s.Name(), err)
 				}
 			}
-			if probs == nil {
-				probs = make([]float64, f.Rows*k)
-				if err := s.Predict(ectx, fin, probs); err != nil {
-					return fmt.Errorf("jobs: strategy %q: out-of-fold predict: %w", s.Name(), err)
-				}
-			}
-			for i, fo := range foldOf {
-				if fo >= 0 && eval.Argmax(probs[i*k:(i+1)*k]) == int(f.Label[i]) {
-					right[si][fo]++
-				}
+			if err := predictClasses(ectx, s, fin, count); err != nil {
+				return fmt.Errorf("jobs: strategy %q: out-of-fold predict: %w", s.Name(), err)
 			}
 			return nil
 		})
@@ -172,6 +170,38 @@ func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusi
 			})
 		}
 	}
+}
+
+// predictClasses calls fn with the class each of in's rows predicts, in order: a
+// range of rows at a time for a fusion.RowPredictor, else from one prediction of
+// every row.
+func predictClasses(ctx context.Context, s fusion.Strategy, in *fusion.Inputs, fn func(i, class int)) error {
+	k := in.Classes
+	rp, ok := s.(fusion.RowPredictor)
+	if !ok {
+		probs := make([]float64, in.Rows*k)
+		if err := s.Predict(ctx, in, probs); err != nil {
+			return err
+		}
+		for i := 0; i < in.Rows; i++ {
+			fn(i, eval.Argmax(probs[i*k:(i+1)*k]))
+		}
+		return nil
+	}
+	buf := make([]float64, fillRows*k)
+	for lo := 0; lo < in.Rows; lo += fillRows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hi := min(lo+fillRows, in.Rows)
+		if err := rp.PredictRows(in, lo, hi, buf[:(hi-lo)*k]); err != nil {
+			return err
+		}
+		for i := lo; i < hi; i++ {
+			fn(i, eval.Argmax(buf[(i-lo)*k:(i-lo+1)*k]))
+		}
+	}
+	return nil
 }
 
 // foldOfRow is each of n frame rows' fold (fold[j] for rows[j]), -1 for a row

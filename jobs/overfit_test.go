@@ -142,9 +142,10 @@ func TestStrategiesOutOfFold(t *testing.T) {
 type learnsAnyway struct{ fusion.Strategy }
 
 // Over probabilities modalities (their own out-of-fold inputs) the fixed rules'
-// figures come from their fitted predictions, made once by fitPredict: the same
-// figures as predicting again, each rule its own (late-mean and late-max differ
-// here, so a rule scored with the other's predictions would show).
+// figures come from their fitted predictions, made once by fitPredict — held,
+// or computed again when read (rowsOnDemand) — the same figures as predicting
+// again, each rule its own (late-mean and late-max differ here, so a rule scored
+// with the other's predictions would show).
 func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
 	const n = 200
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -165,22 +166,25 @@ func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
 	spec := &Spec{Model: ModelSpec{C: 1, MaxIter: 100}, Strategies: []StrategySpec{{Name: "mean", Type: "late-mean"}, {Name: "max", Type: "late-max"}}}
 	r := &runner{spec: spec, cpu: 2, seconds: map[string]float64{}, log: slog.New(slog.DiscardHandler)}
 	bf := &builtFrame{frame: f, classes: &classSet{names: []string{"0", "1", "2"}}}
-	_, _, fs, err := r.fitPredict(context.Background(), nil, bf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(fs.probs) != 2 || !sameInputs(fs.in.Unimodal, fs.in.Unimodal) {
-		t.Fatalf("fitPredict kept %d strategies' predictions", len(fs.probs))
-	}
-	reused, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), fs.in.Unimodal, fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), fs.in.Unimodal, &fittedState{in: fs.in, strategies: fs.strategies})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(reused, again) || reused.Accuracy["mean"] == reused.Accuracy["max"] {
-		t.Fatalf("out of fold from the fitted predictions %v, predicted again %v (want equal, and the two rules apart)", reused.Accuracy, again.Accuracy)
+	for _, onDemand := range []bool{false, true} {
+		r.rowsOnDemand = onDemand
+		_, _, fs, err := r.fitPredict(context.Background(), nil, bf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs.scored) != 2 || (fs.scored[0].fill != nil) != onDemand || !sameInputs(fs.in.Unimodal, fs.in.Unimodal) {
+			t.Fatalf("rows on demand %v: fitPredict kept %d strategies' predictions", onDemand, len(fs.scored))
+		}
+		reused, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), fs.in.Unimodal, fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), fs.in.Unimodal, &fittedState{in: fs.in, strategies: fs.strategies})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(reused, again) || reused.Accuracy["mean"] == reused.Accuracy["max"] {
+			t.Fatalf("rows on demand %v: out of fold from the fitted predictions %v, predicted again %v (want equal, and the two rules apart)", onDemand, reused.Accuracy, again.Accuracy)
+		}
 	}
 }

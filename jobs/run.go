@@ -161,6 +161,11 @@ type runner struct {
 	// choice of the best baseline to the finalize.
 	ownedOnly   bool
 	shardLayout shard.Layout
+	// rowsOnDemand: a strategy that can (fusion.RowPredictor) computes its
+	// rows when they are read instead of holding them (the in-memory path,
+	// where its probabilities would be the run's largest array after the
+	// frame; a bucket group's are small).
+	rowsOnDemand bool
 }
 
 func (r *runner) progress(stage string, done, total int64) {
@@ -313,6 +318,7 @@ func (r *runner) runInMemory(ctx context.Context, plan *Plan, att *lake.Attempt,
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
 	}
+	r.rowsOnDemand = true
 	tables, stats, err := r.scan(ctx, plan)
 	if err != nil {
 		return nil, err
@@ -684,19 +690,23 @@ func alignAndBuild[K keyed](ctx context.Context, r *runner, plan *Plan, tables [
 
 // scoredStrategy is one strategy's (or baseline's) predictions for every frame row.
 type scoredStrategy struct {
-	name        string
-	typ         string
-	baseline    bool
-	modalities  []string
-	probs       []float64 // Rows×Classes
-	probs32     []float32 // instead of probs: a baseline's, the frame's float32 unimodal probabilities
+	name       string
+	typ        string
+	baseline   bool
+	modalities []string
+	probs      []float64 // Rows×Classes
+	probs32    []float32 // instead of probs: a baseline's, the frame's float32 unimodal probabilities
+	// fill, instead of probs, computes rows lo…hi−1 into dst (row i at
+	// (i−lo)·Classes): a fusion.RowPredictor's, on the in-memory path.
+	fill        func(lo, hi int, dst []float64)
 	uncertainty []float64 // per row, for uncertainty-aware strategies; else nil
 	artifact    any
 	fitSec      float64
 	predictSec  float64
 }
 
-// argmax is the class row i predicts.
+// argmax is the class row i predicts (not for a strategy computed on demand:
+// predictions).
 func (s *scoredStrategy) argmax(i, k int) int {
 	if s.probs32 != nil {
 		return eval.Argmax(s.probs32[i*k : (i+1)*k])
@@ -704,8 +714,32 @@ func (s *scoredStrategy) argmax(i, k int) int {
 	return eval.Argmax(s.probs[i*k : (i+1)*k])
 }
 
+// fillRows is how many rows a strategy computed on demand computes at a time.
+const fillRows = 4096
+
+// predictions calls fn with the class each of rows 0…n−1 predicts, in order.
+func (s *scoredStrategy) predictions(n, k int, fn func(i, class int)) {
+	if s.fill == nil {
+		for i := 0; i < n; i++ {
+			fn(i, s.argmax(i, k))
+		}
+		return
+	}
+	buf := make([]float64, fillRows*k)
+	for lo := 0; lo < n; lo += fillRows {
+		hi := min(lo+fillRows, n)
+		s.fill(lo, hi, buf[:(hi-lo)*k])
+		for i := lo; i < hi; i++ {
+			fn(i, eval.Argmax(buf[(i-lo)*k:(i-lo+1)*k]))
+		}
+	}
+}
+
 // probsColumn is rows [lo, hi)'s probabilities as an output column.
 func (s *scoredStrategy) probsColumn(lo, hi, k int) lake.OutColumn {
+	if s.fill != nil {
+		return lake.OutColumn{Name: "probs", Width: k, Fill: func(a, b int, dst []float64) { s.fill(lo+a, lo+b, dst) }}
+	}
 	if s.probs32 != nil {
 		return lake.OutColumn{Name: "probs", List32: s.probs32[lo*k : hi*k], Width: k}
 	}
@@ -749,7 +783,7 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 				return fmt.Errorf("jobs: strategy %q: fit: %w", s.Name(), err)
 			}
 			fitSec := time.Since(t0).Seconds()
-			sc, err := predictStrategy(gctx, s, in)
+			sc, err := r.predictStrategy(gctx, s, in)
 			if err != nil {
 				return err
 			}
@@ -766,11 +800,7 @@ func (r *runner) fitPredict(ctx context.Context, plan *Plan, bf *builtFrame) ([]
 	if len(uni) > 0 {
 		prior = uni[0].Prior
 	}
-	probs := make([][]float64, len(scored))
-	for i, sc := range scored {
-		probs[i] = sc.probs
-	}
-	return append(scored, baselines...), uni, &fittedState{in: in, uni: uni, strategies: strategies, probs: probs, prior: prior}, nil
+	return append(scored, baselines...), uni, &fittedState{in: in, uni: uni, strategies: strategies, scored: scored, prior: prior}, nil
 }
 
 // restorePredict scores every row with loaded models: the unimodal models they
@@ -794,7 +824,7 @@ func (r *runner) restorePredict(ctx context.Context, bf *builtFrame, lm *loadedM
 	in, baselines := r.predictUnimodal(&sub, models)
 	var scored []*scoredStrategy
 	for _, s := range lm.strategies {
-		sc, err := predictStrategy(ctx, s, in)
+		sc, err := r.predictStrategy(ctx, s, in)
 		if err != nil {
 			return nil, err
 		}
@@ -858,11 +888,37 @@ func (r *runner) foldNotes(f *fusion.Frame, cs *classSet) {
 	}
 }
 
-// predictStrategy scores every row with a fitted (or restored) strategy.
-func predictStrategy(ctx context.Context, s fusion.Strategy, in *fusion.Inputs) (*scoredStrategy, error) {
+// predictStrategy scores every row with a fitted (or restored) strategy — or,
+// with r.rowsOnDemand and a fusion.RowPredictor, predicts every row once (for
+// its errors and its time) and keeps a way to compute them again when read.
+func (r *runner) predictStrategy(ctx context.Context, s fusion.Strategy, in *fusion.Inputs) (*scoredStrategy, error) {
 	t0 := time.Now()
 	art := s.Artifact()
-	sc := &scoredStrategy{name: s.Name(), typ: art.Type, modalities: art.Modalities, probs: bigmem.Floats(in.Rows * in.Classes)}
+	art.Classes = in.Classes
+	sc := &scoredStrategy{name: s.Name(), typ: art.Type, modalities: art.Modalities, artifact: art}
+	_, uncertain := s.(fusion.UncertaintyPredictor)
+	if rp, ok := s.(fusion.RowPredictor); ok && r.rowsOnDemand && !uncertain {
+		buf := make([]float64, fillRows*in.Classes)
+		for lo := 0; lo < in.Rows; lo += fillRows {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			hi := min(lo+fillRows, in.Rows)
+			if err := rp.PredictRows(in, lo, hi, buf[:(hi-lo)*in.Classes]); err != nil {
+				return nil, fmt.Errorf("jobs: strategy %q: predict: %w", s.Name(), err)
+			}
+		}
+		sc.fill = func(lo, hi int, dst []float64) {
+			// Every row was predicted above without an error: the same
+			// computation cannot fail now.
+			if err := rp.PredictRows(in, lo, hi, dst); err != nil {
+				panic(fmt.Sprintf("jobs: strategy %q: rows %d…%d, predicted before, now: %v", s.Name(), lo, hi, err))
+			}
+		}
+		sc.predictSec = time.Since(t0).Seconds()
+		return sc, nil
+	}
+	sc.probs = bigmem.Floats(in.Rows * in.Classes)
 	var err error
 	if up, ok := s.(fusion.UncertaintyPredictor); ok {
 		sc.uncertainty = make([]float64, in.Rows)
@@ -873,8 +929,6 @@ func predictStrategy(ctx context.Context, s fusion.Strategy, in *fusion.Inputs) 
 	if err != nil {
 		return nil, fmt.Errorf("jobs: strategy %q: predict: %w", s.Name(), err)
 	}
-	art.Classes = in.Classes
-	sc.artifact = art
 	sc.predictSec = time.Since(t0).Seconds()
 	return sc, nil
 }
@@ -939,7 +993,7 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 	}
 	var scores []eval.Scores
 	for _, s := range scored {
-		scores = append(scores, eval.Scores{Name: s.name, Baseline: s.baseline, Modalities: s.modalities, Probs: s.probs, Probs32: s.probs32})
+		scores = append(scores, eval.Scores{Name: s.name, Baseline: s.baseline, Modalities: s.modalities, Probs: s.probs, Probs32: s.probs32, Fill: s.fill})
 	}
 	if fitted != nil && r.spec.Evaluation.ablation() {
 		abl, err := r.ablations(ctx, bf, fitted)
@@ -1024,7 +1078,7 @@ type fittedState struct {
 	in         *fusion.Inputs
 	uni        []*fusion.Unimodal // the fitted unimodal models: out-of-fold fits start from them
 	strategies []fusion.Strategy
-	probs      [][]float64 // the strategies' predictions of in's rows, when made (fitPredict)
+	scored     []*scoredStrategy // the strategies' predictions of in's rows, when made (fitPredict)
 	prior      []float64
 }
 
