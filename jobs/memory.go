@@ -30,11 +30,14 @@ const (
 	defaultWidth  = 16      // a list column whose width cannot be read
 	defaultCounts = 2       // classes, when the footers do not say
 	rankPairBytes = 9       // a score and a label in an exact ranking
+	// rankHistogramBytes is an approximate ranking: two counts per bin.
+	rankHistogramBytes = 2 * 8 << 16
 )
 
 // estimateMemory estimates the in-memory path's peak from the footers (and the
 // first row of each list column): keys of every source, the aligned frame's
-// blocks, and one probability matrix per scored classifier.
+// blocks, and one probability matrix per scored classifier that holds its rows
+// (a fusion.RowPredictor computes them when read; its ablations are held).
 func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryReport {
 	var keys, entities, frame int64
 	classes := int64(0)
@@ -63,7 +66,12 @@ func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryRepo
 	if classes == 0 {
 		classes = defaultCounts
 	}
-	strategies := int64(len(r.spec.Strategies))
+	var strategies int64
+	for _, st := range r.spec.Strategies {
+		if s, err := fusion.New(st.Config()); err != nil || !rowsOnDemand(s) {
+			strategies++
+		}
+	}
 	if r.spec.Evaluation.ablation() {
 		strategies += int64(len(r.spec.Strategies) * len(r.spec.Modalities))
 	}
@@ -74,7 +82,11 @@ func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryRepo
 	if limit == 0 {
 		limit = eval.DefaultExactLimit
 	}
-	rankings := min(entities, limit) * classes * rankPairBytes * int64(len(r.spec.Strategies)+len(r.spec.Modalities))
+	perRanking := entities * rankPairBytes
+	if entities > limit {
+		perRanking = rankHistogramBytes // a ranking sized past its limit starts as the histogram
+	}
+	rankings := perRanking * classes * int64(len(r.spec.Strategies)+len(r.spec.Modalities))
 	total := int64(float64(keys+frame+scores+rankings+entities*rowBookkeep) * heapHeadroom)
 	return &eval.MemoryReport{
 		BudgetBytes:   r.budget.Bytes,

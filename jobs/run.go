@@ -888,6 +888,14 @@ func (r *runner) foldNotes(f *fusion.Frame, cs *classSet) {
 	}
 }
 
+// rowsOnDemand reports whether s's rows can be computed when read instead of
+// held: a fusion.RowPredictor without an uncertainty column.
+func rowsOnDemand(s fusion.Strategy) bool {
+	_, rows := s.(fusion.RowPredictor)
+	_, uncertain := s.(fusion.UncertaintyPredictor)
+	return rows && !uncertain
+}
+
 // predictStrategy scores every row with a fitted (or restored) strategy — or,
 // with r.rowsOnDemand and a fusion.RowPredictor, predicts every row once (for
 // its errors and its time) and keeps a way to compute them again when read.
@@ -896,8 +904,7 @@ func (r *runner) predictStrategy(ctx context.Context, s fusion.Strategy, in *fus
 	art := s.Artifact()
 	art.Classes = in.Classes
 	sc := &scoredStrategy{name: s.Name(), typ: art.Type, modalities: art.Modalities, artifact: art}
-	_, uncertain := s.(fusion.UncertaintyPredictor)
-	if rp, ok := s.(fusion.RowPredictor); ok && r.rowsOnDemand && !uncertain {
+	if rp, ok := s.(fusion.RowPredictor); ok && r.rowsOnDemand && rowsOnDemand(s) {
 		buf := make([]float64, fillRows*in.Classes)
 		for lo := 0; lo < in.Rows; lo += fillRows {
 			if err := ctx.Err(); err != nil {
