@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
 
 	"github.com/lakefuse/lakefuse/internal/dotk"
 	"gonum.org/v1/gonum/optimize"
@@ -48,6 +47,10 @@ type linearObjective struct {
 // the floating-point sums (and so the fitted model) do not depend on GOMAXPROCS.
 const gradChunks = 8
 
+// serialRowLoss is the number of scores (rows × classes) below which the chunks
+// of per-row losses run one after another.
+const serialRowLoss = 1 << 14
+
 func newLinearObjective(X []float64, y []int32, dim, classes int, c float64) *linearObjective {
 	n := len(y)
 	o := &linearObjective{n: n, dim: dim, classes: classes, y: y, lambda: 1 / (c * float64(n)),
@@ -75,25 +78,33 @@ func (o *linearObjective) eval(theta []float64) {
 	} else {
 		clear(o.Z)
 	}
-	var g errgroup.Group
-	for c := 0; c < gradChunks; c++ {
-		g.Go(func() error {
-			if len(o.scratch[c]) < o.scratchLen {
-				o.scratch[c] = make([]float64, o.scratchLen)
+	chunk := func(c int) {
+		if len(o.scratch[c]) < o.scratchLen {
+			o.scratch[c] = make([]float64, o.scratchLen)
+		}
+		f := 0.0
+		for i := n * c / gradChunks; i < n*(c+1)/gradChunks; i++ {
+			z := o.Z[i*k : (i+1)*k]
+			for j := range z {
+				z[j] += B[j]
 			}
-			f := 0.0
-			for i := n * c / gradChunks; i < n*(c+1)/gradChunks; i++ {
-				z := o.Z[i*k : (i+1)*k]
-				for j := range z {
-					z[j] += B[j]
-				}
-				f += o.rowLoss(z, o.y[i], o.scratch[c])
-			}
-			o.partF[c] = f
-			return nil
-		})
+			f += o.rowLoss(z, o.y[i], o.scratch[c])
+		}
+		o.partF[c] = f
 	}
-	_ = g.Wait()
+	// The chunks run in parallel unless they are too small to pay for the
+	// goroutines: the same chunks either way, so the same sums.
+	if n*k < serialRowLoss {
+		for c := 0; c < gradChunks; c++ {
+			chunk(c)
+		}
+	} else {
+		var wg sync.WaitGroup
+		for c := 0; c < gradChunks; c++ {
+			wg.Go(func() { chunk(c) })
+		}
+		wg.Wait()
+	}
 	f := 0.0
 	for _, v := range o.partF {
 		f += v
