@@ -89,6 +89,11 @@ func (o *linearObjective) eval(theta []float64) {
 				z[j] += B[j]
 			}
 			f += o.rowLoss(z, o.y[i], o.scratch[c])
+			// ∂ℓ/∂z into its column of Zt, for the gradient's product (here,
+			// in parallel, rather than in a pass of its own afterwards)
+			for j, v := range z {
+				o.Zt[j*n+i] = v
+			}
 		}
 		o.partF[c] = f
 	}
@@ -110,11 +115,6 @@ func (o *linearObjective) eval(theta []float64) {
 		f += v
 	}
 	inv := 1 / float64(n)
-	for i := 0; i < n; i++ {
-		for j, v := range o.Z[i*k : (i+1)*k] {
-			o.Zt[j*n+i] = v
-		}
-	}
 	if n > 0 {
 		dotk.MulABt(inv, o.Zt, n, o.Xt, n, o.lastG[:k*d], d, k, d, n)
 	} else {
