@@ -68,7 +68,7 @@ func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryRepo
 	}
 	var strategies int64
 	for _, st := range r.spec.Strategies {
-		if s, err := fusion.New(st.Config()); err != nil || !rowsOnDemand(s) {
+		if s, err := fusion.New(st.Config()); err != nil || !computedWhenRead(s) {
 			strategies++
 		}
 	}

@@ -188,20 +188,7 @@ func predictClasses(ctx context.Context, s fusion.Strategy, in *fusion.Inputs, f
 		}
 		return nil
 	}
-	buf := make([]float64, fillRows*k)
-	for lo := 0; lo < in.Rows; lo += fillRows {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		hi := min(lo+fillRows, in.Rows)
-		if err := rp.PredictRows(in, lo, hi, buf[:(hi-lo)*k]); err != nil {
-			return err
-		}
-		for i := lo; i < hi; i++ {
-			fn(i, eval.Argmax(buf[(i-lo)*k:(i-lo+1)*k]))
-		}
-	}
-	return nil
+	return rowClasses(ctx, in.Rows, k, func(lo, hi int, dst []float64) error { return rp.PredictRows(in, lo, hi, dst) }, fn)
 }
 
 // foldOfRow is each of n frame rows' fold (fold[j] for rows[j]), -1 for a row

@@ -725,14 +725,30 @@ func (s *scoredStrategy) predictions(n, k int, fn func(i, class int)) {
 		}
 		return
 	}
+	_ = rowClasses(context.Background(), n, k, func(lo, hi int, dst []float64) error {
+		s.fill(lo, hi, dst)
+		return nil
+	}, fn)
+}
+
+// rowClasses calls fn with the class each of rows 0…n−1 predicts, in order, from
+// the probabilities fill computes fillRows rows at a time; it stops at fill's
+// first error.
+func rowClasses(ctx context.Context, n, k int, fill func(lo, hi int, dst []float64) error, fn func(i, class int)) error {
 	buf := make([]float64, fillRows*k)
 	for lo := 0; lo < n; lo += fillRows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		hi := min(lo+fillRows, n)
-		s.fill(lo, hi, buf[:(hi-lo)*k])
+		if err := fill(lo, hi, buf[:(hi-lo)*k]); err != nil {
+			return err
+		}
 		for i := lo; i < hi; i++ {
 			fn(i, eval.Argmax(buf[(i-lo)*k:(i-lo+1)*k]))
 		}
 	}
+	return nil
 }
 
 // probsColumn is rows [lo, hi)'s probabilities as an output column.
@@ -888,9 +904,9 @@ func (r *runner) foldNotes(f *fusion.Frame, cs *classSet) {
 	}
 }
 
-// rowsOnDemand reports whether s's rows can be computed when read instead of
-// held: a fusion.RowPredictor without an uncertainty column.
-func rowsOnDemand(s fusion.Strategy) bool {
+// computedWhenRead reports whether s's rows can be computed when read instead
+// of held: a fusion.RowPredictor without an uncertainty column.
+func computedWhenRead(s fusion.Strategy) bool {
 	_, rows := s.(fusion.RowPredictor)
 	_, uncertain := s.(fusion.UncertaintyPredictor)
 	return rows && !uncertain
@@ -904,16 +920,11 @@ func (r *runner) predictStrategy(ctx context.Context, s fusion.Strategy, in *fus
 	art := s.Artifact()
 	art.Classes = in.Classes
 	sc := &scoredStrategy{name: s.Name(), typ: art.Type, modalities: art.Modalities, artifact: art}
-	if rp, ok := s.(fusion.RowPredictor); ok && r.rowsOnDemand && rowsOnDemand(s) {
-		buf := make([]float64, fillRows*in.Classes)
-		for lo := 0; lo < in.Rows; lo += fillRows {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			hi := min(lo+fillRows, in.Rows)
-			if err := rp.PredictRows(in, lo, hi, buf[:(hi-lo)*in.Classes]); err != nil {
-				return nil, fmt.Errorf("jobs: strategy %q: predict: %w", s.Name(), err)
-			}
+	if r.rowsOnDemand && computedWhenRead(s) {
+		rp := s.(fusion.RowPredictor)
+		predict := func(lo, hi int, dst []float64) error { return rp.PredictRows(in, lo, hi, dst) }
+		if err := rowClasses(ctx, in.Rows, in.Classes, predict, func(int, int) {}); err != nil {
+			return nil, fmt.Errorf("jobs: strategy %q: predict: %w", s.Name(), err)
 		}
 		sc.fill = func(lo, hi int, dst []float64) {
 			// Every row was predicted above without an error: the same
