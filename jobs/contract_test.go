@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -201,9 +202,11 @@ func TestDataContractErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			url, l, spec := mutatedLake(t, data, tc.mutate, tc.spec)
-			var fitted bool
+			var fitted atomic.Bool // Progress is called from several goroutines
 			_, err := jobs.Run(context.Background(), spec, jobs.Options{Lake: url, Progress: func(stage string, _, _ int64) {
-				fitted = fitted || stage == "fit"
+				if stage == "fit" {
+					fitted.Store(true)
+				}
 			}})
 			if k := errkind.Of(err); k != tc.kind {
 				t.Fatalf("got %v (kind %v), want kind %v", err, k, tc.kind)
@@ -213,7 +216,7 @@ func TestDataContractErrors(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, s)
 				}
 			}
-			if fitted {
+			if fitted.Load() {
 				t.Error("the problem was found only after fitting")
 			}
 			if _, perr := jobs.MakePlan(context.Background(), l, spec); tc.plan && errkind.Of(perr) != tc.kind {
