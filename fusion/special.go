@@ -103,9 +103,6 @@ func log1pKernel(f float64) float64 {
 	hfsq := 0.5 * f * f
 	s := f / (2 + f)
 	z := s * s
-	// R(z) by Estrin's scheme rather than Horner's: three short chains of
-	// multiplications instead of one of seven (the kernel's latency was most of
-	// its time).
 	r := z * (lp1 + z*(lp2+z*(lp3+z*(lp4+z*(lp5+z*(lp6+z*lp7))))))
 	return f - (hfsq - s*(hfsq+r))
 }
