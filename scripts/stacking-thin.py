@@ -114,9 +114,16 @@ def stack(cv, keep=keep, scores=True):
     return (meta.predict(np.hstack(full)) == y[test]).mean(), acc, ll
 
 
-def lakefuse(tmp, bin_, keeps):
+def lakefuse(keeps):
     """lakefuse's stacking on each subsample in keeps (the other training rows are
     split "unused"): per subsample, the test accuracy and report.json."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bin_ = os.path.join(tmp, "lakefuse")
+        subprocess.run(["go", "build", "-o", bin_, "./cmd/lakefuse"], cwd=root, check=True)
+        return lakefuse_runs(tmp, bin_, keeps)
+
+
+def lakefuse_runs(tmp, bin_, keeps):
     lake = os.path.join(tmp, "lake")
     for v in views:
         path = os.path.join(tmp, f"{v}.csv")
@@ -157,10 +164,7 @@ def lakefuse(tmp, bin_, keeps):
 
 def draws():
     keeps = [draw(r) for r in range(DRAWS)]
-    with tempfile.TemporaryDirectory() as tmp:
-        bin_ = os.path.join(tmp, "lakefuse")
-        subprocess.run(["go", "build", "-o", bin_, "./cmd/lakefuse"], cwd=root, check=True)
-        lf = lakefuse(tmp, bin_, keeps)
+    lf = lakefuse(keeps)
     diffs = []
     print(f"mfeat, {N} training rows per class, {DRAWS} subsamples; test {len(test)} rows")
     print("| subsample | lakefuse stacking | scikit-learn, StratifiedKFold(5) | difference, points | scikit-learn on lakefuse's folds |")
@@ -188,10 +192,7 @@ def single():
     best_cv = max(views, key=lambda v: (round(cv[v], 12), -cvll[v]))
     best_lf_folds = max(views, key=lambda v: (round(lfcv[v], 12), -lfcvll[v]))
 
-    with tempfile.TemporaryDirectory() as tmp:
-        bin_ = os.path.join(tmp, "lakefuse")
-        subprocess.run(["go", "build", "-o", bin_, "./cmd/lakefuse"], cwd=root, check=True)
-        (_, rep), = lakefuse(tmp, bin_, [keep])
+    (_, rep), = lakefuse([keep])
     lf = {s["name"]: s["splits"]["test"]["metrics"]["accuracy"] for s in rep["strategies"]}
     print(f"mfeat, {N} training rows per class ({len(keep)}), test {len(test)} rows")
     print(f"stacking test accuracy: lakefuse {lf['stacking']:.4f}, scikit-learn {sk_stack:.4f} (StratifiedKFold(5)), difference {100 * (lf['stacking'] - sk_stack):+.2f} points")
