@@ -123,7 +123,7 @@ func fitPlatt(p []float64, y []int32) (float64, float64) {
 		for i := 0; i < n; i++ {
 			z := a*x[i] + b
 			// log(1 + e^z) − y·z, computed without overflow.
-			s += math.Max(z, 0) + math.Log1p(expFast(-math.Abs(z))) - float64(y[i])*z
+			s += softplus(z) - float64(y[i])*z
 		}
 		return s
 	}
