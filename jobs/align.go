@@ -118,8 +118,17 @@ func (s scanned[K]) isModality() bool { return s.name != "labels" }
 //
 // Buckets write straight into result arrays at those positions (the positions of
 // different buckets are disjoint), and each worker reuses its hash maps from bucket
-// to bucket: the join allocates little beyond its result.
+// to bucket: the join allocates little beyond its result. Sources whose keys are
+// already in order are merged instead (alignSorted), with the same result.
 func alignBuckets[K keyed](ctx context.Context, src []scanned[K], anchor int, join, dupPolicy string, buckets, workers int) (*alignment[K], error) {
+	if a := alignSorted(src, anchor, join, workers); a != nil {
+		return a, nil
+	}
+	return alignHashed(ctx, src, anchor, join, dupPolicy, buckets, workers)
+}
+
+// alignHashed is alignBuckets by hashing: every bucket's sources indexed by key.
+func alignHashed[K keyed](ctx context.Context, src []scanned[K], anchor int, join, dupPolicy string, buckets, workers int) (*alignment[K], error) {
 	n := len(src)
 	routed := bucketRows(src, buckets, workers)
 	emitters := []int{anchor}
@@ -326,4 +335,187 @@ func others(n, skip int) []int {
 		}
 	}
 	return out
+}
+
+// alignSorted is the join when every source's keys, file after file, strictly
+// increase — as a lake written in key order (by DuckDB, Spark's sortWithinPartitions,
+// or any job that writes entities in order) has them: a merge of the sorted
+// sequences instead of hashing every key into buckets. It returns exactly what
+// alignHashed does for those inputs (a left or inner join; strictly increasing
+// means no duplicates, so the policy has nothing to decide), and nil, at the cost
+// of one pass over the keys, when a source is not sorted or the join is outer
+// (whose order, the anchor's keys and then the others', a merge does not keep).
+func alignSorted[K keyed](src []scanned[K], anchor int, join string, workers int) *alignment[K] {
+	if join != "left" && join != "inner" {
+		return nil
+	}
+	for _, sc := range src {
+		if !sc.strictlyIncreasing() {
+			return nil
+		}
+	}
+	n := len(src)
+	anchorKeys := src[anchor].keys
+	span := int(src[anchor].rows())
+	a := &alignment[K]{keys: make([]K, span), refs: make([][]ref, n), extra: make([]map[int][]ref, n), stats: make([]joinStats, n)}
+	if _, isInt := any(a.keys).([]int64); isInt {
+		a.keys = any(bigmem.Make[int64](span, span)).([]K)
+	}
+	for s := range a.refs {
+		a.refs[s] = bigmem.Make[ref](span, span)
+	}
+	var filled []bool // inner: the anchor rows every modality has
+	if join == "inner" {
+		filled = make([]bool, span)
+	}
+	// The anchor's rows split in contiguous chunks, one per worker; each finds
+	// every other source's first candidate row by binary search and merges on.
+	chunks := max(1, min(workers, span/(64<<10)))
+	matched := make([][]int64, chunks)
+	var wg sync.WaitGroup
+	for c := range chunks {
+		lo, hi := span*c/chunks, span*(c+1)/chunks
+		matched[c] = make([]int64, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cur := make([]cursor[K], n)
+			for s := range src {
+				if s != anchor && hi > lo {
+					cur[s] = src[s].seek(src[anchor].at(lo))
+				}
+			}
+			at := src[anchor].cursorAt(lo)
+			for pos := lo; pos < hi; pos++ {
+				k := anchorKeys[at.t][at.r]
+				a.keys[pos] = k
+				all := true
+				for s := range src {
+					if s == anchor {
+						a.refs[s][pos] = mkref(at.t, at.r)
+						matched[c][s]++
+						continue
+					}
+					r := src[s].advanceTo(&cur[s], k)
+					a.refs[s][pos] = r
+					if r != noRef {
+						matched[c][s]++
+					} else if src[s].isModality() {
+						all = false
+					}
+				}
+				if filled != nil {
+					filled[pos] = all
+				}
+				src[anchor].step(&at)
+			}
+		}()
+	}
+	wg.Wait()
+	if filled != nil {
+		// Count only the rows an inner join keeps, as alignBuckets does.
+		clear(matched)
+		for pos, keep := range filled {
+			if !keep {
+				continue
+			}
+			for s := range src {
+				if a.refs[s][pos] != noRef {
+					a.stats[s].Matched++
+				}
+			}
+		}
+		a.compact(filled)
+		return a
+	}
+	for c := range matched {
+		for s, m := range matched[c] {
+			a.stats[s].Matched += m
+		}
+	}
+	return a
+}
+
+// cursor is a position in a source's keys: table t, row r (r == len when past
+// the table's end; t == len(keys) when past the last).
+type cursor[K keyed] struct{ t, r int }
+
+// strictlyIncreasing reports whether the source's keys, file after file, strictly
+// increase.
+func (s scanned[K]) strictlyIncreasing() bool {
+	var prev K
+	first := true
+	for _, keys := range s.keys {
+		for _, k := range keys {
+			if !first && k <= prev {
+				return false
+			}
+			prev, first = k, false
+		}
+	}
+	return true
+}
+
+// cursorAt is the cursor at the source's i-th row over all its files.
+func (s scanned[K]) cursorAt(i int) cursor[K] {
+	for t, keys := range s.keys {
+		if i < len(keys) {
+			return cursor[K]{t, i}
+		}
+		i -= len(keys)
+	}
+	return cursor[K]{len(s.keys), 0}
+}
+
+// at is the source's i-th key over all its files.
+func (s scanned[K]) at(i int) K {
+	c := s.cursorAt(i)
+	return s.keys[c.t][c.r]
+}
+
+// seek is the cursor at the source's first key ≥ k (its keys strictly increase).
+func (s scanned[K]) seek(k K) cursor[K] {
+	for t, keys := range s.keys {
+		if len(keys) == 0 || keys[len(keys)-1] < k {
+			continue
+		}
+		lo, hi := 0, len(keys)
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if keys[m] < k {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		return cursor[K]{t, lo}
+	}
+	return cursor[K]{len(s.keys), 0}
+}
+
+// step moves c to the next row.
+func (s scanned[K]) step(c *cursor[K]) {
+	c.r++
+	for c.t < len(s.keys) && c.r >= len(s.keys[c.t]) {
+		c.t, c.r = c.t+1, 0
+	}
+}
+
+// advanceTo moves c past the keys below k and returns the row holding k, or
+// noRef; the keys and every k asked for increase.
+func (s scanned[K]) advanceTo(c *cursor[K], k K) ref {
+	for c.t < len(s.keys) {
+		keys := s.keys[c.t]
+		for c.r < len(keys) && keys[c.r] < k {
+			c.r++
+		}
+		if c.r < len(keys) {
+			if keys[c.r] == k {
+				return mkref(c.t, c.r)
+			}
+			return noRef
+		}
+		c.t, c.r = c.t+1, 0
+	}
+	return noRef
 }

@@ -3,6 +3,9 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -142,5 +145,98 @@ func TestHashKeyIsFixed(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("case %d: hash %#x, want %#x", i, tc.got, tc.want)
 		}
+	}
+}
+
+// The merge of sorted sources is the hashed join's result, field for field: random
+// sorted sources split into files (some empty), left and inner, integer and
+// string keys, a labels table that is not the anchor, several workers.
+func TestAlignSortedIsHashed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	split := func(keys []int64) [][]int64 {
+		var files [][]int64
+		for len(keys) > 0 || len(files) < 2 {
+			n := min(len(keys), rng.IntN(len(keys)+1))
+			files = append(files, keys[:n])
+			keys = keys[n:]
+		}
+		return files
+	}
+	sortedSubset := func(universe, pct int) []int64 {
+		var out []int64
+		for k := range universe {
+			if rng.IntN(100) < pct {
+				out = append(out, int64(3*k+1))
+			}
+		}
+		return out
+	}
+	asStrings := func(s scanned[int64]) scanned[string] {
+		out := scanned[string]{name: s.name, tables: s.tables}
+		for _, keys := range s.keys {
+			ks := make([]string, len(keys))
+			for i, k := range keys {
+				ks[i] = fmt.Sprintf("k%09d", k)
+			}
+			out.keys = append(out.keys, ks)
+		}
+		return out
+	}
+	for trial := range 40 {
+		universe := 1 + rng.IntN(300_000)
+		if trial%4 != 0 {
+			universe = 1 + rng.IntN(500)
+		}
+		src := []scanned[int64]{
+			source("a", split(sortedSubset(universe, 90))...),
+			source("labels", split(sortedSubset(universe, 100))...),
+			source("b", split(sortedSubset(universe, 60))...),
+		}
+		anchor := rng.IntN(len(src))
+		for _, join := range []string{"left", "inner"} {
+			workers := 1 + rng.IntN(3)
+			name := fmt.Sprintf("trial %d %s anchor %d workers %d", trial, join, anchor, workers)
+			if a := alignSorted(src, anchor, join, workers); a == nil {
+				t.Fatalf("%s: sorted sources not merged", name)
+			} else {
+				want, err := alignHashed(context.Background(), src, anchor, join, "error", 7, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(want, a) {
+					t.Fatalf("%s: %s", name, cmp.Diff(want, a, cmp.AllowUnexported(alignment[int64]{})))
+				}
+			}
+			if trial%4 == 0 {
+				continue
+			}
+			ssrc := []scanned[string]{asStrings(src[0]), asStrings(src[1]), asStrings(src[2])}
+			got := alignSorted(ssrc, anchor, join, workers)
+			want, err := alignHashed(context.Background(), ssrc, anchor, join, "error", 5, 2)
+			if err != nil || got == nil {
+				t.Fatalf("%s strings: %v, merged %v", name, err, got != nil)
+			}
+			if !reflect.DeepEqual(want, got) {
+				t.Fatalf("%s strings: %s", name, cmp.Diff(want, got, cmp.AllowUnexported(alignment[string]{})))
+			}
+		}
+	}
+}
+
+// Unsorted sources, a duplicate key, and an outer join are left to the hashed join.
+func TestAlignSortedDeclines(t *testing.T) {
+	sorted := source("labels", []int64{1, 2}, []int64{3})
+	for name, src := range map[string][]scanned[int64]{
+		"unsorted file":       {source("a", []int64{2, 1}), sorted},
+		"files out of order":  {source("a", []int64{3}, []int64{1, 2}), sorted},
+		"duplicate key":       {source("a", []int64{1, 2}, []int64{2}), sorted},
+		"duplicate in anchor": {source("a", []int64{1}), source("labels", []int64{1, 1})},
+	} {
+		if alignSorted(src, 1, "left", 2) != nil {
+			t.Errorf("%s: merged", name)
+		}
+	}
+	if alignSorted([]scanned[int64]{source("a", []int64{1}), sorted}, 1, "outer", 2) != nil {
+		t.Error("outer join: merged")
 	}
 }
