@@ -23,19 +23,23 @@ const writeBatch = 4096
 // analysts: half the bytes, and more precision than any calibration can claim).
 // Fill, instead of List64, computes rows lo…hi−1's Width values into dst when
 // the writer reaches them, a batch of rows at a time: values cheaper to
-// recompute than to hold.
+// recompute than to hold. Codes, with Int64 or String, dictionary-codes the
+// column: row r is Int64[Codes[r]] (or String[Codes[r]]); with Optional, the
+// column is nullable and a negative code is null (Valid is not set with Codes).
 type OutColumn struct {
-	Name    string
-	Int64   []int64
-	Int32   []int32
-	Float64 []float64
-	String  []string
-	Bool    []bool
-	List64  []float64
-	List32  []float32
-	Fill    func(lo, hi int, dst []float64)
-	Width   int
-	Valid   []bool
+	Name     string
+	Int64    []int64
+	Int32    []int32
+	Float64  []float64
+	String   []string
+	Bool     []bool
+	List64   []float64
+	List32   []float32
+	Fill     func(lo, hi int, dst []float64)
+	Width    int
+	Valid    []bool
+	Codes    []int32
+	Optional bool
 
 	filled []float64 // Fill's current batch
 }
@@ -58,7 +62,7 @@ func (c *OutColumn) node() (parquet.Node, error) {
 	default:
 		return nil, fmt.Errorf("lake: column %q: no data", c.Name)
 	}
-	if c.Valid != nil {
+	if c.Valid != nil || c.Optional {
 		n = parquet.Optional(n)
 	}
 	return n, nil
@@ -124,6 +128,9 @@ func WriteParquet(w io.Writer, rows int, cols []OutColumn) error {
 
 // values appends rows [lo, hi) of the column as leveled parquet values.
 func (c *OutColumn) values(buf []parquet.Value, lo, hi, col int) []parquet.Value {
+	if c.Codes != nil {
+		return c.codedValues(buf, lo, hi, col)
+	}
 	def := 0
 	if c.Valid != nil {
 		def = 1
@@ -172,6 +179,29 @@ func (c *OutColumn) values(buf []parquet.Value, lo, hi, col int) []parquet.Value
 				buf = append(buf, parquet.FloatValue(x).Level(rep, def+1, col))
 			}
 			continue
+		}
+		buf = append(buf, v.Level(0, def, col))
+	}
+	return buf
+}
+
+// codedValues is values for a dictionary-coded column (Codes).
+func (c *OutColumn) codedValues(buf []parquet.Value, lo, hi, col int) []parquet.Value {
+	def := 0
+	if c.Optional {
+		def = 1
+	}
+	for _, code := range c.Codes[lo:hi] {
+		var v parquet.Value
+		switch {
+		case code < 0 && c.Optional:
+			buf = append(buf, parquet.NullValue().Level(0, 0, col))
+			continue
+		case c.Int64 != nil:
+			v = parquet.Int64Value(c.Int64[code])
+		default:
+			s := c.String[code]
+			v = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
 		}
 		buf = append(buf, v.Level(0, def, col))
 	}
