@@ -23,23 +23,18 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 	k := f.Classes
 	part := r.spec.Outputs.PartRows
 
-	// Columns shared by every strategy's scores.
-	labels := lake.OutColumn{Name: "label", Valid: make([]bool, f.Rows)}
-	if bf.classes.isInt {
-		labels.Int64 = make([]int64, f.Rows)
-	} else {
-		labels.String = make([]string, f.Rows)
-	}
-	for i, c := range f.Label {
-		if c >= 0 {
-			labels.Valid[i] = true
-			if bf.classes.isInt {
-				labels.Int64[i] = bf.classes.ints[c]
-			} else {
-				labels.String[i] = bf.classes.names[c]
-			}
+	// Columns shared by every strategy's scores. Labels and predictions are
+	// class indices, written through the classes' values (dictionary-coded).
+	classColumn := func(name string, codes []int32, optional bool) lake.OutColumn {
+		c := lake.OutColumn{Name: name, Codes: codes, Optional: optional}
+		if bf.classes.isInt {
+			c.Int64 = bf.classes.ints
+		} else {
+			c.String = bf.classes.names
 		}
+		return c
 	}
+	labels := classColumn("label", f.Label, true)
 	// run_id on every row, so that a query over many runs' scores can tell them
 	// apart (Parquet stores it once per page: dictionary encoding).
 	runIDs := make([]string, min(part, f.Rows))
@@ -56,19 +51,7 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 		if !writeScores || (s.baseline && !r.spec.Outputs.BaselineScores) {
 			continue
 		}
-		pred := lake.OutColumn{Name: "pred"}
-		if bf.classes.isInt {
-			pred.Int64 = make([]int64, f.Rows)
-		} else {
-			pred.String = make([]string, f.Rows)
-		}
-		s.predictions(f.Rows, k, func(i, c int) {
-			if bf.classes.isInt {
-				pred.Int64[i] = bf.classes.ints[c]
-			} else {
-				pred.String[i] = bf.classes.names[c]
-			}
-		})
+		pred := classColumn("pred", s.classCodes(f.Rows, k), false)
 		// A group without rows writes no part; a run without rows writes one empty part.
 		for seq, lo := 0, 0; lo < f.Rows || (seq == 0 && f.Rows == 0 && group == 0); seq, lo = seq+1, lo+part {
 			hi := min(lo+part, f.Rows)
@@ -148,6 +131,10 @@ func (r *runner) writeSummary(ctx context.Context, rw *lake.Attempt, models map[
 
 // sliceColumn returns rows [lo, hi) of a column.
 func sliceColumn(c lake.OutColumn, lo, hi int) lake.OutColumn {
+	if c.Codes != nil { // the dictionary is every row's
+		c.Codes = c.Codes[lo:hi]
+		return c
+	}
 	out := lake.OutColumn{Name: c.Name, Width: c.Width}
 	switch {
 	case c.Int64 != nil:

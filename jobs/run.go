@@ -699,6 +699,7 @@ type scoredStrategy struct {
 	// fill, instead of probs, computes rows lo…hi−1 into dst (row i at
 	// (i−lo)·Classes): a fusion.RowPredictor's, on the in-memory path.
 	fill        func(lo, hi int, dst []float64)
+	classes     []int32   // with fill: the class each row predicts
 	uncertainty []float64 // per row, for uncertainty-aware strategies; else nil
 	artifact    any
 	fitSec      float64
@@ -719,6 +720,12 @@ const fillRows = 4096
 
 // predictions calls fn with the class each of rows 0…n−1 predicts, in order.
 func (s *scoredStrategy) predictions(n, k int, fn func(i, class int)) {
+	if s.classes != nil {
+		for i, c := range s.classes[:n] {
+			fn(i, int(c))
+		}
+		return
+	}
 	if s.fill == nil {
 		for i := 0; i < n; i++ {
 			fn(i, s.argmax(i, k))
@@ -729,6 +736,16 @@ func (s *scoredStrategy) predictions(n, k int, fn func(i, class int)) {
 		s.fill(lo, hi, dst)
 		return nil
 	}, fn)
+}
+
+// classCodes is the class each of rows 0…n−1 predicts.
+func (s *scoredStrategy) classCodes(n, k int) []int32 {
+	if s.classes != nil {
+		return s.classes[:n]
+	}
+	codes := make([]int32, n)
+	s.predictions(n, k, func(i, c int) { codes[i] = int32(c) })
+	return codes
 }
 
 // rowClasses calls fn with the class each of rows 0…n−1 predicts, in order, from
@@ -914,7 +931,8 @@ func computedWhenRead(s fusion.Strategy) bool {
 
 // predictStrategy scores every row with a fitted (or restored) strategy — or,
 // with r.rowsOnDemand and a fusion.RowPredictor, predicts every row once (for
-// its errors and its time) and keeps a way to compute them again when read.
+// its errors, its time and the classes it predicts) and keeps a way to compute
+// the probabilities again when read.
 func (r *runner) predictStrategy(ctx context.Context, s fusion.Strategy, in *fusion.Inputs) (*scoredStrategy, error) {
 	t0 := time.Now()
 	art := s.Artifact()
@@ -923,7 +941,8 @@ func (r *runner) predictStrategy(ctx context.Context, s fusion.Strategy, in *fus
 	if r.rowsOnDemand && computedWhenRead(s) {
 		rp := s.(fusion.RowPredictor)
 		predict := func(lo, hi int, dst []float64) error { return rp.PredictRows(in, lo, hi, dst) }
-		if err := rowClasses(ctx, in.Rows, in.Classes, predict, func(int, int) {}); err != nil {
+		sc.classes = make([]int32, in.Rows)
+		if err := rowClasses(ctx, in.Rows, in.Classes, predict, func(i, c int) { sc.classes[i] = int32(c) }); err != nil {
 			return nil, fmt.Errorf("jobs: strategy %q: predict: %w", s.Name(), err)
 		}
 		sc.fill = func(lo, hi int, dst []float64) {
