@@ -41,7 +41,8 @@ type OutColumn struct {
 	Codes    []int32
 	Optional bool
 
-	filled []float64 // Fill's current batch
+	filled []float64       // Fill's current batch
+	buf    []parquet.Value // the batch's values: only this column's kind
 }
 
 func (c *OutColumn) node() (parquet.Node, error) {
@@ -84,6 +85,7 @@ func newWriter(w io.Writer, schema *parquet.Schema) *parquet.Writer {
 // most RowGroupRows rows, page and chunk statistics. Columns are written straight
 // from their slices, one batch of values at a time, never through reflection.
 func WriteParquet(w io.Writer, rows int, cols []OutColumn) error {
+	cols = slices.Clone(cols) // each keeps its batch buffers here, not in the caller's
 	group := parquet.Group{}
 	for i := range cols {
 		n, err := cols[i].node()
@@ -107,14 +109,14 @@ func WriteParquet(w io.Writer, rows int, cols []OutColumn) error {
 		}
 		index[i] = leaf.ColumnIndex
 	}
-	var buf []parquet.Value
 	for rg := 0; rg < rows; rg += RowGroupRows {
 		rgEnd := min(rg+RowGroupRows, rows)
 		for lo := rg; lo < rgEnd; lo += writeBatch {
 			hi := min(lo+writeBatch, rgEnd)
 			for i := range cols {
-				buf = cols[i].values(buf[:0], lo, hi, index[i])
-				if _, err := writers[index[i]].WriteRowValues(buf); err != nil {
+				c := &cols[i]
+				c.buf = c.values(c.buf[:0], lo, hi, index[i])
+				if _, err := writers[index[i]].WriteRowValues(c.buf); err != nil {
 					return fmt.Errorf("lake: column %q: %w", cols[i].Name, err)
 				}
 			}
@@ -126,20 +128,38 @@ func WriteParquet(w io.Writer, rows int, cols []OutColumn) error {
 	return pw.Close()
 }
 
-// values appends rows [lo, hi) of the column as leveled parquet values.
+// values appends rows [lo, hi) of the column as leveled parquet values. buf is
+// the column's own (buf): values of one kind, and without pointers unless the
+// column holds strings, which is what lets fixed-size values be stamped.
 func (c *OutColumn) values(buf []parquet.Value, lo, hi, col int) []parquet.Value {
 	if c.Codes != nil {
 		return c.codedValues(buf, lo, hi, col)
-	}
-	def := 0
-	if c.Valid != nil {
-		def = 1
 	}
 	list64, first := c.List64, 0 // list64 holds rows from first
 	if c.Fill != nil {
 		c.filled = slices.Grow(c.filled[:0], (hi-lo)*c.Width)[:(hi-lo)*c.Width]
 		c.Fill(lo, hi, c.filled)
 		list64, first = c.filled, lo
+	}
+	if mirrorOK {
+		switch {
+		case c.Int64 != nil:
+			return stampScalars(buf, c.Int64, c.Valid, lo, hi, col, parquet.Int64Value(0))
+		case c.Int32 != nil:
+			return stampScalars(buf, c.Int32, c.Valid, lo, hi, col, parquet.Int32Value(0))
+		case c.Float64 != nil:
+			return stampScalars(buf, c.Float64, c.Valid, lo, hi, col, parquet.DoubleValue(0))
+		case c.Bool != nil:
+			return stampScalars(buf, c.Bool, c.Valid, lo, hi, col, parquet.BooleanValue(false))
+		case list64 != nil:
+			return stampLists(buf, list64, first, c.Width, c.Valid, lo, hi, col)
+		case c.List32 != nil:
+			return stampLists(buf, c.List32, 0, c.Width, c.Valid, lo, hi, col)
+		}
+	}
+	def := 0
+	if c.Valid != nil {
+		def = 1
 	}
 	for r := lo; r < hi; r++ {
 		if c.Valid != nil && !c.Valid[r] {
@@ -159,24 +179,15 @@ func (c *OutColumn) values(buf []parquet.Value, lo, hi, col int) []parquet.Value
 			v = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s)))
 		case c.Bool != nil:
 			v = parquet.BooleanValue(c.Bool[r])
-		case list64 != nil:
-			row := list64[(r-first)*c.Width : (r-first+1)*c.Width]
-			for k, x := range row {
-				rep := 1
-				if k == 0 {
-					rep = 0
+		case list64 != nil, c.List32 != nil:
+			for k := range c.Width {
+				x := float32(0)
+				if list64 != nil {
+					x = float32(list64[(r-first)*c.Width+k])
+				} else {
+					x = c.List32[r*c.Width+k]
 				}
-				buf = append(buf, parquet.FloatValue(float32(x)).Level(rep, def+1, col))
-			}
-			continue
-		case c.List32 != nil:
-			row := c.List32[r*c.Width : (r+1)*c.Width]
-			for k, x := range row {
-				rep := 1
-				if k == 0 {
-					rep = 0
-				}
-				buf = append(buf, parquet.FloatValue(x).Level(rep, def+1, col))
+				buf = append(buf, parquet.FloatValue(x).Level(min(k, 1), def+1, col))
 			}
 			continue
 		}
@@ -190,6 +201,18 @@ func (c *OutColumn) codedValues(buf []parquet.Value, lo, hi, col int) []parquet.
 	def := 0
 	if c.Optional {
 		def = 1
+	}
+	if mirrorOK && c.Int64 != nil {
+		present, null := newStamper(parquet.Int64Value(0).Level(0, def, col)), newStamper(parquet.NullValue().Level(0, 0, col))
+		buf, out := grow(buf, hi-lo)
+		for i, code := range c.Codes[lo:hi] {
+			if code < 0 && c.Optional {
+				null.put(&out[i], 0)
+				continue
+			}
+			present.put(&out[i], uint64(c.Int64[code]))
+		}
+		return buf
 	}
 	for _, code := range c.Codes[lo:hi] {
 		var v parquet.Value
