@@ -196,16 +196,20 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 		return nil
 	}
 	err = forEachPage(ctx, []parquet.RowGroup{group}, leaf, func(page parquet.Page) error {
-		vals, err := pageNumbers(page, scratch[:0], &dict)
-		if err != nil {
-			return err
-		}
-		scratch = vals
-		*bufp = vals
 		rep, def := page.RepetitionLevels(), page.DefinitionLevels()
 		if w := s.Width; w > 0 && len(rep)%w == 0 && regularLists(rep, def, maxDef, w) {
 			// Every row of the page is a full list of Width values, none null: whole
-			// rows at a time, without a branch per value.
+			// rows at a time, without a branch per value, and float32 pages read
+			// where they were decoded.
+			var vals64 []float64
+			vals32, ok := pageFloats(page)
+			if !ok {
+				v, err := pageNumbers(page, scratch[:0], &dict)
+				if err != nil {
+					return err
+				}
+				vals64, scratch, *bufp = v, v, v
+			}
 			for j := 0; j < len(rep); j += w {
 				if err := endRow(); err != nil {
 					return err
@@ -215,14 +219,21 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 				hasDest = row < len(s.Dest) && s.Dest[row] >= 0
 				if hasDest {
 					base = int(s.Dest[row])*s.Stride + s.Offset
-					out := s.Out[base : base+w]
-					for e, v := range vals[j : j+w] {
-						out[e] += float32(v)
+					if ok {
+						addRow(s.Out[base:base+w], vals32[j:j+w])
+					} else {
+						addRow(s.Out[base:base+w], vals64[j:j+w])
 					}
 				}
 			}
 			return nil
 		}
+		vals, err := pageNumbers(page, scratch[:0], &dict)
+		if err != nil {
+			return err
+		}
+		scratch = vals
+		*bufp = vals
 		vi := 0
 		for j := range rep {
 			d := maxDef
@@ -264,6 +275,24 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 		return err
 	}
 	return endRow()
+}
+
+// addRow adds a row's values to its place in the output.
+func addRow[T float32 | float64](out []float32, vals []T) {
+	out = out[:len(vals)]
+	for e, v := range vals {
+		out[e] += float32(v)
+	}
+}
+
+// pageFloats is a float32 page's values as decoded, not copied; ok is false for
+// any other page (another type, or dictionary-encoded).
+func pageFloats(page parquet.Page) ([]float32, bool) {
+	if page.Dictionary() != nil || page.Type().Kind() != parquet.Float {
+		return nil, false
+	}
+	data := page.Data()
+	return data.Float(), true
 }
 
 // regularLists reports whether a page holds whole lists of exactly w values with
