@@ -132,3 +132,29 @@ func TestStateIsBoundedOverTenMillionRows(t *testing.T) {
 		t.Errorf("counted %d rows", r.N)
 	}
 }
+
+// Ties in top-k are broken as scikit-learn 1.2's top_k_accuracy_score breaks
+// them (its argsort, reversed, puts the higher class index first): values from
+// scikit-learn on these rows.
+func TestTopKTies(t *testing.T) {
+	tests := []struct {
+		probs    []float64
+		label, k int
+		hit      bool
+	}{
+		{[]float64{0.4, 0.4, 0.2}, 0, 1, false},
+		{[]float64{0.4, 0.4, 0.2}, 1, 1, true},
+		{[]float64{0.4, 0.4, 0.2}, 0, 2, true},
+		{[]float64{0.3, 0.3, 0.3}, 0, 1, false},
+		{[]float64{0.3, 0.3, 0.3}, 2, 1, true},
+		{[]float64{0.3, 0.3, 0.3}, 0, 2, false},
+		{[]float64{0.3, 0.3, 0.3}, 1, 2, true},
+	}
+	for _, tc := range tests {
+		tk := TopK{K: tc.k}
+		tk.Add(tc.probs, tc.label)
+		if got := tk.Hits == 1; got != tc.hit {
+			t.Errorf("top-%d of %v, label %d: hit %v, scikit-learn %v", tc.k, tc.probs, tc.label, got, tc.hit)
+		}
+	}
+}

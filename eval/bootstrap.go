@@ -97,9 +97,22 @@ func (b *Bootstrap) Add(weights []uint8, probs []float64, label int) {
 func clippedTrueProb(probs []float64, label int) float64 {
 	var total float64
 	for _, p := range probs {
-		total += min(max(p, logLossEps), 1-logLossEps)
+		total += clipProb(p)
 	}
-	return min(max(probs[label], logLossEps), 1-logLossEps) / total
+	return clipProb(probs[label]) / total
+}
+
+// clipProb is min(max(p, logLossEps), 1−logLossEps) by comparisons: the same
+// value for every p, NaN and −0 included, without the builtins' NaN and
+// signed-zero rules (the largest cost of the log loss before its logarithm).
+func clipProb(p float64) float64 {
+	if p < logLossEps {
+		p = logLossEps
+	}
+	if p > 1-logLossEps {
+		p = 1 - logLossEps
+	}
+	return p
 }
 
 // Merge adds another accumulator's rows.

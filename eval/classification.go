@@ -175,12 +175,7 @@ type LogLoss struct {
 
 // Add records one row: the class probabilities and the true class.
 func (l *LogLoss) Add(probs []float64, label int) {
-	var total float64
-	for _, p := range probs {
-		total += min(max(p, logLossEps), 1-logLossEps)
-	}
-	p := min(max(probs[label], logLossEps), 1-logLossEps) / total
-	l.sum.add(-math.Log(p))
+	l.sum.add(-math.Log(clippedTrueProb(probs, label)))
 	l.Rows++
 }
 
@@ -269,6 +264,11 @@ func (c *Classification) addRanks(probs []float64, label int) {
 		return
 	}
 	for k, r := range c.Rankings {
+		if r.pos != nil { // a histogram already: Add's first case, without the call
+			r.result = nil
+			r.addBin(probs[k], label == k, 1)
+			continue
+		}
 		r.Add(probs[k], label == k)
 	}
 }

@@ -1,0 +1,40 @@
+package eval
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkAddPredicted is one classifier's evaluation of rows of ten classes
+// past the exact ranking limit (histograms), the per-row work of a large run:
+//
+//	go test ./eval -run '^$' -bench AddPredicted -count 5
+func BenchmarkAddPredicted(b *testing.B) {
+	const k, n = 10, 1 << 14
+	rng := rand.New(rand.NewPCG(1, 2))
+	probs := make([]float64, n*k)
+	labels := make([]int, n)
+	for i := range n {
+		var sum float64
+		for c := range k {
+			probs[i*k+c] = rng.Float64()
+			sum += probs[i*k+c]
+		}
+		for c := range k {
+			probs[i*k+c] /= sum
+		}
+		labels[i] = rng.IntN(k)
+	}
+	c := NewClassificationLimit(k, 1)
+	for i := range n {
+		c.AddPredicted(probs[i*k:(i+1)*k], Argmax(probs[i*k:(i+1)*k]), labels[i])
+	}
+	b.ResetTimer()
+	for range b.N {
+		for i := range n {
+			row := probs[i*k : (i+1)*k]
+			c.AddPredicted(row, Argmax(row), labels[i])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+}
