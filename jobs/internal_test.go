@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -192,5 +193,40 @@ func TestBaselineChosenOutOfFold(t *testing.T) {
 	in, _ = r.predictUnimodal(f, uni)
 	if best, err = r.chooseBaseline(context.Background(), f, &fittedState{in: in}); err != nil || best != "unimodal.copy" || !r.baselineChoice.Tie {
 		t.Errorf("two equal modalities: chose %q (tie %v), want the first name, unimodal.copy, as a tie", best, r.baselineChoice.Tie)
+	}
+}
+
+// classesOf on several workers is rowClasses' classes, and stops at an error.
+func TestClassesOf(t *testing.T) {
+	const k = 4
+	fill := func(lo, hi int, dst []float64) error {
+		for i := lo; i < hi; i++ {
+			for c := range k {
+				dst[(i-lo)*k+c] = float64((i*7 + c*3) % 11)
+			}
+		}
+		return nil
+	}
+	for _, n := range []int{0, 1, fillRows - 1, fillRows, 3*fillRows + 5} {
+		want := make([]int32, n)
+		if err := rowClasses(context.Background(), n, k, fill, func(i, c int) { want[i] = int32(c) }); err != nil {
+			t.Fatal(err)
+		}
+		for _, workers := range []int{1, 2, 5} {
+			got, err := classesOf(context.Background(), n, k, workers, fill)
+			if err != nil || !slices.Equal(got, want) {
+				t.Fatalf("n=%d workers=%d: %v, equal %v", n, workers, err, slices.Equal(got, want))
+			}
+		}
+	}
+	boom := errors.New("boom")
+	_, err := classesOf(context.Background(), 3*fillRows, k, 2, func(lo, hi int, dst []float64) error {
+		if lo >= fillRows {
+			return boom
+		}
+		return fill(lo, hi, dst)
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("error: %v", err)
 	}
 }

@@ -456,50 +456,19 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 			return "", fmt.Errorf("jobs: out-of-fold predictions for the baseline choice: %w", err)
 		}
 	}
-	k := f.Classes
 	choice := &eval.BaselineChoice{}
 	train := f.TrainRows(nil) // in canonical order: each block's rows keep it
-	for _, blk := range f.Blocks {
-		b := len(choice.Candidates)
-		// Scored per stratified fold, as fusion.OutOfFold fitted them, and
-		// averaged over the folds: scikit-learn's cross_val_score.
-		rows := make([]int, 0, len(train))
-		for _, i := range train {
-			if blk.Present[i] {
-				rows = append(rows, i)
-			}
-		}
-		fold, folds, _ := f.StratifiedFolds(rows, fusion.Folds)
-		foldOf := foldOfRow(f.Rows, rows, fold)
-		right, lls := make([]int64, folds), make([]eval.LogLoss, folds)
-		p := make([]float64, k)
-		for i, fo := range foldOf {
-			if fo < 0 {
-				continue
-			}
-			for c, v := range oof[b][i*k : (i+1)*k] {
-				p[c] = float64(v)
-			}
-			if eval.Argmax(p) == int(f.Label[i]) {
-				right[fo]++
-			}
-			lls[fo].Add(p, int(f.Label[i]))
-		}
-		c := eval.BaselineCandidate{Name: "unimodal." + blk.Name, Rows: int64(len(rows)), Folds: folds}
-		size := make([]int64, folds)
-		used := 0
-		for fo := range lls {
-			if size[fo] = lls[fo].Rows; size[fo] > 0 {
-				c.LogLoss += lls[fo].Result()
-				used++
-			}
-		}
-		c.Accuracy = foldMean(right, size)
-		if used > 0 {
-			c.LogLoss /= float64(used)
-		}
-		choice.Candidates = append(choice.Candidates, c)
+	// One candidate per block, scored concurrently.
+	choice.Candidates = make([]eval.BaselineCandidate, len(f.Blocks))
+	var g errgroup.Group
+	g.SetLimit(r.cpu)
+	for b, blk := range f.Blocks {
+		g.Go(func() error {
+			choice.Candidates[b] = scoreCandidate(f, blk, oof[b], train)
+			return nil
+		})
 	}
+	_ = g.Wait()
 	// Equal accuracy up to rounding is a tie (a mean of per-fold fractions).
 	same := func(a, b float64) bool { return math.Abs(a-b) <= 1e-12 }
 	best := -1
@@ -532,6 +501,52 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 		return "", err
 	}
 	return choice.Candidates[best].Name, nil
+}
+
+// scoreCandidate is a block's unimodal model as a baseline candidate: its
+// out-of-fold predictions (oof) on the training rows that have the modality,
+// scored per stratified fold, as fusion.OutOfFold fitted them, and averaged over
+// the folds: scikit-learn's cross_val_score.
+func scoreCandidate(f *fusion.Frame, blk fusion.Block, oof []float32, train []int) eval.BaselineCandidate {
+	k := f.Classes
+	// Scored per stratified fold, as fusion.OutOfFold fitted them, and
+	// averaged over the folds: scikit-learn's cross_val_score.
+	rows := make([]int, 0, len(train))
+	for _, i := range train {
+		if blk.Present[i] {
+			rows = append(rows, i)
+		}
+	}
+	fold, folds, _ := f.StratifiedFolds(rows, fusion.Folds)
+	foldOf := foldOfRow(f.Rows, rows, fold)
+	right, lls := make([]int64, folds), make([]eval.LogLoss, folds)
+	p := make([]float64, k)
+	for i, fo := range foldOf {
+		if fo < 0 {
+			continue
+		}
+		for c, v := range oof[i*k : (i+1)*k] {
+			p[c] = float64(v)
+		}
+		if eval.Argmax(p) == int(f.Label[i]) {
+			right[fo]++
+		}
+		lls[fo].Add(p, int(f.Label[i]))
+	}
+	c := eval.BaselineCandidate{Name: "unimodal." + blk.Name, Rows: int64(len(rows)), Folds: folds}
+	size := make([]int64, folds)
+	used := 0
+	for fo := range lls {
+		if size[fo] = lls[fo].Rows; size[fo] > 0 {
+			c.LogLoss += lls[fo].Result()
+			used++
+		}
+	}
+	c.Accuracy = foldMean(right, size)
+	if used > 0 {
+		c.LogLoss /= float64(used)
+	}
+	return c
 }
 
 // mostRight names the baseline with the most right predictions among rows every
@@ -768,6 +783,41 @@ func rowClasses(ctx context.Context, n, k int, fill func(lo, hi int, dst []float
 	return nil
 }
 
+// classesOf is the class each of rows 0…n−1 predicts, from the probabilities
+// fill computes fillRows rows at a time on up to workers goroutines (fill must
+// allow concurrent calls, as a fusion.RowPredictor does); it stops at the first
+// error.
+func classesOf(ctx context.Context, n, k, workers int, fill func(lo, hi int, dst []float64) error) ([]int32, error) {
+	classes := make([]int32, n)
+	var next atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	for range max(1, min(workers, (n+fillRows-1)/fillRows)) {
+		g.Go(func() error {
+			buf := make([]float64, fillRows*k)
+			for {
+				lo := int(next.Add(fillRows)) - fillRows
+				if lo >= n {
+					return nil
+				}
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				hi := min(lo+fillRows, n)
+				if err := fill(lo, hi, buf[:(hi-lo)*k]); err != nil {
+					return err
+				}
+				for i := lo; i < hi; i++ {
+					classes[i] = int32(eval.Argmax(buf[(i-lo)*k : (i-lo+1)*k]))
+				}
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return classes, nil
+}
+
 // probsColumn is rows [lo, hi)'s probabilities as an output column.
 func (s *scoredStrategy) probsColumn(lo, hi, k int) lake.OutColumn {
 	if s.fill != nil {
@@ -941,8 +991,8 @@ func (r *runner) predictStrategy(ctx context.Context, s fusion.Strategy, in *fus
 	if r.rowsOnDemand && computedWhenRead(s) {
 		rp := s.(fusion.RowPredictor)
 		predict := func(lo, hi int, dst []float64) error { return rp.PredictRows(in, lo, hi, dst) }
-		sc.classes = make([]int32, in.Rows)
-		if err := rowClasses(ctx, in.Rows, in.Classes, predict, func(i, c int) { sc.classes[i] = int32(c) }); err != nil {
+		var err error
+		if sc.classes, err = classesOf(ctx, in.Rows, in.Classes, r.cpu, predict); err != nil {
 			return nil, fmt.Errorf("jobs: strategy %q: predict: %w", s.Name(), err)
 		}
 		sc.fill = func(lo, hi int, dst []float64) {
