@@ -43,7 +43,8 @@ type spilled struct {
 	groups  int
 	paths   [][]string // per source, per group
 	intKeys bool
-	width   []int // per source: values per row (0 for the labels table)
+	width   []int     // per source: values per row (0 for the labels table)
+	rows    [][]int64 // per source, per group: rows spilled
 	bytes   int64
 }
 
@@ -108,7 +109,9 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 		return first
 	}
 	defer closeAll()
+	sd.rows = make([][]int64, len(sources))
 	for si := range sources {
+		sd.rows[si] = make([]int64, sd.groups)
 		writers[si] = make([]*spill.Writer, sd.groups)
 		locks[si] = make([]sync.Mutex, sd.groups)
 		sd.paths[si] = make([]string, sd.groups)
@@ -151,6 +154,7 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 							locks[si][grp].Lock()
 							before := writers[si][grp].Bytes()
 							err := writers[si][grp].Write(b)
+							sd.rows[si][grp] += int64(b.Rows)
 							spilledBytes.Add(writers[si][grp].Bytes() - before)
 							locks[si][grp].Unlock()
 							if err != nil {
@@ -315,6 +319,18 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (
 		t.StrKeys = []string{}
 	}
 	var valid []uint8
+	if maxKey == math.MaxUint64 && sd.rows != nil { // every row: sized once, not grown batch by batch
+		n := int(sd.rows[si][g])
+		gs.origin = make([]int64, 0, n)
+		if sd.intKeys {
+			t.IntKeys = make([]int64, 0, n)
+		} else {
+			t.StrKeys = make([]string, 0, n)
+		}
+		if sp.Kind != "labels" {
+			gs.state, gs.f32 = make([]uint8, 0, n), make([]float32, 0, n*gs.width)
+		}
+	}
 	type span struct {
 		first    int64
 		from, to int

@@ -91,6 +91,8 @@ func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
 		}
 	}
 	check(math.MaxUint64)
+	sd.rows = [][]int64{{int64(len(all))}} // as spillLake counts them: the group sized at once
+	check(math.MaxUint64)
 	hashes := make([]uint64, len(all))
 	for i, r := range all {
 		hashes[i] = keyhash.Int(r.key)
