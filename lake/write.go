@@ -129,8 +129,9 @@ func WriteParquet(w io.Writer, rows int, cols []OutColumn) error {
 }
 
 // values appends rows [lo, hi) of the column as leveled parquet values. buf is
-// the column's own (buf): values of one kind, and without pointers unless the
-// column holds strings, which is what lets fixed-size values be stamped.
+// the column's own buffer (OutColumn.buf): values of one kind, holding no
+// pointer unless the column holds strings, which is what lets fixed-size values
+// be stamped (lake/values.go).
 func (c *OutColumn) values(buf []parquet.Value, lo, hi, col int) []parquet.Value {
 	if c.Codes != nil {
 		return c.codedValues(buf, lo, hi, col)
