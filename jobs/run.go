@@ -772,13 +772,21 @@ func rowClasses(ctx context.Context, n, k int, fill func(lo, hi int, dst []float
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		hi := min(lo+fillRows, n)
-		if err := fill(lo, hi, buf[:(hi-lo)*k]); err != nil {
+		if err := chunkClasses(lo, min(lo+fillRows, n), k, buf, fill, fn); err != nil {
 			return err
 		}
-		for i := lo; i < hi; i++ {
-			fn(i, eval.Argmax(buf[(i-lo)*k:(i-lo+1)*k]))
-		}
+	}
+	return nil
+}
+
+// chunkClasses computes rows lo…hi−1 with fill into buf and calls fn with the
+// class each predicts.
+func chunkClasses(lo, hi, k int, buf []float64, fill func(lo, hi int, dst []float64) error, fn func(i, class int)) error {
+	if err := fill(lo, hi, buf[:(hi-lo)*k]); err != nil {
+		return err
+	}
+	for i := lo; i < hi; i++ {
+		fn(i, eval.Argmax(buf[(i-lo)*k:(i-lo+1)*k]))
 	}
 	return nil
 }
@@ -789,6 +797,7 @@ func rowClasses(ctx context.Context, n, k int, fill func(lo, hi int, dst []float
 // error.
 func classesOf(ctx context.Context, n, k, workers int, fill func(lo, hi int, dst []float64) error) ([]int32, error) {
 	classes := make([]int32, n)
+	set := func(i, c int) { classes[i] = int32(c) }
 	var next atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	for range max(1, min(workers, (n+fillRows-1)/fillRows)) {
@@ -802,12 +811,8 @@ func classesOf(ctx context.Context, n, k, workers int, fill func(lo, hi int, dst
 				if err := gctx.Err(); err != nil {
 					return err
 				}
-				hi := min(lo+fillRows, n)
-				if err := fill(lo, hi, buf[:(hi-lo)*k]); err != nil {
+				if err := chunkClasses(lo, min(lo+fillRows, n), k, buf, fill, set); err != nil {
 					return err
-				}
-				for i := lo; i < hi; i++ {
-					classes[i] = int32(eval.Argmax(buf[(i-lo)*k : (i-lo+1)*k]))
 				}
 			}
 		})
