@@ -509,8 +509,6 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 // the folds: scikit-learn's cross_val_score.
 func scoreCandidate(f *fusion.Frame, blk fusion.Block, oof []float32, train []int) eval.BaselineCandidate {
 	k := f.Classes
-	// Scored per stratified fold, as fusion.OutOfFold fitted them, and
-	// averaged over the folds: scikit-learn's cross_val_score.
 	rows := make([]int, 0, len(train))
 	for _, i := range train {
 		if blk.Present[i] {
