@@ -36,7 +36,7 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 	}
 	labels := classColumn("label", f.Label, true)
 	// run_id on every row, so that a query over many runs' scores can tell them
-	// apart (Parquet stores it once per page: dictionary encoding).
+	// apart (zstd shrinks the repeated value to a few hundred bytes a file).
 	runIDs := make([]string, min(part, f.Rows))
 	for i := range runIDs {
 		runIDs[i] = r.runID
