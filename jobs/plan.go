@@ -263,41 +263,69 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 				if (t.IntLabels != nil) != (distinct.IntLabels != nil) {
 					return fmt.Errorf("jobs: %w: label column %q is an integer in some files and a string in others (file %s)", ErrInput, spec.Label.Column, f.Key)
 				}
-				mu.Lock()
+				// The row group's labels are counted by value first — a row costs
+				// one lookup — and merged by their text once per distinct value.
+				var rgLabels []string // this row group's distinct labels, first seen first
+				var counts []struct{ train, other int64 }
+				intIdx, strIdx := map[int64]int{}, map[string]int{}
+				rgFound := map[string]int{}
 				for row := 0; row < t.Rows; row++ {
 					if t.LabelValid != nil && !t.LabelValid[row] {
 						continue
 					}
-					label := ""
+					var li int
+					var ok bool
 					if t.IntLabels != nil {
 						v := t.IntLabels[row]
-						if !ints[v] {
-							ints[v] = true
-							distinct.IntLabels = append(distinct.IntLabels, v)
+						if li, ok = intIdx[v]; !ok {
+							li, intIdx[v] = len(rgLabels), len(rgLabels)
+							rgLabels = append(rgLabels, strconv.FormatInt(v, 10))
+							if !ints[v] {
+								ints[v] = true
+								distinct.IntLabels = append(distinct.IntLabels, v)
+							}
 						}
-						label = strconv.FormatInt(v, 10)
 					} else {
-						label = t.StrLabels[row]
-						if !strs[label] {
-							strs[label] = true
-							distinct.StrLabels = append(distinct.StrLabels, label)
+						v := t.StrLabels[row]
+						if li, ok = strIdx[v]; !ok {
+							li, strIdx[v] = len(rgLabels), len(rgLabels)
+							rgLabels = append(rgLabels, v)
+							if !strs[v] {
+								strs[v] = true
+								distinct.StrLabels = append(distinct.StrLabels, v)
+							}
 						}
 					}
-					if !seen[label] {
-						seen[label] = true
-						order = append(order, label)
+					if li == len(counts) {
+						counts = append(counts, struct{ train, other int64 }{})
 					}
 					training := true
 					if spec.Split.Column != "" {
 						split := t.Split[row]
-						found[split]++
+						rgFound[split]++
 						training = slices.Contains(spec.Split.Train, split)
 					}
 					if training {
-						train[label]++
+						counts[li].train++
 					} else {
-						other[label]++
+						counts[li].other++
 					}
+				}
+				mu.Lock()
+				for i, label := range rgLabels {
+					if !seen[label] {
+						seen[label] = true
+						order = append(order, label)
+					}
+					if n := counts[i].train; n > 0 {
+						train[label] += n
+					}
+					if n := counts[i].other; n > 0 {
+						other[label] += n
+					}
+				}
+				for split, n := range rgFound {
+					found[split] += n
 				}
 				mu.Unlock()
 			}
