@@ -325,7 +325,7 @@ func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Tabl
 		if err := g.Wait(); err != nil {
 			return nil, nil, err
 		}
-		return finishLoads(loads, keyOf)
+		return finishLoads(loads, keyOf, r.cpu)
 	}
 	// Progress is bytes fetched (the key phase's included) against the files' sizes.
 	var totalBytes int64
@@ -385,17 +385,27 @@ func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Tabl
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
-	return finishLoads(loads, keyOf)
+	return finishLoads(loads, keyOf, r.cpu)
 }
 
-// finishLoads finishes every block (finish) and returns them with their invalid rows.
-func finishLoads(loads []*blockLoad, keyOf func(int) string) ([]fusion.Block, [][]invalidRow, error) {
+// finishLoads finishes every block (finish), up to workers at a time, and returns
+// them with their invalid rows.
+func finishLoads(loads []*blockLoad, keyOf func(int) string, workers int) ([]fusion.Block, [][]invalidRow, error) {
 	blocks := make([]fusion.Block, len(loads))
 	invalid := make([][]invalidRow, len(loads))
+	errs := make([]error, len(loads))
+	var g errgroup.Group // blocks are independent; the first block's error wins
+	g.SetLimit(max(workers, 1))
 	for s, ld := range loads {
-		var err error
-		if invalid[s], err = ld.finish(keyOf); err != nil {
-			return nil, nil, err
+		g.Go(func() error {
+			invalid[s], errs[s] = ld.finish(keyOf)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for s, ld := range loads {
+		if errs[s] != nil {
+			return nil, nil, errs[s]
 		}
 		blocks[s] = ld.blk
 	}
