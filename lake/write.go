@@ -25,7 +25,8 @@ const writeBatch = 4096
 // the writer reaches them, a batch of rows at a time: values cheaper to
 // recompute than to hold. Codes, with Int64 or String, dictionary-codes the
 // column: row r is Int64[Codes[r]] (or String[Codes[r]]); with Optional, the
-// column is nullable and a negative code is null (Valid is not set with Codes).
+// column is nullable and a negative code is null, without it every code must
+// index the values (Valid is not set with Codes).
 type OutColumn struct {
 	Name     string
 	Int64    []int64
