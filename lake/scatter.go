@@ -196,6 +196,14 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 		return nil
 	}
 	err = forEachPage(ctx, []parquet.RowGroup{group}, leaf, func(page parquet.Page) error {
+		// numbers decodes the page's values as float64 into the pooled scratch.
+		numbers := func() ([]float64, error) {
+			v, err := pageNumbers(page, scratch[:0], &dict)
+			if err == nil {
+				scratch, *bufp = v, v
+			}
+			return v, err
+		}
 		rep, def := page.RepetitionLevels(), page.DefinitionLevels()
 		if w := s.Width; w > 0 && len(rep)%w == 0 && regularLists(rep, def, maxDef, w) {
 			// Every row of the page is a full list of Width values, none null: whole
@@ -204,11 +212,10 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 			var vals64 []float64
 			vals32, ok := pageFloats(page)
 			if !ok {
-				v, err := pageNumbers(page, scratch[:0], &dict)
-				if err != nil {
+				var err error
+				if vals64, err = numbers(); err != nil {
 					return err
 				}
-				vals64, scratch, *bufp = v, v, v
 			}
 			for j := 0; j < len(rep); j += w {
 				if err := endRow(); err != nil {
@@ -228,12 +235,10 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 			}
 			return nil
 		}
-		vals, err := pageNumbers(page, scratch[:0], &dict)
+		vals, err := numbers()
 		if err != nil {
 			return err
 		}
-		scratch = vals
-		*bufp = vals
 		vi := 0
 		for j := range rep {
 			d := maxDef
