@@ -391,47 +391,37 @@ func alignSorted[K keyed](src []scanned[K], anchor int, join string, workers int
 				a.keys[pos] = k
 				all := true
 				for s := range src {
-					if s == anchor {
-						a.refs[s][pos] = mkref(at.t, at.r)
-						matched[c][s]++
-						continue
+					r := mkref(at.t, at.r)
+					if s != anchor {
+						r = src[s].advanceTo(&cur[s], k)
 					}
-					r := src[s].advanceTo(&cur[s], k)
 					a.refs[s][pos] = r
-					if r != noRef {
-						matched[c][s]++
-					} else if src[s].isModality() {
+					if r == noRef && src[s].isModality() {
 						all = false
 					}
 				}
 				if filled != nil {
 					filled[pos] = all
 				}
+				if filled == nil || all { // an inner join counts only the rows it keeps
+					for s := range src {
+						if a.refs[s][pos] != noRef {
+							matched[c][s]++
+						}
+					}
+				}
 				src[anchor].step(&at)
 			}
 		}()
 	}
 	wg.Wait()
-	if filled != nil {
-		// Count only the rows an inner join keeps, as alignBuckets does.
-		clear(matched)
-		for pos, keep := range filled {
-			if !keep {
-				continue
-			}
-			for s := range src {
-				if a.refs[s][pos] != noRef {
-					a.stats[s].Matched++
-				}
-			}
-		}
-		a.compact(filled)
-		return a
-	}
 	for c := range matched {
 		for s, m := range matched[c] {
 			a.stats[s].Matched += m
 		}
+	}
+	if filled != nil {
+		a.compact(filled)
 	}
 	return a
 }
