@@ -259,6 +259,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			defer wg.Done()
 			weights := make([]uint8, reps)
 			preds := make([]int, len(scores))
+			rowOf := make([][]float64, len(scores)) // each classifier's current row
 			rd := readers(scores, k, n)
 			for p := range next {
 				if p*chunkRows >= n { // no rows: nothing to allocate
@@ -303,7 +304,8 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 						// baseline has metrics on every split).
 						for si := range scores {
 							if pt.metrics[si][sp] != nil {
-								preds[si] = Argmax(rd[si].row(i))
+								rowOf[si] = rd[si].row(i)
+								preds[si] = Argmax(rowOf[si])
 							}
 						}
 						baseRight := e.BestBaseline >= 0 && preds[e.BestBaseline] == y
@@ -312,8 +314,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							if acc == nil {
 								continue
 							}
-							probs := rd[si].row(i)
-							pred := preds[si]
+							probs, pred := rowOf[si], preds[si]
 							acc.AddPredicted(probs, pred, y)
 							right := pred == y
 							if b := pt.intervals[si][sp]; b != nil {
