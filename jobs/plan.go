@@ -267,6 +267,10 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 				// one lookup — and merged by their text once per distinct value.
 				var rgLabels []string // this row group's distinct labels, first seen first
 				var counts []struct{ train, other int64 }
+				newLabel := func(text string) int {
+					rgLabels, counts = append(rgLabels, text), append(counts, struct{ train, other int64 }{})
+					return len(rgLabels) - 1
+				}
 				intIdx, strIdx := map[int64]int{}, map[string]int{}
 				rgFound := map[string]int{}
 				for row := 0; row < t.Rows; row++ {
@@ -274,12 +278,12 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 						continue
 					}
 					var li int
-					var ok bool
 					if t.IntLabels != nil {
 						v := t.IntLabels[row]
+						var ok bool
 						if li, ok = intIdx[v]; !ok {
-							li, intIdx[v] = len(rgLabels), len(rgLabels)
-							rgLabels = append(rgLabels, strconv.FormatInt(v, 10))
+							li = newLabel(strconv.FormatInt(v, 10))
+							intIdx[v] = li
 							if !ints[v] {
 								ints[v] = true
 								distinct.IntLabels = append(distinct.IntLabels, v)
@@ -287,17 +291,15 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 						}
 					} else {
 						v := t.StrLabels[row]
+						var ok bool
 						if li, ok = strIdx[v]; !ok {
-							li, strIdx[v] = len(rgLabels), len(rgLabels)
-							rgLabels = append(rgLabels, v)
+							li = newLabel(v)
+							strIdx[v] = li
 							if !strs[v] {
 								strs[v] = true
 								distinct.StrLabels = append(distinct.StrLabels, v)
 							}
 						}
-					}
-					if li == len(counts) {
-						counts = append(counts, struct{ train, other int64 }{})
 					}
 					training := true
 					if spec.Split.Column != "" {
