@@ -194,10 +194,11 @@ func TestListSurvivesConcurrentUploads(t *testing.T) {
 }
 
 // A list column computed by Fill is written to the same bytes as the same values
-// held in List64, across batches and row groups; Fill sees each batch once, in
-// order.
+// held in List64, across pages and row groups; Fill sees each page's rows once,
+// in order.
 func TestWriteFillColumn(t *testing.T) {
-	const n, w = RowGroupRows + 3*writeBatch + 17, 3
+	const w = 3
+	const n = RowGroupRows + 3*pageBytes/(4*w) + 17
 	probs := make([]float64, n*w)
 	for i := range probs {
 		probs[i] = float64(i%97) / 97
