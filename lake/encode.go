@@ -3,6 +3,7 @@ package lake
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -249,7 +250,7 @@ func (e *fileEncoder) chunk(c *OutColumn, leaf leafInfo, lo, hi int, ci *format.
 	p := &e.page
 	var chunkStats stats
 	chunkStats.reset()
-	statsOK, pages := true, 0
+	pages := 0
 	for a := lo; a < hi; {
 		b := p.encode(c, leaf, a, hi)
 		headerAt := e.out.off
@@ -272,7 +273,6 @@ func (e *fileEncoder) chunk(c *OutColumn, leaf leafInfo, lo, hi int, ci *format.
 		oi.PageLocations = append(oi.PageLocations, format.PageLocation{Offset: headerAt,
 			CompressedPageSize: int32(headerLen) + h.CompressedPageSize, FirstRowIndex: int64(a - lo)})
 		lo, hi, ok := p.stats.bounds(leaf.typ)
-		statsOK = statsOK && p.stats.ok
 		ci.NullPages = append(ci.NullPages, !ok)
 		ci.MinValues = append(ci.MinValues, lo)
 		ci.MaxValues = append(ci.MaxValues, hi)
@@ -283,10 +283,10 @@ func (e *fileEncoder) chunk(c *OutColumn, leaf leafInfo, lo, hi int, ci *format.
 	}
 	md.EncodingStats = []format.PageEncodingStats{{PageType: format.DataPageV2, Encoding: format.Plain, Count: int32(pages)}}
 	md.Statistics.NullCount = chunkStats.nulls
-	if lo, hi, ok := chunkStats.bounds(leaf.typ); ok && statsOK {
+	if lo, hi, ok := chunkStats.bounds(leaf.typ); ok && chunkStats.ok {
 		md.Statistics.MinValue, md.Statistics.MaxValue = lo, hi
 	}
-	if statsOK {
+	if chunkStats.ok {
 		ci.BoundaryOrder = boundaryOrder(ci, leaf.typ)
 	} else {
 		*ci = format.ColumnIndex{}
@@ -366,25 +366,15 @@ func boundaryOrder(ci *format.ColumnIndex, typ format.Type) format.BoundaryOrder
 func compareStat(typ format.Type, a, b []byte) int {
 	switch typ {
 	case format.Int64:
-		return cmpOrdered(int64(binary.LittleEndian.Uint64(a)), int64(binary.LittleEndian.Uint64(b)))
+		return cmp.Compare(int64(binary.LittleEndian.Uint64(a)), int64(binary.LittleEndian.Uint64(b)))
 	case format.Int32:
-		return cmpOrdered(int32(binary.LittleEndian.Uint32(a)), int32(binary.LittleEndian.Uint32(b)))
-	case format.Double:
-		return cmpOrdered(math.Float64frombits(binary.LittleEndian.Uint64(a)), math.Float64frombits(binary.LittleEndian.Uint64(b)))
+		return cmp.Compare(int32(binary.LittleEndian.Uint32(a)), int32(binary.LittleEndian.Uint32(b)))
+	case format.Double: // bounds are never NaN
+		return cmp.Compare(math.Float64frombits(binary.LittleEndian.Uint64(a)), math.Float64frombits(binary.LittleEndian.Uint64(b)))
 	case format.Float:
-		return cmpOrdered(math.Float32frombits(binary.LittleEndian.Uint32(a)), math.Float32frombits(binary.LittleEndian.Uint32(b)))
+		return cmp.Compare(math.Float32frombits(binary.LittleEndian.Uint32(a)), math.Float32frombits(binary.LittleEndian.Uint32(b)))
 	}
 	return bytes.Compare(a, b) // booleans (one byte, false < true) and strings
-}
-
-func cmpOrdered[T int32 | int64 | float32 | float64](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // stats is the least and greatest non-null value of a page or chunk (NaN left
@@ -440,6 +430,7 @@ func (s *stats) addBool(v bool) {
 // merge adds a page's statistics to a chunk's.
 func (s *stats) merge(p *stats, typ format.Type) {
 	s.nulls += p.nulls
+	s.ok = s.ok && p.ok
 	if !p.has {
 		return
 	}

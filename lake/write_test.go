@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -329,4 +330,28 @@ func writeWithParquetGo(w io.Writer, rows int, cols []OutColumn) error {
 		}
 	}
 	return pw.Close()
+}
+
+// A chunk with a string longer than maxStatBytes has no bounds and no column
+// index, even where that string is neither its least nor its greatest; other
+// chunks keep theirs.
+func TestLongStringsHaveNoBounds(t *testing.T) {
+	n := RowGroupRows + 10
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprint("b", i%7)
+	}
+	names[3] = "b3" + strings.Repeat("x", maxStatBytes) // between "b0" and "b6"
+	var buf bytes.Buffer
+	if err := WriteParquet(&buf, n, []OutColumn{{Name: "s", String: names}}); err != nil {
+		t.Fatal(err)
+	}
+	groups := openBytes(t, buf.Bytes()).Metadata().RowGroups
+	first, second := groups[0].Columns[0], groups[1].Columns[0]
+	if first.MetaData.Statistics.MinValue != nil || first.MetaData.Statistics.MaxValue != nil || first.ColumnIndexLength != 0 {
+		t.Errorf("row group 0: statistics %+v, column index %d bytes; want none", first.MetaData.Statistics, first.ColumnIndexLength)
+	}
+	if string(second.MetaData.Statistics.MinValue) != "b0" || string(second.MetaData.Statistics.MaxValue) != "b6" || second.ColumnIndexLength == 0 {
+		t.Errorf("row group 1: statistics %+v, column index %d bytes", second.MetaData.Statistics, second.ColumnIndexLength)
+	}
 }
