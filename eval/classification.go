@@ -175,7 +175,18 @@ type LogLoss struct {
 
 // Add records one row: the class probabilities and the true class.
 func (l *LogLoss) Add(probs []float64, label int) {
-	l.sum.add(-math.Log(clippedTrueProb(probs, label)))
+	l.addTerm(logLossTerm(probs, label))
+}
+
+// logLossTerm is a row's term of the log loss.
+func logLossTerm(probs []float64, label int) float64 {
+	return -math.Log(clippedTrueProb(probs, label))
+}
+
+// addTerm adds a row by its term (logLossTerm): a row whose term another
+// accumulator computed too.
+func (l *LogLoss) addTerm(term float64) {
+	l.sum.add(term)
 	l.Rows++
 }
 
@@ -250,12 +261,20 @@ func (c *Classification) Add(probs []float64, label int) {
 
 // AddPredicted is Add for a caller that already has pred = Argmax(probs).
 func (c *Classification) AddPredicted(probs []float64, pred, label int) {
+	c.addPredicted(probs, pred, label)
+}
+
+// addPredicted is AddPredicted, returning the row's log loss term for the
+// caller's other accumulators of the same row.
+func (c *Classification) addPredicted(probs []float64, pred, label int) (logLoss float64) {
+	logLoss = logLossTerm(probs, label)
 	c.Confusion.Add(label, pred)
-	c.LogLoss.Add(probs, label)
+	c.LogLoss.addTerm(logLoss)
 	c.Brier.Add(probs, label)
 	c.Top2.Add(probs, label)
 	c.Calibration.addPredicted(probs, pred, label)
 	c.addRanks(probs, label)
+	return logLoss
 }
 
 func (c *Classification) addRanks(probs []float64, label int) {

@@ -38,6 +38,31 @@ type Scores struct {
 	// An ablation: strategy Of re-scored without modality Without. Ablations are
 	// evaluated on the evaluation splits only, without intervals.
 	Of, Without string
+	// Folds, for a baseline whose cross-validation is scored in the same pass
+	// (a probabilities modality, whose predictions are its own out-of-fold
+	// ones): each row's fold, -1 for a row outside them, of NFolds folds. The
+	// evaluation then counts each fold's right predictions and log loss
+	// (Evaluation.Folds) from the predictions its metrics use.
+	Folds  []int8
+	NFolds int
+}
+
+// FoldScores are a classifier's right predictions and log loss per
+// cross-validation fold (Scores.Folds).
+type FoldScores struct {
+	Right   []int64
+	LogLoss []LogLoss
+}
+
+func newFoldScores(n int) *FoldScores {
+	return &FoldScores{Right: make([]int64, n), LogLoss: make([]LogLoss, n)}
+}
+
+func (f *FoldScores) merge(o *FoldScores) {
+	for i := range f.Right {
+		f.Right[i] += o.Right[i]
+		f.LogLoss[i].Merge(&o.LogLoss[i])
+	}
 }
 
 // rowsPerFill is how many rows a rowReader asks Scores.Fill for at a time: the
@@ -131,6 +156,9 @@ type Evaluation struct {
 	BestBaseline int
 	ChosenOn     string
 	Paired       [][]*Paired // strategies only, per split: against BestBaseline
+	// Folds are per score its folds' scores, where Scores.Folds is set: for the
+	// caller of Evaluate to read (Merge and marshalling leave them out).
+	Folds []*FoldScores
 	// Deferred is set until SettleBaseline chooses the best baseline; meanwhile
 	// Candidates[b] holds the comparisons with the b-th baseline (in Scores
 	// order), shaped as Paired.
@@ -170,7 +198,13 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	ns := len(rows.Splits)
 	newPart := func() *part {
 		p := &part{metrics: make([][]*Classification, len(scores)), intervals: make([][]*Bootstrap, len(scores)),
-			present: make([][]*Confusion, len(scores)), paired: make([][]*Paired, len(scores)), patterns: make([]map[uint64][]int64, ns)}
+			present: make([][]*Confusion, len(scores)), paired: make([][]*Paired, len(scores)), patterns: make([]map[uint64][]int64, ns),
+			folds: make([]*FoldScores, len(scores))}
+		for i, s := range scores {
+			if s.Folds != nil {
+				p.folds[i] = newFoldScores(s.NFolds)
+			}
+		}
 		if opts.DeferBaseline && reps > 0 {
 			p.candidates = make([][][]*Paired, len(baselines))
 			for b := range baselines {
@@ -315,8 +349,16 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 								continue
 							}
 							probs, pred := rowOf[si], preds[si]
-							acc.AddPredicted(probs, pred, y)
+							ll := acc.addPredicted(probs, pred, y)
 							right := pred == y
+							if fs := pt.folds[si]; fs != nil {
+								if fo := s.Folds[i]; fo >= 0 {
+									if right {
+										fs.Right[fo]++
+									}
+									fs.LogLoss[fo].addTerm(ll)
+								}
+							}
 							if b := pt.intervals[si][sp]; b != nil {
 								b.Add(weights, probs, y)
 							}
@@ -349,6 +391,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 		total = newPart()
 	}
 	e.Metrics, e.Intervals, e.Present, e.Paired, e.Candidates = total.metrics, total.intervals, total.present, total.paired, total.candidates
+	e.Folds = total.folds
 	e.Patterns = total.patterns
 	e.rank(e.Metrics, workers)
 	return e
@@ -421,6 +464,7 @@ type part struct {
 	patterns  []map[uint64][]int64
 	// candidates[b]: against the b-th baseline, when the choice is deferred.
 	candidates [][][]*Paired
+	folds      []*FoldScores
 }
 
 // merge adds a later partition's accumulators.
@@ -444,6 +488,11 @@ func (t *part) merge(pt *part) {
 					pp.Merge(pt.candidates[b][si][sp])
 				}
 			}
+		}
+	}
+	for si, f := range t.folds {
+		if f != nil {
+			f.merge(pt.folds[si])
 		}
 	}
 	for sp := range t.patterns {
@@ -553,13 +602,32 @@ func (e *Evaluation) SettleBaseline() {
 	if !e.Deferred {
 		return
 	}
-	e.Deferred = false
 	e.chooseBy(func(si, split int) float64 {
 		if m := e.Metrics[si][split]; m != nil {
 			return m.Confusion.Result().Accuracy
 		}
 		return 0
 	})
+	e.settle()
+}
+
+// UseBaseline settles a deferred choice with the baseline the caller chose
+// (as Options.BestBaseline names one) once the evaluation has run: a caller
+// that chooses while the rows are evaluated. It does nothing when the choice
+// was not deferred.
+func (e *Evaluation) UseBaseline(name, chosenOn string) {
+	if !e.Deferred {
+		return
+	}
+	e.BestBaseline = slices.IndexFunc(e.Scores, func(s Scores) bool { return s.Baseline && s.Name == name })
+	e.ChosenOn = chosenOn
+	e.settle()
+}
+
+// settle ends the deferral: the comparisons with the chosen baseline, kept
+// with every baseline's meanwhile, become the paired comparisons.
+func (e *Evaluation) settle() {
+	e.Deferred = false
 	if e.Candidates != nil && e.BestBaseline >= 0 {
 		b := 0 // the best's place among the baselines
 		for _, s := range e.Scores[:e.BestBaseline] {

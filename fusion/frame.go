@@ -94,9 +94,17 @@ func (f *Frame) Validate() error {
 // TrainRows returns the indexes of labelled training rows (where keep, if not nil,
 // is true), in canonical (KeyHash) order.
 func (f *Frame) TrainRows(keep []bool) []int {
-	var rows []int
+	// Counted first, so that the list is allocated once, at its size.
+	in := func(i int) bool { return f.Train[i] && f.Label[i] >= 0 && (keep == nil || keep[i]) }
+	n := 0
 	for i := 0; i < f.Rows; i++ {
-		if f.Train[i] && f.Label[i] >= 0 && (keep == nil || keep[i]) {
+		if in(i) {
+			n++
+		}
+	}
+	rows := make([]int, 0, n)
+	for i := 0; i < f.Rows; i++ {
+		if in(i) {
 			rows = append(rows, i)
 		}
 	}

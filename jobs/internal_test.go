@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -228,5 +230,81 @@ func TestClassesOf(t *testing.T) {
 	})
 	if !errors.Is(err, boom) {
 		t.Errorf("error: %v", err)
+	}
+}
+
+// Without bootstrap replicates the evaluation runs before the baseline choice
+// and scores the folds of the probabilities modalities in its own pass; the
+// choice, its candidates and the settled evaluation are what choosing first
+// gives. The frame has a features modality (scored apart), absent modalities,
+// unlabelled rows and a test split.
+func TestBaselineChosenFromTheEvaluation(t *testing.T) {
+	const n, k = 3000, 3
+	rng := rand.New(rand.NewPCG(3, 4))
+	f := &fusion.Frame{Rows: n, Classes: k, Label: make([]int32, n), Train: make([]bool, n), KeyHash: make([]uint64, n)}
+	split := make([]string, n)
+	for i := range n {
+		f.Label[i] = int32(rng.IntN(k+1)) - 1
+		f.Train[i] = rng.IntN(3) > 0
+		f.KeyHash[i] = rng.Uint64()
+		split[i] = map[bool]string{true: "train", false: "test"}[f.Train[i]]
+	}
+	for b, name := range []string{"text", "image"} {
+		blk := fusion.Block{Name: name, Kind: fusion.Probs, Width: k, Values: make([]float32, n*k), Present: make([]bool, n)}
+		for i := range n {
+			if blk.Present[i] = rng.IntN(10) > b; !blk.Present[i] {
+				continue
+			}
+			for c := range k {
+				blk.Values[i*k+c] = float32(rng.Float64())
+			}
+			if y := f.Label[i]; y >= 0 && rng.IntN(3+b) > 0 {
+				blk.Values[i*k+int(y)] += 1
+			}
+		}
+		f.Blocks = append(f.Blocks, blk)
+	}
+	feat := fusion.Block{Name: "tabular", Kind: fusion.Features, Width: 2, Values: make([]float32, n*2), Present: make([]bool, n)}
+	for i := range n {
+		feat.Present[i] = true
+		feat.Values[i*2] = float32(float64(max(f.Label[i], 0)) + rng.NormFloat64())
+		feat.Values[i*2+1] = float32(rng.NormFloat64())
+	}
+	f.Blocks = append(f.Blocks, feat)
+	choose := func(bootstrap int) (*runner, *eval.Evaluation) {
+		t.Helper()
+		f := *f // predictUnimodal normalises a probabilities block in place
+		f.Blocks = slices.Clone(f.Blocks)
+		for b := range f.Blocks {
+			f.Blocks[b].Values = slices.Clone(f.Blocks[b].Values)
+		}
+		bf := &builtFrame{frame: &f, classes: &classSet{names: []string{"a", "b", "c"}}, split: split, splits: []string{"train", "test"}}
+		no := false
+		r := &runner{spec: &Spec{Model: ModelSpec{C: 1, MaxIter: 200}, Evaluation: EvaluationSpec{Bootstrap: &bootstrap, Ablation: &no}}, cpu: 2, log: slog.New(slog.DiscardHandler), seconds: map[string]float64{}}
+		uni, err := fusion.FitUnimodal(context.Background(), &f, &fusion.LogRegOptions{C: 1, MaxIter: 200}, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, scored := r.predictUnimodal(&f, uni)
+		ev, err := r.chooseAndEvaluate(context.Background(), bf, scored, &fittedState{in: in, uni: uni})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, ev
+	}
+	first, evFirst := choose(20)
+	after, evAfter := choose(0)
+	if !reflect.DeepEqual(first.baselineChoice, after.baselineChoice) || first.baselineChoice == nil {
+		t.Fatalf("choice after the evaluation %+v, want the choice made first %+v", after.baselineChoice, first.baselineChoice)
+	}
+	if evAfter.Deferred || evAfter.Folds != nil || evAfter.BestBaseline != evFirst.BestBaseline || evAfter.ChosenOn != evFirst.ChosenOn || evAfter.BestBaseline < 0 {
+		t.Errorf("evaluation settled on %d (%q, deferred %v), want %d (%q)", evAfter.BestBaseline, evAfter.ChosenOn, evAfter.Deferred, evFirst.BestBaseline, evFirst.ChosenOn)
+	}
+	for si := range evFirst.Metrics {
+		for sp, m := range evFirst.Metrics[si] {
+			if a, b := m.Confusion.Result(), evAfter.Metrics[si][sp].Confusion.Result(); a.Accuracy != b.Accuracy || m.LogLoss.Result() != evAfter.Metrics[si][sp].LogLoss.Result() {
+				t.Errorf("%s on split %d: accuracy %v log loss %v, want %v %v", evFirst.Scores[si].Name, sp, b.Accuracy, evAfter.Metrics[si][sp].LogLoss.Result(), a.Accuracy, m.LogLoss.Result())
+			}
+		}
 	}
 }

@@ -145,14 +145,21 @@ const fitRowCopies = 4
 // left out.
 func limitTraining(r *runner, f *fusion.Frame, order []uint64) *eval.FitReport {
 	limit, source := r.fitCap()
-	var keys []uint64
+	// Counted first: a frame within the cap, the usual case, allocates nothing.
+	n := 0
+	for i, train := range f.Train {
+		if train && f.Label[i] >= 0 {
+			n++
+		}
+	}
+	if n <= limit {
+		return nil
+	}
+	keys := make([]uint64, 0, n)
 	for i, train := range f.Train {
 		if train && f.Label[i] >= 0 {
 			keys = append(keys, order[i])
 		}
-	}
-	if len(keys) <= limit {
-		return nil
 	}
 	slices.Sort(keys)
 	cut := keys[limit-1]

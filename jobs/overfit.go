@@ -191,6 +191,60 @@ func predictClasses(ctx context.Context, s fusion.Strategy, in *fusion.Inputs, f
 	return rowClasses(ctx, in.Rows, k, func(lo, hi int, dst []float64) error { return rp.PredictRows(in, lo, hi, dst) }, fn)
 }
 
+// blockFolds deals the training rows of every block at once to the stratified
+// folds f.StratifiedFolds deals them to — for block b, the rows of train (f's
+// training rows in key-hash order, f.TrainRows(nil)) that have b's modality —
+// as foldOfRow lays them out: fold[b][i] is frame row i's fold, -1 for a row
+// not among them, and k[b] is how many folds b's rows have. One counting pass in
+// frame order and one dealing pass over train serve every block, instead of a
+// row list, a fold list and a pass of their own per block.
+func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int) {
+	nb := len(f.Blocks)
+	classes := f.Classes
+	for _, i := range train {
+		classes = max(classes, int(f.Label[i])+1) // as StratifiedFolds widens
+	}
+	count := make([][]int, nb)
+	for b := range count {
+		count[b] = make([]int, classes)
+	}
+	for i := 0; i < f.Rows; i++ {
+		if !f.Train[i] || f.Label[i] < 0 {
+			continue
+		}
+		for b, blk := range f.Blocks {
+			if blk.Present[i] {
+				count[b][f.Label[i]]++
+			}
+		}
+	}
+	k = make([]int, nb)
+	fold = make([][]int8, nb)
+	for b := range f.Blocks {
+		k[b] = max(want, 2)
+		for _, n := range count[b] {
+			if n > 0 {
+				k[b] = min(k[b], max(n, 2))
+			}
+		}
+		fold[b] = make([]int8, f.Rows)
+		for i := range fold[b] {
+			fold[b][i] = -1
+		}
+		clear(count[b]) // now the rows dealt so far, per class
+	}
+	for _, i := range train {
+		c := f.Label[i]
+		for b, blk := range f.Blocks {
+			if blk.Present[i] {
+				fold[b][i] = int8(count[b][c] % k[b])
+				count[b][c]++
+			}
+		}
+	}
+	return fold, k
+}
+
 // foldOfRow is each of n frame rows' fold (fold[j] for rows[j]), -1 for a row
 // outside rows: the folds in frame order, so that scoring reads the
 // probabilities sequentially (rows are in key-hash order).

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/lakefuse/lakefuse/eval"
@@ -186,5 +187,46 @@ func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
 		if !reflect.DeepEqual(reused, again) || reused.Accuracy["mean"] == reused.Accuracy["max"] {
 			t.Fatalf("rows on demand %v: out of fold from the fitted predictions %v, predicted again %v (want equal, and the two rules apart)", onDemand, reused.Accuracy, again.Accuracy)
 		}
+	}
+}
+
+// blockFolds deals every block's training rows to the folds that
+// StratifiedFolds deals each block's row list to, a block at a time: with
+// unlabelled and held-out rows, a block whose rarest class has fewer rows than
+// folds, and one with a class of a single row.
+func TestBlockFoldsDealAsStratifiedFolds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	const n = 3000
+	f := &fusion.Frame{Rows: n, Classes: 4, Label: make([]int32, n), Train: make([]bool, n), KeyHash: make([]uint64, n)}
+	for i := range n {
+		f.Label[i] = int32(rng.IntN(5)) - 1 // -1: unlabelled
+		f.Train[i] = rng.IntN(4) > 0
+		f.KeyHash[i] = rng.Uint64()
+	}
+	for b, name := range []string{"common", "rare", "single"} {
+		blk := fusion.Block{Name: name, Present: make([]bool, n)}
+		seen := 0 // training rows of class 3 present so far
+		for i := range n {
+			blk.Present[i] = rng.IntN(10) > 0
+			if f.Label[i] == 3 && f.Train[i] && blk.Present[i] {
+				limit := []int{n, 3, 1}[b]
+				if blk.Present[i] = seen < limit; blk.Present[i] {
+					seen++
+				}
+			}
+		}
+		f.Blocks = append(f.Blocks, blk)
+	}
+	train := f.TrainRows(nil)
+	fold, k := blockFolds(f, train, fusion.Folds)
+	for b, blk := range f.Blocks {
+		rows := f.TrainRows(blk.Present)
+		want, wantK, _ := f.StratifiedFolds(rows, fusion.Folds)
+		if k[b] != wantK || !slices.Equal(fold[b], foldOfRow(n, rows, want)) {
+			t.Errorf("block %s: %d folds %v, want %d folds as StratifiedFolds deals them", blk.Name, k[b], fold[b][:20], wantK)
+		}
+	}
+	if k[0] != fusion.Folds || k[1] != 3 || k[2] != 2 {
+		t.Errorf("folds %v, want [%d 3 2]: the test lost its rare classes", k, fusion.Folds)
 	}
 }

@@ -140,6 +140,7 @@ type runner struct {
 	lake      *lake.Lake
 	cpu       int
 	seconds   map[string]float64
+	timing    sync.Mutex // seconds: stages may finish on different goroutines
 	budget    *spill.Budget
 	memory    *eval.MemoryReport
 	fitSample *eval.FitReport // nil when the fits saw every training row
@@ -175,8 +176,11 @@ func (r *runner) progress(stage string, done, total int64) {
 }
 
 func (r *runner) timed(stage string, start time.Time) {
-	r.seconds[stage] = time.Since(start).Seconds()
-	r.log.Info("stage done", "stage", stage, "seconds", fmt.Sprintf("%.3f", r.seconds[stage]))
+	sec := time.Since(start).Seconds()
+	r.timing.Lock()
+	r.seconds[stage] = sec
+	r.timing.Unlock()
+	r.log.Info("stage done", "stage", stage, "seconds", fmt.Sprintf("%.3f", sec))
 }
 
 // Run executes a job end to end and commits it: fit on the training rows, score
@@ -354,16 +358,14 @@ func (r *runner) runInMemory(ctx context.Context, plan *Plan, att *lake.Attempt,
 		return nil, err
 	}
 	defer stop()
-	var best, chosenOn string
+	start := time.Now()
+	var ev *eval.Evaluation
 	if lm == nil {
 		models = modelFiles(r.spec, plan, bf, scored, byModality(bf.frame, uni), runID)
-		if best, err = r.chooseBaseline(ctx, bf.frame, fitted); err != nil {
-			return nil, err
-		}
-		chosenOn = fitSplits(r.spec)
+		ev, err = r.chooseAndEvaluate(ctx, bf, scored, fitted)
+	} else {
+		ev, err = r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, "", "", nil)
 	}
-	start := time.Now()
-	ev, err := r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, best, chosenOn)
 	if err != nil {
 		return nil, err
 	}
@@ -437,6 +439,87 @@ func byModality(f *fusion.Frame, uni []*fusion.Unimodal) map[string]*fusion.Unim
 	return out
 }
 
+// chooseAndEvaluate chooses the baseline (chooseBaseline) and evaluates the
+// frame against it. With bootstrap replicates the evaluation's per-row paired
+// comparisons need the baseline first. Without, the evaluation needs it only
+// for its report: it runs first, deferred, and scores the cross-validation
+// folds of every probabilities modality in the same pass — such a modality's
+// predictions are its own out-of-fold ones, so the choice would read, predict
+// and score the same rows again — and is settled with the choice after.
+func (r *runner) chooseAndEvaluate(ctx context.Context, bf *builtFrame, scored []*scoredStrategy, fitted *fittedState) (*eval.Evaluation, error) {
+	f := bf.frame
+	chosenOn := fitSplits(r.spec)
+	if r.spec.Evaluation.replicates() >= 0 {
+		best, err := r.chooseBaseline(ctx, f, fitted)
+		if err != nil {
+			return nil, err
+		}
+		return r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, best, chosenOn, nil)
+	}
+	cv, err := r.candidateFolds(ctx, f, fitted)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, "", "", cv)
+	if err != nil {
+		return nil, err
+	}
+	best, err := r.chooseOn(ctx, f, fitted, cv, ev)
+	ev.Folds = nil // read: the report does not show them
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.ownedOnly: // a shard's evaluation stays deferred until the shards merge
+	case best == "": // no candidate: the evaluation's own rule, as without one
+		ev.SettleBaseline()
+	default:
+		ev.UseBaseline(best, chosenOn)
+	}
+	return ev, nil
+}
+
+// cvFolds is what the baseline candidates are scored on: every block's
+// out-of-fold predictions, the training rows in key-hash order, and each
+// block's stratified folds (blockFolds).
+type cvFolds struct {
+	oof   [][]float32
+	train []int
+	fold  [][]int8
+	folds []int
+}
+
+// candidateFolds computes the out-of-fold predictions of the blocks whose
+// fits did not (a features modality's, when no strategy needed them) and deals
+// the folds.
+func (r *runner) candidateFolds(ctx context.Context, f *fusion.Frame, fs *fittedState) (*cvFolds, error) {
+	oof := fs.in.OOF
+	if oof == nil {
+		lr := &fusion.LogRegOptions{C: r.spec.Model.C, MaxIter: r.spec.Model.MaxIter}
+		var err error
+		if oof, err = fusion.OutOfFold(ctx, f, fs.uni, fs.in.Unimodal, lr, r.cpu); err != nil {
+			return nil, fmt.Errorf("jobs: out-of-fold predictions for the baseline choice: %w", err)
+		}
+	}
+	train := f.TrainRows(nil) // in canonical order: each block's rows keep it
+	fold, folds := blockFolds(f, train, fusion.Folds)
+	return &cvFolds{oof: oof, train: train, fold: fold, folds: folds}, nil
+}
+
+// scoredIn is the fold scores an evaluation kept for the classifier whose
+// probabilities are oof — the same array, so the same predictions — or nil.
+func scoredIn(ev *eval.Evaluation, oof []float32) *eval.FoldScores {
+	if ev == nil || len(oof) == 0 {
+		return nil
+	}
+	for si, fs := range ev.Folds {
+		if p := ev.Scores[si].Probs32; fs != nil && len(p) > 0 && &p[0] == &oof[0] {
+			return fs
+		}
+	}
+	return nil
+}
+
 // chooseBaseline names the baseline strategies are compared with: the modality
 // whose unimodal model has the best cross-validated accuracy on the training rows
 // the fits saw — a features modality's rows predicted by models fitted without
@@ -448,23 +531,29 @@ func byModality(f *fusion.Frame, uni []*fusion.Unimodal) map[string]*fusion.Unim
 // rows, so a run held whole, a run in bucket groups and every shard compare with
 // the same baseline. It records the candidates for the report.
 func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fittedState) (string, error) {
-	oof := fs.in.OOF
-	if oof == nil {
-		lr := &fusion.LogRegOptions{C: r.spec.Model.C, MaxIter: r.spec.Model.MaxIter}
-		var err error
-		if oof, err = fusion.OutOfFold(ctx, f, fs.uni, fs.in.Unimodal, lr, r.cpu); err != nil {
-			return "", fmt.Errorf("jobs: out-of-fold predictions for the baseline choice: %w", err)
-		}
+	cv, err := r.candidateFolds(ctx, f, fs)
+	if err != nil {
+		return "", err
 	}
+	return r.chooseOn(ctx, f, fs, cv, nil)
+}
+
+// chooseOn is chooseBaseline on the candidates' folds, taking a candidate an
+// evaluation (ev, if not nil) scored per fold from it.
+func (r *runner) chooseOn(ctx context.Context, f *fusion.Frame, fs *fittedState, cv *cvFolds, ev *eval.Evaluation) (string, error) {
 	choice := &eval.BaselineChoice{}
-	train := f.TrainRows(nil) // in canonical order: each block's rows keep it
 	// One candidate per block, scored concurrently.
 	choice.Candidates = make([]eval.BaselineCandidate, len(f.Blocks))
 	var g errgroup.Group
 	g.SetLimit(r.cpu)
 	for b, blk := range f.Blocks {
+		name := "unimodal." + blk.Name
+		if sc := scoredIn(ev, cv.oof[b]); sc != nil {
+			choice.Candidates[b] = candidateOf(name, sc.Right, sc.LogLoss)
+			continue
+		}
 		g.Go(func() error {
-			choice.Candidates[b] = scoreCandidate(f, blk, oof[b], train)
+			choice.Candidates[b] = scoreCandidate(f, name, cv.oof[b], cv.fold[b], cv.folds[b])
 			return nil
 		})
 	}
@@ -497,7 +586,7 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 	// The same out-of-fold inputs measure every strategy out of fold, for the
 	// report's overfitting table.
 	var err error
-	if r.strategyOOF, err = r.strategiesOutOfFold(ctx, f, train, oof, fs); err != nil {
+	if r.strategyOOF, err = r.strategiesOutOfFold(ctx, f, cv.train, cv.oof, fs); err != nil {
 		return "", err
 	}
 	return choice.Candidates[best].Name, nil
@@ -505,18 +594,11 @@ func (r *runner) chooseBaseline(ctx context.Context, f *fusion.Frame, fs *fitted
 
 // scoreCandidate is a block's unimodal model as a baseline candidate: its
 // out-of-fold predictions (oof) on the training rows that have the modality,
-// scored per stratified fold, as fusion.OutOfFold fitted them, and averaged over
-// the folds: scikit-learn's cross_val_score.
-func scoreCandidate(f *fusion.Frame, blk fusion.Block, oof []float32, train []int) eval.BaselineCandidate {
+// scored per stratified fold (foldOf, of folds, as blockFolds deals them and
+// fusion.OutOfFold fitted them), and averaged over the folds: scikit-learn's
+// cross_val_score.
+func scoreCandidate(f *fusion.Frame, name string, oof []float32, foldOf []int8, folds int) eval.BaselineCandidate {
 	k := f.Classes
-	rows := make([]int, 0, len(train))
-	for _, i := range train {
-		if blk.Present[i] {
-			rows = append(rows, i)
-		}
-	}
-	fold, folds, _ := f.StratifiedFolds(rows, fusion.Folds)
-	foldOf := foldOfRow(f.Rows, rows, fold)
 	right, lls := make([]int64, folds), make([]eval.LogLoss, folds)
 	p := make([]float64, k)
 	for i, fo := range foldOf {
@@ -531,11 +613,18 @@ func scoreCandidate(f *fusion.Frame, blk fusion.Block, oof []float32, train []in
 		}
 		lls[fo].Add(p, int(f.Label[i]))
 	}
-	c := eval.BaselineCandidate{Name: "unimodal." + blk.Name, Rows: int64(len(rows)), Folds: folds}
-	size := make([]int64, folds)
+	return candidateOf(name, right, lls)
+}
+
+// candidateOf is a candidate from its folds' right predictions and log loss:
+// each figure averaged over the folds that have rows.
+func candidateOf(name string, right []int64, lls []eval.LogLoss) eval.BaselineCandidate {
+	c := eval.BaselineCandidate{Name: name, Folds: len(right)}
+	size := make([]int64, len(lls))
 	used := 0
 	for fo := range lls {
 		if size[fo] = lls[fo].Rows; size[fo] > 0 {
+			c.Rows += size[fo]
 			c.LogLoss += lls[fo].Result()
 			used++
 		}
@@ -1066,7 +1155,12 @@ func (t *tally) add(bf *builtFrame, scored []*scoredStrategy) {
 // rows (a run's, or a bucket group's), with its ablations. splits is the run's
 // split order, which every group shares; best names the baseline strategies are
 // compared with ("" lets eval choose, for a run evaluated whole).
-func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*scoredStrategy, fitted *fittedState, splits []string, best, chosenOn string) (*eval.Evaluation, error) {
+// evaluateFrame evaluates every scored strategy (and the ablations of the
+// fitted ones) on the frame's rows, against the baseline best (chosen on
+// chosenOn). With cv it leaves the baseline to be settled after (eval's
+// DeferBaseline, as runs that hold only their own rows do) and scores the
+// folds of every baseline whose predictions are its out-of-fold ones.
+func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*scoredStrategy, fitted *fittedState, splits []string, best, chosenOn string, cv *cvFolds) (*eval.Evaluation, error) {
 	f := bf.frame
 	splitIndex := map[string]int{}
 	for i, s := range splits {
@@ -1084,6 +1178,14 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 	var scores []eval.Scores
 	for _, s := range scored {
 		scores = append(scores, eval.Scores{Name: s.name, Baseline: s.baseline, Modalities: s.modalities, Probs: s.probs, Probs32: s.probs32, Fill: s.fill})
+		if cv == nil || !s.baseline || len(s.probs32) == 0 {
+			continue
+		}
+		for b, oof := range cv.oof {
+			if len(oof) > 0 && &oof[0] == &s.probs32[0] {
+				scores[len(scores)-1].Folds, scores[len(scores)-1].NFolds = cv.fold[b], cv.folds[b]
+			}
+		}
 	}
 	if fitted != nil && r.spec.Evaluation.ablation() {
 		abl, err := r.ablations(ctx, bf, fitted)
@@ -1093,7 +1195,7 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 		scores = append(scores, abl...)
 	}
 	return eval.Evaluate(rows, scores, eval.Options{Replicates: r.spec.Evaluation.replicates(), ExactLimit: r.spec.Evaluation.ExactRankLimit,
-		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn, DeferBaseline: r.ownedOnly}), nil
+		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn, DeferBaseline: cv != nil || r.ownedOnly}), nil
 }
 
 // forget drops an evaluation's references to rows and scores once it holds
