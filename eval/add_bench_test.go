@@ -38,3 +38,33 @@ func BenchmarkAddPredicted(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
 }
+
+// BenchmarkAddRanks is the rank pass's per-row work on ten classes past the
+// exact limit: one histogram increment per class and row.
+//
+//	go test ./eval -run '^$' -bench AddRanks -count 5
+func BenchmarkAddRanks(b *testing.B) {
+	const k, n = 10, 1 << 16
+	rng := rand.New(rand.NewPCG(1, 2))
+	probs := make([]float64, n*k)
+	labels := make([]int, n)
+	for i := range n {
+		var sum float64
+		for c := range k {
+			probs[i*k+c] = rng.Float64()
+			sum += probs[i*k+c]
+		}
+		for c := range k {
+			probs[i*k+c] /= sum
+		}
+		labels[i] = rng.IntN(k)
+	}
+	c := &Classification{Rankings: newRankings(k, 1, n)}
+	b.ResetTimer()
+	for range b.N {
+		for i := range n {
+			c.addRanks(probs[i*k:(i+1)*k], labels[i])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+}

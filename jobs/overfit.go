@@ -201,19 +201,25 @@ func predictClasses(ctx context.Context, s fusion.Strategy, in *fusion.Inputs, f
 func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int) {
 	nb := len(f.Blocks)
 	classes := f.Classes
-	for _, i := range train {
-		classes = max(classes, int(f.Label[i])+1) // as StratifiedFolds widens
+	for i, y := range f.Label { // frame order: train's rows, read in order
+		if f.Train[i] {
+			classes = max(classes, int(y)+1) // as StratifiedFolds widens
+		}
 	}
 	count := make([][]int, nb)
 	for b := range count {
 		count[b] = make([]int, classes)
 	}
+	present := make([][]bool, nb)
+	for b := range f.Blocks {
+		present[b] = f.Blocks[b].Present
+	}
 	for i := 0; i < f.Rows; i++ {
 		if !f.Train[i] || f.Label[i] < 0 {
 			continue
 		}
-		for b, blk := range f.Blocks {
-			if blk.Present[i] {
+		for b, p := range present {
+			if p[i] {
 				count[b][f.Label[i]]++
 			}
 		}
@@ -231,14 +237,18 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 		for i := range fold[b] {
 			fold[b][i] = -1
 		}
-		clear(count[b]) // now the rows dealt so far, per class
+		clear(count[b]) // now the fold each class's next row goes to
 	}
 	for _, i := range train {
 		c := f.Label[i]
-		for b, blk := range f.Blocks {
-			if blk.Present[i] {
-				fold[b][i] = int8(count[b][c] % k[b])
-				count[b][c]++
+		for b, p := range present {
+			if p[i] {
+				next := count[b][c]
+				fold[b][i] = int8(next)
+				if next++; next == k[b] {
+					next = 0
+				}
+				count[b][c] = next
 			}
 		}
 	}
