@@ -337,6 +337,14 @@ func (s *late) blocks(in *Inputs) ([]int, error) {
 
 // predictRows writes rows lo…hi−1 into out, row i at (i−lo)·k.
 func (s *late) predictRows(in *Inputs, idx []int, lo, hi int, out []float64) error {
+	if s.rule == "late-mean" && !slices.ContainsFunc(s.p.Calibrators, func(c *Calibrator) bool { return c != nil }) {
+		return meanRows(in, idx, lo, hi, out)
+	}
+	return s.ruleRows(in, idx, lo, hi, out)
+}
+
+// ruleRows is predictRows for any rule.
+func (s *late) ruleRows(in *Inputs, idx []int, lo, hi int, out []float64) error {
 	p, k := s.p, in.Classes
 	buf, wide := make([]float64, k), make([]float64, k)
 	acc := make([]float64, k)
@@ -413,6 +421,35 @@ func (s *late) predictRows(in *Inputs, idx []int, lo, hi int, out []float64) err
 		default:
 			normalise(acc, dst)
 		}
+	}
+	return nil
+}
+
+// meanRows is predictRows for an uncalibrated late-mean, the most used rule,
+// without the per-block rule switch and copies: the same sums in the same
+// order, so the same bits. Rows are evaluated and written from it more than
+// once (a late rule is computed when read).
+func meanRows(in *Inputs, idx []int, lo, hi int, out []float64) error {
+	k := in.Classes
+	for i := lo; i < hi; i++ {
+		dst := out[(i-lo)*k : (i-lo+1)*k]
+		clear(dst)
+		n := 0
+		for _, b := range idx {
+			if !in.Blocks[b].Present[i] {
+				continue
+			}
+			row := in.Unimodal[b][i*k : (i+1)*k]
+			row = row[:len(dst)]
+			for c, v := range row {
+				dst[c] += float64(v)
+			}
+			n++
+		}
+		if n == 0 {
+			return noModality(i)
+		}
+		normalise(dst, dst)
 	}
 	return nil
 }
