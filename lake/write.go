@@ -4,7 +4,11 @@ import (
 	"io"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
+
+// rowsCodec compresses the pages of newWriter's files.
+var rowsCodec = &zstd.Codec{Level: zstd.SpeedDefault}
 
 // RowGroupRows is the largest row group lakefuse writes: small enough for engines to
 // split work and skip by statistics, large enough to compress well.
@@ -41,7 +45,7 @@ type OutColumn struct {
 // RowGroupRows rows, page and chunk statistics.
 func newWriter(w io.Writer, schema *parquet.Schema) *parquet.Writer {
 	return parquet.NewWriter(w, schema,
-		parquet.Compression(zstdCodec),
+		parquet.Compression(rowsCodec),
 		parquet.PageBufferSize(512<<10),
 		parquet.DataPageStatistics(true),
 		parquet.MaxRowsPerRowGroup(RowGroupRows),
