@@ -395,6 +395,22 @@ func TestThinCurve(t *testing.T) {
 	}
 }
 
+// Thinning a curve as its points come keeps the points thinCurve keeps of the
+// whole curve, whatever its length against the limit.
+func TestThinningKeepsThinCurvesPoints(t *testing.T) {
+	for _, size := range []int{1, 2, 3, 199, 200, 201, 202, 399, 400, 401, 997, 65537} {
+		p := make([]CurvePoint, size)
+		th := newThinning(size, curvePoints)
+		for i := range p {
+			p[i] = CurvePoint{FPR: float64(i), TPR: float64(size - i)}
+			th.add(p[i])
+		}
+		if want := thinCurve(p, curvePoints); !slices.Equal(th.out, want) {
+			t.Errorf("%d points: kept %d (%v…), want %d (%v…)", size, len(th.out), th.out[:min(3, len(th.out))], len(want), want[:min(3, len(want))])
+		}
+	}
+}
+
 func smallRows(labels []int32, splits []int, splitNames []string, present [][]bool) Rows {
 	r := Rows{Classes: 2, Label: labels, Split: splits, Splits: splitNames, KeyHash: make([]uint64, len(labels)),
 		Modalities: []string{"a", "b"}, Present: present}

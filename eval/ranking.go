@@ -129,17 +129,24 @@ const curvePoints = 200
 // group is the pairs at one threshold: positives and negatives tied at a score.
 type group struct{ pos, neg int64 }
 
-// groups returns tie groups in descending score order.
-func (r *Ranking) groups() []group {
-	if r.pos != nil {
-		var gs []group
-		for b := rankBins - 1; b >= 0; b-- {
-			if r.pos[b]+r.neg[b] > 0 {
-				gs = append(gs, group{r.pos[b], r.neg[b]})
-			}
+// eachGroup calls fn with every tie group in descending score order: exact
+// groups gs (groups), or a histogram's non-empty bins.
+func (r *Ranking) eachGroup(gs []group, fn func(g group)) {
+	if r.pos == nil {
+		for _, g := range gs {
+			fn(g)
 		}
-		return gs
+		return
 	}
+	for b := rankBins - 1; b >= 0; b-- {
+		if r.pos[b]+r.neg[b] > 0 {
+			fn(group{r.pos[b], r.neg[b]})
+		}
+	}
+}
+
+// groups returns an exact Ranking's tie groups in descending score order.
+func (r *Ranking) groups() []group {
 	idx := make([]int, len(r.scores))
 	for i := range idx {
 		idx[i] = i
@@ -177,12 +184,17 @@ func (r *Ranking) Result() RankResult {
 }
 
 func (r *Ranking) compute() RankResult {
-	gs := r.groups()
 	var res RankResult
-	for _, g := range gs {
+	var gs []group // an exact Ranking's groups, sorted once
+	if r.pos == nil {
+		gs = r.groups()
+	}
+	groups := 0
+	r.eachGroup(gs, func(g group) {
 		res.Positives += g.pos
 		res.Negatives += g.neg
-	}
+		groups++
+	})
 	P, N := float64(res.Positives), float64(res.Negatives)
 	if P == 0 || N == 0 {
 		// ROC AUC needs both classes. Average precision, as scikit-learn 1.2
@@ -199,8 +211,11 @@ func (r *Ranking) compute() RankResult {
 	}
 	var tp, fp float64
 	var auc, ap, aucBound, apBound float64
-	points := []CurvePoint{{0, 0}}
-	for _, g := range gs {
+	// The curve has a point per group after (0,0); only the points thinCurve
+	// keeps of them are kept, as they come.
+	curve := newThinning(groups+1, curvePoints)
+	curve.add(CurvePoint{0, 0})
+	r.eachGroup(gs, func(g group) {
 		gp, gn := float64(g.pos), float64(g.neg)
 		// Each negative in the group is outranked by the positives above it and
 		// tied with the group's positives.
@@ -218,14 +233,37 @@ func (r *Ranking) compute() RankResult {
 			hi := (tp) / (tp - gp + fp - gn + gp)
 			apBound += gp / P * (hi - lo)
 		}
-		points = append(points, CurvePoint{FPR: fp / N, TPR: tp / P})
-	}
+		curve.add(CurvePoint{FPR: fp / N, TPR: tp / P})
+	})
 	res.AUC = auc / (P * N)
 	res.AP = ap
 	res.AUCBound = aucBound / (P * N)
 	res.APBound = apBound
-	res.Curve = thinCurve(points, curvePoints)
+	res.Curve = curve.out
 	return res
+}
+
+// thinning keeps, of a curve of size points given one at a time, the points
+// thinCurve(curve, n) keeps, without holding the curve.
+type thinning struct {
+	size, n int
+	at      int // the next point's index
+	kept    int // points kept so far
+	out     []CurvePoint
+}
+
+func newThinning(size, n int) *thinning {
+	return &thinning{size: size, n: n, out: make([]CurvePoint, 0, min(size, n))}
+}
+
+func (t *thinning) add(p CurvePoint) {
+	if t.size <= t.n {
+		t.out = append(t.out, p)
+	} else if t.kept < t.n && t.at == t.kept*(t.size-1)/(t.n-1) {
+		t.out = append(t.out, p)
+		t.kept++
+	}
+	t.at++
 }
 
 func thinCurve(p []CurvePoint, n int) []CurvePoint {
