@@ -336,6 +336,13 @@ func (r *runner) runInMemory(ctx context.Context, plan *Plan, att *lake.Attempt,
 	if err != nil {
 		return nil, err
 	}
+	// The scan's key columns, the alignment's maps and the load's decode
+	// buffers (150 MB at 2M rows) are garbage now, but the collector would
+	// only run once the next stages had allocated a quarter of the heap anew,
+	// in pages faulted in fresh — the most expensive memory on a virtual
+	// machine. Collected here, the stages after reuse them: 2M-row bench,
+	// peak RSS 689 → 603 MiB and 14 % less wall time (docs/decisions.md).
+	runtime.GC()
 	var scored []*scoredStrategy
 	var models map[string]*ModelFile
 	var fitted *fittedState
