@@ -357,9 +357,11 @@ func alignSorted[K keyed](src []scanned[K], anchor int, join string, workers int
 	n := len(src)
 	anchorKeys := src[anchor].keys
 	span := int(src[anchor].rows())
-	a := &alignment[K]{keys: make([]K, span), refs: make([][]ref, n), extra: make([]map[int][]ref, n), stats: make([]joinStats, n)}
+	a := &alignment[K]{refs: make([][]ref, n), extra: make([]map[int][]ref, n), stats: make([]joinStats, n)}
 	if _, isInt := any(a.keys).([]int64); isInt {
 		a.keys = any(bigmem.Make[int64](span, span)).([]K)
+	} else {
+		a.keys = make([]K, span)
 	}
 	for s := range a.refs {
 		a.refs[s] = bigmem.Make[ref](span, span)
