@@ -26,6 +26,23 @@ type classSet struct {
 	isInt  bool
 	byName map[string]int
 	byInt  map[int64]int
+	// small is byInt for the labels 0…len(small)−1, as class index + 1 (0: not
+	// a class): a slice lookup a row instead of a map's, for the usual labels.
+	small []int32
+}
+
+// smallLabels is how far classSet.small and distinctInts look labels up in a
+// slice rather than a map.
+const smallLabels = 1 << 12
+
+// index sets small from byInt.
+func (cs *classSet) index() {
+	cs.small = make([]int32, smallLabels)
+	for v, i := range cs.byInt {
+		if v >= 0 && v < smallLabels {
+			cs.small[v] = int32(i) + 1
+		}
+	}
 }
 
 // collectClasses builds the class list: the spec's, or every distinct label of the
@@ -62,14 +79,16 @@ func collectClasses(spec *Spec, tables []*lake.Table, modelInteger *bool) (*clas
 				cs.byInt[v] = i
 			}
 		}
+		cs.index()
 		return cs, nil
 	}
 	if cs.isInt {
-		cs.ints = distinctLabels(tables, func(t *lake.Table) []int64 { return t.IntLabels })
+		cs.ints = distinctInts(tables)
 		for i, v := range cs.ints {
 			cs.names = append(cs.names, strconv.FormatInt(v, 10))
 			cs.byInt[v] = i
 		}
+		cs.index()
 	} else {
 		cs.names = distinctLabels(tables, func(t *lake.Table) []string { return t.StrLabels })
 	}
@@ -97,6 +116,35 @@ func distinctLabels[T cmp.Ordered](tables []*lake.Table, labels func(*lake.Table
 	return out
 }
 
+// distinctInts is distinctLabels for integer labels, those in 0…smallLabels−1
+// marked in a slice rather than a map.
+func distinctInts(tables []*lake.Table) []int64 {
+	small := make([]bool, smallLabels)
+	seen := map[int64]bool{}
+	for _, t := range tables {
+		for i, v := range t.IntLabels {
+			switch {
+			case t.LabelValid != nil && !t.LabelValid[i]:
+			case v >= 0 && v < smallLabels:
+				small[v] = true
+			default:
+				seen[v] = true
+			}
+		}
+	}
+	for v, ok := range small {
+		if ok {
+			seen[int64(v)] = true
+		}
+	}
+	out := make([]int64, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
+}
+
 func labelType(integer bool) string {
 	if integer {
 		return "integer"
@@ -110,7 +158,11 @@ func (cs *classSet) labelOf(t *lake.Table, row int) (int32, error) {
 		return -1, nil
 	}
 	if cs.isInt {
-		c, ok := cs.byInt[t.IntLabels[row]]
+		v := t.IntLabels[row]
+		if v >= 0 && v < int64(len(cs.small)) && cs.small[v] > 0 {
+			return cs.small[v] - 1, nil
+		}
+		c, ok := cs.byInt[v]
 		if !ok {
 			return 0, fmt.Errorf("jobs: %w: file %s row %d: label %d is not one of label.classes %v", ErrInput, t.File, row, t.IntLabels[row], cs.names)
 		}
@@ -677,9 +729,7 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 			f.Train[fi] = true
 		}
 	}
-	for _, s := range bf.split {
-		seen[s] = true
-	}
+	eachRun(bf.split, func(s string, _ int) { seen[s] = true })
 	bf.splits = orderSplits(seen)
 	return nil
 }
@@ -723,14 +773,38 @@ func (c *frameCounts) add(bf *builtFrame) {
 			}
 		}
 	}
+	// Per class index first: a map operation a class, not a row.
+	train, other := make([]int64, len(bf.classes.names)), make([]int64, len(bf.classes.names))
 	for i, y := range f.Label {
 		switch {
 		case y < 0:
 		case f.Train[i]:
-			c.train[bf.classes.names[y]]++
+			train[y]++
 		default:
-			c.other[bf.classes.names[y]]++
+			other[y]++
 		}
+	}
+	for y, name := range bf.classes.names {
+		if train[y] > 0 {
+			c.train[name] += train[y]
+		}
+		if other[y] > 0 {
+			c.other[name] += other[y]
+		}
+	}
+}
+
+// eachRun calls fn with every run of equal consecutive strings and its length:
+// a column of a few values (split names) costs a map operation a run, not a
+// row.
+func eachRun(xs []string, fn func(s string, n int)) {
+	for i := 0; i < len(xs); {
+		j := i + 1
+		for j < len(xs) && xs[j] == xs[i] {
+			j++
+		}
+		fn(xs[i], j-i)
+		i = j
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/fusion"
 	"github.com/lakefuse/lakefuse/internal/spill"
+	"github.com/lakefuse/lakefuse/lake"
 )
 
 // In-place compaction keeps exactly the listed rows, in order, whatever runs of
@@ -306,5 +307,37 @@ func TestBaselineChosenFromTheEvaluation(t *testing.T) {
 				t.Errorf("%s on split %d: accuracy %v log loss %v, want %v %v", evFirst.Scores[si].Name, sp, b.Accuracy, evAfter.Metrics[si][sp].LogLoss.Result(), a.Accuracy, m.LogLoss.Result())
 			}
 		}
+	}
+}
+
+// Integer labels map to classes through a slice for small values and the map
+// for the rest — negative, large — and an unknown value is still an error.
+func TestIntegerLabelsSmallAndLarge(t *testing.T) {
+	tbl := &lake.Table{File: "labels.parquet", Rows: 6, IntLabels: []int64{7, -5, 5000, 3, 7, smallLabels}, LabelValid: []bool{true, true, true, true, false, true}}
+	cs, err := collectClasses(&Spec{}, []*lake.Table{tbl}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"-5", "3", "7", "4096", "5000"}; !slices.Equal(cs.names, want) {
+		t.Fatalf("classes %v, want %v", cs.names, want)
+	}
+	for row, want := range []int32{2, 0, 4, 1, -1, 3} {
+		if got, err := cs.labelOf(tbl, row); err != nil || got != want {
+			t.Errorf("row %d: class %d (%v), want %d", row, got, err, want)
+		}
+	}
+	spec := &Spec{Label: LabelSpec{Classes: []string{"3", "7"}}}
+	cs, err = collectClasses(spec, []*lake.Table{tbl}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := cs.labelOf(tbl, 0); err != nil || c != 1 {
+		t.Errorf("label 7 of classes [3 7]: %d, %v", c, err)
+	}
+	if _, err := cs.labelOf(tbl, 1); !errors.Is(err, ErrInput) {
+		t.Errorf("label -5 outside the classes: %v, want ErrInput", err)
+	}
+	if _, err := cs.labelOf(tbl, 2); !errors.Is(err, ErrInput) {
+		t.Errorf("label 5000 outside the classes: %v, want ErrInput", err)
 	}
 }

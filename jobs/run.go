@@ -1143,9 +1143,7 @@ func (t *tally) add(bf *builtFrame, scored []*scoredStrategy) {
 	t.aligned += bf.aligned
 	t.scored += int64(bf.frame.Rows)
 	t.noModality += bf.aligned - int64(bf.frame.Rows)
-	for _, s := range bf.split {
-		t.bySplit[s]++
-	}
+	eachRun(bf.split, func(s string, n int) { t.bySplit[s] += int64(n) })
 	for m := range t.matched {
 		t.matched[m] += bf.stats[m].Matched
 		t.duplicates[m] += bf.stats[m].Duplicates
@@ -1175,9 +1173,13 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 	}
 	rows := eval.Rows{Classes: f.Classes, ClassNames: bf.classes.names, Label: f.Label, Split: make([]int, f.Rows),
 		Splits: splits, KeyHash: f.KeyHash}
-	for i, s := range bf.split {
-		rows.Split[i] = splitIndex[s]
-	}
+	i := 0
+	eachRun(bf.split, func(s string, n int) {
+		sp := splitIndex[s]
+		for end := i + n; i < end; i++ {
+			rows.Split[i] = sp
+		}
+	})
 	for _, b := range f.Blocks {
 		rows.Modalities = append(rows.Modalities, b.Name)
 		rows.Present = append(rows.Present, b.Present)
