@@ -140,7 +140,6 @@ type runner struct {
 	lake      *lake.Lake
 	cpu       int
 	seconds   map[string]float64
-	timing    sync.Mutex // seconds: stages may finish on different goroutines
 	budget    *spill.Budget
 	memory    *eval.MemoryReport
 	fitSample *eval.FitReport // nil when the fits saw every training row
@@ -176,11 +175,8 @@ func (r *runner) progress(stage string, done, total int64) {
 }
 
 func (r *runner) timed(stage string, start time.Time) {
-	sec := time.Since(start).Seconds()
-	r.timing.Lock()
-	r.seconds[stage] = sec
-	r.timing.Unlock()
-	r.log.Info("stage done", "stage", stage, "seconds", fmt.Sprintf("%.3f", sec))
+	r.seconds[stage] = time.Since(start).Seconds()
+	r.log.Info("stage done", "stage", stage, "seconds", fmt.Sprintf("%.3f", r.seconds[stage]))
 }
 
 // Run executes a job end to end and commits it: fit on the training rows, score
@@ -1159,12 +1155,10 @@ func (t *tally) add(bf *builtFrame, scored []*scoredStrategy) {
 // evaluateFrame computes every strategy's and baseline's metrics on one frame's
 // rows (a run's, or a bucket group's), with its ablations. splits is the run's
 // split order, which every group shares; best names the baseline strategies are
-// compared with ("" lets eval choose, for a run evaluated whole).
-// evaluateFrame evaluates every scored strategy (and the ablations of the
-// fitted ones) on the frame's rows, against the baseline best (chosen on
-// chosenOn). With cv it leaves the baseline to be settled after (eval's
-// DeferBaseline, as runs that hold only their own rows do) and scores the
-// folds of every baseline whose predictions are its out-of-fold ones.
+// compared with ("" lets eval choose, for a run evaluated whole). With cv the
+// choice is left to be settled after (eval's DeferBaseline, as for runs that
+// hold only their own rows), and the folds of every baseline whose predictions
+// are its out-of-fold ones are scored in the same pass (chooseAndEvaluate).
 func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*scoredStrategy, fitted *fittedState, splits []string, best, chosenOn string, cv *cvFolds) (*eval.Evaluation, error) {
 	f := bf.frame
 	splitIndex := map[string]int{}
