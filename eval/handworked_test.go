@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -738,4 +739,65 @@ func evaluateInParts(rows Rows, scores []Scores, opts Options, n uint64) []*Eval
 		out = append(out, Evaluate(sub, subScores, opts))
 	}
 	return out
+}
+
+// An exact ranking's tie groups, radix-sorted, are what a comparison sort of the
+// scores gives: descending, equal scores (−0 and +0 among them) one group, on
+// scores with many ties, both signs, infinities and subnormals; a NaN is a group
+// below every score, as the histogram puts it in its lowest bin.
+func TestExactGroupsMatchAComparisonSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	pool := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, math.Inf(1), math.Inf(-1), 5e-324, -5e-324, math.MaxFloat64, 0.1 + 0.2, 0.3}
+	for trial := range 50 {
+		n := 1 + rng.IntN(3000)
+		r := NewRanking(1 << 20)
+		var ref []struct {
+			s float64
+			p bool
+		}
+		for range n {
+			s := rng.Float64()
+			switch {
+			case trial%5 == 4: // keys that differ in one byte: an odd number of passes
+				s = 1 + float64(rng.IntN(16))/16
+			case rng.IntN(4) == 0:
+				s = pool[rng.IntN(len(pool))]
+			case rng.IntN(3) == 0:
+				s = float64(rng.IntN(20)) / 7
+			}
+			p := rng.IntN(3) == 0
+			r.Add(s, p)
+			ref = append(ref, struct {
+				s float64
+				p bool
+			}{s, p})
+		}
+		slices.SortFunc(ref, func(a, b struct {
+			s float64
+			p bool
+		}) int {
+			return cmp.Compare(b.s, a.s)
+		})
+		var want []group
+		for j, x := range ref {
+			if j == 0 || x.s != ref[j-1].s {
+				want = append(want, group{})
+			}
+			if x.p {
+				want[len(want)-1].pos++
+			} else {
+				want[len(want)-1].neg++
+			}
+		}
+		if got := r.groups(); !slices.Equal(got, want) {
+			t.Fatalf("trial %d, %d scores: %d groups, want %d (first %v, want %v)", trial, n, len(got), len(want), got[:min(3, len(got))], want[:min(3, len(want))])
+		}
+	}
+	r := NewRanking(0)
+	for _, s := range []float64{math.NaN(), 0.2, math.Inf(-1), math.NaN()} {
+		r.Add(s, s == 0.2)
+	}
+	if got, want := r.groups(), []group{{1, 0}, {0, 1}, {0, 2}}; !slices.Equal(got, want) {
+		t.Errorf("with NaN: groups %v, want %v", got, want)
+	}
 }

@@ -145,33 +145,90 @@ func (r *Ranking) eachGroup(gs []group, fn func(g group)) {
 	}
 }
 
-// groups returns an exact Ranking's tie groups in descending score order.
+// groups returns an exact Ranking's tie groups in descending score order: the
+// positives' and the negatives' scores radix-sorted apart by order-preserving
+// keys (scoreKey), then merged from the top. A comparison sort of the pairs was
+// 1.2 s of a 200,000-row run's evaluation (40 rankings).
 func (r *Ranking) groups() []group {
-	idx := make([]int, len(r.scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int {
-		switch {
-		case r.scores[a] > r.scores[b]:
-			return -1
-		case r.scores[a] < r.scores[b]:
-			return 1
-		}
-		return 0
-	})
-	var gs []group
-	for j, i := range idx {
-		if j == 0 || r.scores[i] != r.scores[idx[j-1]] {
-			gs = append(gs, group{})
-		}
+	var pos, neg []uint64
+	for i, s := range r.scores {
 		if r.labels[i] {
-			gs[len(gs)-1].pos++
+			pos = append(pos, scoreKey(s))
 		} else {
-			gs[len(gs)-1].neg++
+			neg = append(neg, scoreKey(s))
 		}
+	}
+	radixSort(pos)
+	radixSort(neg)
+	var gs []group
+	for i, j := len(pos)-1, len(neg)-1; i >= 0 || j >= 0; {
+		k := uint64(0)
+		if i >= 0 {
+			k = pos[i]
+		}
+		if j >= 0 && neg[j] > k {
+			k = neg[j]
+		}
+		var g group
+		for ; i >= 0 && pos[i] == k; i-- {
+			g.pos++
+		}
+		for ; j >= 0 && neg[j] == k; j-- {
+			g.neg++
+		}
+		gs = append(gs, g)
 	}
 	return gs
+}
+
+// scoreKey maps scores to integers in the same order, equal where == has the
+// scores equal (−0 and +0); every NaN is 0, below all, as a histogram puts NaN
+// in its lowest bin.
+func scoreKey(s float64) uint64 {
+	if s != s {
+		return 0
+	}
+	if s == 0 {
+		s = 0 // −0 as +0
+	}
+	b := math.Float64bits(s)
+	if b>>63 != 0 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+// radixSort sorts keys ascending, a byte at a time from the lowest (skipping a
+// byte every key shares).
+func radixSort(keys []uint64) {
+	if len(keys) < 64 {
+		slices.Sort(keys)
+		return
+	}
+	src, dst := keys, make([]uint64, len(keys))
+	for shift := uint(0); shift < 64; shift += 8 {
+		var count [256]int
+		for _, k := range src {
+			count[byte(k>>shift)]++
+		}
+		if count[byte(src[0]>>shift)] == len(src) {
+			continue
+		}
+		pos := 0
+		for d, n := range count {
+			count[d] = pos
+			pos += n
+		}
+		for _, k := range src {
+			d := byte(k >> shift)
+			dst[count[d]] = k
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
 }
 
 // Result computes the metrics (once: a report asks several times).
