@@ -258,6 +258,7 @@ func (e *fileEncoder) rowGroup(lo, hi int) error {
 func (e *fileEncoder) chunk(c *OutColumn, leaf leafInfo, lo, hi int, ci *format.ColumnIndex, oi *format.OffsetIndex) (format.ColumnChunk, error) {
 	md := format.ColumnMetaData{Type: leaf.typ, Encoding: []format.Encoding{format.Plain}, PathInSchema: leaf.path,
 		Codec: format.Zstd, DataPageOffset: e.out.off}
+	compress := true // until the first page shows zstd does not pay (chunkCodec)
 	if leaf.list || leaf.maxDef > 0 {
 		md.Encoding = append(md.Encoding, format.RLE)
 	}
@@ -268,7 +269,13 @@ func (e *fileEncoder) chunk(c *OutColumn, leaf leafInfo, lo, hi int, ci *format.
 	for a := lo; a < hi; {
 		b := p.encode(c, leaf, a, hi)
 		headerAt := e.out.off
-		h, err := p.header(leaf)
+		if a == lo {
+			compress = p.worthCompressing()
+			if !compress {
+				md.Codec = format.Uncompressed
+			}
+		}
+		h, body, err := p.header(leaf, compress)
 		if err != nil {
 			return format.ColumnChunk{}, err
 		}
@@ -276,7 +283,7 @@ func (e *fileEncoder) chunk(c *OutColumn, leaf leafInfo, lo, hi int, ci *format.
 			return format.ColumnChunk{}, err
 		}
 		headerLen := e.out.off - headerAt
-		for _, part := range [][]byte{p.repRLE, p.defRLE, p.packed} {
+		for _, part := range [][]byte{p.repRLE, p.defRLE, body} {
 			if _, err := e.out.Write(part); err != nil {
 				return format.ColumnChunk{}, err
 			}
@@ -506,6 +513,7 @@ type pageEncoder struct {
 	rep, def       []byte
 	repRLE, defRLE []byte
 	plain, packed  []byte
+	packedNow      bool   // packed holds this page's values compressed (worthCompressing)
 	repRow, defRow []byte // a present list row's levels
 	row            []float32
 	filled         []float64
@@ -675,25 +683,43 @@ func (p *pageEncoder) encodeLists(c *OutColumn, leaf leafInfo, a, b int) {
 	p.levels = len(p.rep)
 }
 
-// header RLE-encodes the page's levels, compresses its values and returns its
-// header.
-func (p *pageEncoder) header(leaf leafInfo) (format.PageHeader, error) {
+// worthCompressing compresses the page's values and reports whether zstd saves
+// at least a 32nd of them: the first page of a chunk decides its codec. Model
+// probabilities (float32 mantissas) do not compress at all — the 2M bench's 84 MB
+// of probs came out 3 KB larger — and compressing them was a third of the
+// writes' CPU, for readers to decompress again.
+func (p *pageEncoder) worthCompressing() bool {
+	p.packed, p.packedNow = zstdPages().EncodeAll(p.plain, p.packed[:0]), true
+	return len(p.packed) <= len(p.plain)-len(p.plain)/32
+}
+
+// header RLE-encodes the page's levels, compresses its values (unless
+// compress is false, the chunk's codec being UNCOMPRESSED), and returns its
+// header and the values' bytes to write after the levels.
+func (p *pageEncoder) header(leaf leafInfo, compress bool) (format.PageHeader, []byte, error) {
 	var err error
 	p.repRLE, p.defRLE = p.repRLE[:0], p.defRLE[:0]
 	if leaf.list {
 		p.rleEnc.BitWidth = 1
 		if p.repRLE, err = p.rleEnc.EncodeLevels(p.repRLE, p.rep); err != nil {
-			return format.PageHeader{}, err
+			return format.PageHeader{}, nil, err
 		}
 	}
 	if leaf.maxDef > 0 {
 		p.rleEnc.BitWidth = bits.Len8(leaf.maxDef)
 		if p.defRLE, err = p.rleEnc.EncodeLevels(p.defRLE, p.def); err != nil {
-			return format.PageHeader{}, err
+			return format.PageHeader{}, nil, err
 		}
 	}
-	p.packed = zstdPages().EncodeAll(p.plain, p.packed[:0])
-	crc := crc32.Update(crc32.Update(crc32.ChecksumIEEE(p.repRLE), crc32.IEEETable, p.defRLE), crc32.IEEETable, p.packed)
+	body := p.plain
+	if compress {
+		if !p.packedNow {
+			p.packed = zstdPages().EncodeAll(p.plain, p.packed[:0])
+		}
+		body = p.packed
+	}
+	p.packedNow = false
+	crc := crc32.Update(crc32.Update(crc32.ChecksumIEEE(p.repRLE), crc32.IEEETable, p.defRLE), crc32.IEEETable, body)
 	levels := len(p.repRLE) + len(p.defRLE)
 	st := format.Statistics{NullCount: int64(p.nulls)}
 	if lo, hi, ok := p.stats.bounds(leaf.typ); ok && p.stats.ok {
@@ -702,14 +728,14 @@ func (p *pageEncoder) header(leaf leafInfo) (format.PageHeader, error) {
 	return format.PageHeader{
 		Type:                 format.DataPageV2,
 		UncompressedPageSize: int32(levels + len(p.plain)),
-		CompressedPageSize:   int32(levels + len(p.packed)),
+		CompressedPageSize:   int32(levels + len(body)),
 		CRC:                  int32(crc),
 		DataPageHeaderV2: thrift.New(format.DataPageHeaderV2{
 			NumValues: int32(p.levels), NumNulls: int32(p.nulls), NumRows: int32(p.rows), Encoding: format.Plain,
 			DefinitionLevelsByteLength: int32(len(p.defRLE)), RepetitionLevelsByteLength: int32(len(p.repRLE)),
-			IsCompressed: thrift.New(true), Statistics: st,
+			IsCompressed: thrift.New(compress), Statistics: st,
 		}),
-	}, nil
+	}, body, nil
 }
 
 // int64At is row r's value of an Int64 column, through its codes if any.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -353,5 +354,42 @@ func TestLongStringsHaveNoBounds(t *testing.T) {
 	}
 	if string(second.MetaData.Statistics.MinValue) != "b0" || string(second.MetaData.Statistics.MaxValue) != "b6" || second.ColumnIndexLength == 0 {
 		t.Errorf("row group 1: statistics %+v, column index %d bytes", second.MetaData.Statistics, second.ColumnIndexLength)
+	}
+}
+
+// A chunk whose first page zstd does not shrink by a 32nd — random float32
+// probabilities — is stored UNCOMPRESSED, and a compressible one stays zstd;
+// both read back. Each chunk decides on its own.
+func TestIncompressibleChunksAreStoredRaw(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	const n, w = 3000, 10
+	probs := make([]float32, n*w)
+	for i := range probs {
+		probs[i] = rng.Float32()
+	}
+	keys := make([]int64, n)
+	for i := range keys {
+		keys[i] = int64(i / 100)
+	}
+	var buf bytes.Buffer
+	if err := WriteParquet(&buf, n, []OutColumn{{Name: "k", Int64: keys}, {Name: "p", List32: probs, Width: w}}); err != nil {
+		t.Fatal(err)
+	}
+	f := openBytes(t, buf.Bytes())
+	cols := f.Metadata().RowGroups[0].Columns
+	if k, p := cols[0].MetaData.Codec, cols[1].MetaData.Codec; k != format.Zstd || p != format.Uncompressed {
+		t.Errorf("codecs k %v, p %v; want ZSTD and UNCOMPRESSED", k, p)
+	}
+	rows := readRows(t, f)
+	for _, i := range []int{0, 1234, n - 1} {
+		var got []float32
+		for _, v := range rows[i] {
+			if v.Column() == 1 {
+				got = append(got, v.Float())
+			}
+		}
+		if rows[i][0].Int64() != keys[i] || !slices.Equal(got, probs[i*w:(i+1)*w]) {
+			t.Errorf("row %d: %v", i, rows[i])
+		}
 	}
 }
