@@ -231,7 +231,7 @@ func TestLateMeanRowsMatchTheRuleLoop(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	f := &Frame{Rows: n, Classes: k, Label: make([]int32, n), Train: make([]bool, n)}
 	in := &Inputs{Frame: f}
-	odd := []float32{-1, float32(math.NaN()), float32(math.Inf(1)), 0}
+	odd := []float32{-1, float32(math.NaN()), float32(math.Inf(1)), 0, float32(math.Copysign(0, -1))}
 	for b := range 3 {
 		blk := Block{Name: fmt.Sprint("m", b), Kind: Probs, Width: k, Values: make([]float32, n*k), Present: make([]bool, n)}
 		for i := range n {

@@ -433,7 +433,6 @@ func meanRows(in *Inputs, idx []int, lo, hi int, out []float64) error {
 	k := in.Classes
 	for i := lo; i < hi; i++ {
 		dst := out[(i-lo)*k : (i-lo+1)*k]
-		clear(dst)
 		n := 0
 		for _, b := range idx {
 			if !in.Blocks[b].Present[i] {
@@ -441,8 +440,14 @@ func meanRows(in *Inputs, idx []int, lo, hi int, out []float64) error {
 			}
 			row := in.Unimodal[b][i*k : (i+1)*k]
 			row = row[:len(dst)]
-			for c, v := range row {
-				dst[c] += float64(v)
+			if n == 0 { // 0 + v, as the rule loop's cleared sum has it (−0 becomes +0)
+				for c, v := range row {
+					dst[c] = 0 + float64(v)
+				}
+			} else {
+				for c, v := range row {
+					dst[c] += float64(v)
+				}
 			}
 			n++
 		}
