@@ -47,19 +47,25 @@ align: {duplicates: mean}
 `
 	spec = strings.Replace(spec, "  - {name: audio, probs: probs}\n", "  - {name: audio, probs: probs}\n  - {name: emb, features: {column: emb}}\n", 1)
 	// Also with a fit sample small enough that pass 1 reads back only the keys
-	// that can still enter it.
+	// that can still enter it, and without bootstrap replicates (the run held
+	// whole then evaluates before it chooses the baseline).
 	for _, sample := range []string{"", "fit: {max_rows: 50}\n"} {
-		t.Run(fmt.Sprintf("sample=%q", sample), func(t *testing.T) { checkParity(t, l, url, spec+sample, sample != "") })
+		t.Run(fmt.Sprintf("sample=%q", sample), func(t *testing.T) {
+			checkParity(t, l, url, spec+sample, fmt.Sprint(sample != ""), sample != "")
+		})
 	}
+	t.Run("bootstrap=0", func(t *testing.T) {
+		checkParity(t, l, url, strings.Replace(spec, "evaluation: {bootstrap: 40}", "evaluation: {bootstrap: 0}", 1), "nobootstrap", false)
+	})
 }
 
-func checkParity(t *testing.T, l *lake.Lake, url, spec string, sampled bool) {
+func checkParity(t *testing.T, l *lake.Lake, url, spec, tag string, sampled bool) {
 	ctx := context.Background()
 	s, err := jobs.ParseSpec([]byte(spec), "parity.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	whole, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "whole" + fmt.Sprint(sampled)})
+	whole, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "whole-" + tag})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +84,7 @@ func checkParity(t *testing.T, l *lake.Lake, url, spec string, sampled bool) {
 	}
 	for _, groups := range []int{1, 3, 17} {
 		spillDir := t.TempDir()
-		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%v", groups, sampled), Groups: groups, SpillDir: spillDir})
+		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%s", groups, tag), Groups: groups, SpillDir: spillDir})
 		if err != nil {
 			t.Fatalf("%d groups: %v", groups, err)
 		}

@@ -64,20 +64,28 @@ func runShards(t *testing.T, s *jobs.Spec, url, runID string, order []int, opts 
 
 // 1, 3 and 8 shards give the single process's answers: the report's figures
 // bit for bit, the same models, the same score and rejected rows; every
-// shard's files are committed under one manifest.
+// shard's files are committed under one manifest. Without bootstrap replicates
+// too, where a process evaluates before it chooses the baseline.
 func TestShardedRunsGiveTheSameAnswers(t *testing.T) {
 	url, l, spec := shardedLake(t)
-	for _, split := range []string{"", "split: {holdout: {test_fraction: 0.3, seed: 5}}\n"} {
-		t.Run(fmt.Sprintf("split=%q", split), func(t *testing.T) {
+	variants := map[string][2]string{ // name: the spec's line, replaced by
+		"column":      {"", ""},
+		"holdout":     {"split: {column: split}\n", "split: {holdout: {test_fraction: 0.3, seed: 5}}\n"},
+		"nobootstrap": {"evaluation: {bootstrap: 40}", "evaluation: {bootstrap: 0}"},
+	}
+	for _, tag := range []string{"column", "holdout", "nobootstrap"} {
+		t.Run(tag, func(t *testing.T) {
 			text := spec
-			if split != "" {
-				text = strings.Replace(text, "split: {column: split}\n", split, 1)
+			if v := variants[tag]; v[0] != "" {
+				if !strings.Contains(text, v[0]) {
+					t.Fatalf("the spec has no %q to replace", v[0])
+				}
+				text = strings.Replace(text, v[0], v[1], 1)
 			}
 			s, err := jobs.ParseSpec([]byte(text), "sharded.yaml")
 			if err != nil {
 				t.Fatal(err)
 			}
-			tag := fmt.Sprint(split != "")
 			whole, err := jobs.Run(context.Background(), s, jobs.Options{Lake: url, RunID: "whole-" + tag})
 			if err != nil {
 				t.Fatal(err)
