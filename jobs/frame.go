@@ -275,9 +275,15 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 		}
 	}
 	if len(keep) < n {
+		var g errgroup.Group // blocks are independent
+		g.SetLimit(max(r.cpu, 1))
 		for s := range blocks {
-			blocks[s] = compact(blocks[s], keep)
+			g.Go(func() error {
+				blocks[s] = compact(blocks[s], keep)
+				return nil
+			})
 		}
+		_ = g.Wait()
 	}
 	f := &fusion.Frame{Rows: len(keep), Classes: len(cs.names), Label: make([]int32, len(keep)), Train: make([]bool, len(keep)), Blocks: blocks,
 		KeyHash: make([]uint64, len(keep))}
@@ -339,31 +345,24 @@ func compact(b fusion.Block, keep []int) fusion.Block {
 }
 
 func keyColumn[K keyed](name string, keys []K, keep []int) lake.OutColumn {
-	pick := func(i int) K {
-		if keep == nil {
-			return keys[i]
-		}
-		return keys[keep[i]]
-	}
-	n := len(keys)
-	if keep != nil {
-		n = len(keep)
-	}
-	var zero K
-	switch any(zero).(type) {
-	case int64:
-		out := make([]int64, n)
-		for i := range out {
-			out[i] = int64(any(pick(i)).(int64))
-		}
-		return lake.OutColumn{Name: name, Int64: out}
+	switch ks := any(keys).(type) {
+	case []int64:
+		return lake.OutColumn{Name: name, Int64: pickKeys(ks, keep)}
 	default:
-		out := make([]string, n)
-		for i := range out {
-			out[i] = any(pick(i)).(string)
-		}
-		return lake.OutColumn{Name: name, String: out}
+		return lake.OutColumn{Name: name, String: pickKeys(any(keys).([]string), keep)}
 	}
+}
+
+// pickKeys is keys[keep[i]] for every i (a copy of keys for a nil keep).
+func pickKeys[T any](keys []T, keep []int) []T {
+	if keep == nil {
+		return slices.Clone(keys)
+	}
+	out := make([]T, len(keep))
+	for i, k := range keep {
+		out[i] = keys[k]
+	}
+	return out
 }
 
 // blockLoad is one modality's block being filled.
