@@ -177,16 +177,19 @@ func (cs *classSet) labelOf(t *lake.Table, row int) (int32, error) {
 
 // builtFrame is the aligned Frame plus what the outputs need about each row.
 type builtFrame struct {
-	frame    *fusion.Frame
-	classes  *classSet
-	keys     lake.OutColumn // the entity key of each frame row
-	split    []string       // split name of each frame row
-	splits   []string       // split names in report order
-	rejected rejectedRows
-	aligned  int64
-	stats    []joinStats
-	invalid  []map[string]int64 // per modality: rows rejected by the invalid policy, by reason
-	warnings []string
+	frame   *fusion.Frame
+	classes *classSet
+	keys    lake.OutColumn // the entity key of each frame row
+	split   []int32        // split of each frame row: an index into splitNames
+	// splitNames are the names split indexes (a code no row has may be among
+	// them); splits are the names rows have, in report order.
+	splitNames []string
+	splits     []string
+	rejected   rejectedRows
+	aligned    int64
+	stats      []joinStats
+	invalid    []map[string]int64 // per modality: rows rejected by the invalid policy, by reason
+	warnings   []string
 }
 
 // rejectedRows is rejected/: entities with no usable modality (modality null) and
@@ -290,7 +293,7 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	for fi, i := range keep {
 		f.KeyHash[fi] = hashKey(al.keys[i])
 	}
-	bf := &builtFrame{frame: f, classes: cs, split: make([]string, len(keep)), aligned: int64(n), stats: al.stats, invalid: invalidCounts}
+	bf := &builtFrame{frame: f, classes: cs, split: make([]int32, len(keep)), aligned: int64(n), stats: al.stats, invalid: invalidCounts}
 	bf.keys = keyColumn(spec.Key, al.keys, keep)
 	valid := make([]bool, len(rejectedModality))
 	for i, m := range rejectedModality {
@@ -665,19 +668,39 @@ func (ld *blockLoad) check(bad uint8, row []float32) string {
 // (holdoutCuts); without them the holdout is drawn over this frame's rows.
 func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, refs []ref, keep []int, keys []K, cuts *holdoutCuts) error {
 	f := bf.frame
-	seen := map[string]bool{}
+	bf.splitNames = []string{"unlabelled", "train", "test", "all"}
+	const unlabelled, train, test, all = 0, 1, 2, 3
 	switch {
 	case spec.Split.Column != "":
-		found := map[string]int{}
+		// The column's values get codes as they come; consecutive rows mostly
+		// share one, so the last is remembered.
+		lastName, lastCode := "", int32(-1)
+		var labelled []int // labelled rows per code
 		for fi, i := range keep {
 			if f.Label[fi] < 0 {
-				bf.split[fi] = "unlabelled"
+				bf.split[fi] = unlabelled
 				continue
 			}
 			r := refs[i]
-			bf.split[fi] = tables[r.table()].Split[r.row()]
-			f.Train[fi] = slices.Contains(spec.Split.Train, bf.split[fi])
-			found[bf.split[fi]]++
+			if name := tables[r.table()].Split[r.row()]; name != lastName || lastCode < 0 {
+				lastName, lastCode = name, bf.splitCode(name)
+				for len(labelled) < len(bf.splitNames) {
+					labelled = append(labelled, 0)
+				}
+			}
+			bf.split[fi] = lastCode
+			labelled[lastCode]++
+		}
+		inTrain := make([]bool, len(bf.splitNames))
+		found := map[string]int{}
+		for c, name := range bf.splitNames {
+			inTrain[c] = slices.Contains(spec.Split.Train, name)
+			if c < len(labelled) && labelled[c] > 0 {
+				found[name] = labelled[c]
+			}
+		}
+		for fi, c := range bf.split {
+			f.Train[fi] = f.Label[fi] >= 0 && inTrain[c]
 		}
 		if err := checkSplitValues(spec, found); err != nil {
 			return err
@@ -685,13 +708,13 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 	case spec.Split.Holdout != nil && cuts != nil:
 		for fi := range keep {
 			if f.Label[fi] < 0 {
-				bf.split[fi] = "unlabelled"
+				bf.split[fi] = unlabelled
 				continue
 			}
 			if cuts.test(f.Label[fi], holdoutDraw(spec.Split.Holdout.Seed, f.KeyHash[fi])) {
-				bf.split[fi] = "test"
+				bf.split[fi] = test
 			} else {
-				bf.split[fi] = "train"
+				bf.split[fi] = train
 				f.Train[fi] = true
 			}
 		}
@@ -700,7 +723,7 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 		byClass := make([][]int, f.Classes)
 		for fi := range keep {
 			if f.Label[fi] < 0 {
-				bf.split[fi] = "unlabelled"
+				bf.split[fi] = unlabelled
 				continue
 			}
 			byClass[f.Label[fi]] = append(byClass[f.Label[fi]], fi)
@@ -711,9 +734,9 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 			nTest := int(math.Round(h.TestFraction * float64(len(rows))))
 			for j, fi := range rows {
 				if j < nTest {
-					bf.split[fi] = "test"
+					bf.split[fi] = test
 				} else {
-					bf.split[fi] = "train"
+					bf.split[fi] = train
 					f.Train[fi] = true
 				}
 			}
@@ -721,17 +744,43 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 	default:
 		for fi := range keep {
 			if f.Label[fi] < 0 {
-				bf.split[fi] = "unlabelled"
+				bf.split[fi] = unlabelled
 				continue
 			}
-			bf.split[fi] = "all"
+			bf.split[fi] = all
 			f.Train[fi] = true
 		}
 	}
-	eachRun(bf.split, func(s string, _ int) { seen[s] = true })
+	seen := map[string]bool{}
+	for c, n := range bf.splitCounts() {
+		if n > 0 {
+			seen[bf.splitNames[c]] = true
+		}
+	}
 	bf.splits = orderSplits(seen)
 	return nil
 }
+
+// splitCode is the code of a split name, added to splitNames if new.
+func (bf *builtFrame) splitCode(name string) int32 {
+	if c := slices.Index(bf.splitNames, name); c >= 0 {
+		return int32(c)
+	}
+	bf.splitNames = append(bf.splitNames, name)
+	return int32(len(bf.splitNames) - 1)
+}
+
+// splitCounts is how many rows each split code has.
+func (bf *builtFrame) splitCounts() []int64 {
+	n := make([]int64, len(bf.splitNames))
+	for _, c := range bf.split {
+		n[c]++
+	}
+	return n
+}
+
+// splitOf is row i's split name.
+func (bf *builtFrame) splitOf(i int) string { return bf.splitNames[bf.split[i]] }
 
 // holdoutDraw orders a class's rows for the holdout: the first
 // round(test_fraction × class size) rows by draw are the test split.
@@ -790,20 +839,6 @@ func (c *frameCounts) add(bf *builtFrame) {
 		if other[y] > 0 {
 			c.other[name] += other[y]
 		}
-	}
-}
-
-// eachRun calls fn with every run of equal consecutive strings and its length:
-// a column of a few values (split names) costs a map operation a run, not a
-// row.
-func eachRun(xs []string, fn func(s string, n int)) {
-	for i := 0; i < len(xs); {
-		j := i + 1
-		for j < len(xs) && xs[j] == xs[i] {
-			j++
-		}
-		fn(xs[i], j-i)
-		i = j
 	}
 }
 

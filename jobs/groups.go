@@ -354,7 +354,7 @@ func (r *runner) scoreBaseline(ctx context.Context, plan *Plan, lm *loadedModels
 			}
 			for _, s := range scored {
 				if s.baseline && s.argmax(i, f.Classes) == int(y) {
-					right[tallyKey{bf.split[i], s.name}]++
+					right[tallyKey{bf.splitOf(i), s.name}]++
 				}
 			}
 		}

@@ -279,7 +279,10 @@ func TestBaselineChosenFromTheEvaluation(t *testing.T) {
 		for b := range f.Blocks {
 			f.Blocks[b].Values = slices.Clone(f.Blocks[b].Values)
 		}
-		bf := &builtFrame{frame: &f, classes: &classSet{names: []string{"a", "b", "c"}}, split: split, splits: []string{"train", "test"}}
+		bf := &builtFrame{frame: &f, classes: &classSet{names: []string{"a", "b", "c"}}, split: make([]int32, n), splitNames: []string{"train", "test"}, splits: []string{"train", "test"}}
+		for i, name := range split {
+			bf.split[i] = bf.splitCode(name)
+		}
 		no := false
 		r := &runner{spec: &Spec{Model: ModelSpec{C: 1, MaxIter: 200}, Evaluation: EvaluationSpec{Bootstrap: &bootstrap, Ablation: &no}}, cpu: 2, log: slog.New(slog.DiscardHandler), seconds: map[string]float64{}}
 		uni, err := fusion.FitUnimodal(context.Background(), &f, &fusion.LogRegOptions{C: 1, MaxIter: 200}, 2)

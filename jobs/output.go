@@ -57,7 +57,7 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 			hi := min(lo+part, f.Rows)
 			cols := []lake.OutColumn{
 				sliceColumn(bf.keys, lo, hi), sliceColumn(labels, lo, hi), sliceColumn(pred, lo, hi),
-				{Name: "split", String: bf.split[lo:hi]},
+				{Name: "split", String: bf.splitNames, Codes: bf.split[lo:hi]},
 				s.probsColumn(lo, hi, k),
 			}
 			for _, p := range presence {

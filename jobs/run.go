@@ -1139,7 +1139,11 @@ func (t *tally) add(bf *builtFrame, scored []*scoredStrategy) {
 	t.aligned += bf.aligned
 	t.scored += int64(bf.frame.Rows)
 	t.noModality += bf.aligned - int64(bf.frame.Rows)
-	eachRun(bf.split, func(s string, n int) { t.bySplit[s] += int64(n) })
+	for c, n := range bf.splitCounts() {
+		if n > 0 {
+			t.bySplit[bf.splitNames[c]] += n
+		}
+	}
 	for m := range t.matched {
 		t.matched[m] += bf.stats[m].Matched
 		t.duplicates[m] += bf.stats[m].Duplicates
@@ -1167,13 +1171,13 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 	}
 	rows := eval.Rows{Classes: f.Classes, ClassNames: bf.classes.names, Label: f.Label, Split: make([]int, f.Rows),
 		Splits: splits, KeyHash: f.KeyHash}
-	i := 0
-	eachRun(bf.split, func(s string, n int) {
-		sp := splitIndex[s]
-		for end := i + n; i < end; i++ {
-			rows.Split[i] = sp
-		}
-	})
+	byCode := make([]int, len(bf.splitNames))
+	for c, name := range bf.splitNames {
+		byCode[c] = splitIndex[name]
+	}
+	for i, c := range bf.split {
+		rows.Split[i] = byCode[c]
+	}
 	for _, b := range f.Blocks {
 		rows.Modalities = append(rows.Modalities, b.Name)
 		rows.Present = append(rows.Present, b.Present)
@@ -1286,7 +1290,7 @@ func (r *runner) ablations(ctx context.Context, bf *builtFrame, fs *fittedState)
 	k := f.Classes
 	var evalRows []int
 	for i := 0; i < f.Rows; i++ {
-		if f.Label[i] >= 0 && bf.split[i] != "train" {
+		if f.Label[i] >= 0 && bf.splitOf(i) != "train" {
 			evalRows = append(evalRows, i)
 		}
 	}
