@@ -11,20 +11,7 @@ import (
 //	go test ./eval -run '^$' -bench AddPredicted -count 5
 func BenchmarkAddPredicted(b *testing.B) {
 	const k, n = 10, 1 << 14
-	rng := rand.New(rand.NewPCG(1, 2))
-	probs := make([]float64, n*k)
-	labels := make([]int, n)
-	for i := range n {
-		var sum float64
-		for c := range k {
-			probs[i*k+c] = rng.Float64()
-			sum += probs[i*k+c]
-		}
-		for c := range k {
-			probs[i*k+c] /= sum
-		}
-		labels[i] = rng.IntN(k)
-	}
+	probs, labels := benchRows(k, n)
 	c := NewClassificationLimit(k, 1)
 	for i := range n {
 		c.AddPredicted(probs[i*k:(i+1)*k], Argmax(probs[i*k:(i+1)*k]), labels[i])
@@ -45,6 +32,20 @@ func BenchmarkAddPredicted(b *testing.B) {
 //	go test ./eval -run '^$' -bench AddRanks -count 5
 func BenchmarkAddRanks(b *testing.B) {
 	const k, n = 10, 1 << 16
+	probs, labels := benchRows(k, n)
+	c := &Classification{Rankings: newRankings(k, 1, n)}
+	b.ResetTimer()
+	for range b.N {
+		for i := range n {
+			c.addRanks(probs[i*k:(i+1)*k], labels[i])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+}
+
+// benchRows is n rows of k random probabilities (each row sums to 1) and a
+// random label per row.
+func benchRows(k, n int) ([]float64, []int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	probs := make([]float64, n*k)
 	labels := make([]int, n)
@@ -59,12 +60,5 @@ func BenchmarkAddRanks(b *testing.B) {
 		}
 		labels[i] = rng.IntN(k)
 	}
-	c := &Classification{Rankings: newRankings(k, 1, n)}
-	b.ResetTimer()
-	for range b.N {
-		for i := range n {
-			c.addRanks(probs[i*k:(i+1)*k], labels[i])
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+	return probs, labels
 }
