@@ -394,7 +394,6 @@ func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Tabl
 	}
 	// Every destination is built: what only they needed can go (release), and
 	// the blocks take its pages.
-	refs, extra = nil, nil
 	if release != nil {
 		release()
 	}
