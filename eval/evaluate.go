@@ -189,7 +189,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	switch {
 	case opts.DeferBaseline:
 	case opts.BestBaseline != "":
-		e.BestBaseline = slices.IndexFunc(scores, func(s Scores) bool { return s.Baseline && s.Name == opts.BestBaseline })
+		e.BestBaseline = baselineIndex(scores, opts.BestBaseline)
 		e.ChosenOn = opts.ChosenOn
 	default:
 		e.chooseBaseline()
@@ -613,15 +613,21 @@ func (e *Evaluation) SettleBaseline() {
 
 // UseBaseline settles a deferred choice with the baseline the caller chose
 // (as Options.BestBaseline names one) once the evaluation has run: a caller
-// that chooses while the rows are evaluated. It does nothing when the choice
-// was not deferred.
+// that chooses from what the evaluation counted (Folds). It does nothing when
+// the choice was not deferred.
 func (e *Evaluation) UseBaseline(name, chosenOn string) {
 	if !e.Deferred {
 		return
 	}
-	e.BestBaseline = slices.IndexFunc(e.Scores, func(s Scores) bool { return s.Baseline && s.Name == name })
+	e.BestBaseline = baselineIndex(e.Scores, name)
 	e.ChosenOn = chosenOn
 	e.settle()
+}
+
+// baselineIndex is the place of the baseline named name among scores (-1 for
+// none).
+func baselineIndex(scores []Scores, name string) int {
+	return slices.IndexFunc(scores, func(s Scores) bool { return s.Baseline && s.Name == name })
 }
 
 // settle ends the deferral: the comparisons with the chosen baseline, kept

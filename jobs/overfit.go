@@ -276,11 +276,17 @@ func sameInputs(oof, in [][]float32) bool {
 		return false
 	}
 	for b := range oof {
-		if len(oof[b]) != len(in[b]) || (len(oof[b]) > 0 && &oof[b][0] != &in[b][0]) {
+		if len(oof[b]) != len(in[b]) || (len(oof[b]) > 0 && !sameArray(oof[b], in[b])) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameArray reports whether a and b are the same non-empty array of
+// predictions (not equal values: the same memory).
+func sameArray(a, b []float32) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }
 
 // foldMean is the accuracy of each fold (right of rows) averaged over the folds

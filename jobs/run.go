@@ -512,11 +512,11 @@ func (r *runner) candidateFolds(ctx context.Context, f *fusion.Frame, fs *fitted
 // scoredIn is the fold scores an evaluation kept for the classifier whose
 // probabilities are oof — the same array, so the same predictions — or nil.
 func scoredIn(ev *eval.Evaluation, oof []float32) *eval.FoldScores {
-	if ev == nil || len(oof) == 0 {
+	if ev == nil {
 		return nil
 	}
 	for si, fs := range ev.Folds {
-		if p := ev.Scores[si].Probs32; fs != nil && len(p) > 0 && &p[0] == &oof[0] {
+		if fs != nil && sameArray(ev.Scores[si].Probs32, oof) {
 			return fs
 		}
 	}
@@ -1185,11 +1185,11 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 	var scores []eval.Scores
 	for _, s := range scored {
 		scores = append(scores, eval.Scores{Name: s.name, Baseline: s.baseline, Modalities: s.modalities, Probs: s.probs, Probs32: s.probs32, Fill: s.fill})
-		if cv == nil || !s.baseline || len(s.probs32) == 0 {
+		if cv == nil || !s.baseline {
 			continue
 		}
 		for b, oof := range cv.oof {
-			if len(oof) > 0 && &oof[0] == &s.probs32[0] {
+			if sameArray(oof, s.probs32) {
 				scores[len(scores)-1].Folds, scores[len(scores)-1].NFolds = cv.fold[b], cv.folds[b]
 			}
 		}
