@@ -195,9 +195,9 @@ func predictClasses(ctx context.Context, s fusion.Strategy, in *fusion.Inputs, f
 // folds f.StratifiedFolds deals them to — for block b, the rows of train (f's
 // training rows in key-hash order, f.TrainRows(nil)) that have b's modality —
 // as foldOfRow lays them out: fold[b][i] is frame row i's fold, -1 for a row
-// not among them, and k[b] is how many folds b's rows have. One counting pass in
-// frame order and one dealing pass over train serve every block, instead of a
-// row list, a fold list and a pass of their own per block.
+// not among them, and k[b] is how many folds b's rows have. Two counting passes
+// in frame order and one dealing pass over train serve every block, instead of
+// a row list, a fold list and a pass of their own per block.
 func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int) {
 	nb := len(f.Blocks)
 	classes := f.Classes

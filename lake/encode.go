@@ -258,7 +258,7 @@ func (e *fileEncoder) rowGroup(lo, hi int) error {
 func (e *fileEncoder) chunk(c *OutColumn, leaf leafInfo, lo, hi int, ci *format.ColumnIndex, oi *format.OffsetIndex) (format.ColumnChunk, error) {
 	md := format.ColumnMetaData{Type: leaf.typ, Encoding: []format.Encoding{format.Plain}, PathInSchema: leaf.path,
 		Codec: format.Zstd, DataPageOffset: e.out.off}
-	compress := true // until the first page shows zstd does not pay (chunkCodec)
+	compress := true // until the first page shows zstd does not pay (worthCompressing)
 	if leaf.list || leaf.maxDef > 0 {
 		md.Encoding = append(md.Encoding, format.RLE)
 	}
@@ -269,13 +269,19 @@ func (e *fileEncoder) chunk(c *OutColumn, leaf leafInfo, lo, hi int, ci *format.
 	for a := lo; a < hi; {
 		b := p.encode(c, leaf, a, hi)
 		headerAt := e.out.off
-		if a == lo {
-			compress = p.worthCompressing()
-			if !compress {
+		body := p.plain
+		switch {
+		case a == lo:
+			if compress = p.worthCompressing(); compress {
+				body = p.packed
+			} else {
 				md.Codec = format.Uncompressed
 			}
+		case compress:
+			p.packed = zstdPages().EncodeAll(p.plain, p.packed[:0])
+			body = p.packed
 		}
-		h, body, err := p.header(leaf, compress)
+		h, err := p.header(leaf, body, compress)
 		if err != nil {
 			return format.ColumnChunk{}, err
 		}
@@ -513,7 +519,6 @@ type pageEncoder struct {
 	rep, def       []byte
 	repRLE, defRLE []byte
 	plain, packed  []byte
-	packedNow      bool   // packed holds this page's values compressed (worthCompressing)
 	repRow, defRow []byte // a present list row's levels
 	row            []float32
 	filled         []float64
@@ -689,36 +694,28 @@ func (p *pageEncoder) encodeLists(c *OutColumn, leaf leafInfo, a, b int) {
 // of probs came out 3 KB larger — and compressing them was a third of the
 // writes' CPU, for readers to decompress again.
 func (p *pageEncoder) worthCompressing() bool {
-	p.packed, p.packedNow = zstdPages().EncodeAll(p.plain, p.packed[:0]), true
+	p.packed = zstdPages().EncodeAll(p.plain, p.packed[:0])
 	return len(p.packed) <= len(p.plain)-len(p.plain)/32
 }
 
-// header RLE-encodes the page's levels, compresses its values (unless
-// compress is false, the chunk's codec being UNCOMPRESSED), and returns its
-// header and the values' bytes to write after the levels.
-func (p *pageEncoder) header(leaf leafInfo, compress bool) (format.PageHeader, []byte, error) {
+// header RLE-encodes the page's levels and returns the page's header, body
+// being the values' bytes written after the levels: p.packed (compressed), or
+// p.plain in a chunk whose codec is UNCOMPRESSED.
+func (p *pageEncoder) header(leaf leafInfo, body []byte, compressed bool) (format.PageHeader, error) {
 	var err error
 	p.repRLE, p.defRLE = p.repRLE[:0], p.defRLE[:0]
 	if leaf.list {
 		p.rleEnc.BitWidth = 1
 		if p.repRLE, err = p.rleEnc.EncodeLevels(p.repRLE, p.rep); err != nil {
-			return format.PageHeader{}, nil, err
+			return format.PageHeader{}, err
 		}
 	}
 	if leaf.maxDef > 0 {
 		p.rleEnc.BitWidth = bits.Len8(leaf.maxDef)
 		if p.defRLE, err = p.rleEnc.EncodeLevels(p.defRLE, p.def); err != nil {
-			return format.PageHeader{}, nil, err
+			return format.PageHeader{}, err
 		}
 	}
-	body := p.plain
-	if compress {
-		if !p.packedNow {
-			p.packed = zstdPages().EncodeAll(p.plain, p.packed[:0])
-		}
-		body = p.packed
-	}
-	p.packedNow = false
 	crc := crc32.Update(crc32.Update(crc32.ChecksumIEEE(p.repRLE), crc32.IEEETable, p.defRLE), crc32.IEEETable, body)
 	levels := len(p.repRLE) + len(p.defRLE)
 	st := format.Statistics{NullCount: int64(p.nulls)}
@@ -733,9 +730,9 @@ func (p *pageEncoder) header(leaf leafInfo, compress bool) (format.PageHeader, [
 		DataPageHeaderV2: thrift.New(format.DataPageHeaderV2{
 			NumValues: int32(p.levels), NumNulls: int32(p.nulls), NumRows: int32(p.rows), Encoding: format.Plain,
 			DefinitionLevelsByteLength: int32(len(p.defRLE)), RepetitionLevelsByteLength: int32(len(p.repRLE)),
-			IsCompressed: thrift.New(compress), Statistics: st,
+			IsCompressed: thrift.New(compressed), Statistics: st,
 		}),
-	}, body, nil
+	}, nil
 }
 
 // int64At is row r's value of an Int64 column, through its codes if any.
