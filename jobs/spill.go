@@ -205,7 +205,9 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 		return err
 	}
 	n := t.Rows
-	group := make([]int32, n)
+	scratch := routeScratchPool.Get().(*routeScratch)
+	defer routeScratchPool.Put(scratch)
+	group := grow(&scratch.group, n)
 	start := make([]int, sd.groups+1) // rows of group g are [start[g], start[g+1]) in group order
 	for i := 0; i < n; i++ {
 		var h int32
@@ -224,19 +226,24 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 	for g := 0; g < sd.groups; g++ {
 		start[g+1] += start[g]
 	}
-	rows := make([][]int, sd.groups) // file rows of each group, in order
-	dest := make([]int32, n)         // each file row's place in group order
+	// Each file row's place in group order (dest) and the file rows in that order
+	// (order): group g's rows are order[start[g]:start[g+1]], in file order.
+	dest := grow(&scratch.dest, n)
+	order := grow(&scratch.order, n)
+	next := grow(&scratch.next, sd.groups)
+	copy(next, start[:sd.groups])
 	for i, g := range group {
-		dest[i] = int32(start[g] + len(rows[g]))
-		rows[g] = append(rows[g], i)
+		dest[i] = int32(next[g])
+		order[next[g]] = i
+		next[g]++
 	}
 	w := sd.width[si]
 	var vals []float32
 	var state []uint8
 	if sp.Kind != "labels" {
-		vals = make([]float32, n*w)
-		hits := make([]uint16, n)
-		state = make([]uint8, n) // the Bad codes, then stateHit
+		vals = grow(&scratch.vals, n*w)
+		hits := grow(&scratch.hits, n)
+		state = grow(&scratch.state, n) // the Bad codes, then stateHit
 		sc := &lake.Scatter{Vector: sp.Vector, Scalar: sp.Scalar, Width: w, Stride: w, Dest: dest, Out: vals, Hits: hits, Bad: state, Local: true}
 		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
 			return err
@@ -247,41 +254,56 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 			}
 		}
 	}
+	// The columns in group order; a group's batch is a slice of each.
 	first := src.FirstRow(rg)
-	for g, idx := range rows {
-		if len(idx) == 0 || (r.ownedOnly && !r.layout().OwnsGroup(g, r.opts.Shard.Index)) {
+	origin := grow(&scratch.origin, n)
+	for j, i := range order {
+		origin[j] = int64(fi)<<originRowBits | (first + int64(i))
+	}
+	var intKeys, intLabels []int64
+	var strKeys []string
+	if sd.intKeys {
+		intKeys = gather(&scratch.keys, t.IntKeys, order)
+	} else {
+		strKeys = pick(t.StrKeys, order, 1)
+	}
+	var valid []uint8
+	if sp.Request.Label != "" {
+		if t.IntLabels != nil {
+			intLabels = gather(&scratch.labels, t.IntLabels, order)
+		}
+		valid = grow(&scratch.valid, n)
+		for j, i := range order {
+			if t.LabelValid == nil || t.LabelValid[i] {
+				valid[j] = 1
+			}
+		}
+	}
+	for g := 0; g < sd.groups; g++ {
+		lo, hi := start[g], start[g+1]
+		if lo == hi || (r.ownedOnly && !r.layout().OwnsGroup(g, r.opts.Shard.Index)) {
 			continue
 		}
-		b := &spill.Batch{Rows: len(idx)}
-		origin := make([]int64, len(idx))
-		for j, i := range idx {
-			origin[j] = int64(fi)<<originRowBits | (first + int64(i))
-		}
-		b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: origin})
+		idx := order[lo:hi]
+		b := &spill.Batch{Rows: hi - lo}
+		b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: origin[lo:hi]})
 		if sd.intKeys {
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: pick(t.IntKeys, idx, 1)})
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: intKeys[lo:hi]})
 		} else {
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Strings, Str: pick(t.StrKeys, idx, 1)})
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Strings, Str: strKeys[lo:hi]})
 		}
 		if sp.Request.Label != "" {
 			if t.IntLabels != nil {
-				b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: pick(t.IntLabels, idx, 1)})
+				b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: intLabels[lo:hi]})
 			} else {
 				b.Cols = append(b.Cols, spill.Column{Kind: spill.Strings, Str: pick(t.StrLabels, idx, 1)})
 			}
-			valid := make([]uint8, len(idx))
-			for j, i := range idx {
-				if t.LabelValid == nil || t.LabelValid[i] {
-					valid[j] = 1
-				}
-			}
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Bytes, Width: 1, U8: valid})
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Bytes, Width: 1, U8: valid[lo:hi]})
 			if sp.Request.Split != "" {
 				b.Cols = append(b.Cols, spill.Column{Kind: spill.Strings, Str: pick(t.Split, idx, 1)})
 			}
 		}
 		if sp.Kind != "labels" {
-			lo, hi := start[g], start[g+1]
 			b.Cols = append(b.Cols, spill.Column{Kind: spill.Bytes, Width: 1, U8: state[lo:hi]})
 			// The values as the frame holds them (float32, as the scatter rounds
 			// them on either path), a slice of the row group's.
@@ -292,6 +314,41 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 		}
 	}
 	return nil
+}
+
+// routeScratch is routeRowGroup's per-row-group arrays, reused from one row
+// group to the next: the batches it emits are written before it returns, so
+// nothing outlives the call. Allocated afresh, they were tens of MB a row group
+// that the collector dropped and the runtime, under the budget's memory limit,
+// returned to the kernel, so that each row group faulted in fresh pages.
+type routeScratch struct {
+	group, dest          []int32
+	order, next          []int
+	vals                 []float32
+	hits                 []uint16
+	state, valid         []uint8
+	origin, keys, labels []int64
+}
+
+var routeScratchPool = sync.Pool{New: func() any { return new(routeScratch) }}
+
+// grow sets *s to n zeroed elements, reusing its array when large enough.
+func grow[T any](s *[]T, n int) []T {
+	if cap(*s) < n {
+		*s = make([]T, n)
+	}
+	*s = (*s)[:n]
+	clear(*s)
+	return *s
+}
+
+// gather sets *dst to src's values at idx, in idx's order, reusing its array.
+func gather[T any](dst *[]T, src []T, idx []int) []T {
+	out := grow(dst, len(idx))
+	for j, i := range idx {
+		out[j] = src[i]
+	}
+	return out
 }
 
 // groupSource is one source's rows of one bucket group, read back from its
