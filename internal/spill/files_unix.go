@@ -2,7 +2,10 @@
 
 package spill
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // OpenFiles is how many files the process may have open (RLIMIT_NOFILE; Go raises
 // the soft limit to the hard one at start-up), or 0 when it cannot tell.
@@ -12,4 +15,14 @@ func OpenFiles() int {
 		return 0
 	}
 	return int(l.Cur)
+}
+
+// mapFile maps a bucket file's n bytes read-only; unmap releases them. The
+// pages are the page cache's own: nothing is copied or allocated to read them.
+func mapFile(f *os.File, n int64) (data []byte, unmap func() error, err error) {
+	data, err = syscall.Mmap(int(f.Fd()), 0, int(n), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, func() error { return syscall.Munmap(data) }, nil
 }
