@@ -46,12 +46,18 @@ type spilled struct {
 	width   []int     // per source: values per row (0 for the labels table)
 	rows    [][]int64 // per source, per group: rows spilled
 	bytes   int64
+	// scratch pools routeRowGroup's arrays while the lake is spilled (nil after:
+	// a row group of wide rows has arrays of a hundred MB and more, which must
+	// not outlive the spill into the passes that follow).
+	scratch *sync.Pool
 }
 
 // spillLake routes every row of every source to its bucket group's file, of groups.
 func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanStats, groups int) (_ *spilled, err error) {
 	sources := plan.Sources()
-	sd := &spilled{groups: groups, paths: make([][]string, len(sources)), width: make([]int, len(sources))}
+	sd := &spilled{groups: groups, paths: make([][]string, len(sources)), width: make([]int, len(sources)),
+		scratch: &sync.Pool{New: func() any { return new(routeScratch) }}}
+	defer func() { sd.scratch = nil }()
 	var firstKey *bool
 	var need, totalRows int64
 	for si, sp := range sources {
@@ -205,8 +211,8 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 		return err
 	}
 	n := t.Rows
-	scratch := routeScratchPool.Get().(*routeScratch)
-	defer routeScratchPool.Put(scratch)
+	scratch := sd.scratch.Get().(*routeScratch)
+	defer sd.scratch.Put(scratch)
 	group := grow(&scratch.group, n)
 	start := make([]int, sd.groups+1) // rows of group g are [start[g], start[g+1]) in group order
 	for i := 0; i < n; i++ {
@@ -329,8 +335,6 @@ type routeScratch struct {
 	state, valid         []uint8
 	origin, keys, labels []int64
 }
-
-var routeScratchPool = sync.Pool{New: func() any { return new(routeScratch) }}
 
 // grow sets *s to n zeroed elements, reusing its array when large enough.
 func grow[T any](s *[]T, n int) []T {

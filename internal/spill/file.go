@@ -206,7 +206,17 @@ type Reader struct {
 	ipc   *ipc.FileReader
 	next  int
 	unmap func() error // for a mapped file
+	// A mapped file's bytes; how far the batches read so far reach, and how far
+	// its pages are dropped from the resident set. They are dropped once a
+	// dropStep of them has been read past (as the next batch is read), so that
+	// reading a bucket file holds a few MiB of it, not the file.
+	data            []byte
+	readTo, dropped int
 }
+
+// dropStep is how many bytes of a mapped file are read past before they are
+// dropped from the resident set: each drop is a system call that unmaps pages.
+const dropStep = 8 << 20
 
 // Open opens a bucket file written by Create. A file closed before any batch was
 // written reads as empty.
@@ -225,7 +235,7 @@ func Open(path string) (_ *Reader, err error) {
 	// Read through ReadAt, each batch's body is copied into a buffer of its own,
 	// memory the run touches for the first time batch after batch.
 	if data, unmap, merr := mapFile(f, st.Size()); err == nil && merr == nil {
-		r.unmap = unmap
+		r.unmap, r.data = unmap, data
 		r.ipc, err = ipc.NewMappedFileReader(data)
 	} else {
 		r.ipc, err = ipc.NewFileReader(f)
@@ -253,11 +263,18 @@ func (r *Reader) Next() (_ *Batch, err error) {
 	if r.ipc == nil || r.next == r.ipc.NumRecords() {
 		return nil, io.EOF
 	}
+	if r.readTo-r.dropped >= dropStep { // the batches before this one are done with
+		dropPages(r.data, r.readTo)
+		r.dropped = r.readTo
+	}
 	rec, err := r.ipc.RecordBatch(r.next) // released by the next call
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: batch %d: %v", ErrCorrupt, r.f.Name(), r.next, err)
 	}
 	r.next++
+	if r.data != nil {
+		r.readTo = max(r.readTo, endIn(r.data, rec))
+	}
 	b := &Batch{Rows: int(rec.NumRows())}
 	for j := 0; j < int(rec.NumCols()); j++ {
 		var c Column
@@ -287,6 +304,31 @@ func (r *Reader) Next() (_ *Batch, err error) {
 		b.Cols = append(b.Cols, c)
 	}
 	return b, nil
+}
+
+// endIn is the offset in data just past the last byte of rec's buffers that lie
+// in data (0 when none does).
+func endIn(data []byte, rec arrow.RecordBatch) int {
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	end := 0
+	var walk func(d arrow.ArrayData)
+	walk = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b == nil || b.Len() == 0 {
+				continue
+			}
+			if p := uintptr(unsafe.Pointer(unsafe.SliceData(b.Bytes()))); p >= base && p-base < uintptr(len(data)) {
+				end = max(end, int(p-base)+b.Len())
+			}
+		}
+		for _, c := range d.Children() {
+			walk(c)
+		}
+	}
+	for _, col := range rec.Columns() {
+		walk(col.Data())
+	}
+	return end
 }
 
 // ReadFile calls fn with every batch of a bucket file, in order, and stops at

@@ -5,6 +5,8 @@ package spill
 import (
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // OpenFiles is how many files the process may have open (RLIMIT_NOFILE; Go raises
@@ -25,4 +27,12 @@ func mapFile(f *os.File, n int64) (data []byte, unmap func() error, err error) {
 		return nil, nil, err
 	}
 	return data, func() error { return syscall.Munmap(data) }, nil
+}
+
+// dropPages takes the whole pages of data[:n] out of the process's resident set
+// (their contents stay in the page cache, and read as before if touched again).
+func dropPages(data []byte, n int) {
+	if n &^= os.Getpagesize() - 1; n > 0 {
+		_ = unix.Madvise(data[:n], unix.MADV_DONTNEED)
+	}
 }

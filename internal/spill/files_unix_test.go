@@ -33,3 +33,43 @@ func TestBucketFilesAreReadMapped(t *testing.T) {
 		t.Fatalf("Close: %v (unmapped: %v)", err, r.unmap == nil)
 	}
 }
+
+// Reading a mapped file past dropStep drops the pages behind from the resident
+// set, and the batches read afterwards are whole.
+func TestMappedPagesAreDroppedBehind(t *testing.T) {
+	path := t.TempDir() + "/b"
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows, width, batches = 1 << 12, 256, 12 // 4 MiB a batch
+	vals := make([]float32, rows*width)
+	for b := range batches {
+		for i := range vals {
+			vals[i] = float32(b*len(vals) + i)
+		}
+		if err := w.Write(&Batch{Rows: rows, Cols: []Column{{Kind: Float32s, Width: width, F32: vals}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for b := range batches {
+		got, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := got.Cols[0].F32; f[0] != float32(b*len(vals)) || f[len(f)-1] != float32(b*len(vals)+len(vals)-1) {
+			t.Fatalf("batch %d: values %v … %v", b, f[0], f[len(f)-1])
+		}
+	}
+	if r.dropped < dropStep || r.dropped > r.readTo {
+		t.Errorf("after %d MiB read, %d bytes dropped", r.readTo>>20, r.dropped)
+	}
+}
