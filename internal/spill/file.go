@@ -228,13 +228,17 @@ func Open(path string) (_ *Reader, err error) {
 	}
 	r := &Reader{f: f}
 	st, err := f.Stat()
-	if err == nil && st.Size() == 0 {
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spill: %w", err)
+	}
+	if st.Size() == 0 {
 		return r, nil
 	}
 	// Mapped where the system can: the batches are then views of the page cache.
 	// Read through ReadAt, each batch's body is copied into a buffer of its own,
 	// memory the run touches for the first time batch after batch.
-	if data, unmap, merr := mapFile(f, st.Size()); err == nil && merr == nil {
+	if data, unmap, merr := mapFile(f, st.Size()); merr == nil {
 		r.unmap, r.data = unmap, data
 		r.ipc, err = ipc.NewMappedFileReader(data)
 	} else {

@@ -22,11 +22,11 @@ func OpenFiles() int {
 // mapFile maps a bucket file's n bytes read-only; unmap releases them. The
 // pages are the page cache's own: nothing is copied or allocated to read them.
 func mapFile(f *os.File, n int64) (data []byte, unmap func() error, err error) {
-	data, err = syscall.Mmap(int(f.Fd()), 0, int(n), syscall.PROT_READ, syscall.MAP_SHARED)
+	data, err = unix.Mmap(int(f.Fd()), 0, int(n), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil, nil, err
 	}
-	return data, func() error { return syscall.Munmap(data) }, nil
+	return data, func() error { return unix.Munmap(data) }, nil
 }
 
 // dropPages takes the whole pages of data[:n] out of the process's resident set
