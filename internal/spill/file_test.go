@@ -120,16 +120,27 @@ func TestNewDirChecksFreeSpace(t *testing.T) {
 	}
 }
 
-// A bucket that received no rows is a file that reads as empty.
-func TestEmptyBucketFile(t *testing.T) {
-	path := t.TempDir() + "/b"
+// writeFile writes batches to a bucket file at path.
+func writeFile(t *testing.T, path string, batches ...*Batch) {
+	t.Helper()
 	w, err := Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, b := range batches {
+		if err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A bucket that received no rows is a file that reads as empty.
+func TestEmptyBucketFile(t *testing.T) {
+	path := t.TempDir() + "/b"
+	writeFile(t, path)
 	r, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -148,18 +159,11 @@ func TestReadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := dir.File("b")
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var batches []*Batch
 	for i := int64(0); i < 4; i++ {
-		if err := w.Write(&Batch{Rows: 1, Cols: []Column{{Kind: Int64s, I64: []int64{i}}}}); err != nil {
-			t.Fatal(err)
-		}
+		batches = append(batches, &Batch{Rows: 1, Cols: []Column{{Kind: Int64s, I64: []int64{i}}}})
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, batches...)
 	var seen []int64
 	if err := ReadFile(path, func(b *Batch) error { seen = append(seen, b.Cols[0].I64[0]); return nil }); err != nil || fmt.Sprint(seen) != "[0 1 2 3]" {
 		t.Errorf("read %v, %v", seen, err)

@@ -8,16 +8,7 @@ import "testing"
 // copies into fresh memory), and Close unmaps them.
 func TestBucketFilesAreReadMapped(t *testing.T) {
 	path := t.TempDir() + "/b"
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(&Batch{Rows: 2, Cols: []Column{{Kind: Int64s, I64: []int64{4, 5}}, {Kind: Float32s, Width: 1, F32: []float32{0.25, 1}}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, &Batch{Rows: 2, Cols: []Column{{Kind: Int64s, I64: []int64{4, 5}}, {Kind: Float32s, Width: 1, F32: []float32{0.25, 1}}}})
 	r, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -38,23 +29,17 @@ func TestBucketFilesAreReadMapped(t *testing.T) {
 // set, and the batches read afterwards are whole.
 func TestMappedPagesAreDroppedBehind(t *testing.T) {
 	path := t.TempDir() + "/b"
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const rows, width, batches = 1 << 12, 256, 12 // 4 MiB a batch
-	vals := make([]float32, rows*width)
-	for b := range batches {
-		for i := range vals {
-			vals[i] = float32(b*len(vals) + i)
+	const rows, width, batches = 1 << 12, 64, 12 // 1 MiB a batch
+	const n = rows * width
+	vals := make([]float32, batches*n)
+	written := make([]*Batch, batches)
+	for b := range written {
+		for i := range n {
+			vals[b*n+i] = float32(b*n + i)
 		}
-		if err := w.Write(&Batch{Rows: rows, Cols: []Column{{Kind: Float32s, Width: width, F32: vals}}}); err != nil {
-			t.Fatal(err)
-		}
+		written[b] = &Batch{Rows: rows, Cols: []Column{{Kind: Float32s, Width: width, F32: vals[b*n : (b+1)*n]}}}
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, written...)
 	r, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +50,7 @@ func TestMappedPagesAreDroppedBehind(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f := got.Cols[0].F32; f[0] != float32(b*len(vals)) || f[len(f)-1] != float32(b*len(vals)+len(vals)-1) {
+		if f := got.Cols[0].F32; f[0] != float32(b*n) || f[len(f)-1] != float32(b*n+n-1) {
 			t.Fatalf("batch %d: values %v … %v", b, f[0], f[len(f)-1])
 		}
 	}
