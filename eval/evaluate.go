@@ -132,6 +132,15 @@ type Options struct {
 	// after the parts are merged (shards that cannot see each other's rows):
 	// paired comparisons are kept against every baseline until then.
 	DeferBaseline bool
+	// Into, for an evaluation in parts, is the total this part will be merged
+	// into: the part's rows of a split whose rankings are histograms in Into
+	// already (ApproximateSplits) are ranked straight into Into's rankings, and
+	// the part keeps none for that split, so that Merge adds nothing there.
+	// Ranked into histograms of its own, each part allocated, cleared and merged
+	// 1 MiB per class and classifier (40 MiB a bucket group on the shared
+	// benchmark). Nothing else may use Into while Evaluate runs; Evaluate drops
+	// it from the part's Options when done.
+	Into *Evaluation
 }
 
 // partitions is how rows are split for parallel evaluation: each partition
@@ -394,6 +403,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	e.Folds = total.folds
 	e.Patterns = total.patterns
 	e.rank(e.Metrics, workers)
+	e.Options.Into = nil
 	return e
 }
 
@@ -414,6 +424,30 @@ func (e *Evaluation) Merge(o *Evaluation) error {
 	a := &part{metrics: e.Metrics, intervals: e.Intervals, present: e.Present, paired: e.Paired, patterns: e.Patterns, candidates: e.Candidates}
 	a.merge(&part{metrics: o.Metrics, intervals: o.Intervals, present: o.Present, paired: o.Paired, patterns: o.Patterns, candidates: o.Candidates})
 	return nil
+}
+
+// ApproximateSplits are the splits whose rankings are histograms in every
+// classifier's metrics. Pairs added to such a ranking fall into the same bins
+// whether they arrive one by one or in a ranking merged in, exact or not.
+func (e *Evaluation) ApproximateSplits() []string {
+	var out []string
+	for sp, name := range e.Rows.Splits {
+		approximate, seen := true, false
+		for si := range e.Metrics {
+			m := e.Metrics[si][sp]
+			if m == nil {
+				continue
+			}
+			for _, r := range m.Rankings {
+				seen = true
+				approximate = approximate && !r.Exact()
+			}
+		}
+		if seen && approximate {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // KeepSplits keeps the accumulators of the splits keep names, in their order,
@@ -529,6 +563,7 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 			rowsOf[e.Rows.Split[i]]++
 		}
 	}
+	into := e.rankInto()
 	ch := make(chan task, len(tasks))
 	for _, t := range tasks {
 		ch <- t
@@ -540,18 +575,37 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 		go func() {
 			defer wg.Done()
 			for t := range ch {
-				withRanks := &Classification{Rankings: newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])}
+				withRanks := &Classification{}
+				if into[t.sp] && e.Options.Into.Metrics[t.si][t.sp] != nil {
+					withRanks.Rankings = e.Options.Into.Metrics[t.si][t.sp].Rankings
+				} else {
+					withRanks.Rankings = newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])
+					metrics[t.si][t.sp].Rankings = withRanks.Rankings
+				}
 				rd := newRowReader(&e.Scores[t.si], k, len(e.Rows.Label))
 				for i, y := range e.Rows.Label {
 					if y >= 0 && e.Rows.Split[i] == t.sp {
 						withRanks.addRanks(rd.row(i), int(y))
 					}
 				}
-				metrics[t.si][t.sp].Rankings = withRanks.Rankings
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// rankInto reports per split whether its rows are ranked into Options.Into's
+// rankings: those of the splits that are histograms there already.
+func (e *Evaluation) rankInto() []bool {
+	out := make([]bool, len(e.Rows.Splits))
+	o := e.Options.Into
+	if o == nil || !slices.Equal(o.Rows.Splits, e.Rows.Splits) || len(o.Metrics) != len(e.Scores) {
+		return out
+	}
+	for _, name := range o.ApproximateSplits() {
+		out[slices.Index(e.Rows.Splits, name)] = true
+	}
+	return out
 }
 
 // chooseBaseline picks the baseline with the highest training accuracy.

@@ -670,6 +670,48 @@ func TestEvaluateInPartsEqualsWhole(t *testing.T) {
 	}
 }
 
+// Parts ranked straight into the total they merge into (Options.Into, as the
+// bucket groups of a spilled run are) give the whole's report, byte for byte:
+// with a limit the training split passes in the first part (histograms from the
+// start), one it passes at the second part's merge, and none; the small test
+// split stays exact throughout and is never ranked into the total.
+func TestPartsRankedIntoTheTotalEqualWhole(t *testing.T) {
+	rows, scores := evalFixture(9000)
+	for i := range rows.Split {
+		rows.Split[i] = 0
+		if i%10 == 0 {
+			rows.Split[i] = 1 // test: 900 rows, 300 a part
+		}
+	}
+	for _, c := range []struct {
+		limit     int
+		intoParts int // parts whose training rows go into the total's histograms
+	}{{2000, 2}, {4000, 1}, {0, 0}} {
+		opts := Options{Replicates: 50, Workers: 2, ExactLimit: c.limit}
+		whole := Evaluate(rows, scores, opts)
+		opts.BestBaseline, opts.ChosenOn = whole.Scores[whole.BestBaseline].Name, whole.ChosenOn
+		total, parts := evaluateIntoTotal(t, rows, scores, opts, 3)
+		if reportJSON(t, whole) != reportJSON(t, total) {
+			t.Errorf("exact limit %d: the report of parts ranked into the total differs from the whole's", c.limit)
+		}
+		into := 0
+		for _, p := range parts {
+			if p.Metrics[0][0].Rankings == nil {
+				into++
+			}
+			if p.Metrics[0][1].Rankings == nil {
+				t.Errorf("exact limit %d: the exact test split was ranked into the total", c.limit)
+			}
+			if p.Options.Into != nil {
+				t.Errorf("exact limit %d: a part still holds the total", c.limit)
+			}
+		}
+		if into != c.intoParts {
+			t.Errorf("exact limit %d: %d parts ranked their training rows into the total, want %d", c.limit, into, c.intoParts)
+		}
+	}
+}
+
 // An evaluation that declared splits no row has, with those splits dropped by
 // KeepSplits, reports what an evaluation of only the splits seen reports.
 func TestKeepSplitsDropsDeclaredEmptySplits(t *testing.T) {
@@ -713,32 +755,57 @@ func reportJSON(t *testing.T, e *Evaluation) string {
 func evaluateInParts(rows Rows, scores []Scores, opts Options, n uint64) []*Evaluation {
 	var out []*Evaluation
 	for g := uint64(0); g < n; g++ {
-		var idx []int
-		for i, h := range rows.KeyHash {
-			if h%n == g {
-				idx = append(idx, i)
-			}
-		}
-		sub := Rows{Classes: rows.Classes, Splits: rows.Splits, Modalities: rows.Modalities, Present: make([][]bool, len(rows.Present))}
-		for _, i := range idx {
-			sub.Label = append(sub.Label, rows.Label[i])
-			sub.Split = append(sub.Split, rows.Split[i])
-			sub.KeyHash = append(sub.KeyHash, rows.KeyHash[i])
-			for m := range rows.Present {
-				sub.Present[m] = append(sub.Present[m], rows.Present[m][i])
-			}
-		}
-		subScores := make([]Scores, len(scores))
-		for si, s := range scores {
-			subScores[si] = s
-			subScores[si].Probs = nil
-			for _, i := range idx {
-				subScores[si].Probs = append(subScores[si].Probs, s.Probs[i*rows.Classes:(i+1)*rows.Classes]...)
-			}
-		}
+		sub, subScores := partOf(rows, scores, n, g)
 		out = append(out, Evaluate(sub, subScores, opts))
 	}
 	return out
+}
+
+// evaluateIntoTotal evaluates the rows in n parts, split by key hash, as a
+// spilled run's bucket groups are: each part with the total so far as its
+// Options.Into, merged into it before the next.
+func evaluateIntoTotal(t *testing.T, rows Rows, scores []Scores, opts Options, n uint64) (total *Evaluation, parts []*Evaluation) {
+	t.Helper()
+	for g := uint64(0); g < n; g++ {
+		sub, subScores := partOf(rows, scores, n, g)
+		opts.Into = total
+		e := Evaluate(sub, subScores, opts)
+		parts = append(parts, e)
+		if total == nil {
+			total = e
+		} else if err := total.Merge(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return total, parts
+}
+
+// partOf is part g of n of the rows and their scores, split by key hash.
+func partOf(rows Rows, scores []Scores, n, g uint64) (Rows, []Scores) {
+	var idx []int
+	for i, h := range rows.KeyHash {
+		if h%n == g {
+			idx = append(idx, i)
+		}
+	}
+	sub := Rows{Classes: rows.Classes, Splits: rows.Splits, Modalities: rows.Modalities, Present: make([][]bool, len(rows.Present))}
+	for _, i := range idx {
+		sub.Label = append(sub.Label, rows.Label[i])
+		sub.Split = append(sub.Split, rows.Split[i])
+		sub.KeyHash = append(sub.KeyHash, rows.KeyHash[i])
+		for m := range rows.Present {
+			sub.Present[m] = append(sub.Present[m], rows.Present[m][i])
+		}
+	}
+	subScores := make([]Scores, len(scores))
+	for si, s := range scores {
+		subScores[si] = s
+		subScores[si].Probs = nil
+		for _, i := range idx {
+			subScores[si].Probs = append(subScores[si].Probs, s.Probs[i*rows.Classes:(i+1)*rows.Classes]...)
+		}
+	}
+	return sub, subScores
 }
 
 // An exact ranking's tie groups, radix-sorted, are what a comparison sort of the

@@ -209,7 +209,7 @@ func (r *runner) groupsPass(ctx context.Context, plan *Plan, att *lake.Attempt, 
 			if err != nil {
 				return err
 			}
-			ev, err := r.evaluateFrame(ectx, bf, scored, fitted, splits, best, chosenOn, nil)
+			ev, err := r.evaluateFrame(ectx, bf, scored, fitted, splits, best, chosenOn, nil, total)
 			if err != nil {
 				return err
 			}

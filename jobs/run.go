@@ -367,7 +367,7 @@ func (r *runner) runInMemory(ctx context.Context, plan *Plan, att *lake.Attempt,
 		models = modelFiles(r.spec, plan, bf, scored, byModality(bf.frame, uni), runID)
 		ev, err = r.chooseAndEvaluate(ctx, bf, scored, fitted)
 	} else {
-		ev, err = r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, "", "", nil)
+		ev, err = r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, "", "", nil, nil)
 	}
 	if err != nil {
 		return nil, err
@@ -457,13 +457,13 @@ func (r *runner) chooseAndEvaluate(ctx context.Context, bf *builtFrame, scored [
 		if err != nil {
 			return nil, err
 		}
-		return r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, best, chosenOn, nil)
+		return r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, best, chosenOn, nil, nil)
 	}
 	cv, err := r.candidateFolds(ctx, f, fitted)
 	if err != nil {
 		return nil, err
 	}
-	ev, err := r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, "", "", cv)
+	ev, err := r.evaluateFrame(ctx, bf, scored, fitted, bf.splits, "", "", cv, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1163,7 +1163,9 @@ func (t *tally) add(bf *builtFrame, scored []*scoredStrategy) {
 // choice is left to be settled after (eval's DeferBaseline, as for runs that
 // hold only their own rows), and the folds of every baseline whose predictions
 // are its out-of-fold ones are scored in the same pass (chooseAndEvaluate).
-func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*scoredStrategy, fitted *fittedState, splits []string, best, chosenOn string, cv *cvFolds) (*eval.Evaluation, error) {
+// into is the total a bucket group's evaluation is merged into (eval's
+// Options.Into), nil for the first group and for a frame evaluated whole.
+func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*scoredStrategy, fitted *fittedState, splits []string, best, chosenOn string, cv *cvFolds, into *eval.Evaluation) (*eval.Evaluation, error) {
 	f := bf.frame
 	splitIndex := map[string]int{}
 	for i, s := range splits {
@@ -1202,7 +1204,7 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 		scores = append(scores, abl...)
 	}
 	return eval.Evaluate(rows, scores, eval.Options{Replicates: r.spec.Evaluation.replicates(), ExactLimit: r.spec.Evaluation.ExactRankLimit,
-		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn, DeferBaseline: cv != nil || r.ownedOnly}), nil
+		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn, DeferBaseline: cv != nil || r.ownedOnly, Into: into}), nil
 }
 
 // forget drops an evaluation's references to rows and scores once it holds
