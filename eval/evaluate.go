@@ -134,7 +134,7 @@ type Options struct {
 	DeferBaseline bool
 	// Into, for an evaluation in parts, is the total this part will be merged
 	// into: the part's rows of a split whose rankings are histograms in Into
-	// already (ApproximateSplits) are ranked straight into Into's rankings, and
+	// already are ranked straight into Into's rankings, and
 	// the part keeps none for that split, so that Merge adds nothing there.
 	// Ranked into histograms of its own, each part allocated, cleared and merged
 	// 1 MiB per class and classifier (40 MiB a bucket group on the shared
@@ -426,30 +426,6 @@ func (e *Evaluation) Merge(o *Evaluation) error {
 	return nil
 }
 
-// ApproximateSplits are the splits whose rankings are histograms in every
-// classifier's metrics. Pairs added to such a ranking fall into the same bins
-// whether they arrive one by one or in a ranking merged in, exact or not.
-func (e *Evaluation) ApproximateSplits() []string {
-	var out []string
-	for sp, name := range e.Rows.Splits {
-		approximate, seen := true, false
-		for si := range e.Metrics {
-			m := e.Metrics[si][sp]
-			if m == nil {
-				continue
-			}
-			for _, r := range m.Rankings {
-				seen = true
-				approximate = approximate && !r.Exact()
-			}
-		}
-		if seen && approximate {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // KeepSplits keeps the accumulators of the splits keep names, in their order,
 // and drops the others: an evaluation in parts may declare splits up front that
 // no row turned out to have (a run held whole lists only those it saw).
@@ -595,17 +571,27 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 }
 
 // rankInto reports per split whether its rows are ranked into Options.Into's
-// rankings: those of the splits that are histograms there already.
+// rankings: where every classifier's rankings of the split are histograms there
+// already. A pair falls into the same bin whether it arrives on its own or in a
+// ranking merged in, exact or not.
 func (e *Evaluation) rankInto() []bool {
-	out := make([]bool, len(e.Rows.Splits))
+	into := make([]bool, len(e.Rows.Splits))
 	o := e.Options.Into
 	if o == nil || !slices.Equal(o.Rows.Splits, e.Rows.Splits) || len(o.Metrics) != len(e.Scores) {
-		return out
+		return into
 	}
-	for _, name := range o.ApproximateSplits() {
-		out[slices.Index(e.Rows.Splits, name)] = true
+	for sp := range into {
+		seen, histograms := false, true
+		for si := range o.Metrics {
+			if m := o.Metrics[si][sp]; m != nil {
+				for _, r := range m.Rankings {
+					seen, histograms = true, histograms && !r.Exact()
+				}
+			}
+		}
+		into[sp] = seen && histograms
 	}
-	return out
+	return into
 }
 
 // chooseBaseline picks the baseline with the highest training accuracy.
