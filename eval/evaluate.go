@@ -550,6 +550,7 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			probs, labels := make([]float64, 0, rankChunk*k), make([]int32, 0, rankChunk)
 			for t := range ch {
 				withRanks := &Classification{}
 				if into[t.sp] && e.Options.Into.Metrics[t.si][t.sp] != nil {
@@ -561,9 +562,15 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 				rd := newRowReader(&e.Scores[t.si], k, len(e.Rows.Label))
 				for i, y := range e.Rows.Label {
 					if y >= 0 && e.Rows.Split[i] == t.sp {
-						withRanks.addRanks(rd.row(i), int(y))
+						probs, labels = append(probs, rd.row(i)...), append(labels, y)
+						if len(labels) == rankChunk {
+							withRanks.addRanksChunk(probs, labels, k)
+							probs, labels = probs[:0], labels[:0]
+						}
 					}
 				}
+				withRanks.addRanksChunk(probs, labels, k)
+				probs, labels = probs[:0], labels[:0]
 			}
 		}()
 	}

@@ -252,6 +252,38 @@ func TestRankingLimitEdges(t *testing.T) {
 	}
 }
 
+// The rank pass's chunks (addRanksChunk: class by class over a chunk of rows)
+// rank what row-by-row addRanks does, binary and multiclass, as histograms and
+// exact.
+func TestRanksByChunkEqualRowByRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, k := range []int{2, 3} {
+		for _, limit := range []int{10, 1000} {
+			const rows, chunk = 400, 7
+			byRow, byChunk := newRankings(k, limit, rows), newRankings(k, limit, rows)
+			probs, labels := make([]float64, 0, rows*k), make([]int32, 0, rows)
+			for range rows {
+				for range k {
+					probs = append(probs, float64(rng.IntN(20))/19) // ties, and the ends of [0, 1]
+				}
+				labels = append(labels, int32(rng.IntN(k)))
+			}
+			for j, y := range labels {
+				(&Classification{Rankings: byRow}).addRanks(probs[j*k:(j+1)*k], int(y))
+			}
+			for lo := 0; lo < rows; lo += chunk {
+				hi := min(lo+chunk, rows)
+				(&Classification{Rankings: byChunk}).addRanksChunk(probs[lo*k:hi*k], labels[lo:hi], k)
+			}
+			for c := range byRow {
+				if got, want := fmt.Sprint(byChunk[c].Result()), fmt.Sprint(byRow[c].Result()); got != want {
+					t.Errorf("k %d, limit %d, ranking %d: by chunk %s, by row %s", k, limit, c, got, want)
+				}
+			}
+		}
+	}
+}
+
 // Rankings made for more rows than their limit start as histograms, and end as
 // those that held the pairs up to the limit first: the same result to the bit.
 func TestRankingsSizedPastTheLimit(t *testing.T) {
