@@ -706,9 +706,11 @@ func TestEvaluateInPartsEqualsWhole(t *testing.T) {
 // bucket groups of a spilled run are) give the whole's report, byte for byte:
 // with a limit the training split passes in the first part (histograms from the
 // start), one it passes at the second part's merge, and none; the small test
-// split stays exact throughout and is never ranked into the total.
+// split stays exact throughout and is never ranked into the total. An ablation
+// (ranked on the test split only) rides along.
 func TestPartsRankedIntoTheTotalEqualWhole(t *testing.T) {
 	rows, scores := evalFixture(9000)
+	scores = append(scores, Scores{Name: "fused without a", Of: "fused", Without: "a", Modalities: []string{"a", "b"}, Probs: scores[2].Probs})
 	for i := range rows.Split {
 		rows.Split[i] = 0
 		if i%10 == 0 {
