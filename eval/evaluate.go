@@ -134,12 +134,12 @@ type Options struct {
 	DeferBaseline bool
 	// Into, for an evaluation in parts, is the total this part will be merged
 	// into: the part's rows of a split whose rankings are histograms in Into
-	// already are ranked straight into Into's rankings, and
-	// the part keeps none for that split, so that Merge adds nothing there.
-	// Ranked into histograms of its own, each part allocated, cleared and merged
-	// 1 MiB per class and classifier (40 MiB a bucket group on the shared
-	// benchmark). Nothing else may use Into while Evaluate runs; Evaluate drops
-	// it from the part's Options when done.
+	// already are ranked straight into Into's rankings, and the part keeps none
+	// for that split, so that Merge adds nothing there. Ranked into histograms
+	// of its own, each part allocated, cleared and merged 1 MiB per class and
+	// classifier (40 MiB a bucket group on the shared benchmark). Nothing else
+	// may use Into while Evaluate runs; Evaluate drops it from the part's
+	// Options when done.
 	Into *Evaluation
 }
 
