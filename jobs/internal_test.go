@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -342,5 +343,66 @@ func TestIntegerLabelsSmallAndLarge(t *testing.T) {
 	}
 	if _, err := cs.labelOf(tbl, 2); !errors.Is(err, ErrInput) {
 		t.Errorf("label 5000 outside the classes: %v, want ErrInput", err)
+	}
+}
+
+// checkLabels reads no key and counts integer labels through an array for 0-255
+// and a map for the rest: the classes of labels on both sides of 255 and below
+// 0, over two files, come out whole, and a null key is left to the scan.
+func TestCheckLabelsSmallAndLargeIntegers(t *testing.T) {
+	ctx := context.Background()
+	l, err := lake.Open(ctx, "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	values := []int64{0, 255, 256, -1, 5000, 7}
+	const rows = 3 * 6 // each label twice in train, once in test
+	ids, labels, split := make([]int64, rows), make([]int64, rows), make([]string, rows)
+	valid := make([]bool, rows)
+	for i := range rows {
+		ids[i], labels[i], split[i], valid[i] = int64(i), values[i%len(values)], "train", true
+		if i >= 2*len(values) {
+			split[i] = "test"
+		}
+	}
+	valid[5] = false // a null key: not this pass's business
+	probs := make([]float64, rows*len(values))
+	for i := range rows {
+		probs[i*len(values)+i%len(values)] = 1
+	}
+	write := func(key string, n int, cols []lake.OutColumn) {
+		var buf bytes.Buffer
+		if err := lake.WriteParquet(&buf, n, cols); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.WriteAll(ctx, key, buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for f, half := range [][2]int{{0, rows / 2}, {rows / 2, rows}} {
+		lo, hi := half[0], half[1]
+		write(fmt.Sprintf("ds/labels/part-%d.parquet", f), hi-lo, []lake.OutColumn{{Name: "entity_id", Int64: ids[lo:hi], Valid: valid[lo:hi]},
+			{Name: "label", Int64: labels[lo:hi]}, {Name: "split", String: split[lo:hi]}})
+	}
+	write("ds/modality=text/part-0.parquet", rows, []lake.OutColumn{{Name: "entity_id", Int64: ids},
+		{Name: "probs", List64: probs, Width: len(values)}})
+	spec, err := ParseSpec([]byte("name: t\ndataset: ds\nsplit: {column: split}\nmodalities:\n  - {name: text, probs: probs}\nstrategies:\n  - {name: m, type: late-mean}\n"), "spec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := makePlan(ctx, l, spec, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := collectClasses(spec, p.labelValues, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"-1", "0", "7", "255", "256", "5000"}; !slices.Equal(cs.names, want) {
+		t.Errorf("classes %v, want %v", cs.names, want)
+	}
+	if !slices.Equal(p.splitValues, []string{"test", "train"}) {
+		t.Errorf("splits %v", p.splitValues)
 	}
 }

@@ -17,7 +17,7 @@ import (
 // ColumnRequest names the columns to read from one modality (or labels) table.
 // Key is required; every other field is optional.
 type ColumnRequest struct {
-	Key    string   // entity key: integer or string
+	Key    string   // entity key: integer or string; "" reads none (a pass over labels only)
 	Label  string   // class label: integer or string
 	Split  string   // split name (e.g. "train"/"test"): string
 	Vector string   // a list<float|double|int> column: probabilities or an embedding
@@ -25,7 +25,8 @@ type ColumnRequest struct {
 }
 
 // Table is one Parquet file's requested columns, read into typed slices. Exactly one
-// of IntKeys and StrKeys is set. Label and split slices are nil when not requested.
+// of IntKeys and StrKeys is set (neither when no key was requested). Label and
+// split slices are nil when not requested.
 type Table struct {
 	File string
 	Rows int
@@ -215,23 +216,25 @@ func scanGroups(ctx context.Context, f DataFile, pf *parquet.File, ra *blobReade
 		return lv, nil
 	}
 
-	key, err := read(req.Key)
-	if err != nil {
-		return nil, err
-	}
-	if key.offsets != nil {
-		return nil, wrap(req.Key, fmt.Errorf("%w: a key must be a scalar, not a list", ErrColumnType))
-	}
-	if r := firstTrue(key.rowNull); r >= 0 {
-		return nil, wrap(req.Key, fmt.Errorf("%w: null key at row %d", ErrBadValue, first+int64(r)))
-	}
-	switch {
-	case key.i64 != nil || key.kind == parquet.Int64 || key.kind == parquet.Int32:
-		t.IntKeys = orEmpty(key.i64)
-	case key.kind == parquet.ByteArray:
-		t.StrKeys = orEmpty(key.str)
-	default:
-		return nil, wrap(req.Key, fmt.Errorf("%w: key must be an integer or a string, not %s", ErrColumnType, key.kind))
+	if req.Key != "" {
+		key, err := read(req.Key)
+		if err != nil {
+			return nil, err
+		}
+		if key.offsets != nil {
+			return nil, wrap(req.Key, fmt.Errorf("%w: a key must be a scalar, not a list", ErrColumnType))
+		}
+		if r := firstTrue(key.rowNull); r >= 0 {
+			return nil, wrap(req.Key, fmt.Errorf("%w: null key at row %d", ErrBadValue, first+int64(r)))
+		}
+		switch {
+		case key.i64 != nil || key.kind == parquet.Int64 || key.kind == parquet.Int32:
+			t.IntKeys = orEmpty(key.i64)
+		case key.kind == parquet.ByteArray:
+			t.StrKeys = orEmpty(key.str)
+		default:
+			return nil, wrap(req.Key, fmt.Errorf("%w: key must be an integer or a string, not %s", ErrColumnType, key.kind))
+		}
 	}
 
 	if req.Label != "" {
