@@ -174,6 +174,7 @@ func (r *runner) groupsPass(ctx context.Context, plan *Plan, att *lake.Attempt, 
 			if err != nil {
 				return err
 			}
+			sd.removeGroup(g)
 			select {
 			case frames <- built{g, bf}:
 			case <-ectx.Done():
@@ -233,6 +234,19 @@ func (r *runner) groupsPass(ctx context.Context, plan *Plan, att *lake.Attempt, 
 		return nil, nil, nil, err
 	}
 	return total, t, counts, nil
+}
+
+// removeGroup deletes group g's bucket files once the last pass has read them,
+// while the other groups are still evaluated and written. Left to the spill
+// directory's removal at the end, deleting 8.8 GB of them (50M entities under
+// 512 MiB, written back to disk by then) took 2.2 s on one core after the last
+// group. A file that cannot be deleted goes with the directory.
+func (sd *spilled) removeGroup(g int) {
+	for si := range sd.paths {
+		if p := sd.paths[si][g]; p != "" {
+			_ = sd.dir.RemoveFile(p)
+		}
+	}
 }
 
 // dropUnwritten lets the collector have what writeRows does not read of an

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 
@@ -101,5 +102,26 @@ func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 5 {
 		check(hashes[rng.IntN(len(hashes))])
+	}
+}
+
+// removeGroup deletes one group's bucket files, of every source, and no other
+// group's; a source without a file there is skipped.
+func TestRemoveGroupDeletesOnlyItsFiles(t *testing.T) {
+	dir, err := spill.NewDir(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := &spilled{dir: dir, groups: 2, paths: [][]string{{dir.File("a0"), dir.File("a1")}, {"", dir.File("b1")}}}
+	for _, p := range []string{dir.File("a0"), dir.File("a1"), dir.File("b1")} {
+		if err := os.WriteFile(p, []byte("bucket"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sd.removeGroup(1)
+	for p, want := range map[string]bool{dir.File("a0"): true, dir.File("a1"): false, dir.File("b1"): false} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", p, err == nil, want)
+		}
 	}
 }

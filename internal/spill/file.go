@@ -409,6 +409,11 @@ func (d *Dir) File(name string) string { return filepath.Join(d.Path, name) }
 // Remove deletes the directory and everything in it.
 func (d *Dir) Remove() error { return os.RemoveAll(d.Path) }
 
+// RemoveFile deletes one file of the directory (a path File returned) that no
+// pass will read again: its pages leave the cache now, and the directory's
+// Remove has less to do at the end.
+func (d *Dir) RemoveFile(path string) error { return os.Remove(path) }
+
 // freeBytes is the space an unprivileged process may use on path's filesystem.
 func freeBytes(path string) (int64, bool) {
 	var st syscall.Statfs_t
