@@ -31,8 +31,8 @@ type classSet struct {
 	small []int32
 }
 
-// smallLabels is how far classSet.small and distinctInts look labels up in a
-// slice rather than a map.
+// smallLabels is how far classSet.small, distinctInts and the plan's label
+// pass (checkLabels) look labels up in a slice rather than a map.
 const smallLabels = 1 << 12
 
 // index sets small from byInt.

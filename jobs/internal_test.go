@@ -346,9 +346,10 @@ func TestIntegerLabelsSmallAndLarge(t *testing.T) {
 	}
 }
 
-// checkLabels reads no key and counts integer labels through an array for 0-255
-// and a map for the rest: the classes of labels on both sides of 255 and below
-// 0, over two files, come out whole, and a null key is left to the scan.
+// checkLabels reads no key and counts integer labels through an array below
+// smallLabels and a map for the rest: the classes of labels on both sides of
+// that bound and below 0, over two files, come out whole, and a null key is left
+// to the scan.
 func TestCheckLabelsSmallAndLargeIntegers(t *testing.T) {
 	ctx := context.Background()
 	l, err := lake.Open(ctx, "mem://")
@@ -356,7 +357,7 @@ func TestCheckLabelsSmallAndLargeIntegers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	values := []int64{0, 255, 256, -1, 5000, 7}
+	values := []int64{0, smallLabels - 1, smallLabels, -1, 5000, 7}
 	const rows = 3 * 6 // each label twice in train, once in test
 	ids, labels, split := make([]int64, rows), make([]int64, rows), make([]string, rows)
 	valid := make([]bool, rows)
@@ -399,7 +400,7 @@ func TestCheckLabelsSmallAndLargeIntegers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"-1", "0", "7", "255", "256", "5000"}; !slices.Equal(cs.names, want) {
+	if want := []string{"-1", "0", "7", "4095", "4096", "5000"}; !slices.Equal(cs.names, want) {
 		t.Errorf("classes %v, want %v", cs.names, want)
 	}
 	if !slices.Equal(p.splitValues, []string{"test", "train"}) {

@@ -274,7 +274,7 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 					return len(rgLabels) - 1
 				}
 				intIdx, strIdx := map[int64]int{}, map[string]int{}
-				var smallIdx [256]int // labels 0-255 (class indexes, the usual case): index in rgLabels + 1, 0 if not seen
+				var smallIdx [smallLabels]int // labels 0…smallLabels−1, as classSet looks them up: index in rgLabels + 1, 0 if not seen
 				rgFound := map[string]int{}
 				for row := 0; row < t.Rows; row++ {
 					if t.LabelValid != nil && !t.LabelValid[row] {
