@@ -31,7 +31,7 @@ func BenchmarkAddPredicted(b *testing.B) {
 //
 //	go test ./eval -run '^$' -bench AddRanks -count 5
 func BenchmarkAddRanks(b *testing.B) {
-	const k, n = 10, 1 << 16
+	const k, n = 10, 1 << 20
 	probs, labels := benchRows(k, n)
 	c := &Classification{Rankings: newRankings(k, 1, n)}
 	b.ResetTimer()
@@ -63,24 +63,22 @@ func benchRows(k, n int) ([]float64, []int) {
 	return probs, labels
 }
 
-// BenchmarkAddRanksChunked is BenchmarkAddRanks's work as the rank pass does it
-// does it: a chunk of rows at a time, class by class.
+// BenchmarkAddRanksTallied is BenchmarkAddRanks's work as the rank pass does
+// it: through a rankTally.
 //
 //	go test ./eval -run '^$' -bench AddRanks -count 5
-func BenchmarkAddRanksChunked(b *testing.B) {
-	const k, n = 10, 1 << 16
+func BenchmarkAddRanksTallied(b *testing.B) {
+	const k, n = 10, 1 << 20
 	probs, labels := benchRows(k, n)
-	labels32 := make([]int32, n)
-	for i, y := range labels {
-		labels32[i] = int32(y)
-	}
 	c := &Classification{Rankings: newRankings(k, 1, n)}
 	b.ResetTimer()
 	for range b.N {
-		for lo := 0; lo < n; lo += rankChunk {
-			hi := min(lo+rankChunk, n)
-			c.addRanksChunk(probs[lo*k:hi*k], labels32[lo:hi], k)
+		tally := newRankTally(c.Rankings, k, tallyRows)
+		for i, y := range labels {
+			tally.add(probs[i*k:(i+1)*k], int32(y))
 		}
+		tally.flush()
+		tally.put()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
 }

@@ -3,7 +3,6 @@ package eval
 import (
 	"fmt"
 	"math"
-	"slices"
 )
 
 // Argmax returns the index of the largest value, the lowest index on ties. It is
@@ -290,35 +289,6 @@ func (c *Classification) addRanks(probs []float64, label int) {
 			continue
 		}
 		r.Add(probs[k], label == k)
-	}
-}
-
-// rankChunk is how many rows the rank pass gathers before adding them to
-// the rankings (addRanksChunk): 320 KiB of probabilities at ten classes.
-const rankChunk = 4096
-
-// addRanksChunk adds rows' pairs — row j's k probabilities at probs[j*k:], its
-// label labels[j] — to the rankings. Histograms take them class by class, so
-// that one class's bins (1 MiB) stay in cache over the rows instead of every
-// class's bins being touched for each row: 25.98 -> 21.12 ns a row of ten
-// classes (BenchmarkAddRanks against BenchmarkAddRanksChunked, medians of 5).
-// Exact rankings take them row by row (addRanks).
-func (c *Classification) addRanksChunk(probs []float64, labels []int32, k int) {
-	if slices.ContainsFunc(c.Rankings, (*Ranking).Exact) {
-		for j, y := range labels {
-			c.addRanks(probs[j*k:(j+1)*k], int(y))
-		}
-		return
-	}
-	for ci, r := range c.Rankings {
-		class := ci
-		if len(c.Rankings) == 1 {
-			class = 1 // binary: the positive class's probability, as addRanks
-		}
-		r.result = nil
-		for j, y := range labels {
-			r.addBin(probs[j*k+class], int(y) == class, 1)
-		}
 	}
 }
 

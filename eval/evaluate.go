@@ -550,27 +550,32 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			probs, labels := make([]float64, 0, rankChunk*k), make([]int32, 0, rankChunk)
 			for t := range ch {
-				withRanks := &Classification{}
+				var rankings []*Ranking
 				if into[t.sp] && e.Options.Into.Metrics[t.si][t.sp] != nil {
-					withRanks.Rankings = e.Options.Into.Metrics[t.si][t.sp].Rankings
+					rankings = e.Options.Into.Metrics[t.si][t.sp].Rankings
 				} else {
-					withRanks.Rankings = newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])
-					metrics[t.si][t.sp].Rankings = withRanks.Rankings
+					rankings = newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])
+					metrics[t.si][t.sp].Rankings = rankings
 				}
 				rd := newRowReader(&e.Scores[t.si], k, len(e.Rows.Label))
-				for i, y := range e.Rows.Label {
-					if y >= 0 && e.Rows.Split[i] == t.sp {
-						probs, labels = append(probs, rd.row(i)...), append(labels, y)
-						if len(labels) == rankChunk {
-							withRanks.addRanksChunk(probs, labels, k)
-							probs, labels = probs[:0], labels[:0]
+				if slices.ContainsFunc(rankings, (*Ranking).Exact) { // a small split: every pair kept
+					withRanks := &Classification{Rankings: rankings}
+					for i, y := range e.Rows.Label {
+						if y >= 0 && e.Rows.Split[i] == t.sp {
+							withRanks.addRanks(rd.row(i), int(y))
 						}
 					}
+					continue
 				}
-				withRanks.addRanksChunk(probs, labels, k)
-				probs, labels = probs[:0], labels[:0]
+				tally := newRankTally(rankings, k, tallyRows)
+				for i, y := range e.Rows.Label {
+					if y >= 0 && e.Rows.Split[i] == t.sp {
+						tally.add(rd.row(i), y)
+					}
+				}
+				tally.flush()
+				tally.put()
 			}
 		}()
 	}

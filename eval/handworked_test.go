@@ -252,32 +252,48 @@ func TestRankingLimitEdges(t *testing.T) {
 	}
 }
 
-// The rank pass's chunks (addRanksChunk: class by class over a chunk of rows)
-// rank what row-by-row addRanks does, binary and multiclass, as histograms and
-// exact.
-func TestRanksByChunkEqualRowByRow(t *testing.T) {
+// The rank pass's tally (rankTally: bins gathered class by class over chunks
+// of rows, counted in 32-bit counts, added to the histograms on flush) ranks
+// what row-by-row addRanks does, binary and multiclass: chunks that end
+// mid-pass and a last one partly full, scores on the ends of [0, 1], outside it
+// and NaN, rankings that hold pairs already, and counts moved early when they
+// could wrap.
+func TestRankTallyEqualsRowByRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
+	odd := []float64{-0.5, 1.5, math.NaN(), 1, 0}
 	for _, k := range []int{2, 3} {
-		for _, limit := range []int{10, 1000} {
-			const rows, chunk = 400, 7
-			byRow, byChunk := newRankings(k, limit, rows), newRankings(k, limit, rows)
+		for _, nearWrap := range []bool{false, true} {
+			const rows, chunk, limit = 400, 7, 10
+			byRow, byTally := newRankings(k, limit, rows), newRankings(k, limit, rows)
 			probs, labels := make([]float64, 0, rows*k), make([]int32, 0, rows)
-			for range rows {
+			for j := range rows {
 				for range k {
-					probs = append(probs, float64(rng.IntN(20))/19) // ties, and the ends of [0, 1]
+					p := float64(rng.IntN(20)) / 19 // ties
+					if j%50 == 0 {
+						p = odd[rng.IntN(len(odd))]
+					}
+					probs = append(probs, p)
 				}
 				labels = append(labels, int32(rng.IntN(k)))
+			}
+			for _, rk := range append(slices.Clone(byRow), byTally...) {
+				rk.Add(0.5, true) // a pair held before the pass
 			}
 			for j, y := range labels {
 				(&Classification{Rankings: byRow}).addRanks(probs[j*k:(j+1)*k], int(y))
 			}
-			for lo := 0; lo < rows; lo += chunk {
-				hi := min(lo+chunk, rows)
-				(&Classification{Rankings: byChunk}).addRanksChunk(probs[lo*k:hi*k], labels[lo:hi], k)
+			tally := newRankTally(byTally, k, chunk)
+			if nearWrap {
+				tally.since = math.MaxUint32 - 10 // the second chunk must move the first's counts
 			}
+			for j, y := range labels {
+				tally.add(probs[j*k:(j+1)*k], y)
+			}
+			tally.flush()
+			tally.put()
 			for c := range byRow {
-				if got, want := fmt.Sprint(byChunk[c].Result()), fmt.Sprint(byRow[c].Result()); got != want {
-					t.Errorf("k %d, limit %d, ranking %d: by chunk %s, by row %s", k, limit, c, got, want)
+				if got, want := fmt.Sprint(byTally[c].Result()), fmt.Sprint(byRow[c].Result()); got != want {
+					t.Errorf("k %d, near wrap %v, ranking %d: tallied %s, by row %s", k, nearWrap, c, got, want)
 				}
 			}
 		}

@@ -65,11 +65,7 @@ func (r *Ranking) Add(score float64, positive bool) {
 }
 
 func (r *Ranking) addBin(score float64, positive bool, n int64) {
-	b := int(score * rankBins)
-	b = min(max(b, 0), rankBins-1)
-	if math.IsNaN(score) {
-		b = 0
-	}
+	b := rankBin(score)
 	if positive {
 		r.pos[b] += n
 	} else {

@@ -1,0 +1,138 @@
+package eval
+
+import (
+	"math"
+	"sync"
+)
+
+// rankBin is the histogram bin of a score: equal-width bins over [0, 1], scores
+// outside clamped into the end bins, NaN into the first.
+func rankBin(score float64) int {
+	b := int(score * rankBins)
+	b = min(max(b, 0), rankBins-1)
+	if math.IsNaN(score) {
+		b = 0
+	}
+	return b
+}
+
+// tallyRows is how many rows a rankTally gathers before counting them: 320 KiB
+// of bins at ten classes, so that one class's bins and the labels stay in the
+// core's cache while they are counted.
+const tallyRows = 1 << 14
+
+// rankTally adds rows to histogram rankings (the rank pass of a large split)
+// with a fraction of the cache misses of Ranking.addBin. A ranking's histogram
+// is 1 MiB (two int64 counts for each of 65,536 bins) and every row falls into
+// a random bin of it, once per class: on 2M rows the pass was the largest item
+// of a run's profile, all of it waiting on memory. The tally counts into 32-bit
+// counts instead, a positive's next to a negative's (512 KiB a class), from
+// bins computed once per row and kept class by class, so that counting one
+// class's bins of tallyRows rows hits each cache line of its counts about twice
+// rather than fetching one per row; the counts are added to the rankings'
+// histograms when the tally is flushed. The same pairs land in the same bins,
+// so the rankings are the same to the bit.
+type rankTally struct {
+	rankings []*Ranking
+	classes  []int // the class each ranking ranks (1 for a binary task's one)
+	k        int
+	chunk    int      // rows gathered before counting (tallyRows; less in tests)
+	bins     []uint16 // per ranking, chunk rows' bins: bins[r*chunk+j]
+	labels   []int32
+	counts   [][]uint32 // per ranking, bin*2 + positive
+	since    int        // rows counted since the last flush
+}
+
+// tallies reuses rankTallies' 512 KiB a class from one evaluation to the next:
+// a run evaluated in bucket groups evaluates hundreds of times.
+var tallies sync.Pool
+
+// newRankTally returns a tally that adds rows of k probabilities to rankings,
+// which must all be histograms, chunk rows at a time. Call flush before
+// reading the rankings, then put to give the tally back.
+func newRankTally(rankings []*Ranking, k, chunk int) *rankTally {
+	t, _ := tallies.Get().(*rankTally)
+	if t == nil {
+		t = &rankTally{}
+	}
+	t.rankings, t.k, t.chunk = rankings, k, chunk
+	t.classes = t.classes[:0]
+	for ci := range rankings {
+		if len(rankings) == 1 {
+			ci = 1 // binary: the positive class's probability, as addRanks
+		}
+		t.classes = append(t.classes, ci)
+	}
+	if cap(t.bins) < len(rankings)*chunk {
+		t.bins = make([]uint16, len(rankings)*chunk)
+	}
+	t.bins = t.bins[:len(rankings)*chunk]
+	if cap(t.labels) < chunk {
+		t.labels = make([]int32, 0, chunk)
+	}
+	t.labels = t.labels[:0]
+	for len(t.counts) < len(rankings) {
+		t.counts = append(t.counts, make([]uint32, 2*rankBins))
+	}
+	t.since = 0
+	return t
+}
+
+// add gathers one row: its k probabilities and its class.
+func (t *rankTally) add(probs []float64, label int32) {
+	j := len(t.labels)
+	for r, c := range t.classes {
+		t.bins[r*t.chunk+j] = uint16(rankBin(probs[c]))
+	}
+	t.labels = append(t.labels, label)
+	if len(t.labels) == t.chunk {
+		t.count()
+	}
+}
+
+// count adds the gathered rows to the counts, one ranking (class) at a time.
+func (t *rankTally) count() {
+	n := len(t.labels)
+	if n == 0 {
+		return
+	}
+	if t.since > math.MaxUint32-n { // a count could wrap: move them to the rankings first
+		t.move()
+	}
+	for r, c := range t.classes {
+		counts := t.counts[r][:2*rankBins]
+		for j, b := range t.bins[r*t.chunk : r*t.chunk+n] {
+			counts[int(b)<<1|b2i(int(t.labels[j]) == c)]++
+		}
+	}
+	t.since += n
+	t.labels = t.labels[:0]
+}
+
+// flush counts the rows gathered and adds every count to the rankings'
+// histograms, leaving the counts zero.
+func (t *rankTally) flush() {
+	t.count()
+	t.move()
+}
+
+// move adds the counts to the rankings' histograms and zeroes them.
+func (t *rankTally) move() {
+	for r, rk := range t.rankings {
+		rk.result = nil
+		counts := t.counts[r][:2*rankBins]
+		pos, neg := rk.pos[:rankBins], rk.neg[:rankBins]
+		for b := range pos {
+			neg[b] += int64(counts[2*b])
+			pos[b] += int64(counts[2*b+1])
+		}
+		clear(counts)
+	}
+	t.since = 0
+}
+
+// put gives the tally back for reuse; flush it first.
+func (t *rankTally) put() {
+	t.rankings = nil
+	tallies.Put(t)
+}
