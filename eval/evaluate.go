@@ -302,6 +302,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			defer wg.Done()
 			weights := make([]uint8, reps)
 			preds := make([]int, len(scores))
+			terms := make([]rowTerms, len(scores))
 			rowOf := make([][]float64, len(scores)) // each classifier's current row
 			rd := readers(scores, k, n)
 			for p := range next {
@@ -348,7 +349,8 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 						for si := range scores {
 							if pt.metrics[si][sp] != nil {
 								rowOf[si] = rd[si].row(i)
-								preds[si] = Argmax(rowOf[si])
+								terms[si] = termsOf(rowOf[si], y)
+								preds[si] = terms[si].pred
 							}
 						}
 						baseRight := e.BestBaseline >= 0 && preds[e.BestBaseline] == y
@@ -358,7 +360,8 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 								continue
 							}
 							probs, pred := rowOf[si], preds[si]
-							ll := acc.addPredicted(probs, pred, y)
+							acc.addTerms(probs, terms[si], y)
+							ll := terms[si].logLoss
 							right := pred == y
 							if fs := pt.folds[si]; fs != nil {
 								if fo := s.Folds[i]; fo >= 0 {

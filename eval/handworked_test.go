@@ -919,3 +919,40 @@ func TestExactGroupsMatchAComparisonSort(t *testing.T) {
 		t.Errorf("with NaN: groups %v, want %v", got, want)
 	}
 }
+
+// termsOf's one loop gives what Argmax, logLossTerm, Brier.Add and TopK.Add give
+// in loops of their own, to the bit: binary and multiclass rows, ties (the
+// prediction and the top-2 count break them by index), zeros and ones (the log
+// loss clips them).
+func TestTermsOfEqualsTheAccumulators(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, k := range []int{2, 3, 10} {
+		for range 2000 {
+			probs := make([]float64, k)
+			for c := range probs {
+				probs[c] = rng.Float64()
+				if rng.IntN(4) == 0 {
+					probs[c] = float64(rng.IntN(3)) / 2 // 0, ½, 1: ties and clipped ends
+				}
+			}
+			label := rng.IntN(k)
+			got := termsOf(probs, label)
+			var b Brier
+			b.Add(probs, label)
+			top := TopK{K: 2}
+			top.Add(probs, label)
+			hits := TopK{K: 2}
+			hits.addAhead(got.ahead)
+			want := rowTerms{pred: Argmax(probs), logLoss: logLossTerm(probs, label)}
+			if got.pred != want.pred || math.Float64bits(got.logLoss) != math.Float64bits(want.logLoss) || hits != top {
+				t.Fatalf("k %d, %v, label %d: terms %+v, accumulators %+v (top-2 %+v, %+v)", k, probs, label, got, want, hits, top)
+			}
+			var viaTerm Brier
+			viaTerm.sum.add(got.brier)
+			viaTerm.Rows++
+			if viaTerm != b {
+				t.Fatalf("k %d, %v, label %d: Brier term %v, Brier.Add %+v", k, probs, label, got.brier, b)
+			}
+		}
+	}
+}

@@ -19,6 +19,11 @@ func (t *TopK) Add(probs []float64, label int) {
 	for j, v := range probs {
 		ahead += b2i(v > p) + b2i(v == p)&b2i(j > label)
 	}
+	t.addAhead(ahead)
+}
+
+// addAhead records a row whose true class has ahead classes ranked before it.
+func (t *TopK) addAhead(ahead int) {
 	if ahead < t.K {
 		t.Hits++
 	}
