@@ -18,12 +18,19 @@ func TestDuckDBReadsEveryColumnKind(t *testing.T) {
 	ints, i32, f64 := make([]int64, n), make([]int32, n), make([]float64, n)
 	strs, bools, valid := make([]string, n), make([]bool, n), make([]bool, n)
 	list32, codes := make([]float32, n*k), make([]int32, n)
+	wideCodes, wide, one := make([]int32, n), make([]int64, 1000), make([]int32, n) // dictionaries of 1000 values and of one
+	for v := range wide {
+		wide[v] = int64(v) * 11
+	}
+	var sumWide float64
 	var sumInt, sumValidInt, sumF, sumList float64
 	var trues, valids int
 	for i := range n {
 		ints[i], i32[i], f64[i] = int64(i)*3-1000, int32(i%1000)-500, float64(i)/7
 		strs[i], bools[i], valid[i] = fmt.Sprintf("s%03d", i%997), i%3 == 0, i%5 != 0
 		codes[i] = int32(i%3) - 1
+		wideCodes[i] = int32(i*7) % 1000
+		sumWide += float64(wide[wideCodes[i]])
 		sumInt += float64(ints[i])
 		sumF += f64[i]
 		if bools[i] {
@@ -51,6 +58,7 @@ func TestDuckDBReadsEveryColumnKind(t *testing.T) {
 		{Name: "f", Float64: f64}, {Name: "s", String: strs}, {Name: "b", Bool: bools},
 		{Name: "l", List32: list32, Width: k, Valid: valid},
 		{Name: "c", String: []string{"x", "y"}, Codes: codes, Optional: true},
+		{Name: "w", Int64: wide, Codes: wideCodes}, {Name: "r", String: []string{"run-1"}, Codes: one},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +68,8 @@ func TestDuckDBReadsEveryColumnKind(t *testing.T) {
 	out := duckdb(t,
 		`SELECT count(*) AS n, sum(i)::DOUBLE AS si, sum(iv)::DOUBLE AS siv, count(iv) AS niv, sum(j)::BIGINT AS sj,
 			sum(f) AS sf, count(DISTINCT s) AS ds, sum(b::INT)::BIGINT AS nb, sum(list_sum(l))::DOUBLE AS sl,
-			count(l) AS nl, min(len(l)) AS minl, max(len(l)) AS maxl, count(c) AS nc, count(*) FILTER (c = 'y') AS ny
+			count(l) AS nl, min(len(l)) AS minl, max(len(l)) AS maxl, count(c) AS nc, count(*) FILTER (c = 'y') AS ny,
+			sum(w)::DOUBLE AS sw, count(DISTINCT w) AS dw, count(*) FILTER (r = 'run-1') AS nr
 		 FROM read_parquet('`+file+`')`,
 		`SELECT path_in_schema AS col, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata('`+file+`')
 		 WHERE row_group_id = 0 AND path_in_schema IN ('i', 's')`)
@@ -83,7 +92,7 @@ func TestDuckDBReadsEveryColumnKind(t *testing.T) {
 	}
 	want := map[string]float64{"n": n, "si": sumInt, "siv": sumValidInt, "niv": float64(valids), "sj": sumJ,
 		"sf": sumF, "ds": 997, "nb": float64(trues), "sl": sumList, "nl": float64(valids), "minl": k, "maxl": k,
-		"nc": float64(n - (n+2)/3), "ny": float64(n / 3)}
+		"nc": float64(n - (n+2)/3), "ny": float64(n / 3), "sw": sumWide, "dw": 1000, "nr": n}
 	for name, w := range want {
 		if g := num(name); math.Abs(g-w) > 1e-9*math.Max(1, math.Abs(w)) {
 			t.Errorf("duckdb %s = %v, want %v", name, g, w)

@@ -36,11 +36,9 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 	}
 	labels := classColumn("label", f.Label, true)
 	// run_id on every row, so that a query over many runs' scores can tell them
-	// apart (zstd shrinks the repeated value to a few hundred bytes a file).
-	runIDs := make([]string, min(part, f.Rows))
-	for i := range runIDs {
-		runIDs[i] = r.runID
-	}
+	// apart: one dictionary entry that every row's code 0 points to (a few bytes
+	// a page in the file).
+	runIDs := make([]int32, min(part, f.Rows))
 	presence := make([]lake.OutColumn, len(f.Blocks))
 	for b, blk := range f.Blocks {
 		presence[b] = lake.OutColumn{Name: "present_" + blk.Name, Bool: blk.Present}
@@ -66,7 +64,7 @@ func (r *runner) writeRows(ctx context.Context, rw *lake.Attempt, bf *builtFrame
 			if s.uncertainty != nil {
 				cols = append(cols, lake.OutColumn{Name: "uncertainty", Float64: s.uncertainty[lo:hi]})
 			}
-			cols = append(cols, lake.OutColumn{Name: "run_id", String: runIDs[:hi-lo]})
+			cols = append(cols, lake.OutColumn{Name: "run_id", String: []string{r.runID}, Codes: runIDs[:hi-lo]})
 			jobs = append(jobs, writeJob{
 				rel:    fmt.Sprintf("scores/strategy=%s/part-%05d-%05d.parquet", s.name, group, seq),
 				rows:   int64(hi - lo),

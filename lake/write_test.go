@@ -17,7 +17,9 @@ import (
 )
 
 // A dictionary-coded column writes the dictionary's values, nulls for negative
-// codes when Optional, and the same file as the column written out in full.
+// codes when Optional, and the same file as the column written out in full —
+// as an RLE_DICTIONARY chunk with a dictionary page, where the column in full
+// is PLAIN.
 func TestWriteCodes(t *testing.T) {
 	codes := []int32{2, 0, -1, 1, 2}
 	ints, names := []int64{10, 20, 30}, []string{"cat", "dog", "owl"}
@@ -35,6 +37,12 @@ func TestWriteCodes(t *testing.T) {
 		f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 		if err != nil {
 			t.Fatal(err)
+		}
+		for i, cc := range f.Metadata().RowGroups[0].Columns { // columns in name order: i, r, s
+			dict := slices.Contains(cc.MetaData.Encoding, format.RLEDictionary) && cc.MetaData.DictionaryPageOffset > 0
+			if coded := cols[0].Codes != nil; dict != coded {
+				t.Errorf("column %d: encodings %v, dictionary page at %d; codes given: %v", i, cc.MetaData.Encoding, cc.MetaData.DictionaryPageOffset, coded)
+			}
 		}
 		r := parquet.NewGenericReader[rec](f)
 		rows := make([]rec, len(codes))
