@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -81,4 +82,38 @@ func BenchmarkAddRanksTallied(b *testing.B) {
 		tally.put()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+}
+
+// BenchmarkAddRanksTallied4 is the evaluation pass's ranking work: four
+// classifiers' tallies of ten classes, added to row by row, at three chunk
+// sizes (tallyRows).
+//
+//	go test ./eval -run '^$' -bench AddRanksTallied4 -count 3
+func BenchmarkAddRanksTallied4(b *testing.B) {
+	const k, n = 10, 1 << 19
+	probs, labels := benchRows(k, n)
+	for _, chunk := range []int{1 << 12, 1 << 14, 1 << 16} {
+		b.Run(fmt.Sprint(chunk), func(b *testing.B) {
+			var rankings [4][]*Ranking
+			for s := range rankings {
+				rankings[s] = newRankings(k, 1, n)
+			}
+			for range b.N {
+				var ts [4]*rankTally
+				for s := range ts {
+					ts[s] = newRankTally(rankings[s], k, chunk)
+				}
+				for i, y := range labels {
+					for _, t := range ts {
+						t.add(probs[i*k:(i+1)*k], int32(y))
+					}
+				}
+				for _, t := range ts {
+					t.flush()
+					t.put()
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*4*k), "ns/pair")
+		})
+	}
 }

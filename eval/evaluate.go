@@ -289,6 +289,11 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			total.merge(pt)
 		}
 	}
+	// The rankings of a split past the exact limit are histograms: the pass
+	// counts its pairs as it reads the rows (rankTally), instead of a pass of
+	// their own reading every row again. A small split's exact rankings are
+	// filled after (rank).
+	tallied := e.talliedRankings(n)
 	var wg sync.WaitGroup
 	workers := max(opts.Workers, 1)
 	next := make(chan int, partitions)
@@ -305,6 +310,28 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			terms := make([]rowTerms, len(scores))
 			rowOf := make([][]float64, len(scores)) // each classifier's current row
 			rd := readers(scores, k, n)
+			tallies := make([][]*rankTally, len(scores)) // per score and split, where tallied
+			for si := range tallies {
+				tallies[si] = make([]*rankTally, ns)
+				for sp, rk := range tallied[si] {
+					if rk != nil {
+						tallies[si][sp] = newRankTally(rk, k, tallyRows)
+					}
+				}
+			}
+			defer func() {
+				for _, ts := range tallies {
+					for _, t := range ts {
+						if t != nil {
+							t.count()
+							mu.Lock() // workers share the rankings
+							t.move()
+							mu.Unlock()
+							t.put()
+						}
+					}
+				}
+			}()
 			for p := range next {
 				if p*chunkRows >= n { // no rows: nothing to allocate
 					continue
@@ -351,6 +378,9 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 								rowOf[si] = rd[si].row(i)
 								terms[si] = termsOf(rowOf[si], y)
 								preds[si] = terms[si].pred
+								if t := tallies[si][sp]; t != nil {
+									t.add(rowOf[si], int32(y))
+								}
 							}
 						}
 						baseRight := e.BestBaseline >= 0 && preds[e.BestBaseline] == y
@@ -405,6 +435,13 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	e.Metrics, e.Intervals, e.Present, e.Paired, e.Candidates = total.metrics, total.intervals, total.present, total.paired, total.candidates
 	e.Folds = total.folds
 	e.Patterns = total.patterns
+	for si := range tallied {
+		for sp, rk := range tallied[si] {
+			if rk != nil && !e.rankedInto(si, sp) {
+				e.Metrics[si][sp].Rankings = rk
+			}
+		}
+	}
 	e.rank(e.Metrics, workers)
 	e.Options.Into = nil
 	return e
@@ -521,28 +558,67 @@ func (t *part) merge(pt *part) {
 	}
 }
 
-// rank fills the rankings (ROC AUC, average precision) of every classifier and
-// split, in one pass per pair. Rankings do not depend on the order of their rows,
-// so unlike the other accumulators they need no partitions: one per class holds
-// the whole split, which keeps their memory to one copy.
-func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
-	type task struct{ si, sp int }
-	var tasks []task
-	for si := range metrics {
-		for sp, acc := range metrics[si] {
-			if acc != nil {
-				tasks = append(tasks, task{si, sp})
-			}
-		}
-	}
-	k := e.Rows.Classes
-	rowsOf := make([]int, len(e.Rows.Splits)) // labelled rows per split: the rankings' sizes
-	for i, y := range e.Rows.Label {
+// talliedRankings returns, per score and split, the rankings the evaluation
+// pass counts pairs into: Options.Into's, for a split ranked into the total
+// (rankInto), or new histograms for a split of more labelled rows than the
+// exact limit; nil where the split's rankings stay exact (rank fills them).
+func (e *Evaluation) talliedRankings(n int) [][][]*Ranking {
+	k, splits := e.Rows.Classes, len(e.Rows.Splits)
+	rowsOf := make([]int, splits) // labelled rows per split: the rankings' sizes
+	for i, y := range e.Rows.Label[:n] {
 		if y >= 0 {
 			rowsOf[e.Rows.Split[i]]++
 		}
 	}
 	into := e.rankInto()
+	out := make([][][]*Ranking, len(e.Scores))
+	for si, s := range e.Scores {
+		out[si] = make([][]*Ranking, splits)
+		for sp := range splits {
+			if s.Of != "" && !e.Rows.evalSplit(sp) {
+				continue // an ablation is evaluated on the evaluation splits only
+			}
+			if into[sp] && e.Options.Into.Metrics[si][sp] != nil {
+				out[si][sp] = e.Options.Into.Metrics[si][sp].Rankings
+				continue
+			}
+			if rk := newRankings(k, e.Options.ExactLimit, rowsOf[sp]); !slices.ContainsFunc(rk, (*Ranking).Exact) {
+				out[si][sp] = rk
+			}
+		}
+	}
+	return out
+}
+
+// rankedInto reports whether score si's rows of split sp were ranked into
+// Options.Into's rankings (the part keeps none of its own there).
+func (e *Evaluation) rankedInto(si, sp int) bool {
+	o := e.Options.Into
+	return o != nil && e.rankInto()[sp] && o.Metrics[si][sp] != nil
+}
+
+// rank fills the exact rankings (ROC AUC, average precision) of every
+// classifier and split that the evaluation pass did not tally — the splits of
+// at most the exact limit's rows — in one pass per pair. Rankings do not depend
+// on the order of their rows, so unlike the other accumulators they need no
+// partitions: one per class holds the whole split.
+func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
+	type task struct{ si, sp int }
+	var tasks []task
+	for si := range metrics {
+		for sp, acc := range metrics[si] {
+			if acc != nil && acc.Rankings == nil && !e.rankedInto(si, sp) {
+				tasks = append(tasks, task{si, sp})
+			}
+		}
+	}
+	k := e.Rows.Classes
+	rowsOf := make([]int, len(e.Rows.Splits)) // labelled rows per split: room for their pairs
+	for i, y := range e.Rows.Label {
+		if y >= 0 {
+			rowsOf[e.Rows.Split[i]]++
+		}
+	}
 	ch := make(chan task, len(tasks))
 	for _, t := range tasks {
 		ch <- t
@@ -554,31 +630,15 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 		go func() {
 			defer wg.Done()
 			for t := range ch {
-				var rankings []*Ranking
-				if into[t.sp] && e.Options.Into.Metrics[t.si][t.sp] != nil {
-					rankings = e.Options.Into.Metrics[t.si][t.sp].Rankings
-				} else {
-					rankings = newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])
-					metrics[t.si][t.sp].Rankings = rankings
-				}
+				rankings := newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])
+				metrics[t.si][t.sp].Rankings = rankings
+				withRanks := &Classification{Rankings: rankings}
 				rd := newRowReader(&e.Scores[t.si], k, len(e.Rows.Label))
-				if slices.ContainsFunc(rankings, (*Ranking).Exact) { // a small split: every pair kept
-					withRanks := &Classification{Rankings: rankings}
-					for i, y := range e.Rows.Label {
-						if y >= 0 && e.Rows.Split[i] == t.sp {
-							withRanks.addRanks(rd.row(i), int(y))
-						}
-					}
-					continue
-				}
-				tally := newRankTally(rankings, k, tallyRows)
 				for i, y := range e.Rows.Label {
 					if y >= 0 && e.Rows.Split[i] == t.sp {
-						tally.add(rd.row(i), y)
+						withRanks.addRanks(rd.row(i), int(y))
 					}
 				}
-				tally.flush()
-				tally.put()
 			}
 		}()
 	}

@@ -77,15 +77,19 @@ func evalFixture(n int) (Rows, []Scores) {
 	}
 }
 
+// The report does not depend on the number of workers, with exact rankings and
+// with histograms that every worker's tallies count into.
 func TestEvaluateDoesNotDependOnWorkers(t *testing.T) {
 	rows, scores := evalFixture(20000)
-	var reports []string
-	for _, w := range []int{1, 3, 8} {
-		reports = append(reports, reportJSON(t, Evaluate(rows, scores, Options{Replicates: 200, Workers: w})))
-	}
-	for i := 1; i < len(reports); i++ {
-		if reports[0] != reports[i] {
-			t.Fatal("results differ with the number of workers")
+	for _, limit := range []int{0, 1000} {
+		var reports []string
+		for _, w := range []int{1, 3, 8} {
+			reports = append(reports, reportJSON(t, Evaluate(rows, scores, Options{Replicates: 200, Workers: w, ExactLimit: limit})))
+		}
+		for i := 1; i < len(reports); i++ {
+			if reports[0] != reports[i] {
+				t.Fatalf("exact limit %d: results differ with the number of workers", limit)
+			}
 		}
 	}
 }

@@ -82,11 +82,13 @@ func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryRepo
 	if limit == 0 {
 		limit = eval.DefaultExactLimit
 	}
-	perRanking := entities * rankPairBytes
+	classifiers := int64(len(r.spec.Strategies) + len(r.spec.Modalities))
+	rankings := entities * rankPairBytes * classes * classifiers
 	if entities > limit {
-		perRanking = rankHistogramBytes // a ranking sized past its limit starts as the histogram
+		// A ranking sized past its limit starts as the histogram, and each
+		// evaluation worker counts its pairs in a tally of its own first.
+		rankings = rankHistogramBytes*classes*classifiers + int64(max(r.cpu, 1))*eval.RankTallyBytes(int(classes))*classifiers
 	}
-	rankings := perRanking * classes * int64(len(r.spec.Strategies)+len(r.spec.Modalities))
 	total := int64(float64(keys+frame+scores+rankings+entities*rowBookkeep) * heapHeadroom)
 	return &eval.MemoryReport{
 		BudgetBytes:   r.budget.Bytes,
