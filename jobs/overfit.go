@@ -24,8 +24,10 @@ import (
 // order; nil fits cold). A fixed rule, which learns nothing (fusion.Learns), is
 // not refitted: its predictions with the out-of-fold inputs are every fold's.
 // Fits run r.cpu at a time and are deterministic, so the figures are. rows are
-// f's training rows in canonical order (f.TrainRows(nil)).
-func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, rows []int, oof [][]float32, fs *fittedState) (*eval.StrategyOOF, error) {
+// f's training rows in canonical order (f.TrainRows(nil)), foldOf each frame
+// row's fold of folds as StratifiedFolds deals rows (-1 outside them: the last
+// entry of blockFolds).
+func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, rows []int, foldOf []int8, folds int, oof [][]float32, fs *fittedState) (*eval.StrategyOOF, error) {
 	fitted := fs.strategies
 	if len(rows) == 0 || len(r.spec.Strategies) == 0 || !r.spec.Evaluation.outOfFold() {
 		return nil, nil
@@ -45,21 +47,19 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, rows 
 		}
 		strategies[si] = s
 	}
-	// The stratified folds of the training rows, and each frame row's fold (-1
-	// outside them), for scoring in frame order.
-	fold, folds, _ := f.StratifiedFolds(rows, fusion.Folds)
 	size := make([]int64, folds)
-	for _, fo := range fold {
-		size[fo]++
+	for _, fo := range foldOf {
+		if fo >= 0 {
+			size[fo]++
+		}
 	}
-	foldOf := foldOfRow(f.Rows, rows, fold)
 	right := make([][]int64, len(strategies)) // per strategy, per fold
 	for si := range right {
 		right[si] = make([]int64, folds)
 	}
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(r.cpu)
-	r.refitOutOfFold(ectx, eg, f, rows, fold, folds, oof, strategies, warm, right)
+	r.refitOutOfFold(ectx, eg, f, rows, foldOf, folds, oof, strategies, warm, right)
 	// A fixed rule (fusion.Learns) predicts the same whatever rows it was
 	// fitted on: one prediction over the frame with the out-of-fold inputs is
 	// every fold's.
@@ -105,9 +105,13 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, rows 
 // learns: the training rows alone (rows, in canonical order, dealt to fold)
 // become a frame whose rows in a fold are predicted by a fit on the rows outside
 // it. right[si][fold] counts once eg is done.
-func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusion.Frame, rows, fold []int, folds int, oof [][]float32, strategies []fusion.Strategy, warm []bool, right [][]int64) {
+func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusion.Frame, rows []int, foldOf []int8, folds int, oof [][]float32, strategies []fusion.Strategy, warm []bool, right [][]int64) {
 	if !slices.ContainsFunc(strategies, fusion.Learns) {
 		return
+	}
+	fold := make([]int, len(rows)) // rows[j]'s fold
+	for j, i := range rows {
+		fold[j] = int(foldOf[i])
 	}
 	k := f.Classes
 	g := &fusion.Frame{Rows: len(rows), Classes: k, Label: make([]int32, len(rows)), Train: make([]bool, len(rows))}
@@ -194,12 +198,14 @@ func predictClasses(ctx context.Context, s fusion.Strategy, in *fusion.Inputs, f
 // blockFolds deals the training rows of every block at once to the stratified
 // folds f.StratifiedFolds deals them to — for block b, the rows of train (f's
 // training rows in key-hash order, f.TrainRows(nil)) that have b's modality —
-// as foldOfRow lays them out: fold[b][i] is frame row i's fold, -1 for a row
-// not among them, and k[b] is how many folds b's rows have. Two counting passes
-// in frame order and one dealing pass over train serve every block, instead of
-// a row list, a fold list and a pass of their own per block.
+// in frame order: fold[b][i] is frame row i's fold, -1 for a row
+// not among them, and k[b] is how many folds b's rows have. One more entry,
+// fold[len(f.Blocks)], deals every row of train: the strategies' folds
+// (strategiesOutOfFold). Two counting passes in frame order and one dealing
+// pass over train serve every block, instead of a row list, a fold list and a
+// pass of their own per block.
 func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int) {
-	nb := len(f.Blocks)
+	nb := len(f.Blocks) + 1
 	classes := f.Classes
 	for i, y := range f.Label { // frame order: train's rows, read in order
 		if f.Train[i] {
@@ -210,7 +216,7 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 	for b := range count {
 		count[b] = make([]int, classes)
 	}
-	present := make([][]bool, nb)
+	present := make([][]bool, nb) // nil for the last: every row
 	for b := range f.Blocks {
 		present[b] = f.Blocks[b].Present
 	}
@@ -219,14 +225,14 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 			continue
 		}
 		for b, p := range present {
-			if p[i] {
+			if p == nil || p[i] {
 				count[b][f.Label[i]]++
 			}
 		}
 	}
 	k = make([]int, nb)
 	fold = make([][]int8, nb)
-	for b := range f.Blocks {
+	for b := range nb {
 		k[b] = max(want, 2)
 		for _, n := range count[b] {
 			if n > 0 {
@@ -242,7 +248,7 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 	for _, i := range train {
 		c := f.Label[i]
 		for b, p := range present {
-			if p[i] {
+			if p == nil || p[i] {
 				next := count[b][c]
 				fold[b][i] = int8(next)
 				if next++; next == k[b] {
@@ -253,20 +259,6 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 		}
 	}
 	return fold, k
-}
-
-// foldOfRow is each of n frame rows' fold (fold[j] for rows[j]), -1 for a row
-// outside rows: the folds in frame order, so that scoring reads the
-// probabilities sequentially (rows are in key-hash order).
-func foldOfRow(n int, rows, fold []int) []int8 {
-	out := make([]int8, n)
-	for i := range out {
-		out[i] = -1
-	}
-	for j, i := range rows {
-		out[i] = int8(fold[j])
-	}
-	return out
 }
 
 // sameInputs reports whether the out-of-fold inputs are the in-sample ones,

@@ -54,7 +54,7 @@ func TestStrategiesOutOfFold(t *testing.T) {
 		}
 		fitted = append(fitted, s)
 	}
-	got, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), in.OOF, &fittedState{in: in, strategies: fitted})
+	got, err := strategiesOutOfFold(r, f, in.OOF, &fittedState{in: in, strategies: fitted})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestStrategiesOutOfFold(t *testing.T) {
 	// The fixed rule's shortcut (one prediction, no refits) gives what
 	// refitting it per fold gives: hidden behind a type that does not say it
 	// is fixed, late-mean takes the refit path.
-	refit, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), in.OOF, &fittedState{in: in, strategies: []fusion.Strategy{learnsAnyway{fitted[0]}, fitted[1]}})
+	refit, err := strategiesOutOfFold(r, f, in.OOF, &fittedState{in: in, strategies: []fusion.Strategy{learnsAnyway{fitted[0]}, fitted[1]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,12 +129,12 @@ func TestStrategiesOutOfFold(t *testing.T) {
 		t.Errorf("early out of fold %v (warm-started refits), cold refits %v: more than a row of a fold apart", got.Accuracy["early"], want)
 	}
 	r.cpu = 1
-	if one, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), in.OOF, &fittedState{in: in, strategies: fitted}); err != nil || !reflect.DeepEqual(one, got) {
+	if one, err := strategiesOutOfFold(r, f, in.OOF, &fittedState{in: in, strategies: fitted}); err != nil || !reflect.DeepEqual(one, got) {
 		t.Errorf("on one CPU: %+v (%v), on two: %+v", one, err, got)
 	}
 	off := false
 	spec.Evaluation.OutOfFold = &off
-	if none, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), in.OOF, &fittedState{in: in, strategies: fitted}); none != nil || err != nil {
+	if none, err := strategiesOutOfFold(r, f, in.OOF, &fittedState{in: in, strategies: fitted}); none != nil || err != nil {
 		t.Errorf("out_of_fold: false: %+v, %v", none, err)
 	}
 }
@@ -176,11 +176,11 @@ func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
 		if len(fs.scored) != 2 || (fs.scored[0].fill != nil) != onDemand || !sameInputs(fs.in.Unimodal, fs.in.Unimodal) {
 			t.Fatalf("rows on demand %v: fitPredict kept %d strategies' predictions", onDemand, len(fs.scored))
 		}
-		reused, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), fs.in.Unimodal, fs)
+		reused, err := strategiesOutOfFold(r, f, fs.in.Unimodal, fs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := r.strategiesOutOfFold(context.Background(), f, f.TrainRows(nil), fs.in.Unimodal, &fittedState{in: fs.in, strategies: fs.strategies})
+		again, err := strategiesOutOfFold(r, f, fs.in.Unimodal, &fittedState{in: fs.in, strategies: fs.strategies})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +193,8 @@ func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
 // blockFolds deals every block's training rows to the folds that
 // StratifiedFolds deals each block's row list to, a block at a time: with
 // unlabelled and held-out rows, a block whose rarest class has fewer rows than
-// folds, and one with a class of a single row.
+// folds, and one with a class of a single row — and every training row, the
+// strategies' folds, as the last entry.
 func TestBlockFoldsDealAsStratifiedFolds(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 9))
 	const n = 3000
@@ -219,14 +220,42 @@ func TestBlockFoldsDealAsStratifiedFolds(t *testing.T) {
 	}
 	train := f.TrainRows(nil)
 	fold, k := blockFolds(f, train, fusion.Folds)
-	for b, blk := range f.Blocks {
-		rows := f.TrainRows(blk.Present)
+	if len(fold) != len(f.Blocks)+1 || len(k) != len(fold) {
+		t.Fatalf("%d fold lists and %d fold counts for %d blocks, want one more (every training row)", len(fold), len(k), len(f.Blocks))
+	}
+	for b := range fold {
+		rows, name := train, "every training row"
+		if b < len(f.Blocks) {
+			rows, name = f.TrainRows(f.Blocks[b].Present), f.Blocks[b].Name
+		}
 		want, wantK, _ := f.StratifiedFolds(rows, fusion.Folds)
 		if k[b] != wantK || !slices.Equal(fold[b], foldOfRow(n, rows, want)) {
-			t.Errorf("block %s: %d folds %v, want %d folds as StratifiedFolds deals them", blk.Name, k[b], fold[b][:20], wantK)
+			t.Errorf("%s: %d folds %v, want %d folds as StratifiedFolds deals them", name, k[b], fold[b][:20], wantK)
 		}
 	}
 	if k[0] != fusion.Folds || k[1] != 3 || k[2] != 2 {
 		t.Errorf("folds %v, want [%d 3 2]: the test lost its rare classes", k, fusion.Folds)
 	}
+}
+
+// strategiesOutOfFold runs r.strategiesOutOfFold on f's training rows with the
+// folds the run deals them (blockFolds' last entry, as StratifiedFolds deals).
+func strategiesOutOfFold(r *runner, f *fusion.Frame, oof [][]float32, fs *fittedState) (*eval.StrategyOOF, error) {
+	rows := f.TrainRows(nil)
+	fold, folds, _ := f.StratifiedFolds(rows, fusion.Folds)
+	return r.strategiesOutOfFold(context.Background(), f, rows, foldOfRow(f.Rows, rows, fold), folds, oof, fs)
+}
+
+// foldOfRow is each of n frame rows' fold (fold[j] for rows[j]), -1 for a row
+// outside rows: the folds in frame order, so that scoring reads the
+// probabilities sequentially (rows are in key-hash order).
+func foldOfRow(n int, rows, fold []int) []int8 {
+	out := make([]int8, n)
+	for i := range out {
+		out[i] = -1
+	}
+	for j, i := range rows {
+		out[i] = int8(fold[j])
+	}
+	return out
 }

@@ -589,7 +589,8 @@ func (r *runner) chooseOn(ctx context.Context, f *fusion.Frame, fs *fittedState,
 	// The same out-of-fold inputs measure every strategy out of fold, for the
 	// report's overfitting table.
 	var err error
-	if r.strategyOOF, err = r.strategiesOutOfFold(ctx, f, cv.train, cv.oof, fs); err != nil {
+	all := len(f.Blocks) // blockFolds' last entry: every training row
+	if r.strategyOOF, err = r.strategiesOutOfFold(ctx, f, cv.train, cv.fold[all], cv.folds[all], cv.oof, fs); err != nil {
 		return "", err
 	}
 	return choice.Candidates[best].Name, nil
