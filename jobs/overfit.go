@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -216,22 +217,35 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 	for b := range count {
 		count[b] = make([]int, classes)
 	}
-	present := make([][]bool, nb) // nil for the last: every row
-	for b := range f.Blocks {
-		present[b] = f.Blocks[b].Present
-	}
+	// cell[i*stride:] is row i's class (4 bytes, a training row's) and its
+	// fold in each entry: 0 once the counting pass finds the row among b's
+	// (-1 otherwise), its fold after the dealing pass. Train comes in key-hash
+	// order, so the dealing visits rows at random: one cache line a row here,
+	// where a label array, and a presence and a fold array per block, cost up
+	// to 2·nb lines (BenchmarkBlockFolds, 2M rows, three blocks: 0.66-0.74 ->
+	// 0.50-0.54 s a deal, three runs each; the line's latency is what is left).
+	stride := 4 + nb
+	const absent = 0xff // int8(-1): not among the entry's rows
+	cell := make([]byte, f.Rows*stride)
 	for i := 0; i < f.Rows; i++ {
-		if !f.Train[i] || f.Label[i] < 0 {
+		row := cell[i*stride+4 : (i+1)*stride]
+		y := f.Label[i]
+		if !f.Train[i] || y < 0 {
+			for b := range row {
+				row[b] = absent
+			}
 			continue
 		}
-		for b, p := range present {
-			if p == nil || p[i] {
-				count[b][f.Label[i]]++
+		binary.LittleEndian.PutUint32(cell[i*stride:], uint32(y))
+		for b := range row {
+			if b == nb-1 || f.Blocks[b].Present[i] {
+				count[b][y]++
+			} else {
+				row[b] = absent
 			}
 		}
 	}
 	k = make([]int, nb)
-	fold = make([][]int8, nb)
 	for b := range nb {
 		k[b] = max(want, 2)
 		for _, n := range count[b] {
@@ -239,23 +253,29 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 				k[b] = min(k[b], max(n, 2))
 			}
 		}
-		fold[b] = make([]int8, f.Rows)
-		for i := range fold[b] {
-			fold[b][i] = -1
-		}
 		clear(count[b]) // now the fold each class's next row goes to
 	}
 	for _, i := range train {
-		c := f.Label[i]
-		for b, p := range present {
-			if p == nil || p[i] {
+		c := binary.LittleEndian.Uint32(cell[i*stride:])
+		row := cell[i*stride+4 : (i+1)*stride]
+		for b, in := range row {
+			if in != absent {
 				next := count[b][c]
-				fold[b][i] = int8(next)
+				row[b] = byte(next)
 				if next++; next == k[b] {
 					next = 0
 				}
 				count[b][c] = next
 			}
+		}
+	}
+	fold = make([][]int8, nb)
+	for b := range fold {
+		fold[b] = make([]int8, f.Rows)
+	}
+	for i := 0; i < f.Rows; i++ {
+		for b, v := range cell[i*stride+4 : (i+1)*stride] {
+			fold[b][i] = int8(v) // absent: -1
 		}
 	}
 	return fold, k
