@@ -141,6 +141,14 @@ type Options struct {
 	// may use Into while Evaluate runs; Evaluate drops it from the part's
 	// Options when done.
 	Into *Evaluation
+	// RankInPass counts the pairs of histogram rankings (splits past the
+	// exact limit) in the evaluation pass, as it reads each row, with a tally
+	// per classifier and worker (RankTallyBytes each: 6.3 MiB at ten
+	// classes); without it a pass per classifier after the evaluation pass
+	// reads the rows again, with one tally per worker. The same counts either
+	// way; the first saves a read of every row (and a recomputation of every
+	// fused one), the second memory where it is tight.
+	RankInPass bool
 }
 
 // partitions is how rows are split for parallel evaluation: each partition
@@ -293,7 +301,15 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	// counts its pairs as it reads the rows (rankTally), instead of a pass of
 	// their own reading every row again. A small split's exact rankings are
 	// filled after (rank).
-	tallied := e.talliedRankings(n)
+	var tallied [][][]*Ranking // per score and split: nil, ranked after (rank)
+	if opts.RankInPass {
+		tallied = e.talliedRankings(n)
+	} else {
+		tallied = make([][][]*Ranking, len(scores))
+		for si := range tallied {
+			tallied[si] = make([][]*Ranking, ns)
+		}
+	}
 	var wg sync.WaitGroup
 	workers := max(opts.Workers, 1)
 	next := make(chan int, partitions)
@@ -442,7 +458,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			}
 		}
 	}
-	e.rank(e.Metrics, workers)
+	e.rank(e.Metrics, tallied, workers)
 	e.Options.Into = nil
 	return e
 }
@@ -597,28 +613,30 @@ func (e *Evaluation) rankedInto(si, sp int) bool {
 	return o != nil && e.rankInto()[sp] && o.Metrics[si][sp] != nil
 }
 
-// rank fills the exact rankings (ROC AUC, average precision) of every
-// classifier and split that the evaluation pass did not tally — the splits of
-// at most the exact limit's rows — in one pass per pair. Rankings do not depend
-// on the order of their rows, so unlike the other accumulators they need no
-// partitions: one per class holds the whole split.
-func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
+// rank fills the rankings (ROC AUC, average precision) of every classifier
+// and split that the evaluation pass did not tally (tallied[si][sp] nil): in
+// one pass per pair, through a tally for histograms (rankTally) and row by row
+// for exact rankings. Rankings do not depend on the order of their rows, so
+// unlike the other accumulators they need no partitions: one per class holds
+// the whole split.
+func (e *Evaluation) rank(metrics [][]*Classification, tallied [][][]*Ranking, workers int) {
 	type task struct{ si, sp int }
 	var tasks []task
 	for si := range metrics {
 		for sp, acc := range metrics[si] {
-			if acc != nil && acc.Rankings == nil && !e.rankedInto(si, sp) {
+			if acc != nil && tallied[si][sp] == nil {
 				tasks = append(tasks, task{si, sp})
 			}
 		}
 	}
 	k := e.Rows.Classes
-	rowsOf := make([]int, len(e.Rows.Splits)) // labelled rows per split: room for their pairs
+	rowsOf := make([]int, len(e.Rows.Splits)) // labelled rows per split: the rankings' sizes
 	for i, y := range e.Rows.Label {
 		if y >= 0 {
 			rowsOf[e.Rows.Split[i]]++
 		}
 	}
+	into := e.rankInto()
 	ch := make(chan task, len(tasks))
 	for _, t := range tasks {
 		ch <- t
@@ -630,15 +648,31 @@ func (e *Evaluation) rank(metrics [][]*Classification, workers int) {
 		go func() {
 			defer wg.Done()
 			for t := range ch {
-				rankings := newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])
-				metrics[t.si][t.sp].Rankings = rankings
-				withRanks := &Classification{Rankings: rankings}
+				var rankings []*Ranking
+				if into[t.sp] && e.Options.Into.Metrics[t.si][t.sp] != nil {
+					rankings = e.Options.Into.Metrics[t.si][t.sp].Rankings
+				} else {
+					rankings = newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])
+					metrics[t.si][t.sp].Rankings = rankings
+				}
 				rd := newRowReader(&e.Scores[t.si], k, len(e.Rows.Label))
+				if slices.ContainsFunc(rankings, (*Ranking).Exact) { // a small split: every pair kept
+					withRanks := &Classification{Rankings: rankings}
+					for i, y := range e.Rows.Label {
+						if y >= 0 && e.Rows.Split[i] == t.sp {
+							withRanks.addRanks(rd.row(i), int(y))
+						}
+					}
+					continue
+				}
+				tally := newRankTally(rankings, k, tallyRows)
 				for i, y := range e.Rows.Label {
 					if y >= 0 && e.Rows.Split[i] == t.sp {
-						withRanks.addRanks(rd.row(i), int(y))
+						tally.add(rd.row(i), y)
 					}
 				}
+				tally.flush()
+				tally.put()
 			}
 		}()
 	}

@@ -736,13 +736,14 @@ func TestPartsRankedIntoTheTotalEqualWhole(t *testing.T) {
 	for _, c := range []struct {
 		limit     int
 		intoParts int // parts whose training rows go into the total's histograms
-	}{{2000, 2}, {4000, 1}, {0, 0}} {
+		inPass    bool
+	}{{2000, 2, false}, {4000, 1, false}, {0, 0, false}, {2000, 2, true}, {4000, 1, true}} {
 		opts := Options{Replicates: 50, Workers: 2, ExactLimit: c.limit}
 		whole := Evaluate(rows, scores, opts)
-		opts.BestBaseline, opts.ChosenOn = whole.Scores[whole.BestBaseline].Name, whole.ChosenOn
+		opts.BestBaseline, opts.ChosenOn, opts.RankInPass = whole.Scores[whole.BestBaseline].Name, whole.ChosenOn, c.inPass
 		total, parts := evaluateIntoTotal(t, rows, scores, opts, 3)
 		if reportJSON(t, whole) != reportJSON(t, total) {
-			t.Errorf("exact limit %d: the report of parts ranked into the total differs from the whole's", c.limit)
+			t.Errorf("exact limit %d, in pass %v: the report of parts ranked into the total differs from the whole's", c.limit, c.inPass)
 		}
 		into := 0
 		for _, p := range parts {

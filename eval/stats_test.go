@@ -78,17 +78,20 @@ func evalFixture(n int) (Rows, []Scores) {
 }
 
 // The report does not depend on the number of workers, with exact rankings and
-// with histograms that every worker's tallies count into.
+// with histograms, ranked in a pass of their own or tallied by every worker in
+// the evaluation pass (RankInPass).
 func TestEvaluateDoesNotDependOnWorkers(t *testing.T) {
 	rows, scores := evalFixture(20000)
 	for _, limit := range []int{0, 1000} {
 		var reports []string
-		for _, w := range []int{1, 3, 8} {
-			reports = append(reports, reportJSON(t, Evaluate(rows, scores, Options{Replicates: 200, Workers: w, ExactLimit: limit})))
+		for _, inPass := range []bool{false, true} {
+			for _, w := range []int{1, 3, 8} {
+				reports = append(reports, reportJSON(t, Evaluate(rows, scores, Options{Replicates: 200, Workers: w, ExactLimit: limit, RankInPass: inPass})))
+			}
 		}
 		for i := 1; i < len(reports); i++ {
 			if reports[0] != reports[i] {
-				t.Fatalf("exact limit %d: results differ with the number of workers", limit)
+				t.Fatalf("exact limit %d: results differ with the number of workers or where the rankings are counted (report %d)", limit, i)
 			}
 		}
 	}

@@ -1244,8 +1244,12 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 		}
 		scores = append(scores, abl...)
 	}
+	// A run held whole tallies its rankings in the evaluation pass (its memory
+	// estimate counts the tallies); a bucket group, under a budget, ranks
+	// after it with one tally per worker.
 	return eval.Evaluate(rows, scores, eval.Options{Replicates: r.spec.Evaluation.replicates(), ExactLimit: r.spec.Evaluation.ExactRankLimit,
-		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn, DeferBaseline: cv != nil || r.ownedOnly, Into: into}), nil
+		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn, DeferBaseline: cv != nil || r.ownedOnly, Into: into,
+		RankInPass: r.groups == 0}), nil
 }
 
 // forget drops an evaluation's references to rows and scores once it holds
