@@ -297,10 +297,9 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			total.merge(pt)
 		}
 	}
-	// The rankings of a split past the exact limit are histograms: the pass
-	// counts its pairs as it reads the rows (rankTally), instead of a pass of
-	// their own reading every row again. A small split's exact rankings are
-	// filled after (rank).
+	// The rankings of a split past the exact limit are histograms: with
+	// RankInPass the pass counts their pairs as it reads the rows (rankTally);
+	// the rest, and every small split's exact rankings, are filled after (rank).
 	var tallied [][][]*Ranking // per score and split: nil, ranked after (rank)
 	if opts.RankInPass {
 		tallied = e.talliedRankings(n)
