@@ -74,7 +74,7 @@ func BenchmarkAddRanksTallied(b *testing.B) {
 	c := &Classification{Rankings: newRankings(k, 1, n)}
 	b.ResetTimer()
 	for range b.N {
-		tally := newRankTally(c.Rankings, k, tallyRows)
+		tally := newRankTally(c.Rankings, tallyRows)
 		for i, y := range labels {
 			tally.add(probs[i*k:(i+1)*k], int32(y))
 		}
@@ -101,7 +101,7 @@ func BenchmarkAddRanksTallied4(b *testing.B) {
 			for range b.N {
 				var ts [4]*rankTally
 				for s := range ts {
-					ts[s] = newRankTally(rankings[s], k, chunk)
+					ts[s] = newRankTally(rankings[s], chunk)
 				}
 				for i, y := range labels {
 					for _, t := range ts {

@@ -330,7 +330,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 				tallies[si] = make([]*rankTally, ns)
 				for sp, rk := range tallied[si] {
 					if rk != nil {
-						tallies[si][sp] = newRankTally(rk, k, tallyRows)
+						tallies[si][sp] = newRankTally(rk, tallyRows)
 					}
 				}
 			}
@@ -664,7 +664,7 @@ func (e *Evaluation) rank(metrics [][]*Classification, tallied [][][]*Ranking, w
 					}
 					continue
 				}
-				tally := newRankTally(rankings, k, tallyRows)
+				tally := newRankTally(rankings, tallyRows)
 				for i, y := range e.Rows.Label {
 					if y >= 0 && e.Rows.Split[i] == t.sp {
 						tally.add(rd.row(i), y)

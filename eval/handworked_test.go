@@ -282,7 +282,7 @@ func TestRankTallyEqualsRowByRow(t *testing.T) {
 			for j, y := range labels {
 				(&Classification{Rankings: byRow}).addRanks(probs[j*k:(j+1)*k], int(y))
 			}
-			tally := newRankTally(byTally, k, chunk)
+			tally := newRankTally(byTally, chunk)
 			if nearWrap {
 				tally.since = math.MaxUint32 - 10 // the second chunk must move the first's counts
 			}

@@ -37,8 +37,7 @@ const tallyRows = 1 << 16
 // land in the same bins, so the rankings are the same to the bit.
 type rankTally struct {
 	rankings []*Ranking
-	classes  []int // the class each ranking ranks (1 for a binary task's one)
-	k        int
+	classes  []int    // the class each ranking ranks (1 for a binary task's one)
 	chunk    int      // rows gathered before counting (tallyRows; less in tests)
 	bins     []uint16 // the gathered rows' bins, row by row: bins[j*len(rankings)+r]
 	labels   []int32
@@ -50,15 +49,16 @@ type rankTally struct {
 // a run evaluated in bucket groups evaluates hundreds of times.
 var tallies sync.Pool
 
-// newRankTally returns a tally that adds rows of k probabilities to rankings,
-// which must all be histograms, chunk rows at a time. Call flush before
-// reading the rankings, then put to give the tally back.
-func newRankTally(rankings []*Ranking, k, chunk int) *rankTally {
+// newRankTally returns a tally that adds rows to rankings (a task's
+// one-vs-rest rankings, as newRankings makes them), which must all be
+// histograms, chunk rows at a time. Call flush before reading the rankings,
+// then put to give the tally back.
+func newRankTally(rankings []*Ranking, chunk int) *rankTally {
 	t, _ := tallies.Get().(*rankTally)
 	if t == nil {
 		t = &rankTally{}
 	}
-	t.rankings, t.k, t.chunk = rankings, k, chunk
+	t.rankings, t.chunk = rankings, chunk
 	t.classes = t.classes[:0]
 	for ci := range rankings {
 		if len(rankings) == 1 {
@@ -81,7 +81,7 @@ func newRankTally(rankings []*Ranking, k, chunk int) *rankTally {
 	return t
 }
 
-// add gathers one row: its k probabilities and its class.
+// add gathers one row: its class probabilities and its class.
 func (t *rankTally) add(probs []float64, label int32) {
 	j := len(t.labels)
 	nr := len(t.classes)
@@ -147,6 +147,9 @@ func (t *rankTally) put() {
 // classifier of k classes on a split past the exact limit: the counts and the
 // gathered bins of every ranking, and the rows' labels.
 func RankTallyBytes(k int) int64 {
-	n := int64(len(newRankings(k, 1, 0)))
+	n := int64(k) // one-vs-rest rankings: one a class, one for a binary task
+	if k == 2 {
+		n = 1
+	}
 	return n*(2*4*rankBins+2*tallyRows) + 4*tallyRows
 }
