@@ -297,18 +297,10 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			total.merge(pt)
 		}
 	}
-	// The rankings of a split past the exact limit are histograms: with
-	// RankInPass the pass counts their pairs as it reads the rows (rankTally);
+	// Where each classifier's rows of each split are ranked: with RankInPass
+	// the pass tallies the pairs of histogram rankings as it reads the rows;
 	// the rest, and every small split's exact rankings, are filled after (rank).
-	var tallied [][][]*Ranking // per score and split: nil, ranked after (rank)
-	if opts.RankInPass {
-		tallied = e.talliedRankings(n)
-	} else {
-		tallied = make([][][]*Ranking, len(scores))
-		for si := range tallied {
-			tallied[si] = make([][]*Ranking, ns)
-		}
-	}
+	targets := e.rankTargets(n)
 	var wg sync.WaitGroup
 	workers := max(opts.Workers, 1)
 	next := make(chan int, partitions)
@@ -328,9 +320,9 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			tallies := make([][]*rankTally, len(scores)) // per score and split, where tallied
 			for si := range tallies {
 				tallies[si] = make([]*rankTally, ns)
-				for sp, rk := range tallied[si] {
-					if rk != nil {
-						tallies[si][sp] = newRankTally(rk, tallyRows)
+				for sp, tg := range targets[si] {
+					if tg.inPass {
+						tallies[si][sp] = newRankTally(tg.rankings, tallyRows)
 					}
 				}
 			}
@@ -450,14 +442,14 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	e.Metrics, e.Intervals, e.Present, e.Paired, e.Candidates = total.metrics, total.intervals, total.present, total.paired, total.candidates
 	e.Folds = total.folds
 	e.Patterns = total.patterns
-	for si := range tallied {
-		for sp, rk := range tallied[si] {
-			if rk != nil && !e.rankedInto(si, sp) {
-				e.Metrics[si][sp].Rankings = rk
+	for si := range targets {
+		for sp, tg := range targets[si] {
+			if tg.own {
+				e.Metrics[si][sp].Rankings = tg.rankings
 			}
 		}
 	}
-	e.rank(e.Metrics, tallied, workers)
+	e.rank(targets, workers)
 	e.Options.Into = nil
 	return e
 }
@@ -573,11 +565,17 @@ func (t *part) merge(pt *part) {
 	}
 }
 
-// talliedRankings returns, per score and split, the rankings the evaluation
-// pass counts pairs into: Options.Into's, for a split ranked into the total
-// (rankInto), or new histograms for a split of more labelled rows than the
-// exact limit; nil where the split's rankings stay exact (rank fills them).
-func (e *Evaluation) talliedRankings(n int) [][][]*Ranking {
+// rankTarget is where one classifier's rows of one split are ranked.
+type rankTarget struct {
+	rankings []*Ranking // nil: the classifier has no metrics on the split
+	own      bool       // the part's own rankings, not Options.Into's
+	inPass   bool       // histograms the evaluation pass tallies (RankInPass)
+}
+
+// rankTargets decides, per score and split, the rankings its rows go to:
+// Options.Into's, for a split ranked into the total (rankInto), else new ones
+// sized for the split's labelled rows (histograms past the exact limit).
+func (e *Evaluation) rankTargets(n int) [][]rankTarget {
 	k, splits := e.Rows.Classes, len(e.Rows.Splits)
 	rowsOf := make([]int, splits) // labelled rows per split: the rankings' sizes
 	for i, y := range e.Rows.Label[:n] {
@@ -586,56 +584,42 @@ func (e *Evaluation) talliedRankings(n int) [][][]*Ranking {
 		}
 	}
 	into := e.rankInto()
-	out := make([][][]*Ranking, len(e.Scores))
+	out := make([][]rankTarget, len(e.Scores))
 	for si, s := range e.Scores {
-		out[si] = make([][]*Ranking, splits)
+		out[si] = make([]rankTarget, splits)
 		for sp := range splits {
 			if s.Of != "" && !e.Rows.evalSplit(sp) {
 				continue // an ablation is evaluated on the evaluation splits only
 			}
+			tg := &out[si][sp]
 			if into[sp] && e.Options.Into.Metrics[si][sp] != nil {
-				out[si][sp] = e.Options.Into.Metrics[si][sp].Rankings
-				continue
+				tg.rankings = e.Options.Into.Metrics[si][sp].Rankings
+			} else {
+				tg.rankings, tg.own = newRankings(k, e.Options.ExactLimit, rowsOf[sp]), true
 			}
-			if rk := newRankings(k, e.Options.ExactLimit, rowsOf[sp]); !slices.ContainsFunc(rk, (*Ranking).Exact) {
-				out[si][sp] = rk
-			}
+			tg.inPass = e.Options.RankInPass && !slices.ContainsFunc(tg.rankings, (*Ranking).Exact)
 		}
 	}
 	return out
 }
 
-// rankedInto reports whether score si's rows of split sp were ranked into
-// Options.Into's rankings (the part keeps none of its own there).
-func (e *Evaluation) rankedInto(si, sp int) bool {
-	o := e.Options.Into
-	return o != nil && e.rankInto()[sp] && o.Metrics[si][sp] != nil
-}
-
 // rank fills the rankings (ROC AUC, average precision) of every classifier
-// and split that the evaluation pass did not tally (tallied[si][sp] nil): in
-// one pass per pair, through a tally for histograms (rankTally) and row by row
-// for exact rankings. Rankings do not depend on the order of their rows, so
-// unlike the other accumulators they need no partitions: one per class holds
-// the whole split.
-func (e *Evaluation) rank(metrics [][]*Classification, tallied [][][]*Ranking, workers int) {
+// and split that the evaluation pass did not tally: in one pass per pair,
+// through a tally for histograms (rankTally) and row by row for exact
+// rankings. Rankings do not depend on the order of their rows, so unlike the
+// other accumulators they need no partitions: one per class holds the whole
+// split.
+func (e *Evaluation) rank(targets [][]rankTarget, workers int) {
 	type task struct{ si, sp int }
 	var tasks []task
-	for si := range metrics {
-		for sp, acc := range metrics[si] {
-			if acc != nil && tallied[si][sp] == nil {
+	for si := range targets {
+		for sp, tg := range targets[si] {
+			if tg.rankings != nil && !tg.inPass {
 				tasks = append(tasks, task{si, sp})
 			}
 		}
 	}
 	k := e.Rows.Classes
-	rowsOf := make([]int, len(e.Rows.Splits)) // labelled rows per split: the rankings' sizes
-	for i, y := range e.Rows.Label {
-		if y >= 0 {
-			rowsOf[e.Rows.Split[i]]++
-		}
-	}
-	into := e.rankInto()
 	ch := make(chan task, len(tasks))
 	for _, t := range tasks {
 		ch <- t
@@ -647,13 +631,7 @@ func (e *Evaluation) rank(metrics [][]*Classification, tallied [][][]*Ranking, w
 		go func() {
 			defer wg.Done()
 			for t := range ch {
-				var rankings []*Ranking
-				if into[t.sp] && e.Options.Into.Metrics[t.si][t.sp] != nil {
-					rankings = e.Options.Into.Metrics[t.si][t.sp].Rankings
-				} else {
-					rankings = newRankings(k, e.Options.ExactLimit, rowsOf[t.sp])
-					metrics[t.si][t.sp].Rankings = rankings
-				}
+				rankings := targets[t.si][t.sp].rankings
 				rd := newRowReader(&e.Scores[t.si], k, len(e.Rows.Label))
 				if slices.ContainsFunc(rankings, (*Ranking).Exact) { // a small split: every pair kept
 					withRanks := &Classification{Rankings: rankings}
