@@ -68,10 +68,17 @@ func NewBootstrap(r, k int) *Bootstrap {
 
 // Add records one row with its replicate weights (PoissonWeights).
 func (b *Bootstrap) Add(weights []uint8, probs []float64, label int) {
-	pred := Argmax(probs)
-	nll, nllOK := quantize(-math.Log(clippedTrueProb(probs, label)))
-	var one Brier
-	one.Add(probs, label)
+	b.addTerms(weights, termsOf(probs, label), label)
+}
+
+// addTerms is Add for a row whose terms (termsOf) the caller has: the
+// evaluation pass computed them for the row's other accumulators.
+func (b *Bootstrap) addTerms(weights []uint8, t rowTerms, label int) {
+	pred := t.pred
+	nll, nllOK := quantize(t.logLoss)
+	var one Brier // the row's Brier score as Brier.Result gives it, then quantized
+	one.sum.add(t.brier)
+	one.Rows++
 	brier, brierOK := quantize(one.Result())
 	k3 := 3 * b.K
 	support, predicted, tp := label, b.K+pred, 2*b.K+label

@@ -409,7 +409,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 								}
 							}
 							if b := pt.intervals[si][sp]; b != nil {
-								b.Add(weights, probs, y)
+								b.addTerms(weights, terms[si], y)
 							}
 							if c := pt.present[si][sp]; c != nil && rows.Present[baselineModality[si]][i] {
 								c.Add(y, pred)
