@@ -29,8 +29,9 @@ import (
 // files are what analysts' engines read everywhere: Parquet format 2 with data
 // pages v2, PLAIN values (RLE_DICTIONARY for a column with Codes), RLE levels,
 // zstd, a page index (column and offset indexes), page and chunk statistics —
-// the layout parquet-go wrote before, columns in name order. parquet-go still provides the format's structures,
-// its Thrift encoder, the level encoder and zstd.
+// the layout parquet-go wrote before, columns in name order. parquet-go still
+// provides the format's structures, its Thrift encoder, the level encoder and
+// zstd.
 
 // pageBytes is about how many value bytes a data page holds before compression.
 const pageBytes = 512 << 10
