@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -196,6 +197,13 @@ func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
 // folds, and one with a class of a single row — and every training row, the
 // strategies' folds, as the last entry.
 func TestBlockFoldsDealAsStratifiedFolds(t *testing.T) {
+	// Three blocks fit a row's class and folds in one 8-byte cell; seven take two.
+	for _, extra := range []int{0, 4} {
+		t.Run(fmt.Sprintf("%d blocks", 3+extra), func(t *testing.T) { testBlockFolds(t, extra) })
+	}
+}
+
+func testBlockFolds(t *testing.T, extra int) {
 	rng := rand.New(rand.NewPCG(7, 9))
 	const n = 3000
 	f := &fusion.Frame{Rows: n, Classes: 4, Label: make([]int32, n), Train: make([]bool, n), KeyHash: make([]uint64, n)}
@@ -204,12 +212,16 @@ func TestBlockFoldsDealAsStratifiedFolds(t *testing.T) {
 		f.Train[i] = rng.IntN(4) > 0
 		f.KeyHash[i] = rng.Uint64()
 	}
-	for b, name := range []string{"common", "rare", "single"} {
+	names := []string{"common", "rare", "single"}
+	for e := range extra {
+		names = append(names, fmt.Sprintf("extra-%d", e))
+	}
+	for b, name := range names {
 		blk := fusion.Block{Name: name, Present: make([]bool, n)}
 		seen := 0 // training rows of class 3 present so far
 		for i := range n {
-			blk.Present[i] = rng.IntN(10) > 0
-			if f.Label[i] == 3 && f.Train[i] && blk.Present[i] {
+			blk.Present[i] = rng.IntN(10) > b%3
+			if f.Label[i] == 3 && f.Train[i] && blk.Present[i] && b < 3 {
 				limit := []int{n, 3, 1}[b]
 				if blk.Present[i] = seen < limit; blk.Present[i] {
 					seen++
