@@ -117,3 +117,40 @@ func BenchmarkAddRanksTallied4(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEvaluate is the 2M bench's evaluation pass on 2^20 rows: three
+// float32 baselines with their cross-validation folds and one classifier
+// computed when read (Fill, here a copy), ten classes, one split, histograms
+// tallied in the pass by two workers, the best baseline chosen later.
+//
+//	go test ./eval -run '^$' -bench 'Evaluate$' -count 5
+func BenchmarkEvaluate(b *testing.B) {
+	const k, n = 10, 1 << 20
+	probs, labels := benchRows(k, n)
+	rows := Rows{Classes: k, Label: make([]int32, n), Split: make([]int, n), Splits: []string{"all"},
+		KeyHash: make([]uint64, n), Modalities: []string{"a", "b", "c"}, Present: make([][]bool, 3)}
+	for i, y := range labels {
+		rows.Label[i], rows.KeyHash[i] = int32(y), mix64(uint64(i))
+	}
+	var scores []Scores
+	for m, name := range rows.Modalities {
+		rows.Present[m] = make([]bool, n)
+		p32, folds := make([]float32, n*k), make([]int8, n)
+		for i := range n {
+			rows.Present[m][i] = (i+m)%20 != 0
+			folds[i] = int8((i + m) % 5)
+			for c := range k {
+				p32[i*k+c] = float32(probs[((i+m*7919)%n)*k+c])
+			}
+		}
+		scores = append(scores, Scores{Name: "unimodal." + name, Baseline: true, Modalities: []string{name},
+			Probs32: p32, Folds: folds, NFolds: 5})
+	}
+	fill := func(lo, hi int, dst []float64) { copy(dst, probs[lo*k:hi*k]) }
+	scores = append([]Scores{{Name: "late", Modalities: rows.Modalities, Fill: fill}}, scores...)
+	b.ResetTimer()
+	for range b.N {
+		Evaluate(rows, scores, Options{Workers: 2, RankInPass: true, Replicates: -1, DeferBaseline: true})
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*len(scores)), "ns/pair")
+}
