@@ -197,7 +197,7 @@ func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
 // folds, and one with a class of a single row — and every training row, the
 // strategies' folds, as the last entry.
 func TestBlockFoldsDealAsStratifiedFolds(t *testing.T) {
-	// Three blocks fit a row's class and folds in one 8-byte cell; seven take two.
+	// A row's class and folds take a cell of 4 + blocks + 1 bytes: 8 and 12 here.
 	for _, extra := range []int{0, 4} {
 		t.Run(fmt.Sprintf("%d blocks", 3+extra), func(t *testing.T) { testBlockFolds(t, extra) })
 	}
