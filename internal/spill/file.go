@@ -69,6 +69,10 @@ type Writer struct {
 	n      countingWriter
 	ipc    *ipc.FileWriter
 	schema *arrow.Schema
+	// shape is each column's Kind and Width, as the first batch set them: a
+	// run writes a file's batches by the hundred thousand, so the schema is
+	// built once and later batches are checked against shape.
+	shape []Column
 }
 
 type countingWriter struct {
@@ -118,35 +122,64 @@ func arrowType(c Column) (arrow.DataType, error) {
 
 // Write appends a batch.
 func (w *Writer) Write(b *Batch) error {
-	fields := make([]arrow.Field, len(b.Cols))
-	for j, c := range b.Cols {
-		t, err := arrowType(c)
+	if w.ipc == nil {
+		schema, err := schemaOf(b)
 		if err != nil {
 			return err
 		}
-		fields[j] = arrow.Field{Name: fmt.Sprintf("c%d", j), Type: t}
-	}
-	schema := arrow.NewSchema(fields, nil)
-	if w.ipc == nil {
 		fw, err := ipc.NewFileWriter(&w.n, ipc.WithSchema(schema))
 		if err != nil {
 			return fmt.Errorf("spill: %w", err)
 		}
 		w.schema, w.ipc = schema, fw
-	} else if !w.schema.Equal(schema) {
+		for _, c := range b.Cols {
+			w.shape = append(w.shape, Column{Kind: c.Kind, Width: c.Width})
+		}
+	} else if !w.sameShape(b) {
+		schema, err := schemaOf(b)
+		if err != nil {
+			return err
+		}
 		return fmt.Errorf("spill: a batch of columns %v in a file of %v", schema, w.schema)
 	}
 	cols := make([]arrow.Array, len(b.Cols))
 	for j, c := range b.Cols {
-		cols[j] = toArrow(c, b.Rows, fields[j].Type)
+		cols[j] = toArrow(c, b.Rows, w.schema.Field(j).Type)
 		defer cols[j].Release()
 	}
-	rec := array.NewRecordBatch(schema, cols, int64(b.Rows))
+	rec := array.NewRecordBatch(w.schema, cols, int64(b.Rows))
 	defer rec.Release()
 	if err := w.ipc.Write(rec); err != nil {
 		return fmt.Errorf("spill: %w", err)
 	}
 	return nil
+}
+
+// sameShape reports whether b's columns have the kinds and widths of the file's.
+func (w *Writer) sameShape(b *Batch) bool {
+	if len(b.Cols) != len(w.shape) {
+		return false
+	}
+	for j, c := range b.Cols {
+		want := w.shape[j]
+		if c.Kind != want.Kind || (c.Kind == Float32s || c.Kind == Float64s || c.Kind == Bytes) && c.Width != want.Width {
+			return false
+		}
+	}
+	return true
+}
+
+// schemaOf is the Arrow schema of a batch's columns.
+func schemaOf(b *Batch) (*arrow.Schema, error) {
+	fields := make([]arrow.Field, len(b.Cols))
+	for j, c := range b.Cols {
+		t, err := arrowType(c)
+		if err != nil {
+			return nil, err
+		}
+		fields[j] = arrow.Field{Name: fmt.Sprintf("c%d", j), Type: t}
+	}
+	return arrow.NewSchema(fields, nil), nil
 }
 
 // toArrow wraps a column's slices as an Arrow array without copying them.

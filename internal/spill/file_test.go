@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -110,6 +111,28 @@ func TestBucketFileCorrupt(t *testing.T) {
 	if err := w.Write(&Batch{Rows: 1, Cols: []Column{{Kind: Strings, Str: []string{"x"}}}}); err == nil {
 		t.Error("a batch with other columns was written")
 	}
+	wide := filepath.Join(t.TempDir(), "wide.arrow")
+	w2, _ := Create(wide)
+	defer w2.Close()
+	vec := func(width int) Column { return Column{Kind: Float32s, Width: width, F32: make([]float32, width)} }
+	if err := w2.Write(&Batch{Rows: 1, Cols: []Column{vec(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, cols := range [][]Column{{vec(3)}, {vec(2), vec(2)}, {}} {
+		if err := w2.Write(&Batch{Rows: 1, Cols: cols}); err == nil || !strings.Contains(err.Error(), "a batch of columns") {
+			t.Errorf("a batch of %d columns (the first of width %d) in a file of one of width 2: %v", len(cols), widthOf(cols), err)
+		}
+	}
+	if err := w2.Write(&Batch{Rows: 1, Cols: []Column{vec(2)}}); err != nil {
+		t.Errorf("a batch with the file's columns: %v", err)
+	}
+}
+
+func widthOf(cols []Column) int {
+	if len(cols) == 0 {
+		return 0
+	}
+	return cols[0].Width
 }
 
 // Too little free space is a spec error that says what to do, before any work.
