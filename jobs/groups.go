@@ -62,7 +62,10 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 		stats[i] = &lake.ScanStats{}
 	}
 	start := time.Now()
-	sd, err := r.spillLake(ctx, plan, stats, r.groups)
+	// The sample file serves pass 1, which a run scoring with saved models and
+	// a shard of a bucketed dataset (its sample reaches into buckets it does not
+	// spill) do not make from the spill alone.
+	sd, err := r.spillLake(ctx, plan, stats, r.groups, lm == nil && !plan.Owned)
 	if err != nil {
 		return nil, err
 	}
@@ -82,13 +85,31 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 		return r.scorePartitioned(ctx, plan, att, lm, sd, cs, stats)
 	}
 
-	// Pass 1: the fit sample. Once it holds the limit, only keys that hash below
-	// its largest can still enter it, and only those rows are read back.
+	// Pass 1: the fit sample. From the sample file when it holds the whole
+	// sample: the limit of training rows, the largest of them within the file's
+	// sample keys — every row of a smaller key is in the file. Otherwise from
+	// every group: once the sample holds the limit, only keys that hash below its
+	// largest can still enter it, and only those rows are read back.
 	start = time.Now()
 	limit, source := r.fitCap()
 	tg := &trainGather{limit: limit}
+	complete := false
+	if sd.sampled {
+		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, sd.groups, math.MaxUint64)
+		if err != nil {
+			return nil, err
+		}
+		tg.add(bf.frame, r.sampleKeys(bf))
+		if complete = len(tg.key) >= limit && tg.cut() <= sd.sampleMax; complete {
+			r.progress("gather", 1, 1)
+		} else {
+			r.log.Info("the sample file holds too few training rows for the fit sample: reading every group", "rows", len(tg.key), "limit", limit)
+			tg = &trainGather{limit: limit}
+		}
+		sd.removeGroup(sd.groups)
+	}
 	maxKey := uint64(math.MaxUint64)
-	for g := 0; g < sd.groups; g++ {
+	for g := 0; g < sd.groups && !complete; g++ {
 		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, maxKey)
 		if err != nil {
 			return nil, err
@@ -507,7 +528,7 @@ func (r *runner) gatherForeign(ctx context.Context, plan *Plan, cs *classSet, tg
 		if files == 0 {
 			continue
 		}
-		sd, err := r.spillLake(ctx, sub, stats, 1)
+		sd, err := r.spillLake(ctx, sub, stats, 1, false)
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -49,17 +50,34 @@ align: {duplicates: mean}
 	// Also with a fit sample small enough that pass 1 reads back only the keys
 	// that can still enter it, and without bootstrap replicates (the run held
 	// whole then evaluates before it chooses the baseline).
-	for _, sample := range []string{"", "fit: {max_rows: 50}\n"} {
-		t.Run(fmt.Sprintf("sample=%q", sample), func(t *testing.T) {
-			checkParity(t, l, url, spec+sample, fmt.Sprint(sample != ""), sample != "")
+	// Into 17 groups the spill also writes the sample file (about a 17th of the
+	// keys): with 20 rows to fit, the sample is drawn from it alone; with 50,
+	// or all of them, the file holds too few and pass 1 reads every group.
+	for _, c := range []struct {
+		sample     string
+		fromSample bool
+	}{{"", false}, {"fit: {max_rows: 50}\n", false}, {"fit: {max_rows: 20}\n", true}} {
+		t.Run(fmt.Sprintf("sample=%q", c.sample), func(t *testing.T) {
+			checkParity(t, l, url, spec+c.sample, strings.Trim(strings.Map(digitsOnly, c.sample), " "), c.sample != "", c.fromSample)
 		})
 	}
 	t.Run("bootstrap=0", func(t *testing.T) {
-		checkParity(t, l, url, strings.Replace(spec, "evaluation: {bootstrap: 40}", "evaluation: {bootstrap: 0}", 1), "nobootstrap", false)
+		checkParity(t, l, url, strings.Replace(spec, "evaluation: {bootstrap: 40}", "evaluation: {bootstrap: 0}", 1), "nobootstrap", false, false)
 	})
 }
 
-func checkParity(t *testing.T, l *lake.Lake, url, spec, tag string, sampled bool) {
+func digitsOnly(r rune) rune {
+	if r >= '0' && r <= '9' {
+		return r
+	}
+	return -1
+}
+
+// checkParity runs spec held whole and in 1, 3 and 17 bucket groups, and
+// compares their answers; fromSample says whether the 17 groups' fit sample
+// comes from the spill's sample file alone (pass 1 reads one file a source,
+// not 17).
+func checkParity(t *testing.T, l *lake.Lake, url, spec, tag string, sampled, fromSample bool) {
 	ctx := context.Background()
 	s, err := jobs.ParseSpec([]byte(spec), "parity.yaml")
 	if err != nil {
@@ -84,9 +102,18 @@ func checkParity(t *testing.T, l *lake.Lake, url, spec, tag string, sampled bool
 	}
 	for _, groups := range []int{1, 3, 17} {
 		spillDir := t.TempDir()
-		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%s", groups, tag), Groups: groups, SpillDir: spillDir})
+		var gathered atomic.Int64 // the groups pass 1 read, as its progress counts them
+		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%s", groups, tag), Groups: groups, SpillDir: spillDir,
+			Progress: func(stage string, _, total int64) {
+				if stage == "gather" {
+					gathered.Store(total)
+				}
+			}})
 		if err != nil {
 			t.Fatalf("%d groups: %v", groups, err)
+		}
+		if want := map[bool]int64{true: 1, false: int64(groups)}[fromSample && groups == 17]; gathered.Load() != want {
+			t.Errorf("%d groups: pass 1 read %d groups, want %d", groups, gathered.Load(), want)
 		}
 		if left, _ := os.ReadDir(spillDir); len(left) != 0 {
 			t.Errorf("%d groups: the run left %v in the spill directory", groups, left)

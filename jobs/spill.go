@@ -39,24 +39,56 @@ const originRowBits = 40
 
 // spilled is a lake routed to bucket groups on local disk.
 type spilled struct {
-	dir     *spill.Dir
-	groups  int
-	paths   [][]string // per source, per group
-	intKeys bool
-	width   []int     // per source: values per row (0 for the labels table)
-	rows    [][]int64 // per source, per group: rows spilled
-	bytes   int64
+	dir    *spill.Dir
+	groups int
+	// sampled says that each source has a file more, at group index groups: a
+	// copy of its rows whose sample key is at most sampleMax, from every group —
+	// the rows the fit sample is drawn from first (sampleFile).
+	sampled   bool
+	sampleMax uint64
+	buckets   int        // the dataset's buckets, which sample keys are over (0: none)
+	paths     [][]string // per source, per group (and the sample file)
+	intKeys   bool
+	width     []int     // per source: values per row (0 for the labels table)
+	rows      [][]int64 // per source, per group (and the sample file): rows spilled
+	bytes     int64
 	// scratch pools routeRowGroup's arrays while the lake is spilled (nil after:
 	// a row group of wide rows has arrays of a hundred MB and more, which must
 	// not outlive the spill into the passes that follow).
 	scratch *sync.Pool
 }
 
-// spillLake routes every row of every source to its bucket group's file, of groups.
-func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanStats, groups int) (_ *spilled, err error) {
+// minSampleGroups is the fewest bucket groups for which the spill also writes
+// the sample file: it holds about one group's rows more, which saves the fit
+// sample's pass reading the other groups only when there are many.
+const minSampleGroups = 8
+
+// sampleFile is the largest sample key of the rows the spill copies to the
+// sample file when the lake is spilled into groups bucket groups: about a
+// group's share of the keys. The fit sample takes the rows of smallest sample
+// key, so when the sample file holds enough training rows, the sample is drawn
+// from it alone, read as one more group, instead of from every group's file
+// (runPartitioned). Sample keys are key hashes, or on a dataset of buckets
+// buckets, a bucket's number in the top 16 bits (sampleKey).
+func sampleFile(groups, buckets int) uint64 {
+	if buckets > 0 {
+		return uint64(buckets)<<48/uint64(groups) - 1
+	}
+	return math.MaxUint64 / uint64(groups)
+}
+
+// spillLake routes every row of every source to its bucket group's file, of
+// groups; with sample set (and at least minSampleGroups groups), it also
+// copies the rows of the smallest sample keys to a sample file per source.
+func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanStats, groups int, sample bool) (_ *spilled, err error) {
 	sources := plan.Sources()
 	sd := &spilled{groups: groups, paths: make([][]string, len(sources)), width: make([]int, len(sources)),
 		scratch: &sync.Pool{New: func() any { return new(routeScratch) }}}
+	files := groups
+	if sample && groups >= minSampleGroups {
+		sd.sampled, sd.sampleMax, sd.buckets = true, sampleFile(groups, plan.Buckets), plan.Buckets
+		files++
+	}
 	defer func() { sd.scratch = nil }()
 	var firstKey *bool
 	var need, totalRows int64
@@ -83,7 +115,7 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 		}
 		rows := sp.TotalRows()
 		totalRows += rows
-		need += rows * (8 + 24 + 1 + int64(sd.width[si])*4)
+		need += rows * (8 + 24 + 1 + int64(sd.width[si])*4) * int64(files) / int64(groups)
 	}
 	sd.intKeys = firstKey == nil || !*firstKey
 
@@ -117,12 +149,16 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 	defer closeAll()
 	sd.rows = make([][]int64, len(sources))
 	for si := range sources {
-		sd.rows[si] = make([]int64, sd.groups)
-		writers[si] = make([]*spill.Writer, sd.groups)
-		locks[si] = make([]sync.Mutex, sd.groups)
-		sd.paths[si] = make([]string, sd.groups)
+		sd.rows[si] = make([]int64, files)
+		writers[si] = make([]*spill.Writer, files)
+		locks[si] = make([]sync.Mutex, files)
+		sd.paths[si] = make([]string, files)
 		for g := range writers[si] {
-			sd.paths[si][g] = sd.dir.File(fmt.Sprintf("source-%d-group-%05d.arrow", si, g))
+			name := fmt.Sprintf("source-%d-group-%05d.arrow", si, g)
+			if g == sd.groups {
+				name = fmt.Sprintf("source-%d-sample.arrow", si)
+			}
+			sd.paths[si][g] = sd.dir.File(name)
 			if writers[si][g], err = spill.Create(sd.paths[si][g]); err != nil {
 				return nil, fmt.Errorf("jobs: %w", err)
 			}
@@ -318,6 +354,11 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 		if !emit(g, b) {
 			return nil
 		}
+		if sd.sampled {
+			if sb := keepSample(b, sd.intKeys, sd.sampleMax, sd.buckets); sb.Rows > 0 && !emit(sd.groups, sb) {
+				return nil
+			}
+		}
 	}
 	return nil
 }
@@ -365,14 +406,19 @@ type groupSource struct {
 	f32    []float32
 }
 
-// load reads source si's rows of bucket group g.
+// load reads source si's rows of bucket group g (the sample file, for g ==
+// sd.groups when sd.sampled).
 //
 // Only the rows whose key's sample key (over the dataset's buckets) is at most
 // maxKey are kept (all of them for math.MaxUint64): every row of a key is kept
 // or none, so the rows a group keeps align and load as they would among all the
 // group's rows.
 func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (*groupSource, error) {
-	gs := &groupSource{table: &lake.Table{File: fmt.Sprintf("%s (bucket group %d of the spilled lake)", sp.Name, g)}, width: sd.width[si]}
+	name := fmt.Sprintf("%s (bucket group %d of the spilled lake)", sp.Name, g)
+	if sd.sampled && g == sd.groups {
+		name = fmt.Sprintf("%s (the spilled lake's sample file)", sp.Name)
+	}
+	gs := &groupSource{table: &lake.Table{File: name}, width: sd.width[si]}
 	t := gs.table
 	if sd.intKeys {
 		t.IntKeys = []int64{}
