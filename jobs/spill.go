@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,14 +29,15 @@ import (
 // presence and Bad code — so the invalid policy rejects the same rows for the
 // same reasons on either path.
 //
-// A bucket file's columns: origin (file index << 40 | file row), key; for the
-// label source, label, label validity and split; for a modality, state
-// (stateHit | Bad code) and values.
+// A bucket file's columns: origin, key; for the label source, label, label
+// validity and split; for a modality, state (stateHit | Bad code) and values. A
+// row's origin is its place among its source's rows, files in the plan's order
+// (the rows of the files before it, plus its row in its file): an int32 where
+// the source has fewer than 2^31 rows, 4 bytes a row instead of 8 (of 57 a row
+// of ten probabilities), else an int64.
 
 // stateHit marks a row whose vector is not null: the modality has a value there.
 const stateHit = 0x80
-
-const originRowBits = 40
 
 // spilled is a lake routed to bucket groups on local disk.
 type spilled struct {
@@ -50,6 +52,8 @@ type spilled struct {
 	paths     [][]string // per source, per group (and the sample file)
 	intKeys   bool
 	width     []int     // per source: values per row (0 for the labels table)
+	fileStart [][]int64 // per source, per file: the origin of its first row
+	origin32  []bool    // per source: origins spilled as int32
 	rows      [][]int64 // per source, per group (and the sample file): rows spilled
 	bytes     int64
 	// scratch pools routeRowGroup's arrays while the lake is spilled (nil after:
@@ -115,6 +119,12 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 		}
 		rows := sp.TotalRows()
 		totalRows += rows
+		starts := make([]int64, len(sp.Files))
+		for fi := 1; fi < len(starts); fi++ {
+			starts[fi] = starts[fi-1] + sp.Rows[fi-1]
+		}
+		sd.fileStart = append(sd.fileStart, starts)
+		sd.origin32 = append(sd.origin32, rows <= math.MaxInt32)
 		need += rows * (8 + 24 + 1 + int64(sd.width[si])*4) * int64(files) / int64(groups)
 	}
 	sd.intKeys = firstKey == nil || !*firstKey
@@ -297,10 +307,19 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 		}
 	}
 	// The columns in group order; a group's batch is a slice of each.
-	first := src.FirstRow(rg)
-	origin := grow(&scratch.origin, n)
-	for j, i := range order {
-		origin[j] = int64(fi)<<originRowBits | (first + int64(i))
+	first := sd.fileStart[si][fi] + src.FirstRow(rg)
+	var origin []int64
+	var origin32 []int32
+	if sd.origin32[si] {
+		origin32 = grow(&scratch.origin32, n)
+		for j, i := range order {
+			origin32[j] = int32(first + int64(i))
+		}
+	} else {
+		origin = grow(&scratch.origin, n)
+		for j, i := range order {
+			origin[j] = first + int64(i)
+		}
 	}
 	var intKeys, intLabels []int64
 	var strKeys []string
@@ -328,7 +347,11 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 		}
 		idx := order[lo:hi]
 		b := &spill.Batch{Rows: hi - lo}
-		b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: origin[lo:hi]})
+		if sd.origin32[si] {
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Int32s, I32: origin32[lo:hi]})
+		} else {
+			b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: origin[lo:hi]})
+		}
 		if sd.intKeys {
 			b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: intKeys[lo:hi]})
 		} else {
@@ -375,6 +398,7 @@ type routeScratch struct {
 	hits                 []uint16
 	state, valid         []uint8
 	origin, keys, labels []int64
+	origin32             []int32
 }
 
 // grow sets *s to n zeroed elements, reusing its array when large enough.
@@ -399,11 +423,12 @@ func gather[T any](dst *[]T, src []T, idx []int) []T {
 // groupSource is one source's rows of one bucket group, read back from its
 // bucket file in lake order (file, then row).
 type groupSource struct {
-	table  *lake.Table
-	origin []int64
-	state  []uint8
-	width  int
-	f32    []float32
+	table     *lake.Table
+	origin    []int64 // each row's origin (see the bucket file's columns)
+	fileStart []int64 // the origin of each file's first row
+	state     []uint8
+	width     int
+	f32       []float32
 }
 
 // load reads source si's rows of bucket group g (the sample file, for g ==
@@ -418,7 +443,7 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (
 	if sd.sampled && g == sd.groups {
 		name = fmt.Sprintf("%s (the spilled lake's sample file)", sp.Name)
 	}
-	gs := &groupSource{table: &lake.Table{File: name}, width: sd.width[si]}
+	gs := &groupSource{table: &lake.Table{File: name}, width: sd.width[si], fileStart: sd.fileStart[si]}
 	t := gs.table
 	if sd.intKeys {
 		t.IntKeys = []int64{}
@@ -451,8 +476,15 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (
 			return nil
 		}
 		c := b.Cols
-		spans = append(spans, span{c[0].I64[0], len(gs.origin), len(gs.origin) + b.Rows})
-		gs.origin = append(gs.origin, c[0].I64...)
+		from := len(gs.origin)
+		if c[0].Kind == spill.Int32s {
+			for _, o := range c[0].I32 {
+				gs.origin = append(gs.origin, int64(o))
+			}
+		} else {
+			gs.origin = append(gs.origin, c[0].I64...)
+		}
+		spans = append(spans, span{gs.origin[from], from, len(gs.origin)})
 		if sd.intKeys {
 			t.IntKeys = append(t.IntKeys, c[1].I64...)
 		} else {
@@ -533,6 +565,8 @@ func keepSample(b *spill.Batch, intKeys bool, maxKey uint64, buckets int) *spill
 		switch c.Kind {
 		case spill.Int64s:
 			out.Cols[j].I64 = pick(c.I64, sel, 1)
+		case spill.Int32s:
+			out.Cols[j].I32 = pick(c.I32, sel, 1)
 		case spill.Strings:
 			out.Cols[j].Str = pick(c.Str, sel, 1)
 		case spill.Bytes:
@@ -611,19 +645,26 @@ func (r *runner) fillFromSpill(ld *blockLoad, gs *groupSource) error {
 		if bad := gs.state[row] &^ stateHit; bad != 0 {
 			if ld.sp.Invalid != "reject" {
 				// What the lake's scatter says on the path that reads the files.
-				o := gs.origin[row]
+				fi, at := gs.place(row)
 				why := "a list of the wrong length"
 				if bad == lake.BadNull {
 					why = "a null list element"
 				}
 				col := ld.sp.Vector
 				return sourceErr(ld.sp.Kind, ld.sp.Name, fmt.Errorf("lake: file %s: column %q: %w: row %d has %s (want %d values)",
-					ld.sp.Files[o>>originRowBits].Key, col, lake.ErrBadValue, o&(1<<originRowBits-1), why, ld.width))
+					ld.sp.Files[fi].Key, col, lake.ErrBadValue, at, why, ld.width))
 			}
 			ld.bad[d] = bad
 		}
 	}
 	return nil
+}
+
+// place is row's file (an index into the source's files) and its row there.
+func (gs *groupSource) place(row int) (file int, at int64) {
+	o := gs.origin[row]
+	file = sort.Search(len(gs.fileStart), func(f int) bool { return gs.fileStart[f] > o }) - 1
+	return file, o - gs.fileStart[file]
 }
 
 // keyText is row i's key, for messages.

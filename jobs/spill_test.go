@@ -15,14 +15,23 @@ import (
 
 // A bucket file's batches arrive in the order row groups finished; load puts
 // them back in lake order (file, then row) with every column moved alike, and
-// with a hash bound keeps exactly the rows whose key hashes within it.
+// with a hash bound keeps exactly the rows whose key hashes within it; origins
+// spilled as int32 or int64 read back alike, and name each row's file and row.
 func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
+	for _, origin32 := range []bool{true, false} {
+		t.Run(fmt.Sprint("origin32=", origin32), func(t *testing.T) { testLoadInLakeOrder(t, origin32) })
+	}
+}
+
+func testLoadInLakeOrder(t *testing.T, origin32 bool) {
 	dir, err := spill.NewDir(t.TempDir(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sp := &SourcePlan{Name: "m", Kind: "features", Vector: "v", Request: lake.ColumnRequest{Key: "k", Label: "y", Split: "s"}}
-	sd := &spilled{dir: dir, groups: 1, paths: [][]string{{dir.File("m")}}, intKeys: true, width: []int{2}}
+	// Two files of 30 rows, with an empty one between them.
+	sd := &spilled{dir: dir, groups: 1, paths: [][]string{{dir.File("m")}}, intKeys: true, width: []int{2},
+		fileStart: [][]int64{{0, 30, 30}}, origin32: []bool{origin32}}
 	// Five batches of rows of two files, written out of order.
 	type row struct {
 		origin, key, label int64
@@ -34,7 +43,7 @@ func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
 	var all []row
 	for f := int64(0); f < 2; f++ {
 		for r := int64(0); r < 30; r++ {
-			o := f<<originRowBits | r
+			o := 30*f + r
 			all = append(all, row{origin: o, key: 1000*f + r, label: r % 3, valid: uint8(r%7/6 ^ 1), split: fmt.Sprint("s", r%2),
 				state: stateHit | uint8(r%5/4), v: [2]float32{float32(o) + 0.25, -float32(r)}})
 		}
@@ -49,9 +58,17 @@ func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
 		b := &spill.Batch{Rows: len(rows), Cols: []spill.Column{{Kind: spill.Int64s, I64: []int64{}}, {Kind: spill.Int64s, I64: []int64{}},
 			{Kind: spill.Int64s, I64: []int64{}}, {Kind: spill.Bytes, Width: 1, U8: []uint8{}}, {Kind: spill.Strings, Str: []string{}},
 			{Kind: spill.Bytes, Width: 1, U8: []uint8{}}, {Kind: spill.Float32s, Width: 2, F32: []float32{}}}}
+		if origin32 {
+			b.Cols[0] = spill.Column{Kind: spill.Int32s, I32: []int32{}}
+		}
 		for _, r := range rows {
 			c := b.Cols
-			c[0].I64, c[1].I64, c[2].I64 = append(c[0].I64, r.origin), append(c[1].I64, r.key), append(c[2].I64, r.label)
+			if origin32 {
+				c[0].I32 = append(c[0].I32, int32(r.origin))
+			} else {
+				c[0].I64 = append(c[0].I64, r.origin)
+			}
+			c[1].I64, c[2].I64 = append(c[1].I64, r.key), append(c[2].I64, r.label)
 			c[3].U8, c[4].Str, c[5].U8 = append(c[3].U8, r.valid), append(c[4].Str, r.split), append(c[5].U8, r.state)
 			c[6].F32 = append(c[6].F32, r.v[:]...)
 		}
@@ -85,6 +102,9 @@ func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
 			if gs.origin[i] != r.origin || tab.IntKeys[i] != r.key || tab.IntLabels[i] != r.label || valid != (r.valid == 1) ||
 				tab.Split[i] != r.split || gs.state[i] != r.state || !slices.Equal(gs.f32[2*i:2*i+2], r.v[:]) {
 				t.Fatalf("max hash %x: row %d is origin %d key %d, want %+v", maxHash, i, gs.origin[i], tab.IntKeys[i], r)
+			}
+			if f, at := gs.place(i); f != 2*int(r.origin/30) || at != r.origin%30 {
+				t.Fatalf("row of origin %d placed in file %d, row %d", r.origin, f, at)
 			}
 		}
 		if slices.ContainsFunc(want, func(r row) bool { return r.valid == 0 }) != anyInvalid {

@@ -39,6 +39,7 @@ const (
 	Strings                  // one string per row
 	Bytes                    // Width bytes per row (masks, small codes)
 	Float64s                 // Width float64 per row, for values float32 would round
+	Int32s                   // one int32 per row
 )
 
 // Column is one column of a batch; the slice its Kind names is set.
@@ -46,6 +47,7 @@ type Column struct {
 	Kind  Kind
 	Width int // Float32s and Bytes: values per row
 	I64   []int64
+	I32   []int32
 	F32   []float32
 	F64   []float64
 	Str   []string
@@ -108,6 +110,8 @@ func arrowType(c Column) (arrow.DataType, error) {
 	switch c.Kind {
 	case Int64s:
 		return arrow.PrimitiveTypes.Int64, nil
+	case Int32s:
+		return arrow.PrimitiveTypes.Int32, nil
 	case Float32s:
 		return arrow.FixedSizeListOf(int32(c.Width), arrow.PrimitiveTypes.Float32), nil
 	case Strings:
@@ -188,6 +192,8 @@ func toArrow(c Column, rows int, t arrow.DataType) arrow.Array {
 	switch c.Kind {
 	case Int64s:
 		return array.NewInt64Data(array.NewData(t, rows, []*memory.Buffer{nil, buf(asBytes(c.I64))}, nil, 0, 0))
+	case Int32s:
+		return array.NewInt32Data(array.NewData(t, rows, []*memory.Buffer{nil, buf(asBytes(c.I32))}, nil, 0, 0))
 	case Float32s:
 		child := array.NewData(arrow.PrimitiveTypes.Float32, rows*c.Width, []*memory.Buffer{nil, buf(asBytes(c.F32))}, nil, 0, 0)
 		defer child.Release()
@@ -318,6 +324,8 @@ func (r *Reader) Next() (_ *Batch, err error) {
 		switch a := rec.Column(j).(type) {
 		case *array.Int64:
 			c = Column{Kind: Int64s, I64: a.Int64Values()}
+		case *array.Int32:
+			c = Column{Kind: Int32s, I32: a.Int32Values()}
 		case *array.String:
 			c = Column{Kind: Strings, Str: make([]string, a.Len())}
 			for i := range c.Str {

@@ -25,16 +25,17 @@ func TestBucketFileRoundTrip(t *testing.T) {
 			{Kind: Strings, Str: []string{"a", "", "ünïcode key"}},
 			{Kind: Bytes, Width: 1, U8: []uint8{1, 0, 1}},
 			{Kind: Float64s, Width: 1, F64: []float64{0.1, -1e300, 1.0 / 3}},
+			{Kind: Int32s, I32: []int32{-1 << 31, 0, 1<<31 - 1}},
 		}},
 		{Rows: 0, Cols: []Column{
 			{Kind: Int64s, I64: []int64{}}, {Kind: Float32s, Width: 2, F32: []float32{}},
 			{Kind: Strings, Str: []string{}}, {Kind: Bytes, Width: 1, U8: []uint8{}},
-			{Kind: Float64s, Width: 1, F64: []float64{}},
+			{Kind: Float64s, Width: 1, F64: []float64{}}, {Kind: Int32s, I32: []int32{}},
 		}},
 		{Rows: 1, Cols: []Column{
 			{Kind: Int64s, I64: []int64{7}}, {Kind: Float32s, Width: 2, F32: []float32{1, 2}},
 			{Kind: Strings, Str: []string{"k"}}, {Kind: Bytes, Width: 1, U8: []uint8{0}},
-			{Kind: Float64s, Width: 1, F64: []float64{2}},
+			{Kind: Float64s, Width: 1, F64: []float64{2}}, {Kind: Int32s, I32: []int32{9}},
 		}},
 	}
 	path := dir.File("b0")
