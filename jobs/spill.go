@@ -340,50 +340,82 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 			}
 		}
 	}
+	// batch is the rows at group-order places [lo, hi) — views of the arrays —
+	// or, when at is set, at the places at (a copy of them).
+	batch := func(lo, hi int, at []int) *spill.Batch {
+		var idx []int // the rows' places in file order, for the columns kept so
+		if at == nil {
+			idx = order[lo:hi]
+		} else {
+			idx = make([]int, len(at))
+			for j, p := range at {
+				idx[j] = order[p]
+			}
+		}
+		b := &spill.Batch{Rows: len(idx)}
+		add := func(c spill.Column) { b.Cols = append(b.Cols, c) }
+		if sd.origin32[si] {
+			add(spill.Column{Kind: spill.Int32s, I32: rowsAt(origin32, lo, hi, at, 1)})
+		} else {
+			add(spill.Column{Kind: spill.Int64s, I64: rowsAt(origin, lo, hi, at, 1)})
+		}
+		if sd.intKeys {
+			add(spill.Column{Kind: spill.Int64s, I64: rowsAt(intKeys, lo, hi, at, 1)})
+		} else {
+			add(spill.Column{Kind: spill.Strings, Str: rowsAt(strKeys, lo, hi, at, 1)})
+		}
+		if sp.Request.Label != "" {
+			if t.IntLabels != nil {
+				add(spill.Column{Kind: spill.Int64s, I64: rowsAt(intLabels, lo, hi, at, 1)})
+			} else {
+				add(spill.Column{Kind: spill.Strings, Str: pick(t.StrLabels, idx, 1)})
+			}
+			add(spill.Column{Kind: spill.Bytes, Width: 1, U8: rowsAt(valid, lo, hi, at, 1)})
+			if sp.Request.Split != "" {
+				add(spill.Column{Kind: spill.Strings, Str: pick(t.Split, idx, 1)})
+			}
+		}
+		if sp.Kind != "labels" {
+			add(spill.Column{Kind: spill.Bytes, Width: 1, U8: rowsAt(state, lo, hi, at, 1)})
+			// The values as the frame holds them (float32, as the scatter rounds
+			// them on either path), a slice of the row group's.
+			add(spill.Column{Kind: spill.Float32s, Width: w, F32: rowsAt(vals, lo, hi, at, w)})
+		}
+		return b
+	}
 	for g := 0; g < sd.groups; g++ {
 		lo, hi := start[g], start[g+1]
 		if lo == hi || (r.ownedOnly && !r.layout().OwnsGroup(g, r.opts.Shard.Index)) {
 			continue
 		}
-		idx := order[lo:hi]
-		b := &spill.Batch{Rows: hi - lo}
-		if sd.origin32[si] {
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Int32s, I32: origin32[lo:hi]})
-		} else {
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: origin[lo:hi]})
-		}
-		if sd.intKeys {
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: intKeys[lo:hi]})
-		} else {
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Strings, Str: strKeys[lo:hi]})
-		}
-		if sp.Request.Label != "" {
-			if t.IntLabels != nil {
-				b.Cols = append(b.Cols, spill.Column{Kind: spill.Int64s, I64: intLabels[lo:hi]})
-			} else {
-				b.Cols = append(b.Cols, spill.Column{Kind: spill.Strings, Str: pick(t.StrLabels, idx, 1)})
-			}
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Bytes, Width: 1, U8: valid[lo:hi]})
-			if sp.Request.Split != "" {
-				b.Cols = append(b.Cols, spill.Column{Kind: spill.Strings, Str: pick(t.Split, idx, 1)})
-			}
-		}
-		if sp.Kind != "labels" {
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Bytes, Width: 1, U8: state[lo:hi]})
-			// The values as the frame holds them (float32, as the scatter rounds
-			// them on either path), a slice of the row group's.
-			b.Cols = append(b.Cols, spill.Column{Kind: spill.Float32s, Width: w, F32: vals[lo*w : hi*w]})
-		}
-		if !emit(g, b) {
+		if !emit(g, batch(lo, hi, nil)) {
 			return nil
 		}
-		if sd.sampled {
-			if sb := keepSample(b, sd.intKeys, sd.sampleMax, sd.buckets); sb.Rows > 0 && !emit(sd.groups, sb) {
-				return nil
+	}
+	// The sample file's rows of the row group, in file order, as one batch: a
+	// batch of each group's few (~5 rows at 50M entities, 156 groups) made the
+	// file 250,000 batches long.
+	if sd.sampled {
+		var at []int
+		for i := 0; i < n; i++ {
+			if sampleKeyOf(t, i, sd.intKeys, sd.buckets) <= sd.sampleMax {
+				at = append(at, int(dest[i]))
 			}
+		}
+		if len(at) > 0 && !emit(sd.groups, batch(0, 0, at)) {
+			return nil
 		}
 	}
 	return nil
+}
+
+// rowsAt is s's rows [lo, hi) of w values (a view), or when at is set, its
+// rows at (a copy).
+func rowsAt[T any](s []T, lo, hi int, at []int, w int) []T {
+	if at == nil {
+		return s[lo*w : hi*w]
+	}
+	return pick(s, at, w)
 }
 
 // routeScratch is routeRowGroup's per-row-group arrays, reused from one row
@@ -537,24 +569,34 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (
 	return gs, nil
 }
 
+// sampleKeyOf is the sample key of row i's key in t (over buckets buckets).
+func sampleKeyOf(t *lake.Table, i int, intKeys bool, buckets int) uint64 {
+	if intKeys {
+		h := keyhash.Int(t.IntKeys[i])
+		if buckets > 0 {
+			h = sampleKey(h, bucket.Of(bucket.Long(t.IntKeys[i]), buckets), buckets)
+		}
+		return h
+	}
+	h := keyhash.String(t.StrKeys[i])
+	if buckets > 0 {
+		h = sampleKey(h, bucket.Of(bucket.String(t.StrKeys[i]), buckets), buckets)
+	}
+	return h
+}
+
 // keepSample returns a batch of the rows whose key (column 1) has a sample key
 // at most maxKey.
 func keepSample(b *spill.Batch, intKeys bool, maxKey uint64, buckets int) *spill.Batch {
 	var sel []int
+	t := &lake.Table{}
+	if intKeys {
+		t.IntKeys = b.Cols[1].I64
+	} else {
+		t.StrKeys = b.Cols[1].Str
+	}
 	for i := 0; i < b.Rows; i++ {
-		var h uint64
-		if intKeys {
-			h = keyhash.Int(b.Cols[1].I64[i])
-			if buckets > 0 {
-				h = sampleKey(h, bucket.Of(bucket.Long(b.Cols[1].I64[i]), buckets), buckets)
-			}
-		} else {
-			h = keyhash.String(b.Cols[1].Str[i])
-			if buckets > 0 {
-				h = sampleKey(h, bucket.Of(bucket.String(b.Cols[1].Str[i]), buckets), buckets)
-			}
-		}
-		if h <= maxKey {
+		if sampleKeyOf(t, i, intKeys, buckets) <= maxKey {
 			sel = append(sel, i)
 		}
 	}
