@@ -45,7 +45,7 @@ type spilled struct {
 	groups int
 	// sampled says that each source has a file more, at group index groups: a
 	// copy of its rows whose sample key is at most sampleMax, from every group —
-	// the rows the fit sample is drawn from first (sampleFile).
+	// the rows the fit sample is drawn from first (sampleFileMax).
 	sampled   bool
 	sampleMax uint64
 	buckets   int        // the dataset's buckets, which sample keys are over (0: none)
@@ -67,14 +67,14 @@ type spilled struct {
 // sample's pass reading the other groups only when there are many.
 const minSampleGroups = 8
 
-// sampleFile is the largest sample key of the rows the spill copies to the
+// sampleFileMax is the largest sample key of the rows the spill copies to the
 // sample file when the lake is spilled into groups bucket groups: about a
 // group's share of the keys. The fit sample takes the rows of smallest sample
 // key, so when the sample file holds enough training rows, the sample is drawn
 // from it alone, read as one more group, instead of from every group's file
 // (runPartitioned). Sample keys are key hashes, or on a dataset of buckets
 // buckets, a bucket's number in the top 16 bits (sampleKey).
-func sampleFile(groups, buckets int) uint64 {
+func sampleFileMax(groups, buckets int) uint64 {
 	if buckets > 0 {
 		return uint64(buckets)<<48/uint64(groups) - 1
 	}
@@ -90,7 +90,7 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 		scratch: &sync.Pool{New: func() any { return new(routeScratch) }}}
 	files := groups
 	if sample && groups >= minSampleGroups {
-		sd.sampled, sd.sampleMax, sd.buckets = true, sampleFile(groups, plan.Buckets), plan.Buckets
+		sd.sampled, sd.sampleMax, sd.buckets = true, sampleFileMax(groups, plan.Buckets), plan.Buckets
 		files++
 	}
 	defer func() { sd.scratch = nil }()
