@@ -1,7 +1,7 @@
 package jobs
 
 import (
-	"cmp"
+	"container/heap"
 	"context"
 	"fmt"
 	"math"
@@ -81,6 +81,21 @@ func sampleFileMax(groups, buckets int) uint64 {
 	return math.MaxUint64 / uint64(groups)
 }
 
+// gatherBytes is how many bytes each of a spill's files bucket files gathers
+// before writing a batch (spill.Writer.Gather): a quarter of the budget shared
+// among them, at most 256 KiB, none under 4 KiB. A row group reaches a file as
+// its share of the row group's rows: with hundreds of groups, a few hundred
+// rows, and at 50M entities under 512 MiB a quarter of a million batches, whose
+// fixed costs (writing and reading each, putting them in order) grew with the
+// square of N.
+func gatherBytes(budget int64, files int) int {
+	n := min(budget/4/int64(max(files, 1)), 256<<10)
+	if n < 4<<10 {
+		return 0
+	}
+	return int(n)
+}
+
 // spillLake routes every row of every source to its bucket group's file, of
 // groups; with sample set (and at least minSampleGroups groups), it also
 // copies the rows of the smallest sample keys to a sample file per source.
@@ -157,6 +172,14 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 		return first
 	}
 	defer closeAll()
+	gather := gatherBytes(r.budget.Bytes, len(sources)*files)
+	if gather > 0 {
+		held := int64(gather) * int64(len(sources)*files)
+		if err := r.budget.Acquire(ctx, held); err != nil {
+			return nil, err
+		}
+		defer r.budget.Release(held)
+	}
 	sd.rows = make([][]int64, len(sources))
 	for si := range sources {
 		sd.rows[si] = make([]int64, files)
@@ -172,6 +195,7 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 			if writers[si][g], err = spill.Create(sd.paths[si][g]); err != nil {
 				return nil, fmt.Errorf("jobs: %w", err)
 			}
+			writers[si][g].Gather(gather)
 		}
 	}
 
@@ -495,11 +519,7 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (
 			gs.state, gs.f32 = make([]uint8, 0, n), make([]float32, 0, n*gs.width)
 		}
 	}
-	type span struct {
-		first    int64
-		from, to int
-	}
-	var spans []span
+	var runs []run
 	err := spill.ReadFile(sd.paths[si][g], func(b *spill.Batch) error {
 		if maxKey != math.MaxUint64 {
 			b = keepSample(b, sd.intKeys, maxKey, buckets)
@@ -516,7 +536,7 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (
 		} else {
 			gs.origin = append(gs.origin, c[0].I64...)
 		}
-		spans = append(spans, span{gs.origin[from], from, len(gs.origin)})
+		runs = appendRuns(runs, gs.origin, from)
 		if sd.intKeys {
 			t.IntKeys = append(t.IntKeys, c[1].I64...)
 		} else {
@@ -552,21 +572,87 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (
 			t.LabelValid[i] = v == 1
 		}
 	}
-	// Batches arrive in the order the row groups finished; rows within a batch are
-	// in file order. Put the batches in lake order, so that duplicate keys resolve
-	// (first, last, mean) as when the lake is read whole and outputs are
-	// reproducible.
-	if !slices.IsSortedFunc(spans, func(a, b span) int { return cmp.Compare(a.first, b.first) }) {
-		slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.first, b.first) })
-		idx := make([]int, 0, t.Rows)
-		for _, s := range spans {
-			for i := s.from; i < s.to; i++ {
-				idx = append(idx, i)
-			}
-		}
+	// A row group's rows reach a group's file in file order, but row groups
+	// routed at once reach it in the order they finish, and the writer gathers
+	// several into one batch. Put the rows in lake order, so that duplicate keys
+	// resolve (first, last, mean) as when the lake is read whole, outputs are
+	// reproducible, and a sorted lake's keys stay sorted for the merge join.
+	if idx := mergeRuns(gs.origin, runs); idx != nil {
 		gs.reorder(idx)
 	}
 	return gs, nil
+}
+
+// run is rows from..to-1 of a group's source, in increasing origin.
+type run struct{ from, to int }
+
+// appendRuns extends runs, the maximal runs of increasing origin among
+// origin[:from], over the rows from on.
+func appendRuns(runs []run, origin []int64, from int) []run {
+	start := from
+	if n := len(runs); n > 0 && from < len(origin) && origin[from] > origin[from-1] {
+		start, runs = runs[n-1].from, runs[:n-1]
+	}
+	for i := from + 1; i < len(origin); i++ {
+		if origin[i] < origin[i-1] {
+			runs = append(runs, run{start, i})
+			start = i
+		}
+	}
+	if start < len(origin) {
+		runs = append(runs, run{start, len(origin)})
+	}
+	return runs
+}
+
+// mergeRuns is the order of the rows of runs by origin (origins are distinct),
+// nil when they are in order already. Rows reach a run a row group's share at a
+// time, so runs interleave in long stretches: the merge moves a stretch at a
+// time, finding its end by binary search, not a row at a time.
+func mergeRuns(origin []int64, runs []run) []int {
+	if len(runs) <= 1 {
+		return nil
+	}
+	h := &runHeap{origin: origin, runs: slices.Clone(runs)}
+	heap.Init(h)
+	idx := make([]int, 0, len(origin))
+	for h.Len() > 0 {
+		top := h.runs[0]
+		end := top.to
+		if h.Len() > 1 {
+			next := origin[h.runs[1].from]
+			if h.Len() > 2 {
+				next = min(next, origin[h.runs[2].from])
+			}
+			end = top.from + sort.Search(top.to-top.from, func(i int) bool { return origin[top.from+i] > next })
+		}
+		for i := top.from; i < end; i++ {
+			idx = append(idx, i)
+		}
+		if end == top.to {
+			heap.Pop(h)
+		} else {
+			h.runs[0].from = end
+			heap.Fix(h, 0)
+		}
+	}
+	return idx
+}
+
+// runHeap is runs by the origin of their first row, least first.
+type runHeap struct {
+	origin []int64
+	runs   []run
+}
+
+func (h *runHeap) Len() int           { return len(h.runs) }
+func (h *runHeap) Less(i, j int) bool { return h.origin[h.runs[i].from] < h.origin[h.runs[j].from] }
+func (h *runHeap) Swap(i, j int)      { h.runs[i], h.runs[j] = h.runs[j], h.runs[i] }
+func (h *runHeap) Push(x any)         { h.runs = append(h.runs, x.(run)) }
+func (h *runHeap) Pop() any {
+	r := h.runs[len(h.runs)-1]
+	h.runs = h.runs[:len(h.runs)-1]
+	return r
 }
 
 // sampleKeyOf is the sample key of row i's key in t (over buckets buckets).

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -17,13 +18,17 @@ import (
 // them back in lake order (file, then row) with every column moved alike, and
 // with a hash bound keeps exactly the rows whose key hashes within it; origins
 // spilled as int32 or int64 read back alike, and name each row's file and row.
+// Gathered into one batch (as spillLake's writers gather), the row groups'
+// rows interleave within it and are put in lake order alike.
 func TestLoadPutsBatchesInLakeOrder(t *testing.T) {
 	for _, origin32 := range []bool{true, false} {
-		t.Run(fmt.Sprint("origin32=", origin32), func(t *testing.T) { testLoadInLakeOrder(t, origin32) })
+		for _, gather := range []int{0, 1 << 20} {
+			t.Run(fmt.Sprint("origin32=", origin32, ",gather=", gather), func(t *testing.T) { testLoadInLakeOrder(t, origin32, gather) })
+		}
 	}
 }
 
-func testLoadInLakeOrder(t *testing.T, origin32 bool) {
+func testLoadInLakeOrder(t *testing.T, origin32 bool, gather int) {
 	dir, err := spill.NewDir(t.TempDir(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +58,7 @@ func testLoadInLakeOrder(t *testing.T, origin32 bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.Gather(gather)
 	for _, s := range spans {
 		rows := all[s[0]:s[1]]
 		b := &spill.Batch{Rows: len(rows), Cols: []spill.Column{{Kind: spill.Int64s, I64: []int64{}}, {Kind: spill.Int64s, I64: []int64{}},
@@ -142,6 +148,57 @@ func TestRemoveGroupDeletesOnlyItsFiles(t *testing.T) {
 	for p, want := range map[string]bool{dir.File("a0"): true, dir.File("a1"): false, dir.File("b1"): false} {
 		if _, err := os.Stat(p); (err == nil) != want {
 			t.Errorf("%s: exists %v, want %v", p, err == nil, want)
+		}
+	}
+}
+
+// mergeRuns orders rows that arrived as interleaved stretches of increasing
+// origin exactly as sorting them would.
+func TestMergeRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 200 {
+		// Rows 0..n-1 cut into stretches, dealt to a few "row groups" in
+		// arrival order, as routing delivers them.
+		n := rng.IntN(300)
+		var pieces [][]int64
+		for lo := 0; lo < n; {
+			hi := min(n, lo+1+rng.IntN(20))
+			var p []int64
+			for o := lo; o < hi; o++ {
+				if rng.IntN(4) > 0 { // a group holds some of a row group's rows
+					p = append(p, int64(o))
+				}
+			}
+			pieces = append(pieces, p)
+			lo = hi
+		}
+		for i := range pieces { // finished out of order, but not far
+			if j := i + rng.IntN(3); j < len(pieces) {
+				pieces[i], pieces[j] = pieces[j], pieces[i]
+			}
+		}
+		var origin []int64
+		var runs []run
+		for _, p := range pieces {
+			from := len(origin)
+			origin = append(origin, p...)
+			if len(p) > 0 {
+				runs = appendRuns(runs, origin, from)
+			}
+		}
+		idx := mergeRuns(origin, runs)
+		got := slices.Clone(origin)
+		if idx != nil {
+			got = got[:0]
+			for _, i := range idx {
+				got = append(got, origin[i])
+			}
+		} else if len(runs) > 1 {
+			t.Fatalf("trial %d: %d runs and no order", trial, len(runs))
+		}
+		strict := slices.IsSortedFunc(got, func(a, b int64) int { return cmp.Compare(a, b+1) }) // no origin twice
+		if !strict || len(got) != len(origin) {
+			t.Fatalf("trial %d: %v from %v (runs %v)", trial, got, origin, runs)
 		}
 	}
 }

@@ -27,7 +27,8 @@ import (
 // cannot pass for one with fewer batches. Against a raw format (a header, then
 // the columns' bytes) it measured at parity (BenchmarkSpill, 1 Mi rows written
 // and read back, alternating, medians of 7: 0.95× the raw time at width 10,
-// 1.00× at width 256; docs/decisions.md). Writing and reading are zero-copy;
+// 1.00× at width 256; docs/decisions.md). Writing and reading are zero-copy
+// (but for the small batches a gathering writer copies together, see Gather);
 // on unix a file is read mapped, so its batches are views of the page cache.
 
 // Kind is a column's type.
@@ -75,6 +76,21 @@ type Writer struct {
 	// run writes a file's batches by the hundred thousand, so the schema is
 	// built once and later batches are checked against shape.
 	shape []Column
+	// gather is how many bytes of small batches are copied together into pend
+	// before they are written as one (0: every batch as it comes; see Gather).
+	gather int
+	pend   pending
+}
+
+// pending is batches gathered to be written as one: the columns' values
+// appended, a string column's as Arrow holds it (offsets and bytes), so that
+// gathering copies the strings' bytes rather than keeping whatever they point
+// into alive.
+type pending struct {
+	rows, bytes int
+	cols        []Column  // the values of every column but Strings
+	offs        [][]int32 // Strings: offsets into data, per column
+	data        [][]byte
 }
 
 type countingWriter struct {
@@ -103,8 +119,29 @@ func Create(path string) (*Writer, error) {
 	return w, nil
 }
 
-// Bytes is how much has been written so far.
+// Bytes is how much has been written so far (not the batches still gathered).
 func (w *Writer) Bytes() int64 { return w.n.bytes }
+
+// Gather has the writer copy batches of fewer than n bytes together, in the
+// order they come, and write them as one batch once they reach n bytes (and at
+// Close); a batch of n bytes or more is written as it comes. Each batch costs
+// its writer and its reader a fixed amount (its metadata, its arrays): a run
+// that routes every row group of a large lake to hundreds of bucket files writes
+// batches of a few hundred rows, by the hundred thousand. The writer then holds
+// up to about n bytes, and writes through a smaller buffer of its own, since
+// its batches are large. Batches of no rows are dropped. Call it before the
+// first Write.
+func (w *Writer) Gather(n int) {
+	w.gather = n
+	if n > 0 {
+		w.w = bufio.NewWriterSize(w.f, gatherBuffer)
+		w.n.w = w.w
+	}
+}
+
+// gatherBuffer is a gathering writer's write buffer: it holds a batch's
+// metadata and padding; bodies larger than it are written straight through.
+const gatherBuffer = 8 << 10
 
 func arrowType(c Column) (arrow.DataType, error) {
 	switch c.Kind {
@@ -124,7 +161,7 @@ func arrowType(c Column) (arrow.DataType, error) {
 	return nil, fmt.Errorf("spill: unknown column kind %d", c.Kind)
 }
 
-// Write appends a batch.
+// Write appends a batch (or gathers it; see Gather).
 func (w *Writer) Write(b *Batch) error {
 	if w.ipc == nil {
 		schema, err := schemaOf(b)
@@ -146,12 +183,131 @@ func (w *Writer) Write(b *Batch) error {
 		}
 		return fmt.Errorf("spill: a batch of columns %v in a file of %v", schema, w.schema)
 	}
-	cols := make([]arrow.Array, len(b.Cols))
-	for j, c := range b.Cols {
-		cols[j] = toArrow(c, b.Rows, w.schema.Field(j).Type)
-		defer cols[j].Release()
+	if w.gather == 0 {
+		return w.write(b.Rows, b.Cols, nil, nil)
 	}
-	rec := array.NewRecordBatch(w.schema, cols, int64(b.Rows))
+	if b.Rows == 0 {
+		return nil
+	}
+	size := batchBytes(b)
+	if w.pend.rows > 0 && w.pend.bytes+size > w.gather {
+		if err := w.flush(); err != nil {
+			return err
+		}
+	}
+	if size >= w.gather {
+		return w.write(b.Rows, b.Cols, nil, nil)
+	}
+	w.pend.add(b, size, w.gather)
+	return nil
+}
+
+// batchBytes is how many bytes a batch's values take.
+func batchBytes(b *Batch) int {
+	n := 0
+	for _, c := range b.Cols {
+		switch c.Kind {
+		case Int64s:
+			n += 8 * b.Rows
+		case Int32s:
+			n += 4 * b.Rows
+		case Float32s:
+			n += 4 * c.Width * b.Rows
+		case Float64s:
+			n += 8 * c.Width * b.Rows
+		case Bytes:
+			n += c.Width * b.Rows
+		case Strings:
+			n += 4 * b.Rows
+			for _, s := range c.Str {
+				n += len(s)
+			}
+		}
+	}
+	return n
+}
+
+// add appends a batch of size bytes to the gathered ones; the first batch sizes
+// the columns for gather bytes of rows like it.
+func (p *pending) add(b *Batch, size, gather int) {
+	if p.cols == nil {
+		p.cols = make([]Column, len(b.Cols))
+		p.offs, p.data = make([][]int32, len(b.Cols)), make([][]byte, len(b.Cols))
+		rows := gather/max(size/b.Rows, 1) + 1
+		for j, c := range b.Cols {
+			p.cols[j] = Column{Kind: c.Kind, Width: c.Width}
+			switch c.Kind {
+			case Int64s:
+				p.cols[j].I64 = make([]int64, 0, rows)
+			case Int32s:
+				p.cols[j].I32 = make([]int32, 0, rows)
+			case Float32s:
+				p.cols[j].F32 = make([]float32, 0, rows*c.Width)
+			case Float64s:
+				p.cols[j].F64 = make([]float64, 0, rows*c.Width)
+			case Bytes:
+				p.cols[j].U8 = make([]uint8, 0, rows*c.Width)
+			case Strings:
+				p.offs[j] = make([]int32, 1, rows+1)
+			}
+		}
+	}
+	for j, c := range b.Cols {
+		pc := &p.cols[j]
+		switch c.Kind {
+		case Int64s:
+			pc.I64 = append(pc.I64, c.I64...)
+		case Int32s:
+			pc.I32 = append(pc.I32, c.I32...)
+		case Float32s:
+			pc.F32 = append(pc.F32, c.F32...)
+		case Float64s:
+			pc.F64 = append(pc.F64, c.F64...)
+		case Bytes:
+			pc.U8 = append(pc.U8, c.U8...)
+		case Strings:
+			for _, s := range c.Str {
+				p.data[j] = append(p.data[j], s...)
+				p.offs[j] = append(p.offs[j], int32(len(p.data[j])))
+			}
+		}
+	}
+	p.rows += b.Rows
+	p.bytes += size
+}
+
+// flush writes the gathered batches as one and empties them.
+func (w *Writer) flush() error {
+	p := &w.pend
+	if p.rows == 0 {
+		return nil
+	}
+	err := w.write(p.rows, p.cols, p.offs, p.data)
+	for j := range p.cols {
+		c := &p.cols[j]
+		c.I64, c.I32, c.F32, c.F64, c.U8 = c.I64[:0], c.I32[:0], c.F32[:0], c.F64[:0], c.U8[:0]
+		if p.offs[j] != nil {
+			p.offs[j], p.data[j] = p.offs[j][:1], p.data[j][:0]
+		}
+	}
+	p.rows, p.bytes = 0, 0
+	return err
+}
+
+// write writes one batch of rows: cols, where a Strings column's values are
+// either its Str or, when offs has its column, offs and data.
+func (w *Writer) write(rows int, cols []Column, offs [][]int32, data [][]byte) error {
+	arrays := make([]arrow.Array, len(cols))
+	for j, c := range cols {
+		t := w.schema.Field(j).Type
+		if c.Kind == Strings && offs != nil {
+			arrays[j] = stringArray(t, rows, offs[j], data[j])
+		} else {
+			arrays[j] = toArrow(c, rows, t)
+		}
+		defer arrays[j].Release()
+	}
+	rec := array.NewRecordBatch(w.schema, arrays, int64(rows))
 	defer rec.Release()
 	if err := w.ipc.Write(rec); err != nil {
 		return fmt.Errorf("spill: %w", err)
@@ -217,14 +373,24 @@ func toArrow(c Column, rows int, t arrow.DataType) arrow.Array {
 		for _, s := range c.Str {
 			data = append(data, s...)
 		}
-		return array.NewStringData(array.NewData(t, rows, []*memory.Buffer{nil, buf(asBytes(offs)), buf(data)}, nil, 0, 0))
+		return stringArray(t, rows, offs, data)
 	}
+}
+
+// stringArray wraps offsets and bytes as an Arrow string array without copying.
+func stringArray(t arrow.DataType, rows int, offs []int32, data []byte) arrow.Array {
+	buf := func(b []byte) *memory.Buffer { return memory.NewBufferBytes(b) }
+	return array.NewStringData(array.NewData(t, rows, []*memory.Buffer{nil, buf(asBytes(offs)), buf(data)}, nil, 0, 0))
 }
 
 // Close ends the stream, flushes and closes the file, reporting any write error.
 func (w *Writer) Close() error {
 	var err error
 	if w.ipc != nil {
+		if ferr := w.flush(); ferr != nil {
+			w.f.Close()
+			return ferr
+		}
 		err = w.ipc.Close()
 	}
 	if ferr := w.w.Flush(); err == nil {

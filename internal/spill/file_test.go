@@ -202,3 +202,74 @@ func TestReadFile(t *testing.T) {
 		t.Errorf("a corrupt file: %v", err)
 	}
 }
+
+// A gathering writer writes small batches together, in order, and a large one
+// as it comes: the rows read back are those written, in fewer batches.
+func TestGather(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "g.arrow")
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const gather = 1000 // bytes: 30 rows of 33 (8 + 2*4 + 1 + 4 + a string of about 12)
+	w.Gather(gather)
+	var keys []int64
+	var strs []string
+	next := int64(0)
+	batch := func(rows int) *Batch {
+		b := &Batch{Rows: rows, Cols: []Column{{Kind: Int64s}, {Kind: Float32s, Width: 2}, {Kind: Bytes, Width: 1}, {Kind: Strings}}}
+		for i := 0; i < rows; i++ {
+			k := next
+			next++
+			s := fmt.Sprintf("key-%08d", k)
+			b.Cols[0].I64 = append(b.Cols[0].I64, k)
+			b.Cols[1].F32 = append(b.Cols[1].F32, float32(k), -float32(k))
+			b.Cols[2].U8 = append(b.Cols[2].U8, uint8(k))
+			b.Cols[3].Str = append(b.Cols[3].Str, s)
+			keys, strs = append(keys, k), append(strs, s)
+		}
+		return b
+	}
+	sizes := []int{3, 0, 7, 1, 29, 100, 2, 2, 40, 5, 5, 5, 5, 5, 5, 5, 5}
+	for _, n := range sizes {
+		b := batch(n)
+		if err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		for i := range b.Cols[3].Str { // the writer must have copied what it keeps
+			b.Cols[3].Str[i], b.Cols[0].I64[i] = "overwritten", -1
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Size() != w.Bytes() {
+		t.Errorf("file has %d bytes, the writer counted %d", st.Size(), w.Bytes())
+	}
+	var gotKeys []int64
+	var gotStrs []string
+	var rows []int
+	err = ReadFile(path, func(b *Batch) error {
+		rows = append(rows, b.Rows)
+		for i := 0; i < b.Rows; i++ {
+			k := b.Cols[0].I64[i]
+			if b.Cols[1].F32[2*i] != float32(k) || b.Cols[1].F32[2*i+1] != -float32(k) || b.Cols[2].U8[i] != uint8(k) {
+				t.Fatalf("row of key %d: %v %v", k, b.Cols[1].F32[2*i:2*i+2], b.Cols[2].U8[i])
+			}
+			gotKeys = append(gotKeys, k)
+			gotStrs = append(gotStrs, strings.Clone(b.Cols[3].Str[i])) // a view of the mapped file
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(gotKeys) != fmt.Sprint(keys) || fmt.Sprint(gotStrs) != fmt.Sprint(strs) {
+		t.Errorf("read back\n%v\n%v\nwant\n%v\n%v", gotKeys, gotStrs, keys, strs)
+	}
+	// 3+7+1 gather; 29 would pass 1000 bytes: written, 29 gathered; 100 rows
+	// alone; 2+2; 40 alone after them; the 5s in batches of up to 30 rows.
+	if want := "[11 29 100 4 40 30 10]"; fmt.Sprint(rows) != want {
+		t.Errorf("batches of %v rows, want %s", rows, want)
+	}
+}
