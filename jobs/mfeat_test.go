@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lakefuse/lakefuse/examples"
 	"github.com/lakefuse/lakefuse/internal/mfeat"
@@ -209,4 +210,42 @@ func TestMfeatMissingModalities(t *testing.T) {
 		t.Errorf("best fused accuracy %.4f is not above the best unimodal baseline's %.4f", bestFused, bestBaseline)
 	}
 	t.Logf("best fused %.4f, best baseline over all entities %.4f", bestFused, bestBaseline)
+}
+
+// Under a budget of 1 MiB the spill's gathering writers hold a quarter of it
+// while a row group of mfeat's 216 pixel averages asks for far more than the
+// rest: the row group must take what is left, not wait for the whole budget
+// (which it did, for ever). The run completes partitioned, with the answers of
+// the run held whole.
+func TestMfeatSpillsUnderATinyBudget(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	spec, err := jobs.ParseSpec(examples.Mfeat, "examples/mfeat.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Strategies = spec.Strategies[:1] // late-mean
+	none, no := 0, false
+	spec.Evaluation.Bootstrap, spec.Evaluation.Ablation = &none, &no
+	url := "file://" + t.TempDir()
+	if err := mfeat.Import(ctx, openLake(t, url), "mfeat"); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := jobs.Run(ctx, spec, jobs.Options{Lake: url, RunID: "whole"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Fit.MaxRows = 2000 // the whole training split, as the run held whole fits on
+	tiny, err := jobs.Run(ctx, spec, jobs.Options{Lake: url, RunID: "tiny", Memory: "1MiB", Groups: 2, SpillDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := tiny.Report.Memory; m.Path != "partitioned" || m.Groups != 2 {
+		t.Fatalf("memory report %+v", m)
+	}
+	for _, s := range whole.Report.Strategies {
+		if got, want := tiny.Report.Strategies[0].Splits["test"].Metrics["log_loss"], s.Splits["test"].Metrics["log_loss"]; s.Name == "late-mean" && got != want {
+			t.Errorf("late-mean test log loss %v under 1 MiB, %v held whole", got, want)
+		}
+	}
 }

@@ -172,9 +172,11 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 		return first
 	}
 	defer closeAll()
+	// The gathering writers hold their share of the budget for the whole spill;
+	// a row group may ask for the rest at most, or it would wait for them.
 	gather := gatherBytes(r.budget.Bytes, len(sources)*files)
-	if gather > 0 {
-		held := int64(gather) * int64(len(sources)*files)
+	held := int64(gather) * int64(len(sources)*files)
+	if held > 0 {
 		if err := r.budget.Acquire(ctx, held); err != nil {
 			return nil, err
 		}
@@ -220,7 +222,7 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 						// values as float64, a group's float32 copy (about 20 bytes
 						// a value), twice over for the collector's headroom: wide
 						// rows spill one row group at a time under a small budget.
-						mem := min(2*int64(rows)*(int64(sd.width[si])*20+128), r.budget.Bytes)
+						mem := min(2*int64(rows)*(int64(sd.width[si])*20+128), r.budget.Bytes-held)
 						if err := r.budget.Acquire(gctx, mem); err != nil {
 							return err
 						}
