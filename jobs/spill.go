@@ -81,7 +81,7 @@ func sampleFileMax(groups, buckets int) uint64 {
 	return math.MaxUint64 / uint64(groups)
 }
 
-// gatherBytes is how many bytes each of a spill's files bucket files gathers
+// gatherBytes is how many bytes each of a spill's bucket files gathers
 // before writing a batch (spill.Writer.Gather): a quarter of the budget shared
 // among them, at most 256 KiB, none under 4 KiB. A row group reaches a file as
 // its share of the row group's rows: with hundreds of groups, a few hundred
