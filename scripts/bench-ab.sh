@@ -8,6 +8,9 @@
 #   scripts/bench-ab.sh REV_A REV_B          git revisions (e.g. HEAD~1 HEAD)
 #   N=200000 ROUNDS=8 scripts/bench-ab.sh main HEAD
 #   MEMORY=512MiB N=10000000 ROUNDS=3 scripts/bench-ab.sh main HEAD   (under a budget)
+#   NO_DUCKDB=1 MEMORY=512MiB N=50000000 ROUNDS=3 scripts/bench-ab.sh …   A, B, A, B, …
+#                                        with no DuckDB run between (a 50M round
+#                                        is then ~4 minutes instead of ~9)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -30,7 +33,9 @@ log="$work/bench-ab.txt"
 for i in $(seq 1 "$ROUNDS"); do
   for b in 0 1; do
     rm -rf "$work/ref" "$lakedir/runs" && mkdir -p "$work/ref"
-    DIR="$lakedir/bench" OUT="$work/ref" node "$duck/run.mjs" bench/duckdb/ref_late_mean.sql > /dev/null
+    if [ -z "${NO_DUCKDB:-}" ]; then
+      DIR="$lakedir/bench" OUT="$work/ref" node "$duck/run.mjs" bench/duckdb/ref_late_mean.sql > /dev/null
+    fi
     /usr/bin/time -f "$b %e %M %U %S" -a -o "$log" "${bins[$b]}" run --lake "file://$lakedir" --run-id "ab-$b-$i" ${MEMORY:+--memory "$MEMORY"} bench/late_mean.yaml > /dev/null 2>&1
   done
 done
