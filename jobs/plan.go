@@ -36,6 +36,10 @@ type SourcePlan struct {
 	stringKey []bool
 	// fileBucket is, per file, its key bucket in a bucketed dataset (nil otherwise).
 	fileBucket []int
+	// keyRanges is, per file and row group, the key's range by the footer's
+	// statistics: what lets the partitioned path read groups of key ranges
+	// straight from the lake (ranges.go).
+	keyRanges [][]lake.KeyRange
 }
 
 // TotalRows sums the rows of every file.
@@ -151,6 +155,7 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 	for si, sp := range sources {
 		sp.Rows = make([]int64, len(sp.Files))
 		sp.stringKey = make([]bool, len(sp.Files))
+		sp.keyRanges = make([][]lake.KeyRange, len(sp.Files))
 		var pattern *regexp.Regexp
 		if m := spec.modality(sp.Name); m != nil && m.Features != nil && m.Features.Columns != "" {
 			pattern = regexp.MustCompile(m.Features.Columns) // validated by Validate
@@ -159,11 +164,11 @@ func makePlan(ctx context.Context, l *lake.Lake, spec *Spec, labelsRequired bool
 		for fi, f := range sp.Files {
 			sp.Bytes += f.Size
 			g.Go(func() error {
-				info, err := l.Inspect(gctx, f)
+				info, err := l.InspectKey(gctx, f, sp.Request.Key)
 				if err != nil {
 					return sourceErr(sp.Kind, sp.Name, err)
 				}
-				sp.Rows[fi] = info.Rows
+				sp.Rows[fi], sp.keyRanges[fi] = info.Rows, info.KeyRanges
 				if err := checkColumns(info, sp.Request, sp.Vector, sp.Scalar); err != nil {
 					return fmt.Errorf("jobs: %w: %s %q: file %s: %w", ErrInput, sp.Kind, sp.Name, f.Key, err)
 				}
@@ -539,7 +544,7 @@ func (p *Plan) foreignBucket(b int) *Plan {
 // subset is the source with only the files keep reports true for.
 func (sp *SourcePlan) subset(keep func(fi int) bool) *SourcePlan {
 	out := *sp
-	out.Files, out.Rows, out.stringKey, out.fileBucket, out.Bytes = nil, nil, nil, nil, 0
+	out.Files, out.Rows, out.stringKey, out.fileBucket, out.keyRanges, out.Bytes = nil, nil, nil, nil, nil, 0
 	for fi, f := range sp.Files {
 		if !keep(fi) {
 			continue
@@ -548,6 +553,9 @@ func (sp *SourcePlan) subset(keep func(fi int) bool) *SourcePlan {
 		out.Rows = append(out.Rows, sp.Rows[fi])
 		out.stringKey = append(out.stringKey, sp.stringKey[fi])
 		out.fileBucket = append(out.fileBucket, sp.fileBucket[fi])
+		if sp.keyRanges != nil {
+			out.keyRanges = append(out.keyRanges, sp.keyRanges[fi])
+		}
 		out.Bytes += f.Size
 	}
 	return &out

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/lakefuse/lakefuse/internal/bigmem"
 )
@@ -64,6 +65,22 @@ type FileInfo struct {
 	Rows      int64
 	RowGroups int
 	Columns   []FileColumn
+	// KeyRanges is, per row group, what its statistics say of the key column
+	// (InspectKey; nil from Inspect).
+	KeyRanges []KeyRange
+}
+
+// KeyRange is what a row group's statistics say of its key column: its rows
+// and the least and greatest key (MinInt/MaxInt for an integer key,
+// MinStr/MaxStr for a string one). OK is false where the statistics are
+// missing, the column has nulls, or its order is not the order of int64s or of
+// Go strings (unsigned integers); Parquet writers may shorten string bounds,
+// and a shortened bound still bounds the keys.
+type KeyRange struct {
+	Rows           int64
+	MinInt, MaxInt int64
+	MinStr, MaxStr string
+	OK             bool
 }
 
 // openParquet opens a file for reading through a ranged-read ReaderAt, which it
@@ -134,7 +151,13 @@ func checkTrailer(ra io.ReaderAt, size int64) error {
 }
 
 // Inspect reads a file's footer (one ranged request for most files).
-func (l *Lake) Inspect(ctx context.Context, f DataFile) (_ *FileInfo, err error) {
+func (l *Lake) Inspect(ctx context.Context, f DataFile) (*FileInfo, error) {
+	return l.InspectKey(ctx, f, "")
+}
+
+// InspectKey is Inspect, with the key column's range in each row group from
+// the footer's statistics (FileInfo.KeyRanges; none for key "").
+func (l *Lake) InspectKey(ctx context.Context, f DataFile, key string) (_ *FileInfo, err error) {
 	defer corrupt(f.Key, &err)
 	pf, _, err := l.openParquet(ctx, f.Key, f.Size, nil)
 	if err != nil {
@@ -144,7 +167,59 @@ func (l *Lake) Inspect(ctx context.Context, f DataFile) (_ *FileInfo, err error)
 	for _, c := range pf.Root().Columns() {
 		info.Columns = append(info.Columns, FileColumn{Name: c.Name(), Type: describeColumn(c)})
 	}
+	if key != "" {
+		info.KeyRanges = keyRanges(pf, key)
+	}
 	return info, nil
+}
+
+// keyRanges reads the key column's statistics of every row group of pf.
+func keyRanges(pf *parquet.File, key string) []KeyRange {
+	md := pf.Metadata()
+	out := make([]KeyRange, len(md.RowGroups))
+	for i, rg := range md.RowGroups {
+		out[i].Rows = rg.NumRows
+	}
+	col := pf.Root().Column(key)
+	if col == nil || !col.Leaf() {
+		return out
+	}
+	kind := col.Type().Kind()
+	if lt := col.Type().LogicalType(); lt != nil {
+		if it, ok := lt.Value.(*format.IntType); ok && !it.IsSigned {
+			return out
+		}
+	}
+	ci := col.Index()
+	for i, rg := range md.RowGroups {
+		if ci >= len(rg.Columns) {
+			return out
+		}
+		st := rg.Columns[ci].MetaData.Statistics
+		lo, hi := st.MinValue, st.MaxValue
+		if lo == nil || hi == nil {
+			if kind == parquet.ByteArray { // the deprecated fields order bytes signed
+				continue
+			}
+			lo, hi = st.Min, st.Max
+		}
+		if st.NullCount > 0 || lo == nil || hi == nil {
+			continue
+		}
+		kr := &out[i]
+		switch {
+		case kind == parquet.Int64 && len(lo) == 8 && len(hi) == 8:
+			kr.MinInt, kr.MaxInt = int64(binary.LittleEndian.Uint64(lo)), int64(binary.LittleEndian.Uint64(hi))
+		case kind == parquet.Int32 && len(lo) == 4 && len(hi) == 4:
+			kr.MinInt, kr.MaxInt = int64(int32(binary.LittleEndian.Uint32(lo))), int64(int32(binary.LittleEndian.Uint32(hi)))
+		case kind == parquet.ByteArray:
+			kr.MinStr, kr.MaxStr = string(lo), string(hi)
+		default:
+			continue
+		}
+		kr.OK = kr.MinInt <= kr.MaxInt && kr.MinStr <= kr.MaxStr
+	}
+	return out
 }
 
 func describeColumn(c *parquet.Column) string {
