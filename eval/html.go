@@ -363,7 +363,7 @@ th.vertical{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap
 {{end}}</table>
 
 <h2>Cost</h2>
-<p>Peak memory {{printf "%.0f" .PeakMB}} MiB{{with .R.Memory}} (budget {{mb .BudgetBytes}}, {{.BudgetSource}}; {{.Path}} path{{if .Groups}} in {{.Groups}} bucket groups, {{mb .SpilledBytes}} spilled{{end}}, estimated {{mb .EstimateBytes}}){{end}}.{{with .R.Fit}} Fitted on {{.Rows}} of {{.Of}} training rows ({{.Source}}).{{end}} Wall time by stage: {{range .Stages}}{{.Name}} {{printf "%.2f" .Seconds}} s · {{end}}</p>
+<p>Peak memory {{printf "%.0f" .PeakMB}} MiB{{with .R.Memory}} (budget {{mb .BudgetBytes}}, {{.BudgetSource}}; {{.Path}} path{{if .Groups}}{{if eq .Layout "key ranges"}} in {{.Groups}} key ranges read from the lake{{else}} in {{.Groups}} bucket groups, {{mb .SpilledBytes}} spilled{{end}}{{end}}, estimated {{mb .EstimateBytes}}){{end}}.{{with .R.Fit}} Fitted on {{.Rows}} of {{.Of}} training rows ({{.Source}}).{{end}} Wall time by stage: {{range .Stages}}{{.Name}} {{printf "%.2f" .Seconds}} s · {{end}}</p>
 <table><tr><th>strategy</th><th>fit (s)</th><th>predict (s)</th><th>scoring rows/s</th></tr>
 {{range .R.Strategies}}<tr><td>{{.Name}}</td><td>{{printf "%.3f" .FitSeconds}}</td><td>{{printf "%.3f" .PredictSeconds}}</td><td>{{printf "%.0f" .RowsPerSecond}}</td></tr>
 {{end}}</table>

@@ -8,6 +8,7 @@ type MemoryReport struct {
 	EstimateBytes int64  `json:"estimate_bytes"`          // the in-memory path's peak, estimated from the footers
 	Path          string `json:"path"`                    // in-memory or partitioned
 	Groups        int    `json:"bucket_groups,omitempty"` // the partitioned path's
+	Layout        string `json:"layout,omitempty"`        // its groups: "key ranges" read from the lake, or "bucket files" spilled
 	SpilledBytes  int64  `json:"spilled_bytes,omitempty"` // bucket files written to local disk
 }
 

@@ -100,34 +100,46 @@ func checkParity(t *testing.T, l *lake.Lake, url, spec, tag string, sampled, fro
 	if want["rejected"] == "" || want["models"] == "" {
 		t.Fatal("no rejected rows or no models: the fixture does not exercise them")
 	}
-	for _, groups := range []int{1, 3, 17} {
-		spillDir := t.TempDir()
-		var gathered atomic.Int64 // the groups pass 1 read, as its progress counts them
-		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%s", groups, tag), Groups: groups, SpillDir: spillDir,
-			Progress: func(stage string, _, total int64) {
-				if stage == "gather" {
-					gathered.Store(total)
+	for _, partition := range []string{jobs.PartitionBucket, jobs.PartitionRange} {
+		for _, groups := range []int{1, 3, 17} {
+			spillDir := t.TempDir()
+			var gathered atomic.Int64 // the groups pass 1 read, as its progress counts them
+			res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%s-%s", groups, partition, tag), Groups: groups, SpillDir: spillDir,
+				Partition: partition,
+				Progress: func(stage string, _, total int64) {
+					if stage == "gather" {
+						gathered.Store(total)
+					}
+				}})
+			if err != nil {
+				t.Fatalf("%s, %d groups: %v", partition, groups, err)
+			}
+			m := res.Report.Memory
+			// Key ranges are cut where the footers put equal shares of rows:
+			// as many as asked for, or fewer where row groups are few.
+			if partition == jobs.PartitionRange {
+				if m.Path != "partitioned" || m.Groups < 1 || m.Groups > groups || m.SpilledBytes != 0 || m.Layout != "key ranges" {
+					t.Errorf("%s, %d groups: memory report %+v", partition, groups, m)
 				}
-			}})
-		if err != nil {
-			t.Fatalf("%d groups: %v", groups, err)
-		}
-		if want := map[bool]int64{true: 1, false: int64(groups)}[fromSample && groups == 17]; gathered.Load() != want {
-			t.Errorf("%d groups: pass 1 read %d groups, want %d", groups, gathered.Load(), want)
-		}
-		if left, _ := os.ReadDir(spillDir); len(left) != 0 {
-			t.Errorf("%d groups: the run left %v in the spill directory", groups, left)
-		}
-		if m := res.Report.Memory; m.Path != "partitioned" || m.Groups != groups || m.SpilledBytes <= 0 {
-			t.Errorf("%d groups: memory report %+v", groups, m)
-		}
-		got := runAnswers(t, l, res, "entity_id")
-		for _, part := range []string{"report", "models", "scores", "rejected"} {
-			if got[part] != want[part] {
-				t.Errorf("%d groups: %s differ from the run held whole:\n%s", groups, part, firstDifference(got[part], want[part]))
-				if dir := os.Getenv("PARITY_DUMP"); dir != "" {
-					os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.txt", part, groups)), []byte(got[part]), 0o644)
-					os.WriteFile(filepath.Join(dir, part+"-whole.txt"), []byte(want[part]), 0o644)
+			} else if m.Path != "partitioned" || m.Groups != groups || m.SpilledBytes <= 0 || m.Layout != "bucket files" {
+				t.Errorf("%s, %d groups: memory report %+v", partition, groups, m)
+			}
+			// Only the bucket files have a sample file.
+			sampleFile := fromSample && groups == 17 && partition == jobs.PartitionBucket
+			if want := map[bool]int64{true: 1, false: int64(m.Groups)}[sampleFile]; gathered.Load() != want {
+				t.Errorf("%s, %d groups: pass 1 read %d groups, want %d", partition, groups, gathered.Load(), want)
+			}
+			if left, _ := os.ReadDir(spillDir); len(left) != 0 {
+				t.Errorf("%s, %d groups: the run left %v in the spill directory", partition, groups, left)
+			}
+			got := runAnswers(t, l, res, "entity_id")
+			for _, part := range []string{"report", "models", "scores", "rejected"} {
+				if got[part] != want[part] {
+					t.Errorf("%s, %d groups: %s differ from the run held whole:\n%s", partition, groups, part, firstDifference(got[part], want[part]))
+					if dir := os.Getenv("PARITY_DUMP"); dir != "" {
+						os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s-%d.txt", part, partition, groups)), []byte(got[part]), 0o644)
+						os.WriteFile(filepath.Join(dir, part+"-whole.txt"), []byte(want[part]), 0o644)
+					}
 				}
 			}
 		}
@@ -315,15 +327,17 @@ evaluation: {bootstrap: 30}
 		t.Fatalf("the fixture does not exercise what it should: %+v %+v", r, whole.Report.Modalities[0])
 	}
 	want := runAnswers(t, l, whole, "id")
-	for _, groups := range []int{2, 7} {
-		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d", groups), Groups: groups, SpillDir: t.TempDir()})
-		if err != nil {
-			t.Fatalf("%d groups: %v", groups, err)
-		}
-		got := runAnswers(t, l, res, "id")
-		for _, part := range []string{"report", "models", "scores", "rejected"} {
-			if got[part] != want[part] {
-				t.Errorf("%d groups: %s differ from the run held whole:\n%s", groups, part, firstDifference(got[part], want[part]))
+	for _, partition := range []string{jobs.PartitionBucket, jobs.PartitionRange} {
+		for _, groups := range []int{2, 7} {
+			res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%s", groups, partition), Groups: groups, SpillDir: t.TempDir(), Partition: partition})
+			if err != nil {
+				t.Fatalf("%s, %d groups: %v", partition, groups, err)
+			}
+			got := runAnswers(t, l, res, "id")
+			for _, part := range []string{"report", "models", "scores", "rejected"} {
+				if got[part] != want[part] {
+					t.Errorf("%s, %d groups: %s differ from the run held whole:\n%s", partition, groups, part, firstDifference(got[part], want[part]))
+				}
 			}
 		}
 	}
@@ -372,27 +386,29 @@ evaluation: {bootstrap: 20}
 		t.Fatalf("split sizes %v, want about 450 test rows", got)
 	}
 	want := runAnswers(t, l, whole, "entity_id")
-	holdoutDone := map[int]int64{} // the holdout pass runs on the calling goroutine
-	for _, groups := range []int{4, 11} {
-		res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d", groups), Groups: groups, SpillDir: t.TempDir(),
-			Progress: func(stage string, done, total int64) {
-				if stage == "holdout" && done == total {
-					holdoutDone[groups] = done
+	for _, partition := range []string{jobs.PartitionBucket, jobs.PartitionRange} {
+		for _, groups := range []int{4, 11} {
+			var holdoutDone int64 // the holdout pass runs on the calling goroutine
+			res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%s", groups, partition), Groups: groups, SpillDir: t.TempDir(), Partition: partition,
+				Progress: func(stage string, done, total int64) {
+					if stage == "holdout" && done == total {
+						holdoutDone = done
+					}
+				}})
+			if err != nil {
+				t.Fatalf("%s, %d groups: %v", partition, groups, err)
+			}
+			if got := holdoutDone; got != int64(res.Report.Memory.Groups) || res.Report.Memory.Groups < 2 {
+				t.Errorf("%s, %d groups: holdout progress ended at %d of %d groups", partition, groups, got, res.Report.Memory.Groups)
+			}
+			if _, ok := res.Report.Seconds["holdout"]; !ok {
+				t.Errorf("%s, %d groups: no holdout pass (stages %v)", partition, groups, res.Report.Seconds)
+			}
+			got := runAnswers(t, l, res, "entity_id")
+			for _, part := range []string{"report", "models", "scores"} {
+				if got[part] != want[part] {
+					t.Errorf("%s, %d groups: %s differ from the run held whole:\n%s", partition, groups, part, firstDifference(got[part], want[part]))
 				}
-			}})
-		if err != nil {
-			t.Fatalf("%d groups: %v", groups, err)
-		}
-		if got := holdoutDone[groups]; got != int64(groups) {
-			t.Errorf("%d groups: holdout progress ended at %d", groups, got)
-		}
-		if _, ok := res.Report.Seconds["holdout"]; !ok {
-			t.Errorf("%d groups: no holdout pass (stages %v)", groups, res.Report.Seconds)
-		}
-		got := runAnswers(t, l, res, "entity_id")
-		for _, part := range []string{"report", "models", "scores"} {
-			if got[part] != want[part] {
-				t.Errorf("%d groups: %s differ from the run held whole:\n%s", groups, part, firstDifference(got[part], want[part]))
 			}
 		}
 	}
@@ -426,18 +442,20 @@ func TestPartitionedScore(t *testing.T) {
 		t.Fatalf("best baseline %q chosen on %q", whole.Report.BestBaseline, whole.Report.ChosenOn)
 	}
 	want := runAnswers(t, l, whole, "entity_id")
-	for _, groups := range []int{3, 8} {
-		res, err := jobs.Score(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d", groups), Groups: groups, SpillDir: t.TempDir()}, url+"/"+fit.Prefix)
-		if err != nil {
-			t.Fatalf("%d groups: %v", groups, err)
-		}
-		if res.Report.Memory.Path != "partitioned" {
-			t.Fatalf("%d groups: path %q", groups, res.Report.Memory.Path)
-		}
-		got := runAnswers(t, l, res, "entity_id")
-		for _, part := range []string{"report", "scores"} {
-			if got[part] != want[part] {
-				t.Errorf("%d groups: %s differ from the run held whole:\n%s", groups, part, firstDifference(got[part], want[part]))
+	for _, partition := range []string{jobs.PartitionBucket, jobs.PartitionRange} {
+		for _, groups := range []int{3, 8} {
+			res, err := jobs.Score(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%s", groups, partition), Groups: groups, SpillDir: t.TempDir(), Partition: partition}, url+"/"+fit.Prefix)
+			if err != nil {
+				t.Fatalf("%s, %d groups: %v", partition, groups, err)
+			}
+			if res.Report.Memory.Path != "partitioned" {
+				t.Fatalf("%s, %d groups: path %q", partition, groups, res.Report.Memory.Path)
+			}
+			got := runAnswers(t, l, res, "entity_id")
+			for _, part := range []string{"report", "scores"} {
+				if got[part] != want[part] {
+					t.Errorf("%s, %d groups: %s differ from the run held whole:\n%s", partition, groups, part, firstDifference(got[part], want[part]))
+				}
 			}
 		}
 	}
@@ -574,5 +592,107 @@ func TestPartitionedScoreLabelType(t *testing.T) {
 		if !errors.Is(err, jobs.ErrInput) || !strings.Contains(err.Error(), "holds string labels, the model's are integer") {
 			t.Errorf("%d groups: %v", groups, err)
 		}
+	}
+}
+
+// A lake read in key ranges whose models learn nothing but the class prior
+// (probabilities, fixed late rules) is read once: its keys give the fit sample
+// the models are made from, and the one full pass predicts with them and
+// gathers the true sample. Without null vectors the keys' sample is the true
+// one and the pass stands; with null vectors among the sample's rows (entities
+// whose only modality is null, rejected) the class prior differs and the groups
+// are read again. Either way the answers are the run held whole's, and the
+// bucket files'.
+func TestOnePassOverKeyRanges(t *testing.T) {
+	for _, nulls := range []bool{false, true} {
+		t.Run(fmt.Sprintf("nulls=%v", nulls), func(t *testing.T) {
+			ctx := context.Background()
+			url := "file://" + t.TempDir()
+			l := openLake(t, url)
+			rng := rand.New(rand.NewPCG(8, 9))
+			const n, k = 300, 4
+			keys, labels, split := make([]int64, n), make([]int64, n), make([]string, n)
+			for i := range keys {
+				keys[i], labels[i], split[i] = int64(i*2), int64(rng.IntN(k)), "train"
+				if i%3 == 0 {
+					split[i] = "test"
+				}
+			}
+			writeTable(t, l, "ds/labels/part-0.parquet", n, []lake.OutColumn{{Name: "entity_id", Int64: keys}, {Name: "label", Int64: labels}, {Name: "split", String: split}})
+			probs := func(to int, null func(i int) bool) []lake.OutColumn {
+				vals := make([]float64, 0, to*k)
+				valid := make([]bool, to)
+				for i := 0; i < to; i++ {
+					row := make([]float64, k)
+					sum := 0.0
+					for c := range row {
+						row[c] = rng.Float64()
+						if int64(c) == labels[i] {
+							row[c] += 0.8
+						}
+						sum += row[c]
+					}
+					for c := range row {
+						row[c] /= sum
+					}
+					vals = append(vals, row...)
+					valid[i] = null == nil || !null(i)
+				}
+				return []lake.OutColumn{{Name: "entity_id", Int64: keys[:to]}, {Name: "probs", List64: vals, Width: k, Valid: valid, Optional: true}}
+			}
+			// Entities 200.. have modality a only; with nulls, a few training
+			// ones have a null there and are rejected.
+			writeTable(t, l, "ds/modality=a/part-0.parquet", n, probs(n, func(i int) bool { return nulls && i >= 200 && i%7 == 1 }))
+			writeTable(t, l, "ds/modality=b/part-0.parquet", 200, probs(200, nil))
+			s, err := jobs.ParseSpec([]byte(`
+name: onepass
+dataset: ds
+split: {column: split}
+modalities:
+  - {name: a, probs: probs}
+  - {name: b, probs: probs}
+strategies:
+  - {name: mean, type: late-mean}
+  - {name: max, type: late-max}
+  - {name: vote, type: vote}
+evaluation: {bootstrap: 30}
+`), "onepass.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: "whole"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := whole.Report.Rows.Rejected["no modality present"]; (got > 0) != nulls {
+				t.Fatalf("the fixture does not exercise what it should: %d rows rejected", got)
+			}
+			want := runAnswers(t, l, whole, "entity_id")
+			for _, partition := range []string{jobs.PartitionBucket, jobs.PartitionRange} {
+				for _, groups := range []int{3, 7} {
+					var passes atomic.Int64 // passes over the groups that predict
+					res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%s", groups, partition), Groups: groups, SpillDir: t.TempDir(), Partition: partition,
+						Progress: func(stage string, done, _ int64) {
+							if stage == "groups" && done == 1 {
+								passes.Add(1)
+							}
+						}})
+					if err != nil {
+						t.Fatalf("%s, %d groups: %v", partition, groups, err)
+					}
+					_, keysFirst := res.Report.Seconds["gather_keys"]
+					wantPasses := map[bool]int64{false: 1, true: 2}[nulls && partition == jobs.PartitionRange]
+					if keysFirst != (partition == jobs.PartitionRange) || passes.Load() != wantPasses {
+						t.Errorf("%s, %d groups: keys read first %v, %d passes over the groups, want %d", partition, groups, keysFirst, passes.Load(), wantPasses)
+					}
+					got := runAnswers(t, l, res, "entity_id")
+					for _, part := range []string{"report", "models", "scores", "rejected"} {
+						if got[part] != want[part] {
+							t.Errorf("%s, %d groups: %s differ from the run held whole:\n%s", partition, groups, part, firstDifference(got[part], want[part]))
+						}
+					}
+				}
+			}
+		})
 	}
 }

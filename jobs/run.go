@@ -43,6 +43,11 @@ type Options struct {
 	// Groups forces the partitioned path with this many bucket groups (tests,
 	// and reproducing a run); 0 lets the memory budget decide.
 	Groups int
+	// Partition is how the partitioned path groups rows: PartitionRange (key
+	// ranges read from the lake; its footers must bound every row group's
+	// keys), PartitionBucket (bucket files spilled to local disk), or empty:
+	// key ranges where the footers allow them (ranges.go).
+	Partition string
 	// Progress, if set, is told how far each stage has got. It is called from
 	// several goroutines.
 	Progress func(stage string, done, total int64)
@@ -159,8 +164,12 @@ type runner struct {
 	// ownedOnly is set for a shard that needs no row but its own (a score
 	// run without a holdout): it spills only its bucket groups, and leaves the
 	// choice of the best baseline to the finalize.
-	ownedOnly   bool
-	shardLayout shard.Layout
+	ownedOnly bool
+	// deferBaseline defers every evaluation's baseline choice while the one
+	// pass over a lake of key ranges predicts before the fit sample is known
+	// (onepass.go).
+	deferBaseline bool
+	shardLayout   shard.Layout
 	// rowsOnDemand: a strategy that can (fusion.RowPredictor) computes its
 	// rows when they are read instead of holding them (the in-memory path,
 	// where its probabilities would be the run's largest array after the
@@ -1248,7 +1257,7 @@ func (r *runner) evaluateFrame(ctx context.Context, bf *builtFrame, scored []*sc
 	// estimate counts the tallies); a bucket group, under a budget, ranks
 	// after it with one tally per worker.
 	return eval.Evaluate(rows, scores, eval.Options{Replicates: r.spec.Evaluation.replicates(), ExactLimit: r.spec.Evaluation.ExactRankLimit,
-		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn, DeferBaseline: cv != nil || r.ownedOnly, Into: into,
+		Workers: r.cpu, BestBaseline: best, ChosenOn: chosenOn, DeferBaseline: cv != nil || r.ownedOnly || r.deferBaseline, Into: into,
 		RankInPass: r.groups == 0}), nil
 }
 

@@ -56,6 +56,12 @@ type spilled struct {
 	origin32  []bool    // per source: origins spilled as int32
 	rows      [][]int64 // per source, per group (and the sample file): rows spilled
 	bytes     int64
+	// ranges, when set, makes the groups key ranges read straight from the
+	// lake (ranges.go): no bucket files, paths and rows are nil.
+	ranges *keyRanges
+	// keysOnly reads keys, labels and splits but no values: every keyed row
+	// has a valid placeholder vector (onePass's estimate of the fit sample).
+	keysOnly bool
 	// scratch pools routeRowGroup's arrays while the lake is spilled (nil after:
 	// a row group of wide rows has arrays of a hundred MB and more, which must
 	// not outlive the spill into the passes that follow).
@@ -101,49 +107,22 @@ func gatherBytes(budget int64, files int) int {
 // copies the rows of the smallest sample keys to a sample file per source.
 func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanStats, groups int, sample bool) (_ *spilled, err error) {
 	sources := plan.Sources()
-	sd := &spilled{groups: groups, paths: make([][]string, len(sources)), width: make([]int, len(sources)),
-		scratch: &sync.Pool{New: func() any { return new(routeScratch) }}}
+	sd, err := r.newSpilled(plan, groups)
+	if err != nil {
+		return nil, err
+	}
 	files := groups
 	if sample && groups >= minSampleGroups {
 		sd.sampled, sd.sampleMax, sd.buckets = true, sampleFileMax(groups, plan.Buckets), plan.Buckets
 		files++
 	}
 	defer func() { sd.scratch = nil }()
-	var firstKey *bool
 	var need, totalRows int64
 	for si, sp := range sources {
-		for fi, f := range sp.Files {
-			str := sp.stringKey[fi]
-			if firstKey == nil {
-				firstKey = &str
-			} else if str != *firstKey {
-				return nil, fmt.Errorf("jobs: %w: %s %q: file %s: key column %q has a different type (integer vs string) from the first file's", ErrInput, sp.Kind, sp.Name, f.Key, plan.Spec.Key)
-			}
-		}
-		if si < len(plan.Modalities) {
-			switch {
-			case sp.Kind == "probs":
-				sd.width[si] = r.classes
-			case sp.Kind == "score":
-				sd.width[si] = 1
-			case len(sp.Scalar) > 0:
-				sd.width[si] = len(sp.Scalar)
-			default:
-				sd.width[si] = r.listWidth[si]
-			}
-		}
 		rows := sp.TotalRows()
 		totalRows += rows
-		starts := make([]int64, len(sp.Files))
-		for fi := 1; fi < len(starts); fi++ {
-			starts[fi] = starts[fi-1] + sp.Rows[fi-1]
-		}
-		sd.fileStart = append(sd.fileStart, starts)
-		sd.origin32 = append(sd.origin32, rows <= math.MaxInt32)
 		need += rows * (8 + 24 + 1 + int64(sd.width[si])*4) * int64(files) / int64(groups)
 	}
-	sd.intKeys = firstKey == nil || !*firstKey
-
 	sd.dir, err = spill.NewDir(r.spillDir, need)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -240,7 +219,7 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 							}
 							return err == nil
 						}
-						if err := r.routeRowGroup(gctx, sd, sp, si, fi, src, rg, emit); err != nil {
+						if err := r.routeRowGroup(gctx, sd, sp, si, fi, src, rg, math.MaxUint64, emit); err != nil {
 							return r.loadErr(gctx, sp, err)
 						}
 						if werr != nil {
@@ -273,11 +252,71 @@ func (r *runner) spillLake(ctx context.Context, plan *Plan, stats []*lake.ScanSt
 	return sd, nil
 }
 
+// newSpilled is the layout of the lake's sources in groups groups, with
+// nothing read yet: the key type, each source's values per row and row origins.
+func (r *runner) newSpilled(plan *Plan, groups int) (*spilled, error) {
+	sources := plan.Sources()
+	sd := &spilled{groups: groups, paths: make([][]string, len(sources)), width: make([]int, len(sources)),
+		scratch: &sync.Pool{New: func() any { return new(routeScratch) }}}
+	var firstKey *bool
+	for si, sp := range sources {
+		for fi, f := range sp.Files {
+			str := sp.stringKey[fi]
+			if firstKey == nil {
+				firstKey = &str
+			} else if str != *firstKey {
+				return nil, fmt.Errorf("jobs: %w: %s %q: file %s: key column %q has a different type (integer vs string) from the first file's", ErrInput, sp.Kind, sp.Name, f.Key, plan.Spec.Key)
+			}
+		}
+		if si < len(plan.Modalities) {
+			switch {
+			case sp.Kind == "probs":
+				sd.width[si] = r.classes
+			case sp.Kind == "score":
+				sd.width[si] = 1
+			case len(sp.Scalar) > 0:
+				sd.width[si] = len(sp.Scalar)
+			default:
+				sd.width[si] = r.listWidth[si]
+			}
+		}
+		rows := sp.TotalRows()
+		starts := make([]int64, len(sp.Files))
+		for fi := 1; fi < len(starts); fi++ {
+			starts[fi] = starts[fi-1] + sp.Rows[fi-1]
+		}
+		sd.fileStart = append(sd.fileStart, starts)
+		sd.origin32 = append(sd.origin32, rows <= math.MaxInt32)
+	}
+	sd.intKeys = firstKey == nil || !*firstKey
+	return sd, nil
+}
+
+// rangeLake lays the lake out in key ranges (kr) read straight from it: the
+// spill directory holds only what a holdout's pass writes.
+func (r *runner) rangeLake(plan *Plan, kr *keyRanges) (*spilled, error) {
+	sd, err := r.newSpilled(plan, kr.groups())
+	if err != nil {
+		return nil, err
+	}
+	sd.ranges, sd.paths = kr, nil
+	var need int64
+	if r.spec.Split.Holdout != nil && plan.Labels != nil {
+		need = 16 * plan.Labels.TotalRows()
+	}
+	if sd.dir, err = spill.NewDir(r.spillDir, need); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return sd, nil
+}
+
 // routeRowGroup reads one row group of a source and hands emit one batch per
 // bucket group that gets rows, in file order; it stops when emit returns false.
 // The values are scattered straight into group order, so a group's values are a
-// slice of the row group's, not a copy.
-func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan, si, fi int, src *lake.ScatterSource, rg int, emit func(int, *spill.Batch) bool) error {
+// slice of the row group's, not a copy. Below math.MaxUint64, maxKey drops
+// the rows whose sample key is larger before their values are scattered (a
+// pass reading key ranges for the fit sample).
+func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan, si, fi int, src *lake.ScatterSource, rg int, maxKey uint64, emit func(int, *spill.Batch) bool) error {
 	t, err := src.ScanRowGroup(ctx, rg, sp.Request)
 	if err != nil {
 		return err
@@ -286,8 +325,15 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 	scratch := sd.scratch.Get().(*routeScratch)
 	defer sd.scratch.Put(scratch)
 	group := grow(&scratch.group, n)
-	start := make([]int, sd.groups+1) // rows of group g are [start[g], start[g+1]) in group order
-	for i := 0; i < n; i++ {
+	// Rows of group g are [start[g], start[g+1]) in group order; dropped rows
+	// (maxKey) are put in a group of their own, after the others.
+	start := make([]int, sd.groups+2)
+	if sd.ranges != nil {
+		if err := sd.ranges.route(t, sp.keyRanges[fi][rg], group, start); err != nil {
+			return fmt.Errorf("jobs: %w: %s %q: file %s: row group %d: %w (run with --partition bucket to read it anyway)", ErrInput, sp.Kind, sp.Name, sp.Files[fi].Key, rg, err)
+		}
+	}
+	for i := 0; i < n && sd.ranges == nil; i++ {
 		var h int32
 		if sd.intKeys {
 			h = bucket.Long(t.IntKeys[i])
@@ -301,15 +347,27 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 				ErrInput, sp.Kind, sp.Name, sp.Files[fi].Key, lake.BucketPartition(sp.Request.Key), sp.fileBucket[fi], keyText(t, i), bucket.Of(h, r.plan.Buckets), r.plan.Buckets)
 		}
 	}
-	for g := 0; g < sd.groups; g++ {
+	// The sample file's rows are picked by place, not in group order: its index
+	// is free for the dropped rows.
+	dropped := sd.groups
+	if maxKey != math.MaxUint64 {
+		for i := 0; i < n; i++ {
+			if sampleKeyOf(t, i, sd.intKeys, sd.buckets) > maxKey {
+				start[group[i]+1]--
+				group[i] = int32(dropped)
+				start[dropped+1]++
+			}
+		}
+	}
+	for g := 0; g <= dropped; g++ {
 		start[g+1] += start[g]
 	}
 	// Each file row's place in group order (dest) and the file rows in that order
 	// (order): group g's rows are order[start[g]:start[g+1]], in file order.
 	dest := grow(&scratch.dest, n)
 	order := grow(&scratch.order, n)
-	next := grow(&scratch.next, sd.groups)
-	copy(next, start[:sd.groups])
+	next := grow(&scratch.next, dropped+1)
+	copy(next, start[:dropped+1])
 	for i, g := range group {
 		dest[i] = int32(next[g])
 		order[next[g]] = i
@@ -320,16 +378,12 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 	var state []uint8
 	if sp.Kind != "labels" {
 		vals = grow(&scratch.vals, n*w)
-		hits := grow(&scratch.hits, n)
 		state = grow(&scratch.state, n) // the Bad codes, then stateHit
-		sc := &lake.Scatter{Vector: sp.Vector, Scalar: sp.Scalar, Width: w, Stride: w, Dest: dest, Out: vals, Hits: hits, Bad: state, Local: true}
-		if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
+		if sd.keysOnly {
+			// The rows kept come first in group order.
+			fillPlaceholders(vals[:start[dropped]*w], state[:start[dropped]], w, sp.Kind)
+		} else if err := scatterRows(ctx, src, rg, sp, w, dest, group, int32(dropped), start[dropped] < n, vals, state, scratch); err != nil {
 			return err
-		}
-		for i, h := range hits {
-			if h > 0 {
-				state[i] |= stateHit
-			}
 		}
 	}
 	// The columns in group order; a group's batch is a slice of each.
@@ -435,6 +489,48 @@ func (r *runner) routeRowGroup(ctx context.Context, sd *spilled, sp *SourcePlan,
 	return nil
 }
 
+// scatterRows decodes a row group's values into vals in group order (dest),
+// their Bad codes and presence into state; with some rows dropped (group
+// dropped), their values are not decoded into place.
+func scatterRows(ctx context.Context, src *lake.ScatterSource, rg int, sp *SourcePlan, w int, dest, group []int32, dropped int32, anyDropped bool, vals []float32, state []uint8, scratch *routeScratch) error {
+	hits := grow(&scratch.hits, len(dest))
+	scatterTo := dest
+	if anyDropped {
+		scatterTo = grow(&scratch.scatter, len(dest))
+		for i, d := range dest {
+			scatterTo[i] = d
+			if group[i] == dropped {
+				scatterTo[i] = -1
+			}
+		}
+	}
+	sc := &lake.Scatter{Vector: sp.Vector, Scalar: sp.Scalar, Width: w, Stride: w, Dest: scatterTo, Out: vals, Hits: hits, Bad: state, Local: true}
+	if err := src.ScatterRowGroup(ctx, rg, sc); err != nil {
+		return err
+	}
+	for i, h := range hits {
+		if h > 0 {
+			state[i] |= stateHit
+		}
+	}
+	return nil
+}
+
+// fillPlaceholders gives every row a valid vector of w values of its kind and
+// marks it present: what a pass that reads keys only (spilled.keysOnly) sees.
+func fillPlaceholders(vals []float32, state []uint8, w int, kind string) {
+	fill := float32(1 / float64(w))
+	if kind == "score" {
+		fill = 0.5
+	}
+	for i := range vals {
+		vals[i] = fill
+	}
+	for i := range state {
+		state[i] = stateHit
+	}
+}
+
 // rowsAt is s's rows [lo, hi) of w values (a view), or when at is set, its
 // rows at (a copy).
 func rowsAt[T any](s []T, lo, hi int, at []int, w int) []T {
@@ -450,7 +546,7 @@ func rowsAt[T any](s []T, lo, hi int, at []int, w int) []T {
 // that the collector dropped and the runtime, under the budget's memory limit,
 // returned to the kernel, so that each row group faulted in fresh pages.
 type routeScratch struct {
-	group, dest          []int32
+	group, dest, scatter []int32
 	order, next          []int
 	vals                 []float32
 	hits                 []uint16
@@ -501,6 +597,32 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (
 	if sd.sampled && g == sd.groups {
 		name = fmt.Sprintf("%s (the spilled lake's sample file)", sp.Name)
 	}
+	rows := -1
+	if sd.rows != nil {
+		rows = int(sd.rows[si][g])
+	}
+	ld := sd.newGroupLoad(si, sp, name, maxKey, buckets, rows)
+	if err := spill.ReadFile(sd.paths[si][g], ld.add); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return ld.finish(), nil
+}
+
+// groupLoad collects one source's rows of a group, batch by batch, into a
+// groupSource.
+type groupLoad struct {
+	gs      *groupSource
+	sp      *SourcePlan
+	intKeys bool
+	maxKey  uint64
+	buckets int
+	valid   []uint8
+	runs    []run
+}
+
+// newGroupLoad starts source si's rows of a group, named name in messages;
+// rows, when known (not -1), sizes the arrays once for a load of every row.
+func (sd *spilled) newGroupLoad(si int, sp *SourcePlan, name string, maxKey uint64, buckets, rows int) *groupLoad {
 	gs := &groupSource{table: &lake.Table{File: name}, width: sd.width[si], fileStart: sd.fileStart[si]}
 	t := gs.table
 	if sd.intKeys {
@@ -508,81 +630,86 @@ func (sd *spilled) load(si, g int, sp *SourcePlan, maxKey uint64, buckets int) (
 	} else {
 		t.StrKeys = []string{}
 	}
-	var valid []uint8
-	if maxKey == math.MaxUint64 && sd.rows != nil { // every row: sized once, not grown batch by batch
-		n := int(sd.rows[si][g])
-		gs.origin = make([]int64, 0, n)
+	if maxKey == math.MaxUint64 && rows >= 0 { // every row: sized once, not grown batch by batch
+		gs.origin = make([]int64, 0, rows)
 		if sd.intKeys {
-			t.IntKeys = make([]int64, 0, n)
+			t.IntKeys = make([]int64, 0, rows)
 		} else {
-			t.StrKeys = make([]string, 0, n)
+			t.StrKeys = make([]string, 0, rows)
 		}
 		if sp.Kind != "labels" {
-			gs.state, gs.f32 = make([]uint8, 0, n), make([]float32, 0, n*gs.width)
+			gs.state, gs.f32 = make([]uint8, 0, rows), make([]float32, 0, rows*gs.width)
 		}
 	}
-	var runs []run
-	err := spill.ReadFile(sd.paths[si][g], func(b *spill.Batch) error {
-		if maxKey != math.MaxUint64 {
-			b = keepSample(b, sd.intKeys, maxKey, buckets)
-		}
-		if b.Rows == 0 {
-			return nil
-		}
-		c := b.Cols
-		from := len(gs.origin)
-		if c[0].Kind == spill.Int32s {
-			for _, o := range c[0].I32 {
-				gs.origin = append(gs.origin, int64(o))
-			}
-		} else {
-			gs.origin = append(gs.origin, c[0].I64...)
-		}
-		runs = appendRuns(runs, gs.origin, from)
-		if sd.intKeys {
-			t.IntKeys = append(t.IntKeys, c[1].I64...)
-		} else {
-			t.StrKeys = appendClones(t.StrKeys, c[1].Str)
-		}
-		c = c[2:]
-		if sp.Request.Label != "" {
-			if c[0].Kind == spill.Int64s {
-				t.IntLabels = append(orEmptySlice(t.IntLabels), c[0].I64...)
-			} else {
-				t.StrLabels = appendClones(orEmptySlice(t.StrLabels), c[0].Str)
-			}
-			valid = append(valid, c[1].U8...)
-			c = c[2:]
-			if sp.Request.Split != "" {
-				t.Split = appendClones(t.Split, c[0].Str)
-				c = c[1:]
-			}
-		}
-		if sp.Kind != "labels" {
-			gs.state = append(gs.state, c[0].U8...)
-			gs.f32 = append(gs.f32, c[1].F32...)
-		}
+	return &groupLoad{gs: gs, sp: sp, intKeys: sd.intKeys, maxKey: maxKey, buckets: buckets}
+}
+
+// add appends a batch of the source's rows (a bucket file's, or a row group's
+// share routed to the group), copying what it keeps.
+func (ld *groupLoad) add(b *spill.Batch) error {
+	gs, t, sp := ld.gs, ld.gs.table, ld.sp
+	if ld.maxKey != math.MaxUint64 {
+		b = keepSample(b, ld.intKeys, ld.maxKey, ld.buckets)
+	}
+	if b.Rows == 0 {
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	c := b.Cols
+	from := len(gs.origin)
+	if c[0].Kind == spill.Int32s {
+		for _, o := range c[0].I32 {
+			gs.origin = append(gs.origin, int64(o))
+		}
+	} else {
+		gs.origin = append(gs.origin, c[0].I64...)
+	}
+	ld.runs = appendRuns(ld.runs, gs.origin, from)
+	if ld.intKeys {
+		t.IntKeys = append(t.IntKeys, c[1].I64...)
+	} else {
+		t.StrKeys = appendClones(t.StrKeys, c[1].Str)
+	}
+	c = c[2:]
+	if sp.Request.Label != "" {
+		if c[0].Kind == spill.Int64s {
+			t.IntLabels = append(orEmptySlice(t.IntLabels), c[0].I64...)
+		} else {
+			t.StrLabels = appendClones(orEmptySlice(t.StrLabels), c[0].Str)
+		}
+		ld.valid = append(ld.valid, c[1].U8...)
+		c = c[2:]
+		if sp.Request.Split != "" {
+			t.Split = appendClones(t.Split, c[0].Str)
+			c = c[1:]
+		}
+	}
+	if sp.Kind != "labels" {
+		gs.state = append(gs.state, c[0].U8...)
+		gs.f32 = append(gs.f32, c[1].F32...)
+	}
+	return nil
+}
+
+// finish returns the group's rows, in lake order.
+func (ld *groupLoad) finish() *groupSource {
+	gs, t := ld.gs, ld.gs.table
 	t.Rows = len(gs.origin)
-	if sp.Request.Label != "" && slices.Contains(valid, 0) {
-		t.LabelValid = make([]bool, len(valid))
-		for i, v := range valid {
+	if ld.sp.Request.Label != "" && slices.Contains(ld.valid, 0) {
+		t.LabelValid = make([]bool, len(ld.valid))
+		for i, v := range ld.valid {
 			t.LabelValid[i] = v == 1
 		}
 	}
 	// A row group's rows reach a group's file in file order, but row groups
 	// routed at once reach it in the order they finish, and the writer gathers
-	// several into one batch. Put the rows in lake order, so that duplicate keys
+	// several into one batch (a group of key ranges reads row groups in key
+	// order, not lake order). Put the rows in lake order, so that duplicate keys
 	// resolve (first, last, mean) as when the lake is read whole, outputs are
 	// reproducible, and a sorted lake's keys stay sorted for the merge join.
-	if idx := mergeRuns(gs.origin, runs); idx != nil {
+	if idx := mergeRuns(gs.origin, ld.runs); idx != nil {
 		gs.reorder(idx)
 	}
-	return gs, nil
+	return gs
 }
 
 // run is rows from..to-1 of a group's source, in increasing origin.

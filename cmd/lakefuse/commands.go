@@ -149,6 +149,11 @@ func timeoutFlags(fs *flag.FlagSet) (ioTimeout, timeout *time.Duration) {
 	return ioTimeout, timeout
 }
 
+// partitionFlag adds --partition.
+func partitionFlag(fs *flag.FlagSet) *string {
+	return fs.String("partition", "", "how a run larger than its memory budget is grouped: range (key ranges read straight from the lake; its footers must bound each row group's keys) or bucket (bucket files spilled to --spill-dir); default: key ranges where the footers allow them")
+}
+
 // spillDirFlag adds --spill-dir.
 func spillDirFlag(fs *flag.FlagSet) *string {
 	return fs.String("spill-dir", "", "local folder for the bucket files of a run larger than its memory budget (default: the temp dir); its free space is checked first")
@@ -205,7 +210,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dataset := fs.String("dataset", "", "dataset folder; overrides the spec's")
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
-	memory, spillDir := memoryFlag(fs), spillDirFlag(fs)
+	memory, spillDir, partition := memoryFlag(fs), spillDirFlag(fs), partitionFlag(fs)
 	shardArg := shardFlag(fs)
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
 		return err
@@ -233,7 +238,7 @@ func cmdScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *runID == "":
 		*runID = spec.Name + "-score-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id, DatesFrom: dates}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Partition: *partition, Shard: id, DatesFrom: dates}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Score(ctx, spec, opts, *models) })
 	})
 	if err != nil {
@@ -250,7 +255,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	dataset := fs.String("dataset", "", "dataset folder; overrides the spec's (e.g. each dataset of a lakefuse synth sweep)")
 	filters := filterFlag(fs)
 	ioTimeout, timeout := timeoutFlags(fs)
-	memory, spillDir := memoryFlag(fs), spillDirFlag(fs)
+	memory, spillDir, partition := memoryFlag(fs), spillDirFlag(fs), partitionFlag(fs)
 	shardArg := shardFlag(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
@@ -288,7 +293,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Shard: id, DatesFrom: dates}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
+	res, err := withProgress(jobs.Options{Lake: *lakeURL, RunID: *runID, IOTimeout: *ioTimeout, Memory: *memory, SpillDir: *spillDir, Partition: *partition, Shard: id, DatesFrom: dates}, stderr, func(opts jobs.Options) (*jobs.Result, error) {
 		return withTimeout(ctx, *timeout, func(ctx context.Context) (*jobs.Result, error) { return jobs.Run(ctx, spec, opts) })
 	})
 	if err != nil {

@@ -47,8 +47,8 @@ const usage = `lakefuse: multimodal fusion jobs on a data lake
 
 usage:
   lakefuse demo [--lake URL] [--missing F]  fuse the bundled six-view digits data (default lake: file:///tmp/lakefuse-demo)
-  lakefuse run [--lake URL] [--run-id ID] [--dataset D] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
-  lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--dataset D] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--shard I/N] SPEC
+  lakefuse run [--lake URL] [--run-id ID] [--dataset D] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--partition range|bucket] [--shard I/N] SPEC
+  lakefuse score --models RUN_URL [--lake URL] [--run-id ID] [--dataset D] [--filter k=v]... [--io-timeout D] [--timeout D] [--memory SIZE] [--spill-dir DIR] [--partition range|bucket] [--shard I/N] SPEC
   lakefuse finalize [--shards N] RUN_URL    merge a sharded run's shard states and commit it (the last shard does this itself)
   lakefuse bucket --buckets N --to DATASET [--lake URL] [--filter k=v]... [--shard I/N] [--spill-dir DIR] SPEC   rewrite the spec's tables into key buckets
   lakefuse validate [--lake URL] SPEC         (with --lake: files, columns and patterns checked against the lake)
