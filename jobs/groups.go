@@ -38,6 +38,10 @@ import (
 //
 // Scoring with saved models (lm) has no fit: pass 1 chooses the best baseline as
 // eval does for a run held whole (accuracy on the train split, else the first).
+//
+// A lake whose footers range its row groups' keys is not spilled: the groups
+// are key ranges read from the lake (ranges.go), and when the models learn
+// nothing from the values, the passes are one (onepass.go).
 func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attempt, lm *loadedModels) (*partial, error) {
 	var cs *classSet
 	var err error
