@@ -114,7 +114,7 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 		}
 		tg = one.tg
 	} else {
-		if tg, err = r.gatherPass(ctx, plan, sd, cs, stats, limit); err != nil {
+		if tg, err = r.gatherPass(ctx, plan, sd, cs, stats, limit, math.MaxUint64); err != nil {
 			return nil, err
 		}
 		r.timed("gather", start)
@@ -176,7 +176,11 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 // file's sample keys — every row of a smaller key is in the file. Otherwise
 // from every group: once the sample holds the limit, only keys that hash below
 // its largest can still enter it, and only those rows are read back.
-func (r *runner) gatherPass(ctx context.Context, plan *Plan, sd *spilled, cs *classSet, stats []*lake.ScanStats, limit int) (*trainGather, error) {
+//
+// Below math.MaxUint64, from bounds the sample keys read from the first group
+// on (a guess at the sample's cut); if the sample turns out to reach past it,
+// the groups are read again from no bound.
+func (r *runner) gatherPass(ctx context.Context, plan *Plan, sd *spilled, cs *classSet, stats []*lake.ScanStats, limit int, from uint64) (*trainGather, error) {
 	tg := &trainGather{limit: limit}
 	complete := false
 	if sd.sampled {
@@ -193,7 +197,7 @@ func (r *runner) gatherPass(ctx context.Context, plan *Plan, sd *spilled, cs *cl
 		}
 		sd.removeGroup(sd.groups)
 	}
-	maxKey := uint64(math.MaxUint64)
+	maxKey := from
 	for g := 0; g < sd.groups && !complete; g++ {
 		bf, err := r.buildGroup(ctx, plan, sd, cs, stats, g, maxKey)
 		if err != nil {
@@ -203,6 +207,10 @@ func (r *runner) gatherPass(ctx context.Context, plan *Plan, sd *spilled, cs *cl
 			maxKey = tg.key[tg.limit-1]
 		}
 		r.progress("gather", int64(g+1), int64(sd.groups))
+	}
+	if from != math.MaxUint64 && !complete && (len(tg.key) < limit || tg.cut() > from) {
+		r.log.Info("the fit sample reaches past the guessed bound: reading every group again", "rows", len(tg.key), "limit", limit)
+		return r.gatherPass(ctx, plan, sd, cs, stats, limit, math.MaxUint64)
 	}
 	if plan.Owned { // a shard of a bucketed dataset: the sample's other buckets
 		if err := r.gatherForeign(ctx, plan, cs, tg, stats); err != nil {

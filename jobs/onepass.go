@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/lakefuse/lakefuse/eval"
@@ -72,7 +73,7 @@ func (r *runner) onePassFits(plan *Plan, sd *spilled) bool {
 func (r *runner) runOnePass(ctx context.Context, plan *Plan, att *lake.Attempt, sd *spilled, cs *classSet, stats []*lake.ScanStats, limit int) (*onePass, error) {
 	start := time.Now()
 	sd.keysOnly = true
-	est, err := r.gatherPass(ctx, plan, sd, cs, stats, limit)
+	est, err := r.gatherPass(ctx, plan, sd, cs, stats, limit, sampleGuess(plan, limit))
 	sd.keysOnly = false
 	if err != nil {
 		return nil, err
@@ -99,6 +100,22 @@ func (r *runner) runOnePass(ctx context.Context, plan *Plan, att *lake.Attempt, 
 	}
 	r.timed("groups", start)
 	return one, nil
+}
+
+// sampleGuess bounds the sample keys of a fit sample of limit rows for the
+// pass over the keys: four times the share of the label source's rows the
+// sample takes (keys hash evenly), so that the first group is not read whole;
+// a sample of fewer than a quarter of the rows as training rows reaches past
+// it, and the keys are read again (gatherPass).
+func sampleGuess(plan *Plan, limit int) uint64 {
+	if plan.LabelFrom < 0 {
+		return math.MaxUint64
+	}
+	rows := plan.Sources()[plan.LabelFrom].TotalRows()
+	if rows <= 0 || 4*float64(limit) >= float64(rows) {
+		return math.MaxUint64
+	}
+	return uint64(4 * float64(limit) / float64(rows) * math.MaxUint64)
 }
 
 // settle ends the one pass's deferred comparison with the baseline the true

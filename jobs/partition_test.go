@@ -601,11 +601,23 @@ func TestPartitionedScoreLabelType(t *testing.T) {
 // gathers the true sample. Without null vectors the keys' sample is the true
 // one and the pass stands; with null vectors among the sample's rows (entities
 // whose only modality is null, rejected) the class prior differs and the groups
-// are read again. Either way the answers are the run held whole's, and the
-// bucket files'.
+// are read again. A fit sample small against the lake is looked for below a
+// guessed bound, and the keys are read again when it reaches past it (few
+// training rows). Every case gives the answers of the run held whole, and of
+// the bucket files.
 func TestOnePassOverKeyRanges(t *testing.T) {
-	for _, nulls := range []bool{false, true} {
-		t.Run(fmt.Sprintf("nulls=%v", nulls), func(t *testing.T) {
+	for _, c := range []struct {
+		nulls      bool
+		sample     string
+		trainEvery int // every trainEvery-th entity is a training row, the rest test rows
+		keyPasses  int64
+	}{
+		{false, "", 1, 1},
+		{true, "", 1, 1},
+		{false, "fit: {max_rows: 20}\n", 1, 1},
+		{false, "fit: {max_rows: 20}\n", 10, 2},
+	} {
+		t.Run(fmt.Sprintf("nulls=%v,sample=%q,train=1/%d", c.nulls, c.sample, c.trainEvery), func(t *testing.T) {
 			ctx := context.Background()
 			url := "file://" + t.TempDir()
 			l := openLake(t, url)
@@ -613,9 +625,9 @@ func TestOnePassOverKeyRanges(t *testing.T) {
 			const n, k = 300, 4
 			keys, labels, split := make([]int64, n), make([]int64, n), make([]string, n)
 			for i := range keys {
-				keys[i], labels[i], split[i] = int64(i*2), int64(rng.IntN(k)), "train"
-				if i%3 == 0 {
-					split[i] = "test"
+				keys[i], labels[i], split[i] = int64(i*2), int64(rng.IntN(k)), "test"
+				if (c.trainEvery == 1 && i%3 != 0) || (c.trainEvery > 1 && i%c.trainEvery == 0) {
+					split[i] = "train"
 				}
 			}
 			writeTable(t, l, "ds/labels/part-0.parquet", n, []lake.OutColumn{{Name: "entity_id", Int64: keys}, {Name: "label", Int64: labels}, {Name: "split", String: split}})
@@ -642,7 +654,7 @@ func TestOnePassOverKeyRanges(t *testing.T) {
 			}
 			// Entities 200.. have modality a only; with nulls, a few training
 			// ones have a null there and are rejected.
-			writeTable(t, l, "ds/modality=a/part-0.parquet", n, probs(n, func(i int) bool { return nulls && i >= 200 && i%7 == 1 }))
+			writeTable(t, l, "ds/modality=a/part-0.parquet", n, probs(n, func(i int) bool { return c.nulls && i >= 200 && i%7 == 1 }))
 			writeTable(t, l, "ds/modality=b/part-0.parquet", 200, probs(200, nil))
 			s, err := jobs.ParseSpec([]byte(`
 name: onepass
@@ -656,7 +668,7 @@ strategies:
   - {name: max, type: late-max}
   - {name: vote, type: vote}
 evaluation: {bootstrap: 30}
-`), "onepass.yaml")
+`+c.sample), "onepass.yaml")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -664,26 +676,32 @@ evaluation: {bootstrap: 30}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := whole.Report.Rows.Rejected["no modality present"]; (got > 0) != nulls {
+			if got := whole.Report.Rows.Rejected["no modality present"]; (got > 0) != c.nulls {
 				t.Fatalf("the fixture does not exercise what it should: %d rows rejected", got)
 			}
 			want := runAnswers(t, l, whole, "entity_id")
 			for _, partition := range []string{jobs.PartitionBucket, jobs.PartitionRange} {
 				for _, groups := range []int{3, 7} {
-					var passes atomic.Int64 // passes over the groups that predict
+					var passes, gathers atomic.Int64 // passes over the groups that predict, and that gather
 					res, err := jobs.Run(ctx, s, jobs.Options{Lake: url, RunID: fmt.Sprintf("groups-%d-%s", groups, partition), Groups: groups, SpillDir: t.TempDir(), Partition: partition,
 						Progress: func(stage string, done, _ int64) {
 							if stage == "groups" && done == 1 {
 								passes.Add(1)
+							}
+							if stage == "gather" && done == 1 {
+								gathers.Add(1)
 							}
 						}})
 					if err != nil {
 						t.Fatalf("%s, %d groups: %v", partition, groups, err)
 					}
 					_, keysFirst := res.Report.Seconds["gather_keys"]
-					wantPasses := map[bool]int64{false: 1, true: 2}[nulls && partition == jobs.PartitionRange]
-					if keysFirst != (partition == jobs.PartitionRange) || passes.Load() != wantPasses {
-						t.Errorf("%s, %d groups: keys read first %v, %d passes over the groups, want %d", partition, groups, keysFirst, passes.Load(), wantPasses)
+					range_ := partition == jobs.PartitionRange
+					wantPasses := map[bool]int64{false: 1, true: 2}[c.nulls && range_]
+					wantGathers := map[bool]int64{false: 1, true: c.keyPasses}[range_]
+					if keysFirst != range_ || passes.Load() != wantPasses || gathers.Load() != wantGathers {
+						t.Errorf("%s, %d groups: keys read first %v, %d passes over the groups (want %d), %d over the keys or for the sample (want %d)",
+							partition, groups, keysFirst, passes.Load(), wantPasses, gathers.Load(), wantGathers)
 					}
 					got := runAnswers(t, l, res, "entity_id")
 					for _, part := range []string{"report", "models", "scores", "rejected"} {

@@ -135,9 +135,9 @@ func planRanges(plan *Plan, groups int, force bool) (*keyRanges, string) {
 	kr := &keyRanges{order: make([][]rangeRowGroup, len(sources)), cursors: make([]*rangeCursor, len(sources))}
 	var stringKeys, intKeys bool
 	type span struct {
-		lo, hi   int64
-		slo, shi string
-		rows     int64
+		lo, hi int64
+		slo    string // a string row group's least key
+		rows   int64
 	}
 	var spans []span
 	var total int64
@@ -159,7 +159,7 @@ func planRanges(plan *Plan, groups int, force bool) (*keyRanges, string) {
 					return nil, fmt.Sprintf("%s %q: file %s: row group %d has no usable statistics of key column %q", sp.Kind, sp.Name, sp.Files[fi].Key, rg, sp.Request.Key)
 				}
 				kr.order[si] = append(kr.order[si], rangeRowGroup{file: fi, rg: rg, rows: r.Rows})
-				spans = append(spans, span{r.MinInt, r.MaxInt, r.MinStr, r.MaxStr, r.Rows})
+				spans = append(spans, span{r.MinInt, r.MaxInt, r.MinStr, r.Rows})
 				total += r.Rows
 			}
 		}
