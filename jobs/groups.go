@@ -151,12 +151,8 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 
 	// Pass 2: predict, evaluate and write each group.
 	if total == nil {
-		predict := func(bf *builtFrame) ([]*scoredStrategy, *fittedState, error) {
-			scored, in, err := r.predictGroup(ctx, bf, uni, strategies)
-			return scored, &fittedState{in: in, uni: uni, strategies: strategies, prior: prior}, err
-		}
 		start = time.Now()
-		total, t, counts, err = r.groupsPass(ctx, plan, att, sd, cs, stats, candidateSplits(r.spec, plan), best, chosenOn, r.spec.Mode != "fit", predict, nil)
+		total, t, counts, err = r.groupsPass(ctx, plan, att, sd, cs, stats, candidateSplits(r.spec, plan), best, chosenOn, r.spec.Mode != "fit", r.predictor(ctx, uni, strategies, prior), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -553,6 +549,15 @@ func buildGroupFrame[K keyed](ctx context.Context, r *runner, plan *Plan, gs []*
 		return nil, err
 	}
 	return buildFrame(ctx, r, plan, src, al, cs, stats, gs[:len(plan.Modalities)])
+}
+
+// predictor is a groups pass's predict: each group scored with the fitted
+// unimodal models and strategies, and what its ablations need.
+func (r *runner) predictor(ctx context.Context, uni []*fusion.Unimodal, strategies []fusion.Strategy, prior []float64) func(*builtFrame) ([]*scoredStrategy, *fittedState, error) {
+	return func(bf *builtFrame) ([]*scoredStrategy, *fittedState, error) {
+		scored, in, err := r.predictGroup(ctx, bf, uni, strategies)
+		return scored, &fittedState{in: in, uni: uni, strategies: strategies, prior: prior}, err
+	}
 }
 
 // predictGroup scores a group's rows with the fitted unimodal models and

@@ -85,11 +85,7 @@ func (r *runner) runOnePass(ctx context.Context, plan *Plan, att *lake.Attempt, 
 		return nil, err
 	}
 	one := &onePass{tg: &trainGather{limit: limit}, uni: uni, scored: scored}
-	prior, strategies := fitted.prior, fitted.strategies
-	predict := func(bf *builtFrame) ([]*scoredStrategy, *fittedState, error) {
-		scored, in, err := r.predictGroup(ctx, bf, uni, strategies)
-		return scored, &fittedState{in: in, uni: uni, strategies: strategies, prior: prior}, err
-	}
+	predict := r.predictor(ctx, uni, fitted.strategies, fitted.prior)
 	collect := func(bf *builtFrame) { one.tg.add(bf.frame, r.sampleKeys(bf)) }
 	start = time.Now()
 	r.deferBaseline = true

@@ -82,13 +82,9 @@ func (kr *keyRanges) groups() int {
 	return len(kr.strBounds) + 1
 }
 
-// groupOfInt is the group of an integer key (the bounds at most k).
-func (kr *keyRanges) groupOfInt(k int64) int {
-	return sort.Search(len(kr.intBounds), func(i int) bool { return kr.intBounds[i] > k })
-}
-
-func (kr *keyRanges) groupOfStr(k string) int {
-	return sort.Search(len(kr.strBounds), func(i int) bool { return kr.strBounds[i] > k })
+// groupOf is the group of key k among bounds (the bounds at most k).
+func groupOf[K cmp.Ordered](bounds []K, k K) int {
+	return sort.Search(len(bounds), func(i int) bool { return bounds[i] > k })
 }
 
 // partitionRanges is the layout of key ranges for a partitioned run, or nil
@@ -243,9 +239,9 @@ func planRanges(plan *Plan, groups int, force bool) (*keyRanges, string) {
 			o := &kr.order[si][i]
 			r := sp.keyRanges[o.file][o.rg]
 			if kr.intKeys {
-				o.first, o.last = kr.groupOfInt(r.MinInt), kr.groupOfInt(r.MaxInt)
+				o.first, o.last = groupOf(kr.intBounds, r.MinInt), groupOf(kr.intBounds, r.MaxInt)
 			} else {
-				o.first, o.last = kr.groupOfStr(r.MinStr), kr.groupOfStr(r.MaxStr)
+				o.first, o.last = groupOf(kr.strBounds, r.MinStr), groupOf(kr.strBounds, r.MaxStr)
 			}
 			if o.last > o.first {
 				reach[o.first] += o.rows
@@ -273,28 +269,22 @@ func planRanges(plan *Plan, groups int, force bool) (*keyRanges, string) {
 // an error, as the group it belongs to may have been built already.
 func (kr *keyRanges) route(t *lake.Table, r lake.KeyRange, group []int32, start []int) error {
 	if kr.intKeys {
-		first, last := kr.groupOfInt(r.MinInt), kr.groupOfInt(r.MaxInt)
-		for i, k := range t.IntKeys {
-			if k < r.MinInt || k > r.MaxInt {
-				return fmt.Errorf("row %d has key %d, outside [%d, %d], the range the footer's statistics give its row group", i, k, r.MinInt, r.MaxInt)
-			}
-			g := first
-			if last > first {
-				g = kr.groupOfInt(k)
-			}
-			group[i] = int32(g)
-			start[g+1]++
-		}
-		return nil
+		return routeKeys(t.IntKeys, r.MinInt, r.MaxInt, kr.intBounds, group, start)
 	}
-	first, last := kr.groupOfStr(r.MinStr), kr.groupOfStr(r.MaxStr)
-	for i, k := range t.StrKeys {
-		if k < r.MinStr || k > r.MaxStr {
-			return fmt.Errorf("row %d has key %q, outside [%q, %q], the range the footer's statistics give its row group", i, k, r.MinStr, r.MaxStr)
+	return routeKeys(t.StrKeys, r.MinStr, r.MaxStr, kr.strBounds, group, start)
+}
+
+// routeKeys is route for keys of one type, which the statistics say lie in
+// [lo, hi]: a row group within one range needs no search.
+func routeKeys[K cmp.Ordered](keys []K, lo, hi K, bounds []K, group []int32, start []int) error {
+	first, last := groupOf(bounds, lo), groupOf(bounds, hi)
+	for i, k := range keys {
+		if k < lo || k > hi {
+			return fmt.Errorf("row %d has key %#v, outside [%#v, %#v], the range the footer's statistics give its row group", i, k, lo, hi)
 		}
 		g := first
 		if last > first {
-			g = kr.groupOfStr(k)
+			g = groupOf(bounds, k)
 		}
 		group[i] = int32(g)
 		start[g+1]++
