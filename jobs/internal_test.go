@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lakefuse/lakefuse/eval"
@@ -405,5 +406,33 @@ func TestCheckLabelsSmallAndLargeIntegers(t *testing.T) {
 	}
 	if !slices.Equal(p.splitValues, []string{"test", "train"}) {
 		t.Errorf("splits %v", p.splitValues)
+	}
+}
+
+// routeKeys puts each key in its range's group (a row group within one range
+// without a search), counts the groups' rows, and refuses a key outside the
+// range its row group's statistics give: its group may have been read already.
+func TestRouteKeys(t *testing.T) {
+	bounds := []int64{10, 20, 30}
+	group, start := make([]int32, 5), make([]int, len(bounds)+2)
+	if err := routeKeys([]int64{9, 10, 19, 20, 35}, 9, 35, bounds, group, start); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int32{0, 1, 1, 2, 3}; !slices.Equal(group, want) {
+		t.Errorf("groups %v, want %v", group, want)
+	}
+	if want := []int{0, 1, 2, 1, 1}; !slices.Equal(start, want) {
+		t.Errorf("counts %v, want %v", start, want)
+	}
+	group, start = make([]int32, 2), make([]int, len(bounds)+2)
+	if err := routeKeys([]int64{12, 14}, 11, 15, bounds, group, start); err != nil || !slices.Equal(group, []int32{1, 1}) {
+		t.Errorf("within one range: %v, %v", group, err)
+	}
+	if err := routeKeys([]int64{12, 9}, 11, 15, bounds, group, start); err == nil || !strings.Contains(err.Error(), "row 1 has key 9, outside [11, 15]") {
+		t.Errorf("a key below its row group's statistics: %v", err)
+	}
+	sg := make([]int32, 2)
+	if err := routeKeys([]string{"b", "z"}, "a", "m", []string{"c"}, sg, make([]int, 3)); err == nil || !strings.Contains(err.Error(), `row 1 has key "z", outside ["a", "m"]`) {
+		t.Errorf("a string key past its row group's statistics: %v", err)
 	}
 }
