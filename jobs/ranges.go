@@ -208,25 +208,18 @@ func planRanges(plan *Plan, groups int, force bool) (*keyRanges, string) {
 			}
 		}
 	} else {
-		mins := make([]string, 0, len(spans))
-		for _, s := range spans {
-			mins = append(mins, s.slo)
-		}
-		slices.Sort(mins)
-		mins = slices.Compact(mins)
 		byMin := slices.Clone(spans)
 		slices.SortFunc(byMin, func(a, b span) int { return strings.Compare(a.slo, b.slo) })
-		var below int64 // rows of the row groups whose least key is below mins[i]
-		j := 0
-		for k, i := 1, 1; k < groups && i < len(mins); i++ {
-			for ; j < len(byMin) && byMin[j].slo < mins[i]; j++ {
-				below += byMin[j].rows
-			}
-			if below*int64(groups) >= total*int64(k) {
-				kr.strBounds = append(kr.strBounds, mins[i])
+		var below int64 // rows of the row groups whose least key is below byMin[j]'s
+		for j, k := 0, 1; j < len(byMin) && k < groups; {
+			if j > 0 && below*int64(groups) >= total*int64(k) {
+				kr.strBounds = append(kr.strBounds, byMin[j].slo)
 				for below*int64(groups) >= total*int64(k) {
 					k++
 				}
+			}
+			for x := byMin[j].slo; j < len(byMin) && byMin[j].slo == x; j++ {
+				below += byMin[j].rows
 			}
 		}
 	}
