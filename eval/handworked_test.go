@@ -300,6 +300,24 @@ func TestRankTallyEqualsRowByRow(t *testing.T) {
 	}
 }
 
+// rankBin puts [0, 1] in 65,536 equal bins, the upper edge in the last, scores
+// outside it in the end bins and NaN in the first.
+func TestRankBinEdges(t *testing.T) {
+	for _, c := range []struct {
+		score float64
+		bin   int
+	}{
+		{0, 0}, {0.99 / rankBins, 0}, {1.0 / rankBins, 1}, {0.5, rankBins / 2},
+		{(rankBins - 1.5) / rankBins, rankBins - 2}, {(rankBins - 1.0) / rankBins, rankBins - 1}, {1, rankBins - 1},
+		{-0.25, 0}, {math.Inf(-1), 0}, {1.5, rankBins - 1}, {1e300, rankBins - 1}, {math.Inf(1), rankBins - 1},
+		{math.NaN(), 0},
+	} {
+		if got := rankBin(c.score); got != c.bin {
+			t.Errorf("rankBin(%v) = %d, want %d", c.score, got, c.bin)
+		}
+	}
+}
+
 // Rankings made for more rows than their limit start as histograms, and end as
 // those that held the pairs up to the limit first: the same result to the bit.
 func TestRankingsSizedPastTheLimit(t *testing.T) {
