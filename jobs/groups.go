@@ -114,7 +114,11 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 		}
 		tg = one.tg
 	} else {
-		if tg, err = r.gatherPass(ctx, plan, sd, cs, stats, limit, math.MaxUint64); err != nil {
+		from := uint64(math.MaxUint64)
+		if sd.ranges != nil { // no sample file: bound the first range's rows too
+			from = sampleGuess(plan, limit)
+		}
+		if tg, err = r.gatherPass(ctx, plan, sd, cs, stats, limit, from); err != nil {
 			return nil, err
 		}
 		r.timed("gather", start)
