@@ -126,7 +126,9 @@ func (t *rankTally) count() {
 	nr := len(t.classes)
 	for r, c := range t.classes {
 		counts := t.counts[r][:2*rankBins]
-		t.warm += warm(counts)
+		if n >= len(counts)/16 { // fewer rows than lines: each miss is one row's
+			t.warm += warm(counts)
+		}
 		for j, y := range t.labels[:n] {
 			counts[int(t.bins[j*nr+r])<<1|b2i(int(y) == c)]++
 		}
