@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -302,26 +303,21 @@ func pageFloats(page parquet.Page) ([]float32, bool) {
 
 // regularLists reports whether a page holds whole lists of exactly w values with
 // no null list and no null element: a new row at every w-th level entry and
-// nowhere else, every definition level at its maximum.
+// nowhere else, every definition level at its maximum. Checked as a zero at
+// every w-th repetition level and no other zero, and every definition level
+// the maximum, the counts by bytes.Count (vector instructions): the loop over
+// every level it replaces was 0.12 CPU-s of the 2M bench's load.
 func regularLists(rep, def []byte, maxDef byte, w int) bool {
-	at := 0 // position within the current list
-	for _, r := range rep {
-		if (r == 0) != (at == 0) {
+	for j := 0; j < len(rep); j += w {
+		if rep[j] != 0 {
 			return false
-		}
-		if at++; at == w {
-			at = 0
 		}
 	}
-	if maxDef > 0 {
-		if len(def) != len(rep) {
-			return false
-		}
-		for _, d := range def {
-			if d != maxDef {
-				return false
-			}
-		}
+	if bytes.Count(rep, []byte{0}) != (len(rep)+w-1)/w {
+		return false
+	}
+	if maxDef > 0 && (len(def) != len(rep) || bytes.Count(def, []byte{maxDef}) != len(def)) {
+		return false
 	}
 	return true
 }
