@@ -628,6 +628,19 @@ func (ld *blockLoad) finish(keyOf func(int) string) ([]invalidRow, error) {
 
 // check returns why a row's values are unusable, or "".
 func (ld *blockLoad) check(bad uint8, row []float32) string {
+	if bad == 0 && ld.sp.Kind == "probs" {
+		// The usual row in one loop: finite, none negative, summing to 1 (the
+		// same sum as below); any other is looked at again for its reason.
+		sum, fine := 0.0, true
+		for _, x := range row {
+			v := float64(x)
+			fine = fine && v >= 0 && v <= math.MaxFloat64
+			sum += v
+		}
+		if fine && math.Abs(sum-1) <= ProbSumTolerance {
+			return ""
+		}
+	}
 	switch bad {
 	case lake.BadWidth:
 		return fmt.Sprintf("list of the wrong length (want %d values)", ld.width)
