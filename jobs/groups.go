@@ -114,11 +114,7 @@ func (r *runner) runPartitioned(ctx context.Context, plan *Plan, att *lake.Attem
 		}
 		tg = one.tg
 	} else {
-		from := uint64(math.MaxUint64)
-		if sd.ranges != nil { // no sample file: bound the first range's rows too
-			from = sampleGuess(plan, limit)
-		}
-		if tg, err = r.gatherPass(ctx, plan, sd, cs, stats, limit, from); err != nil {
+		if tg, err = r.gatherPass(ctx, plan, sd, cs, stats, limit, sampleBound(plan, sd, limit)); err != nil {
 			return nil, err
 		}
 		r.timed("gather", start)

@@ -73,7 +73,7 @@ func (r *runner) onePassFits(plan *Plan, sd *spilled) bool {
 func (r *runner) runOnePass(ctx context.Context, plan *Plan, att *lake.Attempt, sd *spilled, cs *classSet, stats []*lake.ScanStats, limit int) (*onePass, error) {
 	start := time.Now()
 	sd.keysOnly = true
-	est, err := r.gatherPass(ctx, plan, sd, cs, stats, limit, sampleGuess(plan, limit))
+	est, err := r.gatherPass(ctx, plan, sd, cs, stats, limit, sampleBound(plan, sd, limit))
 	sd.keysOnly = false
 	if err != nil {
 		return nil, err
@@ -96,6 +96,16 @@ func (r *runner) runOnePass(ctx context.Context, plan *Plan, att *lake.Attempt, 
 	}
 	r.timed("groups", start)
 	return one, nil
+}
+
+// sampleBound is where a pass gathering the fit sample starts looking for it:
+// below sampleGuess when the groups are key ranges read from the lake (no
+// sample file), anywhere when they are bucket files.
+func sampleBound(plan *Plan, sd *spilled, limit int) uint64 {
+	if sd.ranges == nil {
+		return math.MaxUint64
+	}
+	return sampleGuess(plan, limit)
 }
 
 // sampleGuess bounds the sample keys of a fit sample of limit rows for the
