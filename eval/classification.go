@@ -261,16 +261,17 @@ func (c *Classification) Add(probs []float64, label int) {
 
 // AddPredicted is Add for a caller that already has pred = Argmax(probs).
 func (c *Classification) AddPredicted(probs []float64, pred, label int) {
-	t := termsOf(probs, label)
-	t.pred = pred
+	t := termsOf(probs, label, nil)
+	t.pred, t.top = pred, probs[pred]
 	c.addTerms(probs, t, label)
 }
 
 // rowTerms is what a row's accumulators take from its probabilities and its
-// true class: the prediction, the log loss term, the Brier term and whether
-// how many classes rank ahead of the true class (TopK).
+// true class: the prediction and its probability, the log loss term, the
+// Brier term and how many classes rank ahead of the true class (TopK).
 type rowTerms struct {
 	pred    int
+	top     float64 // probs[pred]
 	logLoss float64
 	brier   float64
 	ahead   int
@@ -279,13 +280,22 @@ type rowTerms struct {
 // termsOf computes a row's terms in one loop over its probabilities, as
 // Argmax, logLossTerm, Brier.Add and TopK.Add compute them in loops of their
 // own — each sum in the same order, so to the same bit. Those four loops over
-// ten classes were half of a 2M-row evaluation's per-row work.
-func termsOf(probs []float64, label int) rowTerms {
-	p := probs[label]
-	best, bv := 0, probs[0]
+// ten classes were half of a 2M-row evaluation's per-row work. Unless bins is
+// nil, the same loop stores each class's rank bin (rankBin) in bins[c], for a
+// rankTally. A float32 row is read as float64, as a float64 copy of it would
+// be: the evaluation pass reads a stored row where it is, and widening it first
+// into a buffer was as much work as its terms.
+func termsOf[T float32 | float64](probs []T, label int, bins []uint16) rowTerms {
+	p := float64(probs[label])
+	best, bv := 0, float64(probs[0])
 	var clipped, sq float64
 	ahead := 0
-	for j, v := range probs {
+	binned := bins != nil
+	if binned {
+		bins = bins[:len(probs)]
+	}
+	for j, x := range probs {
+		v := float64(x)
 		clipped += clipProb(v)
 		d := v
 		if j == label {
@@ -298,16 +308,19 @@ func termsOf(probs []float64, label int) rowTerms {
 		if better {
 			best = j
 		}
+		if binned {
+			bins[j] = uint16(rankBin(v))
+		}
 	}
 	if len(probs) == 2 { // Brier.Add's binary form: the positive class only
 		y := 0.0
 		if label == 1 {
 			y = 1
 		}
-		d := probs[1] - y
+		d := float64(probs[1]) - y
 		sq = d * d
 	}
-	return rowTerms{pred: best, logLoss: -math.Log(clipProb(p) / clipped), brier: sq, ahead: ahead}
+	return rowTerms{pred: best, top: float64(probs[best]), logLoss: -math.Log(clipProb(p) / clipped), brier: sq, ahead: ahead}
 }
 
 // addTerms records one row by its terms (termsOf).
@@ -317,7 +330,7 @@ func (c *Classification) addTerms(probs []float64, t rowTerms, label int) {
 	c.Brier.sum.add(t.brier)
 	c.Brier.Rows++
 	c.Top2.addAhead(t.ahead)
-	c.Calibration.addPredicted(probs, t.pred, label)
+	c.Calibration.addPredicted(t.top, t.pred, label)
 	c.addRanks(probs, label)
 }
 

@@ -384,13 +384,22 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 						split := sinks[sp]
 						for si := range split {
 							sk := &split[si]
-							if sk.acc != nil {
+							if sk.acc == nil {
+								continue
+							}
+							var bins []uint16
+							if sk.tally != nil {
+								bins = sk.tally.next()
+							}
+							if sk.p32 != nil {
+								terms[si] = termsOf(sk.p32[i*k:(i+1)*k:(i+1)*k], y, bins)
+							} else {
 								rowOf[si] = sk.reader.row(i)
-								terms[si] = termsOf(rowOf[si], y)
-								preds[si] = terms[si].pred
-								if sk.tally != nil {
-									sk.tally.add(rowOf[si], int32(y))
-								}
+								terms[si] = termsOf(rowOf[si], y, bins)
+							}
+							preds[si] = terms[si].pred
+							if sk.tally != nil {
+								sk.tally.added(int32(y))
 							}
 						}
 						baseRight := e.BestBaseline >= 0 && preds[e.BestBaseline] == y
@@ -531,6 +540,7 @@ type part struct {
 // BenchmarkEvaluate's 9.25 G (cachegrind, GOMAXPROCS=1, one op); 1.08 G so.
 type sink struct {
 	reader     *rowReader
+	p32        []float32       // Scores.Probs32, read in place (nil: through reader)
 	acc        *Classification // nil: the classifier has no metrics on the split
 	tally      *rankTally
 	folds      *FoldScores
@@ -552,6 +562,9 @@ func (t *part) sinks(scores []Scores, rows Rows, rd []*rowReader, tallies [][]*r
 		for si, s := range scores {
 			sk := &out[sp][si]
 			sk.reader, sk.acc, sk.tally = rd[si], t.metrics[si][sp], tallies[si][sp]
+			if s.Fill == nil && s.Probs32 != nil && sk.acc != nil && len(sk.acc.Rankings) == 0 {
+				sk.p32 = s.Probs32 // the row's accumulators take its terms alone
+			}
 			sk.folds, sk.foldOf = t.folds[si], s.Folds
 			sk.interval, sk.present, sk.paired = t.intervals[si][sp], t.present[si][sp], t.paired[si][sp]
 			if sk.present != nil {

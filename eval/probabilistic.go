@@ -95,10 +95,13 @@ type Calibration struct {
 }
 
 // Add records one row; the prediction is Argmax(probs).
-func (c *Calibration) Add(probs []float64, label int) { c.addPredicted(probs, Argmax(probs), label) }
+func (c *Calibration) Add(probs []float64, label int) {
+	pred := Argmax(probs)
+	c.addPredicted(probs[pred], pred, label)
+}
 
-func (c *Calibration) addPredicted(probs []float64, pred, label int) {
-	p := probs[pred]
+// addPredicted records one row by its prediction and that class's probability p.
+func (c *Calibration) addPredicted(p float64, pred, label int) {
 	b := int(math.Ceil(p*CalibrationBins)) - 1 // bins (i/15, (i+1)/15], the first closed
 	b = min(max(b, 0), CalibrationBins-1)
 	c.Count[b]++

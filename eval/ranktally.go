@@ -40,8 +40,9 @@ const tallyRows = 1 << 16
 type rankTally struct {
 	rankings []*Ranking
 	classes  []int    // the class each ranking ranks (1 for a binary task's one)
+	width    int      // bins a row: one per class (2 for a binary task)
 	chunk    int      // rows gathered before counting (tallyRows; less in tests)
-	bins     []uint16 // the gathered rows' bins, row by row: bins[j*len(rankings)+r]
+	bins     []uint16 // the gathered rows' bins, row by row: bins[j*width+class]
 	labels   []int32
 	counts   [][]uint32 // per ranking, bin*2 + positive
 	since    int        // rows counted since the last flush
@@ -85,10 +86,11 @@ func newRankTally(rankings []*Ranking, chunk int) *rankTally {
 		}
 		t.classes = append(t.classes, ci)
 	}
-	if cap(t.bins) < len(rankings)*chunk {
-		t.bins = make([]uint16, len(rankings)*chunk)
+	t.width = max(len(rankings), 2)
+	if cap(t.bins) < t.width*chunk {
+		t.bins = make([]uint16, t.width*chunk)
 	}
-	t.bins = t.bins[:len(rankings)*chunk]
+	t.bins = t.bins[:t.width*chunk]
 	if cap(t.labels) < chunk {
 		t.labels = make([]int32, 0, chunk)
 	}
@@ -102,12 +104,22 @@ func newRankTally(rankings []*Ranking, chunk int) *rankTally {
 
 // add gathers one row: its class probabilities and its class.
 func (t *rankTally) add(probs []float64, label int32) {
-	j := len(t.labels)
-	nr := len(t.classes)
-	row := t.bins[j*nr : j*nr+nr]
-	for r, c := range t.classes {
-		row[r] = uint16(rankBin(probs[c]))
+	row := t.next()
+	for c, v := range probs {
+		row[c] = uint16(rankBin(v))
 	}
+	t.added(label)
+}
+
+// next is where the next row's bins go, one per class (termsOf fills them);
+// added then gathers the row.
+func (t *rankTally) next() []uint16 {
+	j := len(t.labels)
+	return t.bins[j*t.width : (j+1)*t.width : (j+1)*t.width]
+}
+
+// added gathers the row whose bins next returned, of class label.
+func (t *rankTally) added(label int32) {
 	t.labels = append(t.labels, label)
 	if len(t.labels) == t.chunk {
 		t.count()
@@ -123,14 +135,15 @@ func (t *rankTally) count() {
 	if t.since > math.MaxUint32-n { // a count could wrap: move them to the rankings first
 		t.move()
 	}
-	nr := len(t.classes)
+	w := t.width
 	for r, c := range t.classes {
 		counts := t.counts[r][:2*rankBins]
 		if n >= len(counts)/16 { // fewer rows than lines: each miss is one row's
 			t.warm += warm(counts)
 		}
+		bins := t.bins[c : c+(n-1)*w+1]
 		for j, y := range t.labels[:n] {
-			counts[int(t.bins[j*nr+r])<<1|b2i(int(y) == c)]++
+			counts[int(bins[j*w])<<1|b2i(int(y) == c)]++
 		}
 	}
 	t.since += n
@@ -166,12 +179,12 @@ func (t *rankTally) put() {
 }
 
 // RankTallyBytes is the memory an evaluation worker's tally takes for one
-// classifier of k classes on a split past the exact limit: the counts and the
-// gathered bins of every ranking, and the rows' labels.
+// classifier of k classes on a split past the exact limit: the counts of every
+// ranking, and the gathered rows' bins (one a class) and labels.
 func RankTallyBytes(k int) int64 {
 	n := int64(k) // one-vs-rest rankings: one a class, one for a binary task
 	if k == 2 {
 		n = 1
 	}
-	return n*(2*4*rankBins+2*tallyRows) + 4*tallyRows
+	return n*2*4*rankBins + int64(k)*2*tallyRows + 4*tallyRows
 }
