@@ -224,50 +224,68 @@ func differ(got, want, tol float64) bool {
 }
 
 // The uncalibrated late-mean's own loop gives the general rule loop's bits:
-// blocks absent in some rows, values that normalise drops (negative, NaN, +Inf)
-// and a row whose present blocks sum to zero.
+// one to five blocks (meanRows has a loop for each count up to three), blocks
+// absent in some rows, values that normalise drops (negative, NaN, ±Inf),
+// float32's largest, a row whose present blocks sum to zero, a row whose sums
+// depend on their order, and a row without any block, which both fail on.
 func TestLateMeanRowsMatchTheRuleLoop(t *testing.T) {
 	const n, k = 2000, 4
 	rng := rand.New(rand.NewPCG(5, 6))
-	f := &Frame{Rows: n, Classes: k, Label: make([]int32, n), Train: make([]bool, n)}
-	in := &Inputs{Frame: f}
-	odd := []float32{-1, float32(math.NaN()), float32(math.Inf(1)), 0, float32(math.Copysign(0, -1))}
-	for b := range 3 {
-		blk := Block{Name: fmt.Sprint("m", b), Kind: Probs, Width: k, Values: make([]float32, n*k), Present: make([]bool, n)}
-		for i := range n {
-			blk.Present[i] = b == 0 || rng.IntN(4) > 0
-			for c := range k {
-				blk.Values[i*k+c] = rng.Float32()
-				if rng.IntN(50) == 0 {
-					blk.Values[i*k+c] = odd[rng.IntN(len(odd))]
-				}
-				if i == 7 {
-					blk.Values[i*k+c] = 0
+	odd := []float32{-1, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), math.MaxFloat32}
+	for blocks := 1; blocks <= 5; blocks++ {
+		f := &Frame{Rows: n, Classes: k, Label: make([]int32, n), Train: make([]bool, n)}
+		in := &Inputs{Frame: f}
+		for b := range blocks {
+			blk := Block{Name: fmt.Sprint("m", b), Kind: Probs, Width: k, Values: make([]float32, n*k), Present: make([]bool, n)}
+			for i := range n {
+				blk.Present[i] = (b == 0 || rng.IntN(4) > 0) && i != 9
+				for c := range k {
+					blk.Values[i*k+c] = rng.Float32()
+					if rng.IntN(50) == 0 {
+						blk.Values[i*k+c] = odd[rng.IntN(len(odd))]
+					}
+					if i == 7 {
+						blk.Values[i*k+c] = 0
+					}
+					if i == 11 { // class 0: 1 + 2^-53 + 2^-53, 1 added in order, 1 + 2^-52 the other way
+						blk.Values[i*k+c] = float32(math.Ldexp(1, -53*min(b, 1)))
+						if c > 0 && b > 0 {
+							blk.Values[i*k+c] = 0
+						}
+					}
 				}
 			}
+			blk.Present[11] = true
+			f.Blocks = append(f.Blocks, blk)
+			in.Unimodal = append(in.Unimodal, blk.Values)
 		}
-		f.Blocks = append(f.Blocks, blk)
-		in.Unimodal = append(in.Unimodal, blk.Values)
-	}
-	s, _ := New(Config{Name: "m", Type: "late-mean"})
-	if err := s.Fit(context.Background(), in); err != nil {
-		t.Fatal(err)
-	}
-	l := s.(*late)
-	idx, err := l.blocks(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fast, general := make([]float64, n*k), make([]float64, n*k)
-	if err := l.predictRows(in, idx, 0, n, fast); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.ruleRows(in, idx, 0, n, general); err != nil {
-		t.Fatal(err)
-	}
-	for j := range fast {
-		if math.Float64bits(fast[j]) != math.Float64bits(general[j]) {
-			t.Fatalf("row %d class %d: %v, the rule loop gives %v", j/k, j%k, fast[j], general[j])
+		s, _ := New(Config{Name: "m", Type: "late-mean"})
+		if err := s.Fit(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		l := s.(*late)
+		idx, err := l.blocks(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, general := make([]float64, n*k), make([]float64, n*k)
+		for _, r := range [][2]int{{0, 9}, {10, n}} { // row 9 has no block
+			if err := l.predictRows(in, idx, r[0], r[1], fast[r[0]*k:r[1]*k]); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.ruleRows(in, idx, r[0], r[1], general[r[0]*k:r[1]*k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for j := range fast {
+			if math.Float64bits(fast[j]) != math.Float64bits(general[j]) {
+				t.Fatalf("%d blocks, row %d class %d: %v, the rule loop gives %v", blocks, j/k, j%k, fast[j], general[j])
+			}
+		}
+		for _, err := range []error{l.predictRows(in, idx, 8, 10, fast[:2*k]), l.ruleRows(in, idx, 8, 10, general[:2*k])} {
+			if !errors.Is(err, ErrNoModality) {
+				t.Errorf("%d blocks, a row without blocks: %v, want ErrNoModality", blocks, err)
+			}
 		}
 	}
 }
