@@ -289,3 +289,56 @@ func TestLateMeanRowsMatchTheRuleLoop(t *testing.T) {
 		}
 	}
 }
+
+// Normalise32, the loader's division by the sum it checked, gives Predict's
+// normalise bit for bit on the rows a loader accepts (finite, none negative,
+// summing to about 1), zeros and −0 among them; and Predict leaves a
+// Normalised block's present rows as they are, in place or copied.
+func TestNormalise32IsPredictsNormalise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const k = 10
+	for range 20000 {
+		row := make([]float32, k)
+		for c := range row {
+			switch rng.IntN(10) {
+			case 0:
+				row[c] = 0
+			case 1:
+				row[c] = float32(math.Copysign(0, -1))
+			default:
+				row[c] = rng.Float32()
+			}
+		}
+		s := 0.0
+		for _, v := range row {
+			s += float64(v)
+		}
+		if s == 0 {
+			continue
+		}
+		scale := float32(1 / s * (1 + (rng.Float64()-0.5)*1e-4)) // sums within 1e-4 of 1
+		for c := range row {
+			row[c] *= scale
+		}
+		sum := 0.0
+		for _, v := range row {
+			sum += float64(v)
+		}
+		want, got := make([]float32, k), slices.Clone(row)
+		normalise(row, want)
+		Normalise32(got, sum)
+		if !bitsEqual(got, want) {
+			t.Fatalf("%v: Normalise32 %v, normalise %v", row, got, want)
+		}
+	}
+	b := Block{Name: "p", Kind: Probs, Width: 2, Values: []float32{0.25, 0.75, 0, 0, 0.5, 0.5}, Present: []bool{true, false, true}, Normalised: true}
+	u := &Unimodal{Classes: 2, Prior: []float64{0.1, 0.9}}
+	copied := make([]float32, 6)
+	u.Predict(&b, copied)
+	u.Predict(&b, b.Values)
+	for _, out := range [][]float32{copied, b.Values} {
+		if !slices.Equal(out, []float32{0.25, 0.75, 0.1, 0.9, 0.5, 0.5}) {
+			t.Errorf("Predict on a Normalised block: %v", out)
+		}
+	}
+}

@@ -84,7 +84,21 @@ func (u *Unimodal) Predict(b *Block, out []float32) {
 			narrow(dst, z)
 			continue
 		}
+		if b.Normalised {
+			copy(dst, b.Row(i)) // nothing to do in place
+			continue
+		}
 		normalise(b.Row(i), dst)
+	}
+}
+
+// Normalise32 is what Predict makes of a probs row that is finite, has no
+// negative value and sums to sum (its values added as float64, in order, from
+// zero) with sum > 0: each value divided by sum. A loader that has summed a row
+// to check it normalises it so, and marks the block Normalised.
+func Normalise32(row []float32, sum float64) {
+	for j, v := range row {
+		row[j] = float32((0 + float64(v)) / sum) // 0 + v: −0 becomes +0, as normalise has it
 	}
 }
 

@@ -603,11 +603,16 @@ func (ld *blockLoad) finish(keyOf func(int) string) ([]invalidRow, error) {
 				row[j] /= float32(h)
 			}
 		}
-		reason := ld.check(ld.bad[i], row)
+		reason, sum := ld.check(ld.bad[i], row)
 		if reason == "" {
 			ld.blk.Present[i] = true
-			if ld.sp.Kind == "score" {
+			switch ld.sp.Kind {
+			case "score":
 				row[0] = 1 - row[1]
+			case "probs":
+				// The unimodal model's division, done here with the sum the
+				// check took, while the row is in cache (Block.Normalised).
+				fusion.Normalise32(row, sum)
 			}
 			continue
 		}
@@ -623,11 +628,13 @@ func (ld *blockLoad) finish(keyOf func(int) string) ([]invalidRow, error) {
 		return nil, fmt.Errorf("jobs: %w: modality %q: every one of its %d aligned rows is invalid (the first: entity %s: %s)",
 			ErrInput, ld.sp.Name, len(invalid), keyOf(invalid[0].row), invalid[0].reason)
 	}
+	ld.blk.Normalised = ld.sp.Kind == "probs"
 	return invalid, nil
 }
 
-// check returns why a row's values are unusable, or "".
-func (ld *blockLoad) check(bad uint8, row []float32) string {
+// check returns why a row's values are unusable, or "" and their sum (the
+// float64 values added in order).
+func (ld *blockLoad) check(bad uint8, row []float32) (string, float64) {
 	if bad == 0 && ld.sp.Kind == "probs" {
 		// The usual row in one loop: finite, none negative, summing to 1 (the
 		// same sum as below); any other is looked at again for its reason.
@@ -638,39 +645,39 @@ func (ld *blockLoad) check(bad uint8, row []float32) string {
 			sum += v
 		}
 		if fine && math.Abs(sum-1) <= ProbSumTolerance {
-			return ""
+			return "", sum
 		}
 	}
 	switch bad {
 	case lake.BadWidth:
-		return fmt.Sprintf("list of the wrong length (want %d values)", ld.width)
+		return fmt.Sprintf("list of the wrong length (want %d values)", ld.width), 0
 	case lake.BadNull:
-		return "null element in the list"
+		return "null element in the list", 0
 	}
 	sum := 0.0
 	for _, x := range row {
 		v := float64(x)
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return "NaN or infinite value"
+			return "NaN or infinite value", 0
 		}
 		sum += v
 	}
 	switch ld.sp.Kind {
 	case "score":
 		if s := row[1]; s < 0 || s > 1 {
-			return "score outside [0, 1]"
+			return "score outside [0, 1]", 0
 		}
 	case "probs":
 		for _, v := range row {
 			if v < 0 {
-				return "negative probability"
+				return "negative probability", 0
 			}
 		}
 		if math.Abs(sum-1) > ProbSumTolerance {
-			return "probabilities do not sum to 1"
+			return "probabilities do not sum to 1", 0
 		}
 	}
-	return ""
+	return "", sum
 }
 
 // assignSplits decides each frame row's split: from the split column, from a

@@ -630,6 +630,9 @@ type trainGather struct {
 	values  [][]float32 // per block
 	present [][]bool
 	widths  []int
+	// normalised per block: every frame added had its rows normalised at load
+	// (fusion.Block.Normalised), so the sample's rows are too.
+	normalised []bool
 	// bound is the largest sample key that can still enter once the limit is
 	// held (bounded): add skips larger ones without copying them, which the
 	// one pass's full groups need (onepass.go).
@@ -646,7 +649,11 @@ func (tg *trainGather) add(f *fusion.Frame, order []uint64) bool {
 		tg.present = make([][]bool, len(f.Blocks))
 		for _, b := range f.Blocks {
 			tg.widths = append(tg.widths, b.Width)
+			tg.normalised = append(tg.normalised, true)
 		}
+	}
+	for b, blk := range f.Blocks {
+		tg.normalised[b] = tg.normalised[b] && blk.Normalised
 	}
 	for i := 0; i < f.Rows; i++ {
 		if !f.Train[i] || f.Label[i] < 0 || (tg.bounded && order[i] > tg.bound) {
@@ -738,7 +745,7 @@ func (tg *trainGather) frame(cs *classSet, widths []int, plan *Plan) *fusion.Fra
 		}
 		blk := fusion.Block{Name: sp.Name, Kind: kind, Width: widths[s], Values: make([]float32, 0), Present: make([]bool, n)}
 		if tg.values != nil {
-			blk.Values, blk.Present = tg.values[s], tg.present[s]
+			blk.Values, blk.Present, blk.Normalised = tg.values[s], tg.present[s], tg.normalised[s]
 		}
 		if blk.Values == nil {
 			blk.Values = []float32{}

@@ -121,7 +121,8 @@ func (r *runner) refitOutOfFold(ctx context.Context, eg *errgroup.Group, f *fusi
 	}
 	in := &fusion.Inputs{Frame: g, Unimodal: make([][]float32, len(f.Blocks))}
 	for b, blk := range f.Blocks {
-		sub := fusion.Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: make([]float32, 0, len(rows)*blk.Width), Present: make([]bool, len(rows))}
+		sub := fusion.Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: make([]float32, 0, len(rows)*blk.Width), Present: make([]bool, len(rows)),
+			Normalised: blk.Normalised}
 		in.Unimodal[b] = make([]float32, 0, len(rows)*k)
 		for j, i := range rows {
 			sub.Values = append(sub.Values, blk.Row(i)...)

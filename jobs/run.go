@@ -1403,7 +1403,8 @@ func subInputs(in *fusion.Inputs, rows []int, without string) *fusion.Inputs {
 		g.Label[j], g.Train[j], g.KeyHash[j] = f.Label[i], f.Train[i], f.KeyHash[i]
 	}
 	for b, blk := range f.Blocks {
-		nb := fusion.Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: pickRows(blk.Values, blk.Width), Present: make([]bool, len(rows))}
+		nb := fusion.Block{Name: blk.Name, Kind: blk.Kind, Width: blk.Width, Values: pickRows(blk.Values, blk.Width), Present: make([]bool, len(rows)),
+			Normalised: blk.Normalised}
 		for j, i := range rows {
 			nb.Present[j] = blk.Present[i] && blk.Name != without
 		}
