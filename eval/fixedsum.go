@@ -25,7 +25,16 @@ func quantize(x float64) (q uint64, ok bool) {
 	if !(x >= 0 && x < 64) {
 		return 0, false
 	}
-	return uint64(math.Round(x * fixedScale)), true
+	// math.Round(y) for 0 <= y < 2^62, without its bit surgery: the
+	// conversion truncates, and y − t is y's fraction, exactly
+	// (TestQuantizeRounds). BenchmarkEvaluate's fixedSum.add: 692 M -> 566 M
+	// instructions (cachegrind).
+	y := x * fixedScale
+	t := int64(y) // below 2^62: the signed conversion is one instruction
+	if y-float64(t) >= 0.5 {
+		t++
+	}
+	return uint64(t), true
 }
 
 func (a *fixedSum) add(x float64) {

@@ -207,3 +207,38 @@ func TestFixedSum(t *testing.T) {
 		t.Error("log loss and Brier of no rows must be NaN")
 	}
 }
+
+// quantize rounds as math.Round(x·2⁵⁶) does, half away from zero: random terms
+// over the whole range, exact halves (x = (2k+1)·2⁻⁵⁷), the neighbours of halves
+// and of integers, and the ends.
+func TestQuantizeRounds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	check := func(x float64) {
+		t.Helper()
+		q, ok := quantize(x)
+		if want := uint64(math.Round(x * fixedScale)); !ok || q != want {
+			t.Fatalf("quantize(%v) = %d, %v; math.Round gives %d", x, q, ok, want)
+		}
+	}
+	for range 200000 {
+		x := math.Ldexp(rng.Float64(), -rng.IntN(64)) * 64
+		if x < 64 {
+			check(x)
+		}
+		half := math.Ldexp(float64(2*rng.Uint64N(1<<52)+1), -57-rng.IntN(8))
+		for _, v := range []float64{half, math.Nextafter(half, 0), math.Nextafter(half, 1)} {
+			check(v)
+		}
+		whole := math.Ldexp(float64(rng.Uint64N(1<<40)), -56)
+		check(whole)
+		check(math.Nextafter(whole, 1))
+	}
+	for _, x := range []float64{0, math.SmallestNonzeroFloat64, math.Ldexp(1, -57), math.Ldexp(1, -56), math.Nextafter(64, 0)} {
+		check(x)
+	}
+	for _, x := range []float64{-1, 64, math.NaN(), math.Inf(1)} {
+		if _, ok := quantize(x); ok {
+			t.Errorf("quantize(%v) accepted", x)
+		}
+	}
+}
