@@ -3,6 +3,8 @@ package eval
 import (
 	"math"
 	"sync"
+
+	"github.com/lakefuse/lakefuse/internal/bigmem"
 )
 
 // rankBin is the histogram bin of a score: equal-width bins over [0, 1], scores
@@ -95,8 +97,13 @@ func newRankTally(rankings []*Ranking, chunk int) *rankTally {
 		t.labels = make([]int32, 0, chunk)
 	}
 	t.labels = t.labels[:0]
-	for len(t.counts) < len(rankings) {
-		t.counts = append(t.counts, make([]uint32, 2*rankBins))
+	if more := len(rankings) - len(t.counts); more > 0 {
+		// One allocation for them all (5 MiB at ten classes), which bigmem
+		// backs with huge pages: 512 KiB apiece, each faulted in by 4 KiB.
+		all := bigmem.Make[uint32](more*2*rankBins, more*2*rankBins)
+		for r := range more {
+			t.counts = append(t.counts, all[r*2*rankBins:(r+1)*2*rankBins:(r+1)*2*rankBins])
+		}
 	}
 	t.since = 0
 	return t

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/fusion"
+	"github.com/lakefuse/lakefuse/internal/bigmem"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -225,7 +226,7 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 	// presence array per block cost up to nb lines.
 	stride := 4 + nb
 	const absent = 0xff // int8(-1): not among the entry's rows
-	cell := make([]byte, f.Rows*stride)
+	cell := bigmem.Make[byte](f.Rows*stride, f.Rows*stride)
 	for i := 0; i < f.Rows; i++ {
 		row := cell[i*stride+4 : (i+1)*stride]
 		y := f.Label[i]
@@ -261,7 +262,7 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 	// it fetched the next one's; copied first, the lines are fetched
 	// independently (BenchmarkBlockFolds, 2M rows, three blocks, three runs
 	// each: 0.43-0.51 -> 0.37-0.41 s a deal).
-	seq := make([]byte, len(train)*stride)
+	seq := bigmem.Make[byte](len(train)*stride, len(train)*stride)
 	if stride == 8 { // three blocks: a word a row, not a call to memmove (BenchmarkBlockFolds 356-392 -> 230-289 ms)
 		for j, i := range train {
 			binary.LittleEndian.PutUint64(seq[j*8:], binary.LittleEndian.Uint64(cell[i*8:]))
@@ -286,8 +287,9 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 		}
 	}
 	fold = make([][]int8, nb)
+	all := bigmem.Make[int8](nb*f.Rows, nb*f.Rows)
 	for b := range fold {
-		fold[b] = make([]int8, f.Rows)
+		fold[b] = all[b*f.Rows : (b+1)*f.Rows : (b+1)*f.Rows]
 		for i := range fold[b] {
 			fold[b][i] = -1 // not a training row
 		}
