@@ -224,12 +224,20 @@ func differ(got, want, tol float64) bool {
 }
 
 // The uncalibrated late-mean's own loop gives the general rule loop's bits:
-// one to five blocks (meanRows has a loop for each count up to three), blocks
-// absent in some rows, values that normalise drops (negative, NaN, ±Inf),
+// one to five blocks (meanRows has a loop for each count up to three, the
+// three-block one in assembly on amd64, by pairs of classes), four and five
+// classes, blocks absent in some rows, values that normalise drops (negative,
+// NaN, ±Inf),
 // float32's largest, a row whose present blocks sum to zero, a row whose sums
 // depend on their order, and a row without any block, which both fail on.
 func TestLateMeanRowsMatchTheRuleLoop(t *testing.T) {
-	const n, k = 2000, 4
+	for _, k := range []int{4, 5} { // an even and an odd count: the assembly's pairs, and a last class alone
+		testLateMeanRows(t, k)
+	}
+}
+
+func testLateMeanRows(t *testing.T, k int) {
+	const n = 2000
 	rng := rand.New(rand.NewPCG(5, 6))
 	odd := []float32{-1, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), math.MaxFloat32}
 	for blocks := 1; blocks <= 5; blocks++ {
@@ -279,7 +287,7 @@ func TestLateMeanRowsMatchTheRuleLoop(t *testing.T) {
 		}
 		for j := range fast {
 			if math.Float64bits(fast[j]) != math.Float64bits(general[j]) {
-				t.Fatalf("%d blocks, row %d class %d: %v, the rule loop gives %v", blocks, j/k, j%k, fast[j], general[j])
+				t.Fatalf("%d classes, %d blocks, row %d class %d: %v, the rule loop gives %v", k, blocks, j/k, j%k, fast[j], general[j])
 			}
 		}
 		for _, err := range []error{l.predictRows(in, idx, 8, 10, fast[:2*k]), l.ruleRows(in, idx, 8, 10, general[:2*k])} {

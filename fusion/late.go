@@ -466,10 +466,9 @@ func meanRows(in *Inputs, idx []int, lo, hi int, out []float64) error {
 			for c := range dst {
 				s += setMass(dst, c, 0+float64(a[c])+float64(b[c]))
 			}
-		case 3:
-			a, b, d := row(0), row(1), row(2)
-			for c := range dst {
-				s += setMass(dst, c, 0+float64(a[c])+float64(b[c])+float64(d[c]))
+		case 3: // the usual row: two classes at a time on amd64, divided too
+			if s = meanRow3(row(0), row(1), row(2), dst); s != 0 {
+				continue
 			}
 		default:
 			for c, v := range row(0) {
