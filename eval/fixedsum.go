@@ -39,7 +39,13 @@ func quantize(x float64) (q uint64, ok bool) {
 
 func (a *fixedSum) add(x float64) {
 	q, ok := quantize(x)
-	a.addQuantized(q, ok, 1)
+	if !ok {
+		a.bad = true
+		return
+	}
+	var c uint64 // addQuantized's sum for one copy, without its multiplication
+	a.lo, c = bits.Add64(a.lo, q, 0)
+	a.hi += c
 }
 
 // addQuantized adds w copies of a quantized term.

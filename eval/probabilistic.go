@@ -102,7 +102,17 @@ func (c *Calibration) Add(probs []float64, label int) {
 
 // addPredicted records one row by its prediction and that class's probability p.
 func (c *Calibration) addPredicted(p float64, pred, label int) {
-	b := int(math.Ceil(p*CalibrationBins)) - 1 // bins (i/15, (i+1)/15], the first closed
+	y := p * CalibrationBins
+	var b int // bins (i/15, (i+1)/15], the first closed: ⌈y⌉ − 1, clamped
+	if y >= 0 && y <= CalibrationBins {
+		b = int(y) // ⌈y⌉ by truncation and the fraction: no call to math.Ceil
+		if float64(b) < y {
+			b++
+		}
+		b--
+	} else {
+		b = int(math.Ceil(y)) - 1
+	}
 	b = min(max(b, 0), CalibrationBins-1)
 	c.Count[b]++
 	c.conf[b].add(p)

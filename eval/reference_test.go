@@ -242,3 +242,26 @@ func TestQuantizeRounds(t *testing.T) {
 		}
 	}
 }
+
+// Calibration's bin, ⌈15p⌉ − 1 clamped, is math.Ceil's on every edge: p at and
+// next to i/15 (their products exact or not), 0, −0, 1, outside [0, 1], ±Inf
+// and NaN, and random probabilities.
+func TestCalibrationBinIsCeil(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	ps := []float64{0, math.Copysign(0, -1), 1, -0.5, 1.5, 16, math.Inf(1), math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat64}
+	for i := 0; i <= CalibrationBins; i++ {
+		e := float64(i) / CalibrationBins
+		ps = append(ps, e, math.Nextafter(e, 0), math.Nextafter(e, 2))
+	}
+	for range 100000 {
+		ps = append(ps, rng.Float64())
+	}
+	for _, p := range ps {
+		var got Calibration
+		got.addPredicted(p, 0, 0)
+		want := min(max(int(math.Ceil(p*CalibrationBins))-1, 0), CalibrationBins-1)
+		if got.Count[want] != 1 {
+			t.Fatalf("p %v: counted in %v, want bin %d", p, got.Count, want)
+		}
+	}
+}
