@@ -350,3 +350,46 @@ func TestNormalise32IsPredictsNormalise(t *testing.T) {
 		}
 	}
 }
+
+// NormaliseProbs32 (assembly on amd64) checks and divides a row as its Go
+// reference does, to the bit: rows of 1 to 11 values summing near 1 (inside
+// and outside the tolerance), zeros, −0, negatives, NaN, ±Inf, float32's
+// largest; the row is left as it was when it fails.
+func TestNormaliseProbs32IsTheGoLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	odd := []float32{0, float32(math.Copysign(0, -1)), -0.1, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), math.MaxFloat32}
+	const tol = 1e-3
+	for _, k := range []int{1, 2, 3, 10, 11} {
+		for range 20000 {
+			row := make([]float32, k)
+			s := 0.0
+			for c := range row {
+				row[c] = rng.Float32()
+				s += float64(row[c])
+			}
+			spread := []float64{0, 1e-4, 2e-3}[rng.IntN(3)] // within, near and past the tolerance
+			scale := (1 + (rng.Float64()-0.5)*2*spread) / s
+			for c := range row {
+				row[c] = float32(float64(row[c]) * scale)
+				if rng.IntN(40) == 0 {
+					row[c] = odd[rng.IntN(len(odd))]
+				}
+			}
+			checkNormaliseProbs32(t, row, tol)
+		}
+	}
+	// A sum exactly tol from 1 passes; the next float past it does not.
+	for _, row := range [][]float32{{1.25}, {0.75}, {0.5, 0.75}, {0.25, 0.25, 0.25}, {math.Nextafter32(1.25, 2)}, {math.Nextafter32(0.75, 0)}} {
+		checkNormaliseProbs32(t, row, 0.25)
+	}
+}
+
+func checkNormaliseProbs32(t *testing.T, row []float32, tol float64) {
+	t.Helper()
+	got, want := slices.Clone(row), slices.Clone(row)
+	gs, gok := NormaliseProbs32(got, tol)
+	ws, wok := normaliseProbsGo(want, tol)
+	if gok != wok || math.Float64bits(gs) != math.Float64bits(ws) || !bitsEqual(got, want) {
+		t.Fatalf("%v (tol %v): assembly %v %v %v, Go %v %v %v", row, tol, gs, gok, got, ws, wok, want)
+	}
+}

@@ -603,15 +603,23 @@ func (ld *blockLoad) finish(keyOf func(int) string) ([]invalidRow, error) {
 				row[j] /= float32(h)
 			}
 		}
+		if ld.bad[i] == 0 && ld.sp.Kind == "probs" {
+			// The usual row: checked (finite, none negative, summing to 1) and
+			// divided by its sum in one call, the unimodal model's division
+			// done here while the row is in cache (Block.Normalised). Any
+			// other row is looked at again below, for its reason.
+			if _, ok := fusion.NormaliseProbs32(row, ProbSumTolerance); ok {
+				ld.blk.Present[i] = true
+				continue
+			}
+		}
 		reason, sum := ld.check(ld.bad[i], row)
 		if reason == "" {
 			ld.blk.Present[i] = true
 			switch ld.sp.Kind {
 			case "score":
 				row[0] = 1 - row[1]
-			case "probs":
-				// The unimodal model's division, done here with the sum the
-				// check took, while the row is in cache (Block.Normalised).
+			case "probs": // a row NormaliseProbs32 turned down and check did not: none, as they check alike
 				fusion.Normalise32(row, sum)
 			}
 			continue
@@ -635,19 +643,6 @@ func (ld *blockLoad) finish(keyOf func(int) string) ([]invalidRow, error) {
 // check returns why a row's values are unusable, or "" and their sum (the
 // float64 values added in order).
 func (ld *blockLoad) check(bad uint8, row []float32) (string, float64) {
-	if bad == 0 && ld.sp.Kind == "probs" {
-		// The usual row in one loop: finite, none negative, summing to 1 (the
-		// same sum as below); any other is looked at again for its reason.
-		sum, fine := 0.0, true
-		for _, x := range row {
-			v := float64(x)
-			fine = fine && v >= 0 && v <= math.MaxFloat64
-			sum += v
-		}
-		if fine && math.Abs(sum-1) <= ProbSumTolerance {
-			return "", sum
-		}
-	}
 	switch bad {
 	case lake.BadWidth:
 		return fmt.Sprintf("list of the wrong length (want %d values)", ld.width), 0
