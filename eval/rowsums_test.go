@@ -13,7 +13,7 @@ import (
 // and for the maximum), zeros and −0, values below ε and above 1−ε (the clip),
 // at and past the rank bins' ends, negatives and infinities. A row with a NaN
 // yields a NaN clipped sum, so termsOf redoes it in Go, and termsOf then
-// matches the Go loop too.
+// matches the Go loop too. A float32 row's terms are its widened row's.
 func TestRowSumsAssemblyIsTheGoLoop(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	odd := []float64{0, math.Copysign(0, -1), 1, 0.5, 0x1p-53, 0x1p-52, 1 - 0x1p-53, 1.0 / 65536, 65535.0 / 65536, 2,
@@ -65,6 +65,15 @@ func TestRowSumsAssemblyIsTheGoLoop(t *testing.T) {
 				wc, ws, wa, wbst = rowSums(row32, label, wb)
 				check("float32", c, s, a, b, wc, ws, wa, wbst, gb, wb)
 			}
+			// A float32 row's terms are those of the same row widened to float64.
+			wide := make([]float64, k)
+			for c, v := range row32 {
+				wide[c] = float64(v)
+			}
+			b32, b64 := make([]uint16, k), make([]uint16, k)
+			if g, w := termsOf(row32, label, b32), termsOf(wide, label, b64); !sameTerms(g, w) || !slices.Equal(b32, b64) {
+				t.Fatalf("%v label %d: float32 terms %+v %v, of the row widened %+v %v", row32, label, g, b32, w, b64)
+			}
 			if nan {
 				gb, wb := make([]uint16, k), make([]uint16, k)
 				got := termsOf(row, label, gb)
@@ -75,4 +84,10 @@ func TestRowSumsAssemblyIsTheGoLoop(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sameTerms compares two rows' terms bit for bit (NaN equal to NaN).
+func sameTerms(a, b rowTerms) bool {
+	return a.pred == b.pred && a.ahead == b.ahead && math.Float64bits(a.top) == math.Float64bits(b.top) &&
+		math.Float64bits(a.logLoss) == math.Float64bits(b.logLoss) && math.Float64bits(a.brier) == math.Float64bits(b.brier)
 }
