@@ -32,7 +32,7 @@ type Block struct {
 	Values  []float32 // Rows×Width, row-major; zeros where the modality is absent
 	Present []bool
 	// Normalised: every present row of a Probs block is already what
-	// Unimodal.Predict makes of it (Normalise32), as the job's loader leaves
+	// Unimodal.Predict makes of it (NormaliseProbs32), as the job's loader leaves
 	// them, so Predict does not divide them again.
 	Normalised bool
 }

@@ -1,15 +1,17 @@
 package jobs
 
 import (
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/lakefuse/lakefuse/fusion"
 )
 
 // BenchmarkFinishProbs is the load's last step for a probabilities modality:
-// every row of 2^18 checked (finite, none negative, summing to 1) and marked
-// present.
+// every row of 2^18 checked (finite, none negative, summing to 1), divided by
+// its sum and marked present.
 //
 //	go test ./jobs -run '^$' -bench FinishProbs -count 5
 func BenchmarkFinishProbs(b *testing.B) {
@@ -36,5 +38,43 @@ func BenchmarkFinishProbs(b *testing.B) {
 		if _, err := ld.finish(func(int) string { return "" }); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The load's check accepts exactly the probabilities rows fusion.NormaliseProbs32
+// does, so a row NormaliseProbs32 turns down is rejected with a reason and no
+// accepted row is left undivided in a block marked Normalised: rows near and
+// past the tolerance, zeros, −0, negatives, NaN and infinities.
+func TestCheckAcceptsWhatNormaliseProbsDoes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	odd := []float32{0, float32(math.Copysign(0, -1)), -0.01, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	ld := &blockLoad{sp: &SourcePlan{Kind: "probs"}, width: 5}
+	accepted := 0
+	for range 50000 {
+		row := make([]float32, 5)
+		for c := range row {
+			row[c] = rng.Float32()
+			if rng.IntN(30) == 0 {
+				row[c] = odd[rng.IntN(len(odd))]
+			}
+		}
+		s := 0.0
+		for _, v := range row {
+			s += float64(v)
+		}
+		scale := (1 + (rng.Float64()-0.5)*4*ProbSumTolerance) / s // sums within and past the tolerance
+		for c := range row {
+			row[c] = float32(float64(row[c]) * scale)
+		}
+		_, ok := fusion.NormaliseProbs32(slices.Clone(row), ProbSumTolerance)
+		if reason := ld.check(0, row); (reason == "") != ok {
+			t.Fatalf("%v: check %q, NormaliseProbs32 accepts: %v", row, reason, ok)
+		}
+		if ok {
+			accepted++
+		}
+	}
+	if accepted < 10000 || accepted > 40000 {
+		t.Errorf("%d of 50,000 rows accepted: the rows do not straddle the tolerance", accepted)
 	}
 }

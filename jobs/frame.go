@@ -613,14 +613,14 @@ func (ld *blockLoad) finish(keyOf func(int) string) ([]invalidRow, error) {
 				continue
 			}
 		}
-		reason, sum := ld.check(ld.bad[i], row)
+		// check accepts the probabilities rows NormaliseProbs32 does
+		// (TestCheckAcceptsWhatNormaliseProbsDoes): one that reaches it has
+		// a reason.
+		reason := ld.check(ld.bad[i], row)
 		if reason == "" {
 			ld.blk.Present[i] = true
-			switch ld.sp.Kind {
-			case "score":
+			if ld.sp.Kind == "score" {
 				row[0] = 1 - row[1]
-			case "probs": // a row NormaliseProbs32 turned down and check did not: none, as they check alike
-				fusion.Normalise32(row, sum)
 			}
 			continue
 		}
@@ -640,39 +640,38 @@ func (ld *blockLoad) finish(keyOf func(int) string) ([]invalidRow, error) {
 	return invalid, nil
 }
 
-// check returns why a row's values are unusable, or "" and their sum (the
-// float64 values added in order).
-func (ld *blockLoad) check(bad uint8, row []float32) (string, float64) {
+// check returns why a row's values are unusable, or "".
+func (ld *blockLoad) check(bad uint8, row []float32) string {
 	switch bad {
 	case lake.BadWidth:
-		return fmt.Sprintf("list of the wrong length (want %d values)", ld.width), 0
+		return fmt.Sprintf("list of the wrong length (want %d values)", ld.width)
 	case lake.BadNull:
-		return "null element in the list", 0
+		return "null element in the list"
 	}
 	sum := 0.0
 	for _, x := range row {
 		v := float64(x)
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return "NaN or infinite value", 0
+			return "NaN or infinite value"
 		}
 		sum += v
 	}
 	switch ld.sp.Kind {
 	case "score":
 		if s := row[1]; s < 0 || s > 1 {
-			return "score outside [0, 1]", 0
+			return "score outside [0, 1]"
 		}
 	case "probs":
 		for _, v := range row {
 			if v < 0 {
-				return "negative probability", 0
+				return "negative probability"
 			}
 		}
 		if math.Abs(sum-1) > ProbSumTolerance {
-			return "probabilities do not sum to 1", 0
+			return "probabilities do not sum to 1"
 		}
 	}
-	return "", sum
+	return ""
 }
 
 // assignSplits decides each frame row's split: from the split column, from a
