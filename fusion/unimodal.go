@@ -95,10 +95,10 @@ func (u *Unimodal) Predict(b *Block, out []float32) {
 // NormaliseProbs32 checks a probabilities row as a loader does — every value
 // finite and not negative, and their sum (float64, added in order) within tol
 // of 1 — and if it passes, divides it in place by that sum as Predict would
-// (normalise32); ok reports whether it passed (the row is then changed), sum is the sum
-// either way. On amd64 it is SSE2 assembly, two values at a time: the load's
-// BenchmarkFinishProbs (2^18 rows of ten) went 12.2-13.0 -> 8.1-9.0 ms against
-// the Go check and division.
+// (normalise32); ok reports whether it passed (the row is then changed), sum
+// is the sum either way. On amd64 it is SSE2 assembly, two values at a time:
+// the load's BenchmarkFinishProbs (2^18 rows of ten) went 12.2-13.0 -> 8.1-9.0
+// ms against the Go check and division.
 func NormaliseProbs32(row []float32, tol float64) (sum float64, ok bool) {
 	return normaliseProbs32(row, tol)
 }
