@@ -1,9 +1,12 @@
 package jobs
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/lakefuse/lakefuse/fusion"
@@ -35,7 +38,7 @@ func BenchmarkFinishProbs(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		ld := &blockLoad{sp: &SourcePlan{Kind: "probs", Invalid: "reject"}, blk: fusion.Block{Values: vals, Present: make([]bool, n)}, width: k, stride: k, hits: hits, bad: make([]uint8, n)}
-		if _, err := ld.finish(func(int) string { return "" }); err != nil {
+		if _, _, err := finishLoads([]*blockLoad{ld}, func(int) string { return "" }, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -76,5 +79,44 @@ func TestCheckAcceptsWhatNormaliseProbsDoes(t *testing.T) {
 	}
 	if accepted < 10000 || accepted > 40000 {
 		t.Errorf("%d of 50,000 rows accepted: the rows do not straddle the tolerance", accepted)
+	}
+}
+
+// finishLoads finishes a block in ranges: the invalid rows come back in row
+// order across ranges, and under the error policy the error names the first.
+func TestFinishLoadsInRanges(t *testing.T) {
+	const n, k = 3*finishRows + 100, 2
+	load := func(policy string) *blockLoad {
+		vals := make([]float32, n*k)
+		hits := make([]uint16, n)
+		for i := range n {
+			vals[i*k], vals[i*k+1], hits[i] = 0.25, 0.75, 1
+		}
+		for _, i := range []int{finishRows + 5, 2*finishRows - 1, 3 * finishRows} {
+			vals[i*k] = -0.25
+		}
+		return &blockLoad{sp: &SourcePlan{Name: "m", Kind: "probs", Invalid: policy}, blk: fusion.Block{Values: vals, Present: make([]bool, n)},
+			width: k, stride: k, hits: hits, bad: make([]uint8, n)}
+	}
+	keyOf := func(i int) string { return strconv.Itoa(i) }
+	blocks, invalid, err := finishLoads([]*blockLoad{load("reject"), load("reject")}, keyOf, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := range blocks {
+		var rows []int
+		for _, iv := range invalid[s] {
+			rows = append(rows, iv.row)
+		}
+		if want := []int{finishRows + 5, 2*finishRows - 1, 3 * finishRows}; !slices.Equal(rows, want) {
+			t.Errorf("block %d: invalid rows %v, want %v", s, rows, want)
+		}
+		if blocks[s].Present[finishRows+5] || !blocks[s].Present[finishRows+6] || !blocks[s].Normalised {
+			t.Errorf("block %d: presence or normalised mark wrong", s)
+		}
+	}
+	_, _, err = finishLoads([]*blockLoad{load("reject"), load("error")}, keyOf, 3)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("entity %d:", finishRows+5)) {
+		t.Errorf("error policy: %v, want the first invalid row's entity, %d", err, finishRows+5)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"sort"
 	"strings"
@@ -259,8 +260,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	shardArg := shardFlag(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile to this file")
+	traceFile := fs.String("trace", "", "write an execution trace (go tool trace) to this file")
 	if err := parse(fs, args, 1, "one SPEC (a file or a lake URL)"); err != nil {
 		return err
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
