@@ -229,7 +229,7 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 		if slot == nil {
 			return row
 		}
-		return slot.keys[row]
+		return int(slot.keys[row])
 	}
 	keyOf := func(row int) string { return fmt.Sprint(al.keys[aligned(row)]) }
 	// Once the blocks' destinations are built, the modalities' references and
@@ -270,11 +270,11 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 		}
 	}
 
-	// Keep the entities that have at least one modality: keep are their
-	// aligned indexes, kept their block rows. A row the load turned down in
-	// every modality it had is compacted out of the blocks.
+	// Keep the entities that have at least one modality (keep: their aligned
+	// indexes). A row the load turned down in every modality it had is
+	// compacted out of the blocks.
 	keep := make([]int, 0, rows)
-	kept := make([]int, 0, rows)
+	dropped := 0 // rows of the blocks that go
 	for i := 0; i < n; i++ {
 		row := i
 		if slot != nil {
@@ -291,14 +291,23 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 		}
 		if any {
 			keep = append(keep, i)
-			kept = append(kept, row)
-		} else {
-			rejectedKeys = append(rejectedKeys, al.keys[i])
-			rejectedModality = append(rejectedModality, "")
-			rejectedReason = append(rejectedReason, "no modality present")
+			continue
 		}
+		if row >= 0 {
+			dropped++
+		}
+		rejectedKeys = append(rejectedKeys, al.keys[i])
+		rejectedModality = append(rejectedModality, "")
+		rejectedReason = append(rejectedReason, "no modality present")
 	}
-	if len(kept) < rows {
+	if dropped > 0 {
+		kept := keep // the block rows of keep
+		if slot != nil {
+			kept = make([]int, len(keep))
+			for j, i := range keep {
+				kept[j] = int(slot.rows[i])
+			}
+		}
 		var g errgroup.Group // blocks are independent
 		g.SetLimit(max(r.cpu, 1))
 		for s := range blocks {
@@ -635,7 +644,7 @@ func (r *runner) prepareBlock(sp *SourcePlan, tables []*lake.Table, refs []ref, 
 // slots maps aligned entities to block rows when some have no modality.
 type slots struct {
 	rows []int32 // per aligned entity: its block row, -1 for none
-	keys []int   // per block row: its aligned entity
+	keys []int32 // per block row: its aligned entity
 }
 
 // blockSlots gives the block rows of n aligned entities, those with a
@@ -657,16 +666,16 @@ func blockSlots(refs [][]ref, n int) (*slots, int) {
 	if i == n {
 		return nil, n
 	}
-	sl := &slots{rows: make([]int32, n), keys: make([]int, 0, n)}
+	sl := &slots{rows: make([]int32, n), keys: make([]int32, 0, n)}
 	for j := range i {
 		sl.rows[j] = int32(j)
-		sl.keys = append(sl.keys, j)
+		sl.keys = append(sl.keys, int32(j))
 	}
 	for ; i < n; i++ {
 		sl.rows[i] = -1
 		if has(i) {
 			sl.rows[i] = int32(len(sl.keys))
-			sl.keys = append(sl.keys, i)
+			sl.keys = append(sl.keys, int32(i))
 		}
 	}
 	return sl, len(sl.keys)
