@@ -12,7 +12,7 @@ import (
 // (exact and past the exact limit), comparison and the baseline choice. Fill is
 // asked for aligned ranges of rowsPerFill rows only.
 func TestFillEvaluatesAsProbs(t *testing.T) {
-	const n, k = 3*chunkRows*partitions + 123, 4
+	const n, k = 24*chunkRows + 123, 4 // several chunks for every worker
 	rng := rand.New(rand.NewPCG(31, 32))
 	rows := Rows{Classes: k, Label: make([]int32, n), Split: make([]int, n), Splits: []string{"train", "test"},
 		KeyHash: make([]uint64, n), Modalities: []string{"a"}, Present: [][]bool{make([]bool, n)}}
@@ -39,18 +39,24 @@ func TestFillEvaluatesAsProbs(t *testing.T) {
 		copy(dst, probs[lo*k:hi*k])
 	}
 	for _, limit := range []int{0, 1000} {
-		eval := func(s Scores) []byte {
+		eval := func(s Scores, workers int) []byte {
 			scores := []Scores{s, {Name: "unimodal.a", Baseline: true, Modalities: []string{"a"}, Probs32: base}}
-			b, err := Evaluate(rows, scores, Options{Replicates: 20, Workers: 3, ExactLimit: limit}).MarshalBinary()
+			b, err := Evaluate(rows, scores, Options{Replicates: 20, Workers: workers, ExactLimit: limit}).MarshalBinary()
 			if err != nil {
 				t.Fatal(err)
 			}
 			return b
 		}
-		held := eval(Scores{Name: "s", Modalities: []string{"a"}, Probs: probs})
-		computed := eval(Scores{Name: "s", Modalities: []string{"a"}, Fill: fill})
+		held := eval(Scores{Name: "s", Modalities: []string{"a"}, Probs: probs}, 3)
+		computed := eval(Scores{Name: "s", Modalities: []string{"a"}, Fill: fill}, 3)
 		if !bytes.Equal(held, computed) {
 			t.Errorf("exact limit %d: the evaluation with Fill differs from the one with Probs", limit)
+		}
+		// Workers take chunks as they come free: any number, any deal, the same bits.
+		for _, workers := range []int{1, 2, 5, 7} {
+			if b := eval(Scores{Name: "s", Modalities: []string{"a"}, Fill: fill}, workers); !bytes.Equal(b, held) {
+				t.Errorf("exact limit %d, %d workers: the evaluation differs from 3 workers'", limit, workers)
+			}
 		}
 	}
 	if calls.Load() == 0 || misaligned.Load() != 0 {
