@@ -247,32 +247,25 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 	var order []string
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(spec.Concurrency.IO)
-	for _, f := range sp.Files {
+	distincts := make([]*lake.Table, len(sp.Files)) // per file
+	for fi, f := range sp.Files {
 		g.Go(func() error {
 			src, err := l.OpenScatter(gctx, f, nil)
 			if err != nil {
 				return sourceErr(sp.Kind, sp.Name, err)
 			}
 			distinct := &lake.Table{File: f.Key}
-			ints, strs := map[int64]bool{}, map[string]bool{}
-			for rg := 0; rg < src.RowGroups(); rg++ {
+			distincts[fi] = distinct
+			ints, strs := map[int64]bool{}, map[string]bool{} // the file's labels so far
+			group := func(rg int) error {
 				t, err := src.ScanRowGroup(gctx, rg, req)
 				if err != nil {
 					return sourceErr(sp.Kind, sp.Name, err)
 				}
-				if distinct.IntLabels == nil && distinct.StrLabels == nil {
-					if t.IntLabels != nil {
-						distinct.IntLabels = []int64{}
-					} else {
-						distinct.StrLabels = []string{}
-					}
-				}
-				if (t.IntLabels != nil) != (distinct.IntLabels != nil) {
-					return fmt.Errorf("jobs: %w: label column %q is an integer in some files and a string in others (file %s)", ErrInput, spec.Label.Column, f.Key)
-				}
 				// The row group's labels are counted by value first — a row costs
 				// one lookup — and merged by their text once per distinct value.
 				var rgLabels []string // this row group's distinct labels, first seen first
+				var rgInts []int64    // … as values, for the file's distinct labels
 				var counts []struct{ train, other int64 }
 				newLabel := func(text string) int {
 					rgLabels, counts = append(rgLabels, text), append(counts, struct{ train, other int64 }{})
@@ -296,14 +289,11 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 						}
 						if !ok {
 							li = newLabel(strconv.FormatInt(v, 10))
+							rgInts = append(rgInts, v)
 							if uint64(v) < uint64(len(smallIdx)) {
 								smallIdx[v] = li + 1
 							} else {
 								intIdx[v] = li
-							}
-							if !ints[v] {
-								ints[v] = true
-								distinct.IntLabels = append(distinct.IntLabels, v)
 							}
 						}
 					} else {
@@ -312,10 +302,6 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 						if li, ok = strIdx[v]; !ok {
 							li = newLabel(v)
 							strIdx[v] = li
-							if !strs[v] {
-								strs[v] = true
-								distinct.StrLabels = append(distinct.StrLabels, v)
-							}
 						}
 					}
 					training := true
@@ -331,7 +317,27 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 					}
 				}
 				mu.Lock()
+				defer mu.Unlock()
+				if distinct.IntLabels == nil && distinct.StrLabels == nil {
+					if t.IntLabels != nil {
+						distinct.IntLabels = []int64{}
+					} else {
+						distinct.StrLabels = []string{}
+					}
+				}
+				if (t.IntLabels != nil) != (distinct.IntLabels != nil) {
+					return fmt.Errorf("jobs: %w: label column %q is an integer in some files and a string in others (file %s)", ErrInput, spec.Label.Column, f.Key)
+				}
 				for i, label := range rgLabels {
+					if t.IntLabels != nil {
+						if v := rgInts[i]; !ints[v] {
+							ints[v] = true
+							distinct.IntLabels = append(distinct.IntLabels, v)
+						}
+					} else if !strs[label] {
+						strs[label] = true
+						distinct.StrLabels = append(distinct.StrLabels, label)
+					}
 					if !seen[label] {
 						seen[label] = true
 						order = append(order, label)
@@ -346,18 +352,28 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 				for split, n := range rgFound {
 					found[split] += n
 				}
-				mu.Unlock()
+				return nil
 			}
-			if distinct.IntLabels != nil || distinct.StrLabels != nil {
-				mu.Lock()
-				tables = append(tables, distinct)
-				mu.Unlock()
+			// Row groups fan out as tasks of their own when the group has a free
+			// slot (the label source is often one file of many row groups).
+			for rg := 0; rg < src.RowGroups(); rg++ {
+				if rg < src.RowGroups()-1 && g.TryGo(func() error { return group(rg) }) {
+					continue
+				}
+				if err := group(rg); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
+	}
+	for _, d := range distincts {
+		if d != nil && (d.IntLabels != nil || d.StrLabels != nil) {
+			tables = append(tables, d)
+		}
 	}
 	p.labelValues = tables
 	p.splitValues = sortedKeys(found)
