@@ -271,35 +271,74 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	}
 
 	// Keep the entities that have at least one modality (keep: their aligned
-	// indexes). A row the load turned down in every modality it had is
-	// compacted out of the blocks.
-	keep := make([]int, 0, rows)
-	dropped := 0 // rows of the blocks that go
-	for i := 0; i < n; i++ {
-		row := i
+	// indexes), in ranges on every core: counted, then written in place. A row
+	// the load turned down in every modality it had is compacted out of the
+	// blocks.
+	blockRow := func(i int) (row int, any bool) {
+		row = i
 		if slot != nil {
 			row = int(slot.rows[i])
 		}
-		any := false
 		if row >= 0 {
 			for s := range blocks {
 				if blocks[s].Present[row] {
-					any = true
-					break
+					return row, true
 				}
 			}
 		}
-		if any {
-			keep = append(keep, i)
-			continue
-		}
-		if row >= 0 {
-			dropped++
-		}
-		rejectedKeys = append(rejectedKeys, al.keys[i])
-		rejectedModality = append(rejectedModality, "")
-		rejectedReason = append(rejectedReason, "no modality present")
+		return row, false
 	}
+	type kept struct {
+		at, kept int   // where the range's kept entities go in keep, and how many
+		none     []int // aligned entities with no modality
+		dropped  int   // rows of the blocks among none
+	}
+	parts := make([]kept, (n+finishRows-1)/finishRows)
+	inRanges := func(do func(pt *kept, lo, hi int)) {
+		var g errgroup.Group
+		g.SetLimit(max(r.cpu, 1))
+		for pi := range parts {
+			g.Go(func() error {
+				do(&parts[pi], pi*finishRows, min((pi+1)*finishRows, n))
+				return nil
+			})
+		}
+		_ = g.Wait()
+	}
+	inRanges(func(pt *kept, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row, any := blockRow(i)
+			switch {
+			case any:
+				pt.kept++
+			case row >= 0:
+				pt.dropped++
+				fallthrough
+			default:
+				pt.none = append(pt.none, i)
+			}
+		}
+	})
+	total, dropped := 0, 0 // dropped: rows of the blocks that go
+	for pi := range parts {
+		pt := &parts[pi]
+		pt.at, total, dropped = total, total+pt.kept, dropped+pt.dropped
+		for _, i := range pt.none {
+			rejectedKeys = append(rejectedKeys, al.keys[i])
+			rejectedModality = append(rejectedModality, "")
+			rejectedReason = append(rejectedReason, "no modality present")
+		}
+	}
+	keep := make([]int, total)
+	inRanges(func(pt *kept, lo, hi int) {
+		at := pt.at
+		for i := lo; i < hi; i++ {
+			if _, any := blockRow(i); any {
+				keep[at] = i
+				at++
+			}
+		}
+	})
 	if dropped > 0 {
 		kept := keep // the block rows of keep
 		if slot != nil {
