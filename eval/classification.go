@@ -285,6 +285,16 @@ type rowTerms struct {
 // rankTally. A float32 row is read as float64, as a float64 copy of it would
 // be: the evaluation pass reads a stored row where it is.
 func termsOf[T float32 | float64](probs []T, label int, bins []uint16) rowTerms {
+	t := termsBeforeLog(probs, label, bins)
+	t.logLoss = -math.Log(t.logLoss)
+	return t
+}
+
+// termsBeforeLog is termsOf but for the log loss term's log: its logLoss is the
+// argument of the log (the label's clipped probability over the row's clipped
+// sum), for the evaluation pass to take the logs of a row's classifiers
+// together (logPair).
+func termsBeforeLog[T float32 | float64](probs []T, label int, bins []uint16) rowTerms {
 	p := float64(probs[label]) // and label is in the row, for the assembly
 	if bins != nil {
 		bins = bins[:len(probs)]
@@ -308,7 +318,7 @@ func termsOf[T float32 | float64](probs []T, label int, bins []uint16) rowTerms 
 		d := float64(probs[1]) - y
 		sq = d * d
 	}
-	return rowTerms{pred: best, top: float64(probs[best]), logLoss: -math.Log(clipProb(p) / clipped), brier: sq, ahead: ahead}
+	return rowTerms{pred: best, top: float64(probs[best]), logLoss: clipProb(p) / clipped, brier: sq, ahead: ahead}
 }
 
 // rowSums is termsOf's loop over a row's classes, in Go: the sum of the clipped

@@ -3,6 +3,7 @@ package eval
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"sync"
@@ -393,15 +394,32 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							bins = sk.tally.next()
 						}
 						if sk.p32 != nil {
-							terms[si] = termsOf(sk.p32[i*k:(i+1)*k:(i+1)*k], y, bins)
+							terms[si] = termsBeforeLog(sk.p32[i*k:(i+1)*k:(i+1)*k], y, bins)
 						} else {
 							rowOf[si] = sk.reader.row(i)
-							terms[si] = termsOf(rowOf[si], y, bins)
+							terms[si] = termsBeforeLog(rowOf[si], y, bins)
 						}
 						preds[si] = terms[si].pred
 						if sk.tally != nil {
 							sk.tally.added(int32(y))
 						}
+					}
+					// The classifiers' log loss terms, two logs at a time.
+					pending := -1
+					for si := range split {
+						if split[si].acc == nil {
+							continue
+						}
+						if pending < 0 {
+							pending = si
+							continue
+						}
+						a, b := logPair(terms[pending].logLoss, terms[si].logLoss)
+						terms[pending].logLoss, terms[si].logLoss = -a, -b
+						pending = -1
+					}
+					if pending >= 0 {
+						terms[pending].logLoss = -math.Log(terms[pending].logLoss)
 					}
 					baseRight := e.BestBaseline >= 0 && preds[e.BestBaseline] == y
 					for si := range split {
