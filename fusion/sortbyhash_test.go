@@ -8,16 +8,22 @@ import (
 )
 
 // sortByHash must be slices.SortStableFunc by hash: equal hashes keep their
-// order, and a byte every hash shares (skipped) changes nothing.
+// order, and a byte every hash shares (skipped) changes nothing, nor do hashes
+// that share their high half (ordered after the radix passes).
 func TestSortByHashIsStable(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{0, 1, 255, 256, 1000, 70000} {
-		for _, spread := range []uint64{3, 1 << 20, 0} { // many ties; few; full 64 bits
+		// Many ties; few; full 64 bits; runs of a few hashes sharing their high
+		// half, some equal (sortByHash orders such runs by insertion).
+		for _, spread := range []uint64{3, 1 << 20, 0, 1} {
 			hash := make([]uint64, n+10)
 			for i := range hash {
-				if spread == 0 {
+				switch spread {
+				case 0:
 					hash[i] = rng.Uint64()
-				} else {
+				case 1:
+					hash[i] = rng.Uint64N(uint64(n/8+1))<<32 | rng.Uint64N(3)
+				default:
 					hash[i] = rng.Uint64N(spread)<<17 | 0xab00000000000000
 				}
 			}
