@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go/deprecated"
@@ -763,7 +764,18 @@ func (p *pageEncoder) encodeLists(c *OutColumn, leaf leafInfo, a, b int) {
 	p.row = slices.Grow(p.row[:0], w)[:w]
 	p.plain = slices.Grow(p.plain[:0], (b-a)*w*4)
 	lo, hi, seen := float32(math.Inf(1)), float32(math.Inf(-1)), false
-	for r := a; r < b; r++ {
+	if c.Valid == nil { // every row present: levels repeated, values in one loop
+		p.rep = appendRepeated(p.rep, p.repRow, b-a)
+		p.def = appendRepeated(p.def, p.defRow, b-a)
+		out := p.plain[:(b-a)*w*4]
+		if src64 != nil {
+			lo, hi, seen = putFloats(out, src64[(a-first)*w:(b-first)*w])
+		} else {
+			lo, hi, seen = putFloats(out, c.List32[a*w:b*w])
+		}
+		p.plain = out
+	}
+	for r := a; r < b && c.Valid != nil; r++ { // some rows absent: a row at a time
 		if c.Valid != nil && !c.Valid[r] {
 			p.rep = append(p.rep, 0)
 			p.def = append(p.def, 0)
@@ -798,6 +810,48 @@ func (p *pageEncoder) encodeLists(c *OutColumn, leaf leafInfo, a, b int) {
 		p.stats.addFloat(float64(hi))
 	}
 	p.levels = len(p.rep)
+}
+
+// putFloats writes vals as little-endian float32s into out (4 bytes each) and
+// returns their bounds and whether any is not NaN (NaN is never less or
+// greater: it stays out of the bounds, and only NaNs leave lo > hi).
+func putFloats[T float32 | float64](out []byte, vals []T) (lo, hi float32, seen bool) {
+	lo, hi = float32(math.Inf(1)), float32(math.Inf(-1))
+	out = out[:4*len(vals)]
+	if len(vals) == 0 {
+		return lo, hi, false
+	}
+	var dst []float32 // out as float32s, where the machine's order is the file's
+	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 {
+		dst = unsafe.Slice((*float32)(unsafe.Pointer(&out[0])), len(vals))
+	}
+	for k, v := range vals {
+		x := float32(v)
+		if dst != nil {
+			dst[k] = x
+		} else {
+			binary.LittleEndian.PutUint32(out[4*k:], math.Float32bits(x))
+		}
+		if x < lo {
+			lo = x
+		}
+		if x > hi {
+			hi = x
+		}
+	}
+	return lo, hi, lo <= hi
+}
+
+// appendRepeated appends n copies of pattern to dst, doubling what it has copied.
+func appendRepeated(dst, pattern []byte, n int) []byte {
+	start := len(dst)
+	dst = slices.Grow(dst, n*len(pattern))[:start+n*len(pattern)]
+	out := dst[start:]
+	done := copy(out, pattern)
+	for done < len(out) && done > 0 {
+		done += copy(out[done:], out[:done])
+	}
+	return dst
 }
 
 // worthCompressing compresses the page's values and reports whether zstd saves
