@@ -245,7 +245,12 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 	train, other := map[string]int64{}, map[string]int64{}
 	seen := map[string]bool{}
 	var order []string
-	g, gctx := errgroup.WithContext(ctx)
+	// Files open in g, and each submits its row groups to rgs, a group of their
+	// own: a file task that ran a row group itself when rgs had no free slot
+	// left that slot idle whenever the other finished first.
+	rgs, rgctx := errgroup.WithContext(ctx)
+	rgs.SetLimit(spec.Concurrency.IO)
+	g, gctx := errgroup.WithContext(rgctx) // g's end cancels gctx, not the row groups'
 	g.SetLimit(spec.Concurrency.IO)
 	distincts := make([]*lake.Table, len(sp.Files)) // per file
 	for fi, f := range sp.Files {
@@ -258,7 +263,7 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 			distincts[fi] = distinct
 			ints, strs := map[int64]bool{}, map[string]bool{} // the file's labels so far
 			group := func(rg int) error {
-				t, err := src.ScanRowGroup(gctx, rg, req)
+				t, err := src.ScanRowGroup(rgctx, rg, req)
 				if err != nil {
 					return sourceErr(sp.Kind, sp.Name, err)
 				}
@@ -354,20 +359,19 @@ func checkLabels(ctx context.Context, l *lake.Lake, p *Plan) error {
 				}
 				return nil
 			}
-			// Row groups fan out as tasks of their own when the group has a free
-			// slot (the label source is often one file of many row groups).
+			// Every row group a task (the label source is often one file of
+			// many row groups).
 			for rg := 0; rg < src.RowGroups(); rg++ {
-				if rg < src.RowGroups()-1 && g.TryGo(func() error { return group(rg) }) {
-					continue
-				}
-				if err := group(rg); err != nil {
-					return err
-				}
+				rgs.Go(func() error { return group(rg) })
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	if rerr := rgs.Wait(); err == nil {
+		err = rerr
+	}
+	if err != nil {
 		return err
 	}
 	for _, d := range distincts {
