@@ -120,3 +120,43 @@ func TestFinishLoadsInRanges(t *testing.T) {
 		t.Errorf("error policy: %v, want the first invalid row's entity, %d", err, finishRows+5)
 	}
 }
+
+// blockSlots numbers the entities that some modality has, in order, across
+// its ranges; nil when every entity has one.
+func TestBlockSlotsInRanges(t *testing.T) {
+	const n = 3*finishRows + 77
+	rng := rand.New(rand.NewPCG(7, 8))
+	refs := [][]ref{make([]ref, n), make([]ref, n)}
+	for i := range n {
+		for s := range refs {
+			refs[s][i] = mkref(0, i)
+			if rng.IntN(4) == 0 {
+				refs[s][i] = noRef
+			}
+		}
+	}
+	sl, rows := blockSlots(refs, n, 3)
+	next := 0
+	for i := range n {
+		want := int32(-1)
+		if refs[0][i] != noRef || refs[1][i] != noRef {
+			want = int32(next)
+			if sl == nil || sl.keys[next] != int32(i) {
+				t.Fatalf("block row %d: not entity %d", next, i)
+			}
+			next++
+		}
+		if sl.rows[i] != want {
+			t.Fatalf("entity %d: block row %d, want %d", i, sl.rows[i], want)
+		}
+	}
+	if rows != next || len(sl.keys) != next {
+		t.Errorf("%d rows, %d keys; want %d", rows, len(sl.keys), next)
+	}
+	for i := range n {
+		refs[0][i] = mkref(0, i)
+	}
+	if sl, rows := blockSlots(refs, n, 3); sl != nil || rows != n {
+		t.Errorf("every entity present: slots %v, %d rows", sl != nil, rows)
+	}
+}

@@ -224,7 +224,7 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	// the load: the blocks hold the other rows only, and nothing is moved after
 	// (compacting three blocks for 230 such rows in 2M cost 0.1 s). slot maps an
 	// aligned entity to its block row; nil when every entity has a modality.
-	slot, rows := blockSlots(al.refs[:nMod], n)
+	slot, rows := blockSlots(al.refs[:nMod], n, r.cpu)
 	aligned := func(row int) int { // a block row's entity
 		if slot == nil {
 			return row
@@ -734,8 +734,9 @@ type slots struct {
 
 // blockSlots gives the block rows of n aligned entities, those with a
 // reference in at least one modality (refs), and their number; nil slots when
-// that is every entity.
-func blockSlots(refs [][]ref, n int) (*slots, int) {
+// that is every entity. In ranges on up to workers goroutines: counted, then
+// written in place.
+func blockSlots(refs [][]ref, n, workers int) (*slots, int) {
 	has := func(i int) bool {
 		for _, rs := range refs {
 			if rs[i] != noRef {
@@ -744,26 +745,44 @@ func blockSlots(refs [][]ref, n int) (*slots, int) {
 		}
 		return false
 	}
-	i := 0
-	for i < n && has(i) {
-		i++
+	ranges := (n + finishRows - 1) / finishRows
+	inRanges := func(do func(r, lo, hi int)) {
+		var g errgroup.Group
+		g.SetLimit(max(workers, 1))
+		for r := range ranges {
+			g.Go(func() error {
+				do(r, r*finishRows, min((r+1)*finishRows, n))
+				return nil
+			})
+		}
+		_ = g.Wait()
 	}
-	if i == n {
+	at := make([]int, ranges+1) // where each range's rows start
+	inRanges(func(r, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if has(i) {
+				at[r+1]++
+			}
+		}
+	})
+	for r := range ranges {
+		at[r+1] += at[r]
+	}
+	if at[ranges] == n {
 		return nil, n
 	}
-	sl := &slots{rows: make([]int32, n), keys: make([]int32, 0, n)}
-	for j := range i {
-		sl.rows[j] = int32(j)
-		sl.keys = append(sl.keys, int32(j))
-	}
-	for ; i < n; i++ {
-		sl.rows[i] = -1
-		if has(i) {
-			sl.rows[i] = int32(len(sl.keys))
-			sl.keys = append(sl.keys, int32(i))
+	sl := &slots{rows: make([]int32, n), keys: make([]int32, at[ranges])}
+	inRanges(func(r, lo, hi int) {
+		next := at[r]
+		for i := lo; i < hi; i++ {
+			sl.rows[i] = -1
+			if has(i) {
+				sl.rows[i], sl.keys[next] = int32(next), int32(i)
+				next++
+			}
 		}
-	}
-	return sl, len(sl.keys)
+	})
+	return sl, at[ranges]
 }
 
 // ProbSumTolerance is how far a probability vector's sum may be from 1 before the
