@@ -73,6 +73,10 @@ func (u *Unimodal) Predict(b *Block, out []float32) {
 	if u.LR != nil {
 		x, z = make([]float64, b.Width), make([]float64, k)
 	}
+	// Into the block itself (a probabilities block's rows are its outputs):
+	// a normalised row is where it belongs already, and copying it onto
+	// itself moved 240 MB at the 2M bench.
+	inPlace := len(out) > 0 && len(b.Values) > 0 && &out[0] == &b.Values[0] && b.Width == k
 	for i := range b.Present {
 		dst := out[i*k : (i+1)*k]
 		if !b.Present[i] {
@@ -85,7 +89,9 @@ func (u *Unimodal) Predict(b *Block, out []float32) {
 			continue
 		}
 		if b.Normalised {
-			copy(dst, b.Row(i)) // nothing to do in place
+			if !inPlace {
+				copy(dst, b.Row(i))
+			}
 			continue
 		}
 		normalise(b.Row(i), dst)
