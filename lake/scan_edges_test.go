@@ -439,3 +439,40 @@ func TestRowGroupAtATime(t *testing.T) {
 		t.Errorf("null key in the second row group: %v", err)
 	}
 }
+
+// A nullable column's pages without a null are read as a required column's
+// (no null mask entry a row) and pages with one as before: over four pages of
+// 65,536 rows, nulls only in the second and at the very end, the mask and the
+// values come out row for row, and a key column nullable in the schema but
+// with no null reads as keys.
+func TestScanNullsInSomePagesOnly(t *testing.T) {
+	ctx := context.Background()
+	l := memLake(t)
+	const n = 4*(pageBytes/8) + 10
+	ids, labels, valid := make([]int64, n), make([]int64, n), make([]bool, n)
+	nulls := map[int]bool{pageBytes/8 + 3: true, pageBytes/8 + 4: true, n - 1: true}
+	for i := range n {
+		ids[i], labels[i], valid[i] = int64(i)*3, int64(i%7), !nulls[i]
+	}
+	keyValid := make([]bool, n)
+	for i := range keyValid {
+		keyValid[i] = true
+	}
+	f := put(t, l, "ds/labels/part-0.parquet", n, []OutColumn{{Name: "id", Int64: ids, Valid: keyValid}, {Name: "label", Int64: labels, Valid: valid}})
+	tab, err := l.ScanFile(ctx, f, ColumnRequest{Key: "id", Label: "label"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab.IntKeys) != n || len(tab.IntLabels) != n || len(tab.LabelValid) != n {
+		t.Fatalf("%d keys, %d labels, %d mask entries; want %d", len(tab.IntKeys), len(tab.IntLabels), len(tab.LabelValid), n)
+	}
+	for i := range n {
+		wantLabel := labels[i]
+		if nulls[i] {
+			wantLabel = 0
+		}
+		if tab.IntKeys[i] != ids[i] || tab.LabelValid[i] != !nulls[i] || tab.IntLabels[i] != wantLabel {
+			t.Fatalf("row %d: key %d, label %d valid %v", i, tab.IntKeys[i], tab.IntLabels[i], tab.LabelValid[i])
+		}
+	}
+}
