@@ -3,8 +3,8 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
-	"sync"
 
 	"github.com/lakefuse/lakefuse/eval"
 	"github.com/lakefuse/lakefuse/fusion"
@@ -35,28 +35,13 @@ const (
 	rankHistogramBytes = 2 * 8 << 16
 )
 
-// estimateMemory estimates the in-memory path's peak from the footers (and the
-// first row of each list column): keys of every source, the aligned frame's
+// estimateMemory estimates the in-memory path's peak from the footers (a list
+// column's width from its values per row): keys of every source, the aligned frame's
 // blocks, and one probability matrix per scored classifier that holds its rows
 // (a fusion.RowPredictor computes them when read; its ablations are held).
 func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryReport {
 	var keys, entities, frame int64
 	classes := int64(0)
-	// Each list column's width from its first row, the sources at once (each
-	// decodes a page: 60 ms of one core at the 2M bench, one after another).
-	widths := make([]int64, len(plan.Sources()))
-	var g sync.WaitGroup
-	for i, sp := range plan.Sources() {
-		if sp.Vector != "" && len(sp.Files) > 0 {
-			g.Go(func() {
-				widths[i] = defaultWidth
-				if w, err := r.lake.ListWidth(ctx, sp.Files[0], sp.Vector); err == nil && w > 0 {
-					widths[i] = int64(w)
-				}
-			})
-		}
-	}
-	g.Wait()
 	for i, sp := range plan.Sources() {
 		rows := sp.TotalRows()
 		per := int64(keyBytesInt)
@@ -69,7 +54,12 @@ func estimateMemory(ctx context.Context, r *runner, plan *Plan) *eval.MemoryRepo
 		}
 		width := int64(len(sp.Scalar))
 		if sp.Vector != "" && len(sp.Files) > 0 {
-			width = widths[i]
+			// From the footer: decoding a page for the width was 30 ms a
+			// source at the 2M bench's start.
+			width = defaultWidth
+			if w, err := r.lake.ValuesPerRow(ctx, sp.Files[0], sp.Vector); err == nil && w > 0 {
+				width = int64(math.Ceil(w))
+			}
 			if sp.Kind == "probs" {
 				classes = max(classes, width)
 			}

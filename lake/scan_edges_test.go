@@ -476,3 +476,26 @@ func TestScanNullsInSomePagesOnly(t *testing.T) {
 		}
 	}
 }
+
+// ValuesPerRow reads a list column's width off the footer: exact for lists of
+// one length, near it with a few null lists.
+func TestValuesPerRow(t *testing.T) {
+	ctx := context.Background()
+	l := memLake(t)
+	const n, k = 1000, 7
+	vals, valid := make([]float64, n*k), make([]bool, n)
+	for i := range valid {
+		valid[i] = i%100 != 0
+	}
+	f := put(t, l, "ds/m/part-0.parquet", n, []OutColumn{{Name: "id", Int64: make([]int64, n)},
+		{Name: "full", List64: vals, Width: k}, {Name: "some", List64: vals, Width: k, Valid: valid}})
+	if w, err := l.ValuesPerRow(ctx, f, "full"); err != nil || w != k {
+		t.Errorf("full: %v, %v; want %d", w, err, k)
+	}
+	if w, err := l.ValuesPerRow(ctx, f, "some"); err != nil || w <= k-0.1 || w > k {
+		t.Errorf("some null: %v, %v; want just under %d", w, err, k)
+	}
+	if _, err := l.ValuesPerRow(ctx, f, "nope"); !errors.Is(err, ErrMissingColumn) {
+		t.Errorf("a missing column: %v", err)
+	}
+}

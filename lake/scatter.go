@@ -367,6 +367,31 @@ func (l *Lake) ListWidth(ctx context.Context, f DataFile, column string) (_ int,
 	return width, nil
 }
 
+// ValuesPerRow is a list column's level entries per row in the file's footer
+// (the first row group's): a list's width where every row holds one of equal
+// length, near it where few are null — an estimate that decodes no page.
+func (l *Lake) ValuesPerRow(ctx context.Context, f DataFile, column string) (_ float64, err error) {
+	defer corrupt(f.Key, &err)
+	pf, _, err := l.openParquet(ctx, f.Key, f.Size, nil)
+	if err != nil {
+		return 0, err
+	}
+	top := lookupColumn(pf, column)
+	if top == nil {
+		return 0, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, ErrMissingColumn)
+	}
+	leaf, _, err := leafOf(top)
+	if err != nil {
+		return 0, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, err)
+	}
+	md := pf.Metadata()
+	if len(md.RowGroups) == 0 || md.RowGroups[0].NumRows == 0 {
+		return 0, nil
+	}
+	rg := md.RowGroups[0]
+	return float64(rg.Columns[leaf.Index()].MetaData.NumValues) / float64(rg.NumRows), nil
+}
+
 // forEachPage calls fn with every page of a leaf column in the given row groups, in
 // order.
 func forEachPage(ctx context.Context, groups []parquet.RowGroup, leaf *parquet.Column, fn func(parquet.Page) error) error {
