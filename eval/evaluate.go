@@ -306,6 +306,10 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	var wg sync.WaitGroup
 	workers := max(opts.Workers, 1)
 	var nextChunk atomic.Int64
+	evalSplits := make([]bool, ns) // rows.evalSplit, not two string comparisons a row
+	for sp := range evalSplits {
+		evalSplits[sp] = rows.evalSplit(sp)
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -356,7 +360,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 						continue
 					}
 					sp := rows.Split[i]
-					eval := rows.evalSplit(sp)
+					eval := evalSplits[sp]
 					if eval && reps > 0 {
 						PoissonWeights(rows.KeyHash[i], weights)
 					}
