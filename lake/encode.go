@@ -190,6 +190,11 @@ type fileEncoder struct {
 	colIndex [][]format.ColumnIndex // per row group and column; nil MinValues: none
 	offIndex [][]format.OffsetIndex
 	page     pageEncoder
+	// raw marks the columns whose first chunk zstd did not pay for: their
+	// later chunks are UNCOMPRESSED without a trial (the trials of a 2M-row
+	// scores file's float32 probabilities were 0.16 CPU-s, each a page
+	// compressed and thrown away).
+	raw []bool
 }
 
 type leafInfo struct {
@@ -252,7 +257,7 @@ func (e *fileEncoder) rowGroup(lo, hi int) error {
 	colIndex := make([]format.ColumnIndex, len(e.cols))
 	offIndex := make([]format.OffsetIndex, len(e.cols))
 	for i := range e.cols {
-		cc, err := e.chunk(&e.cols[i], e.leaves[i], lo, hi, &colIndex[i], &offIndex[i])
+		cc, err := e.chunk(i, lo, hi, &colIndex[i], &offIndex[i])
 		if err != nil {
 			return fmt.Errorf("lake: column %q: %w", e.cols[i].Name, err)
 		}
@@ -268,11 +273,20 @@ func (e *fileEncoder) rowGroup(lo, hi int) error {
 
 // chunk writes rows [lo, hi) of column c as data pages and returns the column
 // chunk's metadata, filling its page index.
-func (e *fileEncoder) chunk(c *OutColumn, leaf leafInfo, lo, hi int, ci *format.ColumnIndex, oi *format.OffsetIndex) (format.ColumnChunk, error) {
+func (e *fileEncoder) chunk(col, lo, hi int, ci *format.ColumnIndex, oi *format.OffsetIndex) (format.ColumnChunk, error) {
+	c, leaf := &e.cols[col], e.leaves[col]
+	if e.raw == nil {
+		e.raw = make([]bool, len(e.cols))
+	}
 	md := format.ColumnMetaData{Type: leaf.typ, Encoding: []format.Encoding{format.Plain}, PathInSchema: leaf.path,
 		Codec: format.Zstd, DataPageOffset: e.out.off}
 	chunkAt := e.out.off
-	compress := true // until the first page shows zstd does not pay (worthCompressing)
+	// Until the first page shows zstd does not pay (worthCompressing), or an
+	// earlier chunk of the column did.
+	compress := !e.raw[col]
+	if !compress {
+		md.Codec = format.Uncompressed
+	}
 	valueEncoding := format.Plain
 	if leaf.dict > 0 {
 		valueEncoding = format.RLEDictionary
@@ -290,9 +304,10 @@ func (e *fileEncoder) chunk(c *OutColumn, leaf leafInfo, lo, hi int, ci *format.
 		body := p.plain
 		switch {
 		case a == lo:
-			if compress = p.worthCompressing(); compress {
+			if compress && p.worthCompressing() {
 				body = p.packed
 			} else {
+				compress, e.raw[col] = false, true
 				md.Codec = format.Uncompressed
 			}
 			if leaf.dict > 0 { // the dictionary page comes first, in the chunk's codec
@@ -855,7 +870,8 @@ func appendRepeated(dst, pattern []byte, n int) []byte {
 }
 
 // worthCompressing compresses the page's values and reports whether zstd saves
-// at least a 32nd of them: the first page of a chunk decides its codec. Model
+// at least a 32nd of them: the first page of a chunk decides its codec (and an
+// UNCOMPRESSED chunk the column's later ones in the file, fileEncoder.raw). Model
 // probabilities (float32 mantissas) do not compress at all — the 2M bench's 84 MB
 // of probs came out 3 KB larger — and compressing them was a third of the
 // writes' CPU, for readers to decompress again.

@@ -367,10 +367,11 @@ func TestLongStringsHaveNoBounds(t *testing.T) {
 
 // A chunk whose first page zstd does not shrink by a 32nd — random float32
 // probabilities — is stored UNCOMPRESSED, and a compressible one stays zstd;
-// both read back. Each chunk decides on its own.
+// both read back. The column's later chunks in the file follow its first
+// UNCOMPRESSED one without a trial.
 func TestIncompressibleChunksAreStoredRaw(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 8))
-	const n, w = 3000, 10
+	const n, w = 2*RowGroupRows + 3000, 10 // three row groups
 	probs := make([]float32, n*w)
 	for i := range probs {
 		probs[i] = rng.Float32()
@@ -384,12 +385,16 @@ func TestIncompressibleChunksAreStoredRaw(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := openBytes(t, buf.Bytes())
-	cols := f.Metadata().RowGroups[0].Columns
-	if k, p := cols[0].MetaData.Codec, cols[1].MetaData.Codec; k != format.Zstd || p != format.Uncompressed {
-		t.Errorf("codecs k %v, p %v; want ZSTD and UNCOMPRESSED", k, p)
+	if len(f.Metadata().RowGroups) != 3 {
+		t.Fatalf("%d row groups, want 3", len(f.Metadata().RowGroups))
+	}
+	for g, rg := range f.Metadata().RowGroups { // the later chunks as the first decided
+		if k, p := rg.Columns[0].MetaData.Codec, rg.Columns[1].MetaData.Codec; k != format.Zstd || p != format.Uncompressed {
+			t.Errorf("row group %d: codecs k %v, p %v; want ZSTD and UNCOMPRESSED", g, k, p)
+		}
 	}
 	rows := readRows(t, f)
-	for _, i := range []int{0, 1234, n - 1} {
+	for _, i := range []int{0, 1234, RowGroupRows + 5, n - 1} {
 		var got []float32
 		for _, v := range rows[i] {
 			if v.Column() == 1 {
