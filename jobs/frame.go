@@ -714,11 +714,15 @@ func (r *runner) prepareBlock(sp *SourcePlan, tables []*lake.Table, refs []ref, 
 		}
 		return slot.rows[i]
 	}
-	for i, rf := range refs {
-		if rf != noRef {
-			ld.dest[rf.table()][rf.row()] = row(i)
+	// Each entity's row is its own dest entry: ranges of them write at once
+	// (the three modalities on two cores left one idle for a third of this).
+	inRanges(len(refs), r.cpu, func(_, lo, hi int) {
+		for i, rf := range refs[lo:hi] {
+			if rf != noRef {
+				ld.dest[rf.table()][rf.row()] = row(lo + i)
+			}
 		}
-	}
+	})
 	for i, more := range extra {
 		for _, rf := range more {
 			ld.dest[rf.table()][rf.row()] = row(i)
