@@ -331,17 +331,9 @@ var scratchPool = sync.Pool{New: func() any { return new([]float64) }}
 // job expects of every row of an embedding column.
 func (l *Lake) ListWidth(ctx context.Context, f DataFile, column string) (_ int, err error) {
 	defer corrupt(f.Key, &err)
-	pf, _, err := l.openParquet(ctx, f.Key, f.Size, nil)
+	pf, leaf, err := l.openLeaf(ctx, f, column)
 	if err != nil {
 		return 0, err
-	}
-	top := lookupColumn(pf, column)
-	if top == nil {
-		return 0, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, ErrMissingColumn)
-	}
-	leaf, _, err := leafOf(top)
-	if err != nil {
-		return 0, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, err)
 	}
 	maxDef := byte(leaf.MaxDefinitionLevel())
 	width, started := 0, false
@@ -367,22 +359,31 @@ func (l *Lake) ListWidth(ctx context.Context, f DataFile, column string) (_ int,
 	return width, nil
 }
 
+// openLeaf opens a file's footer and finds a column's leaf (a list's element).
+func (l *Lake) openLeaf(ctx context.Context, f DataFile, column string) (*parquet.File, *parquet.Column, error) {
+	pf, _, err := l.openParquet(ctx, f.Key, f.Size, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	top := lookupColumn(pf, column)
+	if top == nil {
+		return nil, nil, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, ErrMissingColumn)
+	}
+	leaf, _, err := leafOf(top)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, err)
+	}
+	return pf, leaf, nil
+}
+
 // ValuesPerRow is a list column's level entries per row in the file's footer
 // (the first row group's): a list's width where every row holds one of equal
 // length, near it where few are null — an estimate that decodes no page.
 func (l *Lake) ValuesPerRow(ctx context.Context, f DataFile, column string) (_ float64, err error) {
 	defer corrupt(f.Key, &err)
-	pf, _, err := l.openParquet(ctx, f.Key, f.Size, nil)
+	pf, leaf, err := l.openLeaf(ctx, f, column)
 	if err != nil {
 		return 0, err
-	}
-	top := lookupColumn(pf, column)
-	if top == nil {
-		return 0, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, ErrMissingColumn)
-	}
-	leaf, _, err := leafOf(top)
-	if err != nil {
-		return 0, fmt.Errorf("lake: file %s: column %q: %w", f.Key, column, err)
 	}
 	md := pf.Metadata()
 	if len(md.RowGroups) == 0 || md.RowGroups[0].NumRows == 0 {
