@@ -608,7 +608,6 @@ type pageEncoder struct {
 	codesRLE         []byte
 	seen             []bool // the dictionary entries a page uses: its statistics
 	repRow, defRow   []byte // a present list row's levels
-	row              []float32
 	filled           []float64
 	levels, nulls    int
 	rows             int
@@ -776,49 +775,38 @@ func (p *pageEncoder) encodeLists(c *OutColumn, leaf leafInfo, a, b int) {
 	// A present row's levels: a new list, then w-1 more values; all defined.
 	p.repRow = append(append(p.repRow[:0], 0), bytes.Repeat([]byte{1}, w-1)...)
 	p.defRow = append(p.defRow[:0], bytes.Repeat([]byte{leaf.maxDef}, w)...)
-	p.row = slices.Grow(p.row[:0], w)[:w]
 	p.plain = slices.Grow(p.plain[:0], (b-a)*w*4)
 	lo, hi, seen := float32(math.Inf(1)), float32(math.Inf(-1)), false
-	if c.Valid == nil { // every row present: levels repeated, values in one loop
-		p.rep = appendRepeated(p.rep, p.repRow, b-a)
-		p.def = appendRepeated(p.def, p.defRow, b-a)
-		out := p.plain[:(b-a)*w*4]
-		if src64 != nil {
-			lo, hi, seen = putFloats(out, src64[(a-first)*w:(b-first)*w])
-		} else {
-			lo, hi, seen = putFloats(out, c.List32[a*w:b*w])
-		}
-		p.plain = out
-	}
-	for r := a; r < b && c.Valid != nil; r++ { // some rows absent: a row at a time
-		if c.Valid != nil && !c.Valid[r] {
+	for r := a; r < b; {
+		if c.Valid != nil && !c.Valid[r] { // an absent row: one null level entry
 			p.rep = append(p.rep, 0)
 			p.def = append(p.def, 0)
 			p.nulls++
+			r++
 			continue
 		}
-		p.rep = append(p.rep, p.repRow...)
-		p.def = append(p.def, p.defRow...)
-		row := p.row
+		// A run of present rows (every row, without Valid): its levels a row's
+		// pattern repeated, its values in one loop.
+		end := b
+		if c.Valid != nil {
+			end = r + 1
+			for end < b && c.Valid[end] {
+				end++
+			}
+		}
+		p.rep = appendRepeated(p.rep, p.repRow, end-r)
+		p.def = appendRepeated(p.def, p.defRow, end-r)
+		at := len(p.plain)
+		p.plain = p.plain[:at+(end-r)*w*4]
+		var l, h float32
+		var s bool
 		if src64 != nil {
-			for k, x := range src64[(r-first)*w : (r-first+1)*w] {
-				row[k] = float32(x)
-			}
+			l, h, s = putFloats(p.plain[at:], src64[(r-first)*w:(end-first)*w])
 		} else {
-			row = c.List32[r*w : (r+1)*w]
+			l, h, s = putFloats(p.plain[at:], c.List32[r*w:end*w])
 		}
-		for _, x := range row {
-			p.plain = binary.LittleEndian.AppendUint32(p.plain, math.Float32bits(x))
-			// NaN is never less or greater: it stays out of the bounds. The
-			// sign of a zero bound does not matter: bounds writes −0 and +0.
-			if x < lo {
-				lo = x
-			}
-			if x > hi {
-				hi = x
-			}
-			seen = seen || x == x
-		}
+		lo, hi, seen = min32(lo, l), max32(hi, h), seen || s
+		r = end
 	}
 	if seen {
 		p.stats.addFloat(float64(lo))
@@ -829,7 +817,8 @@ func (p *pageEncoder) encodeLists(c *OutColumn, leaf leafInfo, a, b int) {
 
 // putFloats writes vals as little-endian float32s into out (4 bytes each) and
 // returns their bounds and whether any is not NaN (NaN is never less or
-// greater: it stays out of the bounds, and only NaNs leave lo > hi).
+// greater: it stays out of the bounds, and only NaNs leave lo > hi; the sign
+// of a zero bound does not matter: bounds writes −0 and +0).
 func putFloats[T float32 | float64](out []byte, vals []T) (lo, hi float32, seen bool) {
 	lo, hi = float32(math.Inf(1)), float32(math.Inf(-1))
 	out = out[:4*len(vals)]
@@ -855,6 +844,21 @@ func putFloats[T float32 | float64](out []byte, vals []T) (lo, hi float32, seen 
 		}
 	}
 	return lo, hi, lo <= hi
+}
+
+// min32 and max32 merge bounds that putFloats gave (never NaN).
+func min32(a, b float32) float32 {
+	if b < a {
+		return b
+	}
+	return a
+}
+
+func max32(a, b float32) float32 {
+	if b > a {
+		return b
+	}
+	return a
 }
 
 // appendRepeated appends n copies of pattern to dst, doubling what it has copied.
