@@ -545,7 +545,7 @@ func pickSplits[T any](s []T, idx []int) []T {
 	return out
 }
 
-// part is one partition's accumulators, per score and split.
+// part is one worker's accumulators, per score and split.
 type part struct {
 	metrics   [][]*Classification
 	intervals [][]*Bootstrap
@@ -606,7 +606,7 @@ func (t *part) sinks(scores []Scores, rows Rows, rd []*rowReader, tallies [][]*r
 	return out
 }
 
-// merge adds a later partition's accumulators.
+// merge adds another worker's part.
 func (t *part) merge(pt *part) {
 	for si := range t.metrics {
 		for sp := range t.metrics[si] {
