@@ -394,14 +394,15 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							continue
 						}
 						var bins []uint16
+						stride := 0
 						if sk.tally != nil {
-							bins = sk.tally.next()
+							bins, stride = sk.tally.next(), sk.tally.stride
 						}
 						if sk.p32 != nil {
-							terms[si] = termsBeforeLog(sk.p32[i*k:(i+1)*k:(i+1)*k], y, bins)
+							terms[si] = termsBeforeLog(sk.p32[i*k:(i+1)*k:(i+1)*k], y, bins, stride)
 						} else {
 							rowOf[si] = sk.reader.row(i)
-							terms[si] = termsBeforeLog(rowOf[si], y, bins)
+							terms[si] = termsBeforeLog(rowOf[si], y, bins, stride)
 						}
 						preds[si] = terms[si].pred
 						if sk.tally != nil {
