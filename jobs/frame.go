@@ -552,6 +552,11 @@ func (r *runner) materialize(ctx context.Context, p *Plan, tables [][]*lake.Tabl
 		if ld.sp.Invalid == "reject" {
 			sc.Bad = ld.bad // else lake's error names the file and row
 		}
+		if ld.sp.Kind == "probs" && !ld.serial {
+			// Every row has one source row: checked and divided by its sum
+			// as it is stored, not read back from memory by finishRows.
+			sc.Finish = ld.finishProbs
+		}
 		for rg := 0; rg < of.source.RowGroups(); rg++ {
 			g.Go(func() error {
 				if ld.serial {
@@ -783,6 +788,16 @@ func blockSlots(refs [][]ref, n, workers int) (*slots, int) {
 // invalid policy applies (float32 outputs of models sum to 1 within about 1e-6).
 const ProbSumTolerance = 1e-3
 
+// finishProbs finishes a probabilities row that is its destination's only
+// source row (lake.Scatter.Finish) as finishRows would: a row that passes
+// NormaliseProbs32 is divided by its sum and present; finishRows, which skips
+// present rows, finds any other's reason.
+func (ld *blockLoad) finishProbs(dest int32, row []float32) {
+	if _, ok := fusion.NormaliseProbs32(row, ProbSumTolerance); ok {
+		ld.blk.Present[dest] = true
+	}
+}
+
 // finishRows finishes rows [lo, hi): turns hit counts into presence, averages
 // duplicates and converts scores, and applies the modality's invalid policy to
 // every present row — under reject the modality is absent for that row and the
@@ -793,7 +808,7 @@ func (ld *blockLoad) finishRows(lo, hi int, keyOf func(int) string) ([]invalidRo
 	var invalid []invalidRow
 	for i := lo; i < hi; i++ {
 		h := ld.hits[i]
-		if h == 0 {
+		if h == 0 || ld.blk.Present[i] { // no row, or one finished as it was stored (finishProbs)
 			continue
 		}
 		row := ld.blk.Values[i*stride : (i+1)*stride]

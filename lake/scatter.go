@@ -40,6 +40,12 @@ type Scatter struct {
 	// row group at a time needs no file-sized map. Row numbers in errors are then
 	// the group's.
 	Local bool
+	// Finish, when set, is called with a list row's destination and its Width
+	// values in Out as soon as they are stored, for a row stored whole from a
+	// page of full, non-null lists (others are not passed): a caller whose
+	// every destination gets one row can finish it there while it is in cache.
+	// It runs on the goroutine scattering the row group.
+	Finish func(dest int32, row []float32)
 }
 
 // Why a row's vector is unusable, in Scatter.Bad.
@@ -231,6 +237,9 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 						addRow(s.Out[base:base+w], vals32[j:j+w])
 					} else {
 						addRow(s.Out[base:base+w], vals64[j:j+w])
+					}
+					if s.Finish != nil {
+						s.Finish(s.Dest[row], s.Out[base:base+w:base+w])
 					}
 				}
 			}
