@@ -215,6 +215,9 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 			classes = max(classes, int(y)+1) // as StratifiedFolds widens
 		}
 	}
+	if nb <= 8 && classes <= 1<<24 {
+		return packedFolds(f, train, want, classes)
+	}
 	count := make([][]int, nb)
 	for b := range count {
 		count[b] = make([]int, classes)
@@ -225,14 +228,13 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 	// rows at random: one cache line a row here, where a label array and a
 	// presence array per block cost up to nb lines.
 	stride := 4 + nb
-	const absent = 0xff // int8(-1): not among the entry's rows
 	cell := bigmem.Make[byte](f.Rows*stride, f.Rows*stride)
 	for i := 0; i < f.Rows; i++ {
 		row := cell[i*stride+4 : (i+1)*stride]
 		y := f.Label[i]
 		if !f.Train[i] || y < 0 {
 			for b := range row {
-				row[b] = absent
+				row[b] = absentFold
 			}
 			continue
 		}
@@ -241,7 +243,7 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 			if b == nb-1 || f.Blocks[b].Present[i] {
 				count[b][y]++
 			} else {
-				row[b] = absent
+				row[b] = absentFold
 			}
 		}
 	}
@@ -276,7 +278,7 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 		c := binary.LittleEndian.Uint32(seq[j*stride:])
 		row := seq[j*stride+4 : (j+1)*stride]
 		for b, in := range row {
-			if in != absent {
+			if in != absentFold {
 				next := count[b][c]
 				row[b] = byte(next)
 				if next++; next == k[b] {
@@ -301,6 +303,88 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 	}
 	return fold, k
 }
+
+// packedFolds is blockFolds for a frame of at most seven blocks and 2^24
+// classes: a training row's class and which blocks have it fit in four bytes
+// (class<<8 | one bit a block), so the deal's read of each row, at random in
+// train's key-hash order, comes from an array half the size of blockFolds'
+// general cells (8 MB at 2M rows), and a row's folds, a byte an entry, fit in
+// a word (BenchmarkBlockFolds, 2M rows, three blocks: median 253 -> 176 ms).
+func packedFolds(f *fusion.Frame, train []int, want, classes int) (fold [][]int8, k []int) {
+	nb := len(f.Blocks) + 1
+	all := nb - 1 // the entry of every training row
+	count := make([][]int, nb)
+	for b := range count {
+		count[b] = make([]int, classes)
+	}
+	cell := bigmem.Make[uint32](f.Rows, f.Rows) // read for train's rows only
+	for i, y := range f.Label {
+		if !f.Train[i] || y < 0 {
+			continue
+		}
+		v := uint32(y) << 8
+		for b := range all {
+			if f.Blocks[b].Present[i] {
+				v |= 1 << b
+				count[b][y]++
+			}
+		}
+		count[all][y]++
+		cell[i] = v
+	}
+	k = make([]int, nb)
+	for b := range nb {
+		k[b] = max(want, 2)
+		for _, n := range count[b] {
+			if n > 0 {
+				k[b] = min(k[b], max(n, 2))
+			}
+		}
+		clear(count[b]) // now the fold each class's next row goes to
+	}
+	// Gathered into train order first, so that the reads at random do not
+	// wait on the deal's counts (as blockFolds' cells are), then dealt in
+	// order: seq[j] becomes row train[j]'s folds, a byte an entry.
+	seq := bigmem.Make[uint64](len(train), len(train))
+	for j, i := range train {
+		seq[j] = uint64(cell[i])
+	}
+	for j, v := range seq {
+		c := v >> 8
+		var out uint64
+		for b := range nb {
+			fo := uint64(absentFold)
+			if b == all || v&(1<<b) != 0 {
+				next := count[b][c]
+				fo = uint64(next)
+				if next++; next == k[b] {
+					next = 0
+				}
+				count[b][c] = next
+			}
+			out |= fo << (8 * b)
+		}
+		seq[j] = out
+	}
+	fold = make([][]int8, nb)
+	arrays := bigmem.Make[int8](nb*f.Rows, nb*f.Rows)
+	for b := range fold {
+		fold[b] = arrays[b*f.Rows : (b+1)*f.Rows : (b+1)*f.Rows]
+		for i := range fold[b] {
+			fold[b][i] = -1 // not among the entry's rows
+		}
+	}
+	for j, i := range train {
+		for b, out := 0, seq[j]; b < nb; b, out = b+1, out>>8 {
+			fold[b][i] = int8(out)
+		}
+	}
+	return fold, k
+}
+
+// absentFold is a fold byte (blockFolds' cells, packedFolds' words) for a
+// row not among the entry's: int8(-1).
+const absentFold = 0xff
 
 // sameInputs reports whether the out-of-fold inputs are the in-sample ones,
 // block by block (the same arrays: probabilities modalities only).

@@ -197,8 +197,10 @@ func TestFixedRulesOutOfFoldReusePredictions(t *testing.T) {
 // folds, and one with a class of a single row — and every training row, the
 // strategies' folds, as the last entry.
 func TestBlockFoldsDealAsStratifiedFolds(t *testing.T) {
-	// A row's class and folds take a cell of 4 + blocks + 1 bytes: 8 and 12 here.
-	for _, extra := range []int{0, 4} {
+	// Up to seven blocks a row's class and blocks pack into four bytes and its
+	// folds into a word (packedFolds); past them a cell of 4 + blocks + 1 bytes
+	// holds its class and folds: 3 and 7 blocks, and 9.
+	for _, extra := range []int{0, 4, 6} {
 		t.Run(fmt.Sprintf("%d blocks", 3+extra), func(t *testing.T) { testBlockFolds(t, extra) })
 	}
 }
