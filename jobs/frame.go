@@ -395,7 +395,7 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	if L >= 0 {
 		labelTables, labelRefs = src[L].tables, al.refs[L]
 	}
-	if err := assignSplits(spec, bf, labelTables, labelRefs, keep, al.keys, r.holdout); err != nil {
+	if err := assignSplits(spec, bf, labelTables, labelRefs, keep, al.keys, r.holdout, r.cpu); err != nil {
 		return nil, err
 	}
 	return bf, f.Validate()
@@ -898,8 +898,9 @@ func (ld *blockLoad) check(bad uint8, row []float32) string {
 // seeded stratified holdout, or "all". Unlabelled rows are "unlabelled".
 //
 // cuts, when set, are a holdout's per-class cuts computed over every bucket group
-// (holdoutCuts); without them the holdout is drawn over this frame's rows.
-func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, refs []ref, keep []int, keys []K, cuts *holdoutCuts) error {
+// (holdoutCuts); without them the holdout is drawn over this frame's rows. The
+// "all" split is assigned in ranges on up to workers goroutines.
+func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, refs []ref, keep []int, keys []K, cuts *holdoutCuts, workers int) error {
 	f := bf.frame
 	bf.splitNames = []string{"unlabelled", "train", "test", "all"}
 	const unlabelled, train, test, all = 0, 1, 2, 3
@@ -975,14 +976,16 @@ func assignSplits[K keyed](spec *Spec, bf *builtFrame, tables []*lake.Table, ref
 			}
 		}
 	default:
-		for fi := range keep {
-			if f.Label[fi] < 0 {
-				bf.split[fi] = unlabelled
-				continue
+		inRanges(len(keep), workers, func(_, lo, hi int) {
+			for fi := lo; fi < hi; fi++ {
+				if f.Label[fi] < 0 {
+					bf.split[fi] = unlabelled
+					continue
+				}
+				bf.split[fi] = all
+				f.Train[fi] = true
 			}
-			bf.split[fi] = all
-			f.Train[fi] = true
-		}
+		})
 	}
 	seen := map[string]bool{}
 	for c, n := range bf.splitCounts() {
@@ -1027,7 +1030,7 @@ func holdoutDraw(seed, keyHash uint64) uint64 {
 // split with fewer than two classes or a class that is evaluated but never trained on.
 func checkFrame(r *runner, p *Plan, bf *builtFrame, fitting bool) error {
 	c := newFrameCounts(len(bf.frame.Blocks))
-	c.add(bf)
+	c.add(bf, r.cpu)
 	warnings, err := c.check(r.facts(p), bf.classes.names, fitting)
 	bf.warnings = append(bf.warnings, warnings...)
 	return err
@@ -1044,25 +1047,45 @@ func newFrameCounts(blocks int) *frameCounts {
 	return &frameCounts{present: make([]int64, blocks), train: map[string]int64{}, other: map[string]int64{}}
 }
 
-func (c *frameCounts) add(bf *builtFrame) {
+// add counts a frame's rows, in ranges on up to workers goroutines (a run
+// held whole waited on this pass alone, one core idle).
+func (c *frameCounts) add(bf *builtFrame, workers int) {
 	f := bf.frame
 	c.aligned += bf.aligned
-	for b, blk := range f.Blocks {
-		for _, p := range blk.Present {
-			if p {
-				c.present[b]++
+	// Per class index first: a map operation a class, not a row. Each range
+	// counts into its own row of counts: the blocks' rows present, then the
+	// training and the other labelled rows per class.
+	nb, k := len(f.Blocks), len(bf.classes.names)
+	counts := make([][]int64, (f.Rows+finishRows-1)/finishRows)
+	inRanges(f.Rows, workers, func(r, lo, hi int) {
+		n := make([]int64, nb+2*k)
+		for b, blk := range f.Blocks {
+			for _, p := range blk.Present[lo:hi] {
+				if p {
+					n[b]++
+				}
 			}
 		}
-	}
-	// Per class index first: a map operation a class, not a row.
-	train, other := make([]int64, len(bf.classes.names)), make([]int64, len(bf.classes.names))
-	for i, y := range f.Label {
-		switch {
-		case y < 0:
-		case f.Train[i]:
-			train[y]++
-		default:
-			other[y]++
+		train, other := n[nb:nb+k], n[nb+k:]
+		for i := lo; i < hi; i++ {
+			switch y := f.Label[i]; {
+			case y < 0:
+			case f.Train[i]:
+				train[y]++
+			default:
+				other[y]++
+			}
+		}
+		counts[r] = n
+	})
+	train, other := make([]int64, k), make([]int64, k)
+	for _, n := range counts {
+		for b := range nb {
+			c.present[b] += n[b]
+		}
+		for y := range k {
+			train[y] += n[nb+y]
+			other[y] += n[nb+k+y]
 		}
 	}
 	for y, name := range bf.classes.names {

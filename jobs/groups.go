@@ -279,7 +279,7 @@ func (r *runner) groupsPass(ctx context.Context, plan *Plan, att *lake.Attempt, 
 		defer close(writes)
 		for b := range frames {
 			g, bf := b.g, b.bf
-			counts.add(bf)
+			counts.add(bf, r.cpu)
 			if collect != nil {
 				collect(bf)
 			}
