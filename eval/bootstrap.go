@@ -68,7 +68,7 @@ func NewBootstrap(r, k int) *Bootstrap {
 
 // Add records one row with its replicate weights (PoissonWeights).
 func (b *Bootstrap) Add(weights []uint8, probs []float64, label int) {
-	b.addTerms(weights, termsOf(probs, label, nil, 0), label)
+	b.addTerms(weights, termsOf(probs, label, nil), label)
 }
 
 // addTerms is Add for a row whose terms (termsOf) the caller has: the

@@ -261,7 +261,7 @@ func (c *Classification) Add(probs []float64, label int) {
 
 // AddPredicted is Add for a caller that already has pred = Argmax(probs).
 func (c *Classification) AddPredicted(probs []float64, pred, label int) {
-	t := termsOf(probs, label, nil, 0)
+	t := termsOf(probs, label, nil)
 	t.pred, t.top = pred, probs[pred]
 	c.addTerms(probs, t, label)
 }
@@ -281,12 +281,11 @@ type rowTerms struct {
 // Argmax, logLossTerm, Brier.Add and TopK.Add compute them in loops of their
 // own — each sum in the same order, so to the same bit. Those four loops over
 // ten classes were half of a 2M-row evaluation's per-row work. Unless bins is
-// nil, the same loop stores each class's rank bin (rankBin) in
-// bins[c·stride], for a rankTally (which keeps each class's bins together). A
-// float32 row is read as float64, as a float64 copy of it would be: the
-// evaluation pass reads a stored row where it is.
-func termsOf[T float32 | float64](probs []T, label int, bins []uint16, stride int) rowTerms {
-	t := termsBeforeLog(probs, label, bins, stride)
+// nil, the same loop stores each class's rank bin (rankBin) in bins[c], for a
+// rankTally. A float32 row is read as float64, as a float64 copy of it would
+// be: the evaluation pass reads a stored row where it is.
+func termsOf[T float32 | float64](probs []T, label int, bins []uint16) rowTerms {
+	t := termsBeforeLog(probs, label, bins)
 	t.logLoss = -math.Log(t.logLoss)
 	return t
 }
@@ -295,21 +294,21 @@ func termsOf[T float32 | float64](probs []T, label int, bins []uint16, stride in
 // argument of the log (the label's clipped probability over the row's clipped
 // sum), for the evaluation pass to take the logs of a row's classifiers
 // together (logPair).
-func termsBeforeLog[T float32 | float64](probs []T, label int, bins []uint16, stride int) rowTerms {
+func termsBeforeLog[T float32 | float64](probs []T, label int, bins []uint16) rowTerms {
 	p := float64(probs[label]) // and label is in the row, for the assembly
 	if bins != nil {
-		bins = bins[:(len(probs)-1)*stride+1] // every class's place, for the assembly
+		bins = bins[:len(probs)]
 	}
 	var clipped, sq float64
 	var ahead, best int
 	switch row := any(probs).(type) {
 	case []float32:
-		clipped, sq, ahead, best = rowSums32(row, label, bins, stride)
+		clipped, sq, ahead, best = rowSums32(row, label, bins)
 	case []float64:
-		clipped, sq, ahead, best = rowSums64(row, label, bins, stride)
+		clipped, sq, ahead, best = rowSums64(row, label, bins)
 	}
 	if clipped != clipped { // a NaN: the Go loop's comparisons and max are the reference
-		clipped, sq, ahead, best = rowSums(probs, label, bins, stride)
+		clipped, sq, ahead, best = rowSums(probs, label, bins)
 	}
 	if len(probs) == 2 { // Brier.Add's binary form: the positive class only
 		y := 0.0
@@ -326,14 +325,17 @@ func termsBeforeLog[T float32 | float64](probs []T, label int, bins []uint16, st
 // probabilities (clipProb), the sum of squared errors against the label's
 // one-hot row, how many classes rank ahead of the label (TopK), the first
 // class of the largest probability (Argmax) and, with bins, each class's rank
-// bin (class c's at bins[c·stride]). On amd64, rowSums32 and rowSums64 are this loop in assembly: the Go
+// bin. On amd64, rowSums32 and rowSums64 are this loop in assembly: the Go
 // compiler's code took about 75 instructions a class, with a mispredicted
 // branch at the label and at each new maximum
 // (TestRowSumsAssemblyIsTheGoLoop holds them to the same bits).
-func rowSums[T float32 | float64](probs []T, label int, bins []uint16, stride int) (clipped, sq float64, ahead, best int) {
+func rowSums[T float32 | float64](probs []T, label int, bins []uint16) (clipped, sq float64, ahead, best int) {
 	p := float64(probs[label])
 	bv := float64(probs[0])
 	binned := bins != nil
+	if binned {
+		bins = bins[:len(probs)]
+	}
 	for j, x := range probs {
 		v := float64(x)
 		clipped += clipProb(v)
@@ -349,7 +351,7 @@ func rowSums[T float32 | float64](probs []T, label int, bins []uint16, stride in
 			best = j
 		}
 		if binned {
-			bins[j*stride] = uint16(rankBin(v))
+			bins[j] = uint16(rankBin(v))
 		}
 	}
 	return clipped, sq, ahead, best

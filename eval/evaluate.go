@@ -394,15 +394,14 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							continue
 						}
 						var bins []uint16
-						stride := 0
 						if sk.tally != nil {
-							bins, stride = sk.tally.next(), sk.tally.stride
+							bins = sk.tally.next()
 						}
 						if sk.p32 != nil {
-							terms[si] = termsBeforeLog(sk.p32[i*k:(i+1)*k:(i+1)*k], y, bins, stride)
+							terms[si] = termsBeforeLog(sk.p32[i*k:(i+1)*k:(i+1)*k], y, bins)
 						} else {
 							rowOf[si] = sk.reader.row(i)
-							terms[si] = termsBeforeLog(rowOf[si], y, bins, stride)
+							terms[si] = termsBeforeLog(rowOf[si], y, bins)
 						}
 						preds[si] = terms[si].pred
 						if sk.tally != nil {

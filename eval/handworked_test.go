@@ -955,7 +955,7 @@ func TestTermsOfEqualsTheAccumulators(t *testing.T) {
 				}
 			}
 			label := rng.IntN(k)
-			got := termsOf(probs, label, nil, 0)
+			got := termsOf(probs, label, nil)
 			var b Brier
 			b.Add(probs, label)
 			top := TopK{K: 2}

@@ -44,8 +44,7 @@ type rankTally struct {
 	classes  []int    // the class each ranking ranks (1 for a binary task's one)
 	width    int      // bins a row: one per class (2 for a binary task)
 	chunk    int      // rows gathered before counting (tallyRows; less in tests)
-	stride   int      // from one class's bins to the next's (binStride)
-	bins     []uint16 // the gathered rows' bins, class by class: bins[class*stride+j]
+	bins     []uint16 // the gathered rows' bins, row by row: bins[j*width+class]
 	labels   []int32
 	counts   [][]uint32 // per ranking, bin*2 + positive
 	since    int        // rows counted since the last flush
@@ -90,11 +89,10 @@ func newRankTally(rankings []*Ranking, chunk int) *rankTally {
 		t.classes = append(t.classes, ci)
 	}
 	t.width = max(len(rankings), 2)
-	t.stride = binStride(chunk)
-	if cap(t.bins) < t.width*t.stride {
-		t.bins = make([]uint16, t.width*t.stride)
+	if cap(t.bins) < t.width*chunk {
+		t.bins = make([]uint16, t.width*chunk)
 	}
-	t.bins = t.bins[:t.width*t.stride]
+	t.bins = t.bins[:t.width*chunk]
 	if cap(t.labels) < chunk {
 		t.labels = make([]int32, 0, chunk)
 	}
@@ -111,25 +109,20 @@ func newRankTally(rankings []*Ranking, chunk int) *rankTally {
 	return t
 }
 
-// binStride is how far apart a tally of chunk rows keeps each class's bins:
-// the chunk and 64 more, so that a row's bins, stored a class's stride apart,
-// do not all fall in the same cache sets (a stride of exactly 2^16 bins is a
-// multiple of the 4 KiB that the caches' sets repeat at).
-func binStride(chunk int) int { return chunk + 64 }
-
 // add gathers one row: its class probabilities and its class.
 func (t *rankTally) add(probs []float64, label int32) {
 	row := t.next()
 	for c, v := range probs {
-		row[c*t.stride] = uint16(rankBin(v))
+		row[c] = uint16(rankBin(v))
 	}
 	t.added(label)
 }
 
-// next is where the next row's bins go: class c's at [c*stride] (termsOf
-// fills them); added then gathers the row.
+// next is where the next row's bins go, one per class (termsOf fills them);
+// added then gathers the row.
 func (t *rankTally) next() []uint16 {
-	return t.bins[len(t.labels):]
+	j := len(t.labels)
+	return t.bins[j*t.width : (j+1)*t.width : (j+1)*t.width]
 }
 
 // added gathers the row whose bins next returned, of class label.
@@ -149,14 +142,15 @@ func (t *rankTally) count() {
 	if t.since > math.MaxUint32-n { // a count could wrap: move them to the rankings first
 		t.move()
 	}
+	w := t.width
 	for r, c := range t.classes {
 		counts := t.counts[r][:2*rankBins]
 		if n >= len(counts)/16 { // fewer rows than lines: each miss is one row's
 			t.warm += warm(counts)
 		}
-		bins := t.bins[c*t.stride : c*t.stride+n]
+		bins := t.bins[c : c+(n-1)*w+1]
 		for j, y := range t.labels[:n] {
-			counts[int(bins[j])<<1|b2i(int(y) == c)]++
+			counts[int(bins[j*w])<<1|b2i(int(y) == c)]++
 		}
 	}
 	t.since += n
@@ -199,5 +193,5 @@ func RankTallyBytes(k int) int64 {
 	if k == 2 {
 		n = 1
 	}
-	return n*2*4*rankBins + int64(k)*2*int64(binStride(tallyRows)) + 4*tallyRows
+	return n*2*4*rankBins + int64(k)*2*tallyRows + 4*tallyRows
 }

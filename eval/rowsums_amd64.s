@@ -11,12 +11,11 @@
 // (clipProb); sq += v² (v − 1 at the label); ahead += [v > p] before the label
 // and [v ≥ p] after it (TopK's count, p the label's probability); best = j
 // where v is above the best value so far, which becomes the larger of the two
-// (Argmax's, the first on ties); with bins, bins[j·stride] = v·2^16 clamped
-// to [0, 2^16−1] and truncated (rankBin).
+// (Argmax's, the first on ties); with bins, bins[j] = v·2^16 clamped to
+// [0, 2^16−1] and truncated (rankBin).
 //
 // Registers: SI row, CX its length, DX label, DI bins (R8 their length, 0 for
-// none), R11 where class j's bin goes, R12 the stride in bytes, AX the class
-// j, BX the best class, R9 the classes ahead of the label;
+// none), AX the class j, BX the best class, R9 the classes ahead of the label;
 // X1 p, X2 the best value, X3 the clipped sum, X4 the squared error sum; X8 ε,
 // X10 1−ε, X11 2^16, X12 0, X13 2^16−1, X14 1.
 #define EPS 2.220446049250313080847263336181640625e-16
@@ -28,9 +27,6 @@
 	MOVQ	label+24(FP), DX \
 	MOVQ	bins_base+32(FP), DI \
 	MOVQ	bins_len+40(FP), R8 \
-	MOVQ	DI, R11 \
-	MOVQ	stride+56(FP), R12 \
-	SHLQ	$1, R12 \
 	LOAD	(SI)(DX*SHIFT), X1 \
 	LOAD	(SI), X2 \
 	XORQ	BX, BX \
@@ -66,24 +62,23 @@
 	CMOVQHI	AX, BX \
 	MAXSD	X0, X2
 
-// BIN stores class AX's rank bin from X0 and moves R11 to the next class's.
+// BIN stores class AX's rank bin from X0.
 #define BIN \
 	MOVSD	X0, X5 \
 	MULSD	X11, X5 \
 	MAXSD	X12, X5 \
 	MINSD	X13, X5 \
 	CVTTSD2SL	X5, R10 \
-	MOVW	R10, (R11) \
-	ADDQ	R12, R11
+	MOVW	R10, (DI)(AX*2)
 
 #define NOSQ
 #define LABELSQ SUBSD X14, X6
 
 #define DONE \
-	MOVSD	X3, clipped+64(FP) \
-	MOVSD	X4, sq+72(FP) \
-	MOVQ	R9, ahead+80(FP) \
-	MOVQ	BX, best+88(FP) \
+	MOVSD	X3, clipped+56(FP) \
+	MOVSD	X4, sq+64(FP) \
+	MOVQ	R9, ahead+72(FP) \
+	MOVQ	BX, best+80(FP) \
 	RET
 
 // ROWSUMS is a whole function body. Without bins: before the label, the
@@ -128,10 +123,10 @@ binnedafter: \
 done: \
 	DONE
 
-// func rowSums32(row []float32, label int, bins []uint16, stride int) (clipped, sq float64, ahead, best int)
-TEXT ·rowSums32(SB), NOSPLIT, $0-96
+// func rowSums32(row []float32, label int, bins []uint16) (clipped, sq float64, ahead, best int)
+TEXT ·rowSums32(SB), NOSPLIT, $0-88
 	ROWSUMS(CVTSS2SD, 4)
 
-// func rowSums64(row []float64, label int, bins []uint16, stride int) (clipped, sq float64, ahead, best int)
-TEXT ·rowSums64(SB), NOSPLIT, $0-96
+// func rowSums64(row []float64, label int, bins []uint16) (clipped, sq float64, ahead, best int)
+TEXT ·rowSums64(SB), NOSPLIT, $0-88
 	ROWSUMS(MOVSD, 8)

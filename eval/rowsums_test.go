@@ -53,27 +53,17 @@ func TestRowSumsAssemblyIsTheGoLoop(t *testing.T) {
 						gotC, gotS, gotA, gotB, gotBins, wantC, wantS, wantA, wantB, wantBins)
 				}
 			}
-			// Without bins; with a row's bins side by side; a class's stride
-			// apart, as a rankTally keeps them (the places between untouched).
-			for _, stride := range []int{0, 1, 3} {
+			for _, binned := range []bool{false, true} {
 				var gb, wb []uint16
-				if stride > 0 {
-					gb, wb = make([]uint16, k*stride), make([]uint16, k*stride)
-					for j := range gb {
-						gb[j], wb[j] = 0xbeef, 0xbeef
-					}
+				if binned {
+					gb, wb = make([]uint16, k), make([]uint16, k)
 				}
-				c, s, a, b := rowSums64(row, label, gb, stride)
-				wc, ws, wa, wbst := rowSums(row, label, wb, stride)
+				c, s, a, b := rowSums64(row, label, gb)
+				wc, ws, wa, wbst := rowSums(row, label, wb)
 				check("float64", c, s, a, b, wc, ws, wa, wbst, gb, wb)
-				c, s, a, b = rowSums32(row32, label, gb, stride)
-				wc, ws, wa, wbst = rowSums(row32, label, wb, stride)
+				c, s, a, b = rowSums32(row32, label, gb)
+				wc, ws, wa, wbst = rowSums(row32, label, wb)
 				check("float32", c, s, a, b, wc, ws, wa, wbst, gb, wb)
-				for j := range gb {
-					if j%stride != 0 && (gb[j] != 0xbeef || wb[j] != 0xbeef) {
-						t.Fatalf("stride %d: bin place %d between classes' written", stride, j)
-					}
-				}
 			}
 			// A float32 row's terms are those of the same row widened to float64.
 			wide := make([]float64, k)
@@ -81,13 +71,13 @@ func TestRowSumsAssemblyIsTheGoLoop(t *testing.T) {
 				wide[c] = float64(v)
 			}
 			b32, b64 := make([]uint16, k), make([]uint16, k)
-			if g, w := termsOf(row32, label, b32, 1), termsOf(wide, label, b64, 1); !sameTerms(g, w) || !slices.Equal(b32, b64) {
+			if g, w := termsOf(row32, label, b32), termsOf(wide, label, b64); !sameTerms(g, w) || !slices.Equal(b32, b64) {
 				t.Fatalf("%v label %d: float32 terms %+v %v, of the row widened %+v %v", row32, label, g, b32, w, b64)
 			}
 			if nan {
 				gb, wb := make([]uint16, k), make([]uint16, k)
-				got := termsOf(row, label, gb, 1)
-				wc, ws, wa, wbst := rowSums(row, label, wb, 1)
+				got := termsOf(row, label, gb)
+				wc, ws, wa, wbst := rowSums(row, label, wb)
 				if got.pred != wbst || got.ahead != wa || !slices.Equal(gb, wb) || (k > 2 && math.Float64bits(got.brier) != math.Float64bits(ws)) || wc == wc {
 					t.Fatalf("termsOf %v label %d: %+v, the Go loop %v %v %d %d", row, label, got, wc, ws, wa, wbst)
 				}

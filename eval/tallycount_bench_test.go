@@ -32,7 +32,7 @@ func BenchmarkTallyCount(b *testing.B) {
 			}
 			bins := t.next()
 			for c := range row {
-				bins[c*t.stride] = uint16(rankBin(row[c] / sum))
+				bins[c] = uint16(rankBin(row[c] / sum))
 			}
 			t.labels = append(t.labels, int32(y))
 		}

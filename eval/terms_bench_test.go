@@ -13,7 +13,7 @@ func BenchmarkTermsOf(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		for i, y := range labels {
-			t := termsOf(probs[i*k:(i+1)*k], y, nil, 0)
+			t := termsOf(probs[i*k:(i+1)*k], y, nil)
 			sink += t.logLoss + t.brier + float64(t.pred+t.ahead)
 		}
 	}
