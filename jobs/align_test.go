@@ -187,10 +187,14 @@ func TestAlignSortedIsHashed(t *testing.T) {
 		if trial%4 != 0 {
 			universe = 1 + rng.IntN(500)
 		}
+		files := split
+		if trial%3 == 1 { // one file a source: a left join's keys are the anchor's own
+			files = func(keys []int64) [][]int64 { return [][]int64{keys} }
+		}
 		src := []scanned[int64]{
-			source("a", split(sortedSubset(universe, 90))...),
-			source("labels", split(sortedSubset(universe, 100))...),
-			source("b", split(sortedSubset(universe, 60))...),
+			source("a", files(sortedSubset(universe, 90))...),
+			source("labels", files(sortedSubset(universe, 100))...),
+			source("b", files(sortedSubset(universe, 60))...),
 		}
 		anchor := rng.IntN(len(src))
 		for _, join := range []string{"left", "inner"} {
