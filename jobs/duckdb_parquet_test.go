@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lakefuse/lakefuse/lake"
@@ -72,7 +73,9 @@ func TestDuckDBReadsEveryColumnKind(t *testing.T) {
 			sum(w)::DOUBLE AS sw, count(DISTINCT w) AS dw, count(*) FILTER (r = 'run-1') AS nr
 		 FROM read_parquet('`+file+`')`,
 		`SELECT path_in_schema AS col, stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata('`+file+`')
-		 WHERE row_group_id = 0 AND path_in_schema IN ('i', 's')`)
+		 WHERE row_group_id = 0 AND path_in_schema IN ('i', 's')`,
+		`SELECT DISTINCT path_in_schema AS col, encodings AS enc FROM parquet_metadata('`+file+`')
+		 WHERE path_in_schema IN ('i', 'iv', 'j')`)
 	got := out[0][0]
 	num := func(name string) float64 {
 		switch v := got[name].(type) {
@@ -107,5 +110,14 @@ func TestDuckDBReadsEveryColumnKind(t *testing.T) {
 	}
 	if w := [2]string{"s000", "s996"}; stats["s"] != w {
 		t.Errorf("row group 0 statistics of s: %v, want %v", stats["s"], w)
+	}
+	// The integers it summed were DELTA_BINARY_PACKED.
+	for _, row := range out[2] {
+		if enc := fmt.Sprint(row["enc"]); !strings.Contains(enc, "DELTA_BINARY_PACKED") {
+			t.Errorf("column %v: encodings %s, want DELTA_BINARY_PACKED", row["col"], enc)
+		}
+	}
+	if len(out[2]) != 3 {
+		t.Errorf("encodings of %d integer columns, want 3: %v", len(out[2]), out[2])
 	}
 }

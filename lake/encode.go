@@ -18,6 +18,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/encoding/rle"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
@@ -28,11 +29,12 @@ import (
 // through its column buffers, and that per-value path was four fifths of a
 // scores file's encoding CPU (BenchmarkWriteParquet; docs/decisions.md). The
 // files are what analysts' engines read everywhere: Parquet format 2 with data
-// pages v2, PLAIN values (RLE_DICTIONARY for a column with Codes), RLE levels,
-// zstd, a page index (column and offset indexes), page and chunk statistics —
-// the layout parquet-go wrote before, columns in name order. parquet-go still
-// provides the format's structures, its Thrift encoder, the level encoder and
-// zstd.
+// pages v2, PLAIN values (RLE_DICTIONARY for a column with Codes,
+// DELTA_BINARY_PACKED for integers), RLE levels, zstd, a page index (column and
+// offset indexes), page and chunk statistics — the layout parquet-go wrote
+// before but for the integers' encoding, columns in name order. parquet-go
+// still provides the format's structures, its Thrift encoder, the level and
+// delta encoders and zstd.
 
 // pageBytes is about how many value bytes a data page holds before compression.
 const pageBytes = 512 << 10
@@ -206,6 +208,8 @@ type leafInfo struct {
 	// Codes column: its values are the dictionary, its codes the indexes); 0
 	// for PLAIN.
 	dict int
+	// delta: an integer column's values are DELTA_BINARY_PACKED, not PLAIN.
+	delta bool
 }
 
 func writeParquet(w io.Writer, rows int, cols []OutColumn) error {
@@ -234,6 +238,11 @@ func writeParquet(w io.Writer, rows int, cols []OutColumn) error {
 		if c.Codes != nil && !list {
 			leaf.dict = max(len(c.Int64), len(c.String)) // 0 (no values, every row null): PLAIN
 		}
+		// Integers as differences, bit-packed: a key column in key order
+		// (consecutive ids) takes a bit or two a row, where zstd over PLAIN
+		// left about eight and was a quarter of a scores file's encoding CPU
+		// (docs/decisions.md). Every engine reads the encoding (Parquet 2.0).
+		leaf.delta = leaf.dict == 0 && !list && (typ == format.Int64 || typ == format.Int32)
 		e.leaves = append(e.leaves, leaf)
 		schema = append(schema, c.schemaElements(typ, list)...)
 	}
@@ -288,9 +297,13 @@ func (e *fileEncoder) chunk(col, lo, hi int, ci *format.ColumnIndex, oi *format.
 		md.Codec = format.Uncompressed
 	}
 	valueEncoding := format.Plain
-	if leaf.dict > 0 {
+	switch {
+	case leaf.dict > 0:
 		valueEncoding = format.RLEDictionary
 		md.Encoding = append(md.Encoding, valueEncoding)
+	case leaf.delta:
+		valueEncoding = format.DeltaBinaryPacked
+		md.Encoding = []format.Encoding{valueEncoding}
 	}
 	if leaf.list || leaf.maxDef > 0 {
 		md.Encoding = append(md.Encoding, format.RLE)
@@ -609,6 +622,8 @@ type pageEncoder struct {
 	seen             []bool // the dictionary entries a page uses: its statistics
 	repRow, defRow   []byte // a present list row's levels
 	filled           []float64
+	ints             []int64 // an integer page's values
+	ints32           []int32
 	levels, nulls    int
 	rows             int
 	stats            stats
@@ -668,20 +683,24 @@ func (p *pageEncoder) encode(c *OutColumn, leaf leafInfo, a, hi int) int {
 	case leaf.dict > 0:
 		p.encodeCodes(c, leaf, a, b, level)
 	case leaf.typ == format.Int64:
+		p.ints = p.ints[:0]
 		for r := a; r < b; r++ {
 			if level(r) {
 				v := c.int64At(r)
-				p.plain = binary.LittleEndian.AppendUint64(p.plain, uint64(v))
+				p.ints = append(p.ints, v)
 				p.stats.addInt(v)
 			}
 		}
+		p.plain = p.putInts(p.ints, leaf.delta, 8)
 	case leaf.typ == format.Int32:
+		p.ints = p.ints[:0]
 		for r := a; r < b; r++ {
 			if level(r) {
-				p.plain = binary.LittleEndian.AppendUint32(p.plain, uint32(c.Int32[r]))
+				p.ints = append(p.ints, int64(c.Int32[r]))
 				p.stats.addInt(int64(c.Int32[r]))
 			}
 		}
+		p.plain = p.putInts(p.ints, leaf.delta, 4)
 	case leaf.typ == format.Double:
 		for r := a; r < b; r++ {
 			if level(r) {
@@ -719,6 +738,34 @@ func (p *pageEncoder) encode(c *OutColumn, leaf leafInfo, a, hi int) int {
 	}
 	return b
 }
+
+// putInts is a page's integer values (of size bytes each) as their bytes:
+// DELTA_BINARY_PACKED with delta, else PLAIN.
+func (p *pageEncoder) putInts(vals []int64, delta bool, size int) []byte {
+	dst := p.plain[:0]
+	switch {
+	case delta && size == 8:
+		dst, _ = deltaInts.EncodeInt64(dst, vals) // never fails
+	case delta:
+		p.ints32 = p.ints32[:0]
+		for _, v := range vals {
+			p.ints32 = append(p.ints32, int32(v))
+		}
+		dst, _ = deltaInts.EncodeInt32(dst, p.ints32)
+	case size == 8:
+		for _, v := range vals {
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+		}
+	default:
+		for _, v := range vals {
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(v))
+		}
+	}
+	return dst
+}
+
+// deltaInts encodes integer pages (leafInfo.delta).
+var deltaInts delta.BinaryPackedEncoding
 
 // encodeCodes encodes rows [a, b) of a dictionary-coded column (leaf.dict):
 // the present rows' indexes into the dictionary, as RLE_DICTIONARY stores them
