@@ -780,10 +780,17 @@ func (p *pageEncoder) encodeCodes(c *OutColumn, leaf leafInfo, a, b int, present
 	}
 	seen := p.seen[:leaf.dict]
 	clear(seen)
-	for r := a; r < b; r++ {
-		if present(r) {
-			code := c.Codes[r]
-			p.codes = append(p.codes, code)
+	if c.nullable() {
+		for r := a; r < b; r++ {
+			if present(r) {
+				code := c.Codes[r]
+				p.codes = append(p.codes, code)
+				seen[code] = true
+			}
+		}
+	} else { // every row has a code: no level to append, no call a row
+		p.codes = append(p.codes, c.Codes[a:b]...)
+		for _, code := range p.codes {
 			seen[code] = true
 		}
 	}
