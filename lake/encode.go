@@ -717,6 +717,21 @@ func (p *pageEncoder) encode(c *OutColumn, leaf leafInfo, a, hi int) int {
 				p.stats.addString(s)
 			}
 		}
+	case leaf.typ == format.Boolean && !nullable: // a byte of eight rows at a time, no call a row
+		vals := c.Bool[a:b]
+		trues := 0
+		for j := 0; j < len(vals); j += 8 {
+			var bits byte
+			for k, v := range vals[j:min(j+8, len(vals))] {
+				bits |= byte(b2u(v)) << k
+			}
+			p.plain = append(p.plain, bits)
+			trues += onesIn[bits]
+		}
+		if len(vals) > 0 {
+			p.stats.has = true
+			p.stats.anyT, p.stats.anyF = trues > 0, trues < len(vals)
+		}
 	case leaf.typ == format.Boolean:
 		n := 0
 		for r := a; r < b; r++ {
@@ -738,6 +753,22 @@ func (p *pageEncoder) encode(c *OutColumn, leaf leafInfo, a, hi int) int {
 	}
 	return b
 }
+
+// b2u is 1 for true, 0 for false.
+func b2u(v bool) uint {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// onesIn is how many bits of a byte are set.
+var onesIn = func() (n [256]int) {
+	for x := range n {
+		n[x] = bits.OnesCount8(uint8(x))
+	}
+	return n
+}()
 
 // putInts is a page's integer values (of size bytes each) as their bytes:
 // DELTA_BINARY_PACKED with delta, else PLAIN.
