@@ -224,9 +224,12 @@ func scatterList(ctx context.Context, group parquet.RowGroup, first int64, top *
 					return err
 				}
 			}
+			if err := endRow(); err != nil { // the row before the page's first
+				return err
+			}
 			for j := 0; j < len(rep); j += w {
-				if err := endRow(); err != nil {
-					return err
+				if j > 0 && hasDest { // the page's previous row, whole: endRow's count
+					s.Hits[s.Dest[row]]++
 				}
 				row++
 				elem, live = w, true
