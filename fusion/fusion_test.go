@@ -164,6 +164,25 @@ func TestUnimodalMissingRowsGetThePrior(t *testing.T) {
 	}
 }
 
+// A normalised probabilities block predicted into itself (as the job's loader
+// leaves it) keeps its present rows where they are and gets the prior in its
+// absent ones.
+func TestUnimodalInPlaceGivesAbsentRowsThePrior(t *testing.T) {
+	f := frame()
+	uni, err := FitUnimodal(context.Background(), f, nil, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk := f.Blocks[0]
+	blk.Values = slices.Clone(blk.Values)
+	blk.Normalised = true
+	uni[0].Predict(&blk, blk.Values)
+	want := []float32{0.9, 0.1, 0.2, 0.8, 0.5, 0.5, 0.5, 0.5}
+	if !slices.Equal(blk.Values, want) {
+		t.Errorf("in place: %v, want %v (the prior where absent)", blk.Values, want)
+	}
+}
+
 func TestRegistry(t *testing.T) {
 	if got := Types(); !slices.Contains(got, "late-mean") || !slices.Contains(got, "early") {
 		t.Errorf("types %v", got)
