@@ -247,16 +247,7 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 			}
 		}
 	}
-	k = make([]int, nb)
-	for b := range nb {
-		k[b] = max(want, 2)
-		for _, n := range count[b] {
-			if n > 0 {
-				k[b] = min(k[b], max(n, 2))
-			}
-		}
-		clear(count[b]) // now the fold each class's next row goes to
-	}
+	k = foldCounts(count, want)
 	// The cells are copied into train order (seq) and dealt there, and the
 	// folds go from seq to the frame's rows. Dealt in place, each row's folds
 	// were counts stored by the rows before it at addresses that came from
@@ -304,6 +295,24 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 	return fold, k
 }
 
+// foldCounts is how many folds each entry's rows are dealt to, from its rows
+// per class (count[b][class]): want, or the smallest class's count when that is
+// fewer, but at least 2, as StratifiedFolds decides. It clears the counts:
+// they become the fold each class's next row goes to.
+func foldCounts(count [][]int, want int) []int {
+	k := make([]int, len(count))
+	for b := range count {
+		k[b] = max(want, 2)
+		for _, n := range count[b] {
+			if n > 0 {
+				k[b] = min(k[b], max(n, 2))
+			}
+		}
+		clear(count[b])
+	}
+	return k
+}
+
 // packedFolds is blockFolds for a frame of at most seven blocks and 2^24
 // classes: a training row's class and which blocks have it fit in four bytes
 // (class<<8 | one bit a block), so the deal's read of each row, at random in
@@ -332,16 +341,7 @@ func packedFolds(f *fusion.Frame, train []int, want, classes int) (fold [][]int8
 		count[all][y]++
 		cell[i] = v
 	}
-	k = make([]int, nb)
-	for b := range nb {
-		k[b] = max(want, 2)
-		for _, n := range count[b] {
-			if n > 0 {
-				k[b] = min(k[b], max(n, 2))
-			}
-		}
-		clear(count[b]) // now the fold each class's next row goes to
-	}
+	k = foldCounts(count, want)
 	// Gathered into train order first, so that the reads at random do not
 	// wait on the deal's counts (as blockFolds' cells are), then dealt in
 	// order: seq[j] becomes row train[j]'s folds, a byte an entry.
