@@ -293,7 +293,7 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 		none     []int // aligned entities with no modality
 		dropped  int   // rows of the blocks among none
 	}
-	parts := make([]kept, (n+finishRows-1)/finishRows)
+	parts := make([]kept, rangesIn(n))
 	inRanges(n, r.cpu, func(pi, lo, hi int) {
 		pt := &parts[pi]
 		for i := lo; i < hi; i++ {
@@ -360,7 +360,7 @@ func buildFrame[K keyed](ctx context.Context, r *runner, p *Plan, src []scanned[
 	// every kept row, on every core (one after the other they were a tenth of
 	// a second of one core at 2M rows).
 	L := p.LabelFrom
-	labelErrs := make([]error, (len(keep)+finishRows-1)/finishRows) // per range: its first row's error
+	labelErrs := make([]error, rangesIn(len(keep))) // per range: its first row's error
 	keysDone := make(chan struct{})
 	go func() {
 		defer close(keysDone)
@@ -593,7 +593,7 @@ func finishLoads(loads []*blockLoad, keyOf func(int) string, workers int) ([]fus
 	g.SetLimit(max(workers, 1))
 	for s, ld := range loads {
 		n := len(ld.hits)
-		parts[s] = make([]part, (n+finishRows-1)/finishRows)
+		parts[s] = make([]part, rangesIn(n))
 		for p := range parts[s] {
 			g.Go(func() error {
 				lo := p * finishRows
@@ -624,6 +624,10 @@ func finishLoads(loads []*blockLoad, keyOf func(int) string, workers int) ([]fus
 // inRanges hands each).
 const finishRows = 1 << 16
 
+// rangesIn is how many ranges inRanges cuts n rows into: a slice of that
+// length holds one result a range.
+func rangesIn(n int) int { return (n + finishRows - 1) / finishRows }
+
 // inRanges calls do for each range [lo, hi) of finishRows rows of n (the r-th),
 // on up to workers goroutines, and waits for them: the passes over every
 // entity between the load and the fit, which one after another on one core
@@ -631,7 +635,7 @@ const finishRows = 1 << 16
 func inRanges(n, workers int, do func(r, lo, hi int)) {
 	var g errgroup.Group
 	g.SetLimit(max(workers, 1))
-	for r := range (n + finishRows - 1) / finishRows {
+	for r := range rangesIn(n) {
 		g.Go(func() error {
 			do(r, r*finishRows, min((r+1)*finishRows, n))
 			return nil
@@ -755,7 +759,7 @@ func blockSlots(refs [][]ref, n, workers int) (*slots, int) {
 		}
 		return false
 	}
-	ranges := (n + finishRows - 1) / finishRows
+	ranges := rangesIn(n)
 	at := make([]int, ranges+1) // where each range's rows start
 	inRanges(n, workers, func(r, lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -1056,7 +1060,7 @@ func (c *frameCounts) add(bf *builtFrame, workers int) {
 	// counts into its own row of counts: the blocks' rows present, then the
 	// training and the other labelled rows per class.
 	nb, k := len(f.Blocks), len(bf.classes.names)
-	counts := make([][]int64, (f.Rows+finishRows-1)/finishRows)
+	counts := make([][]int64, rangesIn(f.Rows))
 	inRanges(f.Rows, workers, func(r, lo, hi int) {
 		n := make([]int64, nb+2*k)
 		for b, blk := range f.Blocks {
