@@ -206,10 +206,8 @@ type leafInfo struct {
 	path   []string
 	// dict is the dictionary's size for a column written RLE_DICTIONARY (a
 	// Codes column: its values are the dictionary, its codes the indexes); 0
-	// for PLAIN.
+	// for PLAIN (DELTA_BINARY_PACKED for integers).
 	dict int
-	// delta: an integer column's values are DELTA_BINARY_PACKED, not PLAIN.
-	delta bool
 }
 
 func writeParquet(w io.Writer, rows int, cols []OutColumn) error {
@@ -238,11 +236,6 @@ func writeParquet(w io.Writer, rows int, cols []OutColumn) error {
 		if c.Codes != nil && !list {
 			leaf.dict = max(len(c.Int64), len(c.String)) // 0 (no values, every row null): PLAIN
 		}
-		// Integers as differences, bit-packed: a key column in key order
-		// (consecutive ids) takes a bit or two a row, where zstd over PLAIN
-		// left about eight and was a quarter of a scores file's encoding CPU
-		// (docs/decisions.md). Every engine reads the encoding (Parquet 2.0).
-		leaf.delta = leaf.dict == 0 && !list && (typ == format.Int64 || typ == format.Int32)
 		e.leaves = append(e.leaves, leaf)
 		schema = append(schema, c.schemaElements(typ, list)...)
 	}
@@ -301,7 +294,11 @@ func (e *fileEncoder) chunk(col, lo, hi int, ci *format.ColumnIndex, oi *format.
 	case leaf.dict > 0:
 		valueEncoding = format.RLEDictionary
 		md.Encoding = append(md.Encoding, valueEncoding)
-	case leaf.delta:
+	case leaf.typ == format.Int64 || leaf.typ == format.Int32:
+		// Integers as differences, bit-packed: a key column in key order
+		// (consecutive ids) takes a bit or two a row, where zstd over PLAIN
+		// left about eight and was a quarter of a scores file's encoding CPU
+		// (docs/decisions.md). Every engine reads the encoding (Parquet 2.0).
 		valueEncoding = format.DeltaBinaryPacked
 		md.Encoding = []format.Encoding{valueEncoding}
 	}
@@ -611,7 +608,8 @@ func b2u8(b bool) byte {
 }
 
 // pageEncoder encodes one data page at a time into buffers it keeps between
-// pages: levels one byte each, then RLE-encoded, values PLAIN, then compressed.
+// pages: levels one byte each, then RLE-encoded, values PLAIN (integers
+// DELTA_BINARY_PACKED), then compressed.
 type pageEncoder struct {
 	rep, def         []byte
 	repRLE, defRLE   []byte
@@ -691,16 +689,16 @@ func (p *pageEncoder) encode(c *OutColumn, leaf leafInfo, a, hi int) int {
 				p.stats.addInt(v)
 			}
 		}
-		p.plain = p.putInts(p.ints, leaf.delta, 8)
+		p.plain, _ = deltaInts.EncodeInt64(p.plain, p.ints) // never fails
 	case leaf.typ == format.Int32:
-		p.ints = p.ints[:0]
+		p.ints32 = p.ints32[:0]
 		for r := a; r < b; r++ {
 			if level(r) {
-				p.ints = append(p.ints, int64(c.Int32[r]))
+				p.ints32 = append(p.ints32, c.Int32[r])
 				p.stats.addInt(int64(c.Int32[r]))
 			}
 		}
-		p.plain = p.putInts(p.ints, leaf.delta, 4)
+		p.plain, _ = deltaInts.EncodeInt32(p.plain, p.ints32) // never fails
 	case leaf.typ == format.Double:
 		for r := a; r < b; r++ {
 			if level(r) {
@@ -721,12 +719,12 @@ func (p *pageEncoder) encode(c *OutColumn, leaf leafInfo, a, hi int) int {
 		vals := c.Bool[a:b]
 		trues := 0
 		for j := 0; j < len(vals); j += 8 {
-			var bits byte
+			var packed byte
 			for k, v := range vals[j:min(j+8, len(vals))] {
-				bits |= byte(b2u(v)) << k
+				packed |= b2u8(v) << k
 			}
-			p.plain = append(p.plain, bits)
-			trues += onesIn[bits]
+			p.plain = append(p.plain, packed)
+			trues += bits.OnesCount8(packed)
 		}
 		if len(vals) > 0 {
 			p.stats.has = true
@@ -754,48 +752,7 @@ func (p *pageEncoder) encode(c *OutColumn, leaf leafInfo, a, hi int) int {
 	return b
 }
 
-// b2u is 1 for true, 0 for false.
-func b2u(v bool) uint {
-	if v {
-		return 1
-	}
-	return 0
-}
-
-// onesIn is how many bits of a byte are set.
-var onesIn = func() (n [256]int) {
-	for x := range n {
-		n[x] = bits.OnesCount8(uint8(x))
-	}
-	return n
-}()
-
-// putInts is a page's integer values (of size bytes each) as their bytes:
-// DELTA_BINARY_PACKED with delta, else PLAIN.
-func (p *pageEncoder) putInts(vals []int64, delta bool, size int) []byte {
-	dst := p.plain[:0]
-	switch {
-	case delta && size == 8:
-		dst, _ = deltaInts.EncodeInt64(dst, vals) // never fails
-	case delta:
-		p.ints32 = p.ints32[:0]
-		for _, v := range vals {
-			p.ints32 = append(p.ints32, int32(v))
-		}
-		dst, _ = deltaInts.EncodeInt32(dst, p.ints32)
-	case size == 8:
-		for _, v := range vals {
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
-		}
-	default:
-		for _, v := range vals {
-			dst = binary.LittleEndian.AppendUint32(dst, uint32(v))
-		}
-	}
-	return dst
-}
-
-// deltaInts encodes integer pages (leafInfo.delta).
+// deltaInts encodes integer pages: DELTA_BINARY_PACKED.
 var deltaInts delta.BinaryPackedEncoding
 
 // encodeCodes encodes rows [a, b) of a dictionary-coded column (leaf.dict):
