@@ -78,6 +78,10 @@ func (r *runner) strategiesOutOfFold(ctx context.Context, f *fusion.Frame, rows 
 			if si < len(fs.scored) && fs.in != nil && sameInputs(oof, fs.in.Unimodal) {
 				// Probabilities modalities are their own out-of-fold
 				// inputs: the fitted rule's predictions are already made.
+				if classes := fs.scored[si].classes; classes != nil {
+					countRight(classes, f.Label, foldOf, right[si], r.cpu)
+					return nil
+				}
 				fs.scored[si].predictions(f.Rows, k, count)
 				return nil
 			}
@@ -293,6 +297,27 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 		}
 	}
 	return fold, k
+}
+
+// countRight adds to right[fold] the rows of each fold whose class is their
+// label, in ranges on up to workers goroutines (after the evaluation, a pass
+// over every row that one core ran while the other waited).
+func countRight(classes, label []int32, foldOf []int8, right []int64, workers int) {
+	parts := make([][]int64, rangesIn(len(classes)))
+	inRanges(len(classes), workers, func(r, lo, hi int) {
+		n := make([]int64, len(right))
+		for i := lo; i < hi; i++ {
+			if fo := foldOf[i]; fo >= 0 && classes[i] == label[i] {
+				n[fo]++
+			}
+		}
+		parts[r] = n
+	})
+	for _, n := range parts {
+		for fo, v := range n {
+			right[fo] += v
+		}
+	}
 }
 
 // foldCounts is how many folds each entry's rows are dealt to, from its rows
