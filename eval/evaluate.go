@@ -303,6 +303,10 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 	// the pass tallies the pairs of histogram rankings as it reads the rows;
 	// the rest, and every small split's exact rankings, are filled after (rank).
 	targets := e.rankTargets(n)
+	moveLocks := make([][]sync.Mutex, len(scores)) // per score and split: its rankings' tallies moving in
+	for si := range moveLocks {
+		moveLocks[si] = make([]sync.Mutex, ns)
+	}
 	var wg sync.WaitGroup
 	workers := max(opts.Workers, 1)
 	var nextChunk atomic.Int64
@@ -329,13 +333,19 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 				}
 			}
 			defer func() {
-				for _, ts := range tallies {
-					for _, t := range ts {
+				// Workers share the rankings: each target's lock, taken in an
+				// order rotated by the worker, so that one worker moves its
+				// counts into one classifier's rankings while another moves
+				// into the next (under one lock the last worker's moves ran
+				// alone at the pass's end).
+				for j := range tallies {
+					si := (j + w) % len(tallies)
+					for sp, t := range tallies[si] {
 						if t != nil {
 							t.count()
-							mu.Lock() // workers share the rankings
+							moveLocks[si][sp].Lock()
 							t.move()
-							mu.Unlock()
+							moveLocks[si][sp].Unlock()
 							t.put()
 						}
 					}
