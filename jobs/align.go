@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -349,10 +350,20 @@ func alignSorted[K keyed](src []scanned[K], anchor int, join string, workers int
 	if join != "left" && join != "inner" {
 		return nil
 	}
-	for _, sc := range src {
-		if !sc.strictlyIncreasing() {
+	// Each source checked on its own goroutine (up to workers): four sources'
+	// passes one after another kept a core idle at 2M rows.
+	sorted := make([]bool, len(src))
+	var check errgroup.Group
+	check.SetLimit(max(workers, 1))
+	for s, sc := range src {
+		check.Go(func() error {
+			sorted[s] = sc.strictlyIncreasing()
 			return nil
-		}
+		})
+	}
+	_ = check.Wait()
+	if slices.Contains(sorted, false) {
+		return nil
 	}
 	n := len(src)
 	anchorKeys := src[anchor].keys
