@@ -628,6 +628,24 @@ const finishRows = 1 << 16
 // length holds one result a range.
 func rangesIn(n int) int { return (n + finishRows - 1) / finishRows }
 
+// sumInRanges counts over n rows in ranges (inRanges): count adds range
+// [lo, hi)'s counts into a width-long slice of its own, and the ranges'
+// counts are summed.
+func sumInRanges(n, workers, width int, count func(lo, hi int, into []int64)) []int64 {
+	parts := make([][]int64, rangesIn(n))
+	inRanges(n, workers, func(r, lo, hi int) {
+		parts[r] = make([]int64, width)
+		count(lo, hi, parts[r])
+	})
+	total := make([]int64, width)
+	for _, part := range parts {
+		for i, v := range part {
+			total[i] += v
+		}
+	}
+	return total
+}
+
 // inRanges calls do for each range [lo, hi) of finishRows rows of n (the r-th),
 // on up to workers goroutines, and waits for them: the passes over every
 // entity between the load and the fit, which one after another on one core
@@ -1056,13 +1074,11 @@ func newFrameCounts(blocks int) *frameCounts {
 func (c *frameCounts) add(bf *builtFrame, workers int) {
 	f := bf.frame
 	c.aligned += bf.aligned
-	// Per class index first: a map operation a class, not a row. Each range
-	// counts into its own row of counts: the blocks' rows present, then the
-	// training and the other labelled rows per class.
+	// Per class index first: a map operation a class, not a row. The counts:
+	// the blocks' rows present, then the training and the other labelled rows
+	// per class.
 	nb, k := len(f.Blocks), len(bf.classes.names)
-	counts := make([][]int64, rangesIn(f.Rows))
-	inRanges(f.Rows, workers, func(r, lo, hi int) {
-		n := make([]int64, nb+2*k)
+	n := sumInRanges(f.Rows, workers, nb+2*k, func(lo, hi int, n []int64) {
 		for b, blk := range f.Blocks {
 			for _, p := range blk.Present[lo:hi] {
 				if p {
@@ -1080,18 +1096,11 @@ func (c *frameCounts) add(bf *builtFrame, workers int) {
 				other[y]++
 			}
 		}
-		counts[r] = n
 	})
-	train, other := make([]int64, k), make([]int64, k)
-	for _, n := range counts {
-		for b := range nb {
-			c.present[b] += n[b]
-		}
-		for y := range k {
-			train[y] += n[nb+y]
-			other[y] += n[nb+k+y]
-		}
+	for b := range nb {
+		c.present[b] += n[b]
 	}
+	train, other := n[nb:nb+k], n[nb+k:]
 	for y, name := range bf.classes.names {
 		if train[y] > 0 {
 			c.train[name] += train[y]

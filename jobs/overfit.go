@@ -303,20 +303,15 @@ func blockFolds(f *fusion.Frame, train []int, want int) (fold [][]int8, k []int)
 // label, in ranges on up to workers goroutines (after the evaluation, a pass
 // over every row that one core ran while the other waited).
 func countRight(classes, label []int32, foldOf []int8, right []int64, workers int) {
-	parts := make([][]int64, rangesIn(len(classes)))
-	inRanges(len(classes), workers, func(r, lo, hi int) {
-		n := make([]int64, len(right))
+	n := sumInRanges(len(classes), workers, len(right), func(lo, hi int, n []int64) {
 		for i := lo; i < hi; i++ {
 			if fo := foldOf[i]; fo >= 0 && classes[i] == label[i] {
 				n[fo]++
 			}
 		}
-		parts[r] = n
 	})
-	for _, n := range parts {
-		for fo, v := range n {
-			right[fo] += v
-		}
+	for fo, v := range n {
+		right[fo] += v
 	}
 }
 
