@@ -68,12 +68,13 @@ func NewBootstrap(r, k int) *Bootstrap {
 
 // Add records one row with its replicate weights (PoissonWeights).
 func (b *Bootstrap) Add(weights []uint8, probs []float64, label int) {
-	b.addTerms(weights, termsOf(probs, label, nil), label)
+	t := termsOf(probs, label, nil)
+	b.addTerms(weights, &t, label)
 }
 
 // addTerms is Add for a row whose terms (termsOf) the caller has: the
 // evaluation pass computed them for the row's other accumulators.
-func (b *Bootstrap) addTerms(weights []uint8, t rowTerms, label int) {
+func (b *Bootstrap) addTerms(weights []uint8, t *rowTerms, label int) {
 	pred := t.pred
 	nll, nllOK := quantize(t.logLoss)
 	var one Brier // the row's Brier score as Brier.Result gives it, then quantized

@@ -408,10 +408,10 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							bins = sk.tally.next()
 						}
 						if sk.p32 != nil {
-							terms[si] = termsBeforeLog(sk.p32[i*k:(i+1)*k:(i+1)*k], y, bins)
+							termsInto(sk.p32[i*k:(i+1)*k:(i+1)*k], y, bins, &terms[si])
 						} else {
 							rowOf[si] = sk.reader.row(i)
-							terms[si] = termsBeforeLog(rowOf[si], y, bins)
+							termsInto(rowOf[si], y, bins, &terms[si])
 						}
 						preds[si] = terms[si].pred
 						if sk.tally != nil {
@@ -442,7 +442,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							continue
 						}
 						pred := preds[si]
-						sk.acc.addTerms(rowOf[si], terms[si], y)
+						sk.acc.addTerms(rowOf[si], &terms[si], y)
 						right := pred == y
 						if sk.folds != nil {
 							if fo := sk.foldOf[i]; fo >= 0 {
@@ -453,7 +453,7 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							}
 						}
 						if sk.interval != nil {
-							sk.interval.addTerms(weights, terms[si], y)
+							sk.interval.addTerms(weights, &terms[si], y)
 						}
 						if sk.present != nil && sk.has[i] {
 							sk.present.Add(y, pred)
