@@ -285,26 +285,20 @@ type rowTerms struct {
 // rankTally. A float32 row is read as float64, as a float64 copy of it would
 // be: the evaluation pass reads a stored row where it is.
 func termsOf[T float32 | float64](probs []T, label int, bins []uint16) rowTerms {
-	t := termsBeforeLog(probs, label, bins)
+	var t rowTerms
+	termsInto(probs, label, bins, &t)
 	t.logLoss = -math.Log(t.logLoss)
 	return t
 }
 
-// termsBeforeLog is termsOf but for the log loss term's log: its logLoss is the
-// argument of the log (the label's clipped probability over the row's clipped
-// sum), for the evaluation pass to take the logs of a row's classifiers
-// together (logPair).
-func termsBeforeLog[T float32 | float64](probs []T, label int, bins []uint16) rowTerms {
-	var t rowTerms
-	termsInto(probs, label, bins, &t)
-	return t
-}
-
-// termsInto is termsBeforeLog storing the terms in *t, field by field: the
-// evaluation pass's loop. Returned, the 40-byte struct came back in registers,
-// was spilled and copied on in 16-byte moves that read two 8-byte stores at
-// once — a load the store buffer cannot forward, which stalled the pass: those
-// copies were a third of its own samples (perf annotate, 2M bench).
+// termsInto is termsOf but for the log loss term's log, storing the terms in
+// *t field by field. Its logLoss is the argument of the log (the label's
+// clipped probability over the row's clipped sum), for the evaluation pass to
+// take the logs of a row's classifiers together (logPair). Returned by value,
+// the 40-byte struct came back in registers, was spilled and copied on in
+// 16-byte moves that read two 8-byte stores at once — a load the store buffer
+// cannot forward, which stalled the pass: those copies were a third of its own
+// samples (perf annotate, 2M bench).
 func termsInto[T float32 | float64](probs []T, label int, bins []uint16, t *rowTerms) {
 	p := float64(probs[label]) // and label is in the row, for the assembly
 	if bins != nil {
