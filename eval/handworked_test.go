@@ -253,11 +253,11 @@ func TestRankingLimitEdges(t *testing.T) {
 }
 
 // The rank pass's tally (rankTally: bins gathered class by class over chunks
-// of rows, counted in 32-bit counts, added to the histograms on flush) ranks
+// of rows, counted in 16-bit counts, added to the histograms on flush) ranks
 // what row-by-row addRanks does, binary and multiclass: chunks that end
 // mid-pass and a last one partly full, scores on the ends of [0, 1], outside it
-// and NaN, rankings that hold pairs already, and counts moved early when they
-// could wrap.
+// and NaN, rankings that hold pairs already, and counts that wrap past 0xFFFF
+// (started near it).
 func TestRankTallyEqualsRowByRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	odd := []float64{-0.5, 1.5, math.NaN(), 1, 0}
@@ -283,19 +283,58 @@ func TestRankTallyEqualsRowByRow(t *testing.T) {
 				(&Classification{Rankings: byRow}).addRanks(probs[j*k:(j+1)*k], int(y))
 			}
 			tally := newRankTally(byTally, chunk)
+			const start = 0xFFFF - 3 // a bin's fourth pair wraps its count
 			if nearWrap {
-				tally.since = math.MaxUint32 - 10 // the second chunk must move the first's counts
+				for r := range tally.rankings {
+					for i := range tally.counts[r][:2*rankBins] {
+						tally.counts[r][i] = start
+					}
+				}
 			}
 			for j, y := range labels {
 				tally.add(probs[j*k:(j+1)*k], y)
 			}
 			tally.flush()
 			tally.put()
+			for _, rk := range byTally {
+				if nearWrap { // the counts' start taken back out of every bin
+					for b := range rk.pos {
+						rk.pos[b] -= start
+						rk.neg[b] -= start
+					}
+					rk.result = nil
+				}
+			}
 			for c := range byRow {
 				if got, want := fmt.Sprint(byTally[c].Result()), fmt.Sprint(byRow[c].Result()); got != want {
 					t.Errorf("k %d, near wrap %v, ranking %d: tallied %s, by row %s", k, nearWrap, c, got, want)
 				}
 			}
+		}
+	}
+}
+
+// A bin that takes hundreds of thousands of pairs wraps its 16-bit count
+// several times, within a chunk and across chunks: the tally still ranks what
+// row-by-row addRanks does.
+func TestRankTallyWrapsManyTimes(t *testing.T) {
+	const k, rows = 3, 3<<16 + 5
+	byRow, byTally := newRankings(k, 10, rows), newRankings(k, 10, rows)
+	tally := newRankTally(byTally, tallyRows)
+	probs := []float64{0.25, 0.25, 0.5}
+	for j := range rows {
+		y := j % 7 % k // classes unevenly, every row in the same three bins
+		(&Classification{Rankings: byRow}).addRanks(probs, y)
+		tally.add(probs, int32(y))
+	}
+	tally.flush()
+	tally.put()
+	for c := range byRow {
+		if got, want := fmt.Sprint(byTally[c].Result()), fmt.Sprint(byRow[c].Result()); got != want {
+			t.Errorf("ranking %d: tallied %s, by row %s", c, got, want)
+		}
+		if !slices.Equal(byTally[c].pos, byRow[c].pos) || !slices.Equal(byTally[c].neg, byRow[c].neg) {
+			t.Errorf("ranking %d: the tallied histogram differs from the one added to row by row", c)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"math"
 	"sync"
 
 	"github.com/lakefuse/lakefuse/internal/bigmem"
@@ -21,12 +20,12 @@ func rankBin(score float64) int {
 }
 
 // tallyRows is how many rows a rankTally gathers before counting them (1.3 MiB
-// of bins at ten classes): each class's 512 KiB of counts is then visited once
-// per 65,536 rows, which hit each of its cache lines about eight times, where
+// of bins at ten classes): each class's counts are then visited once per
+// 65,536 rows, which hit each of their cache lines about eight times, where
 // 16,384 rows hit them twice and 4,096 rows half the time. Four classifiers'
 // tallies of ten classes interleaved row by row, as the evaluation pass runs
-// them (BenchmarkAddRanksTallied4, ns a pair, medians of 3): 4,096 rows 27.9,
-// 16,384 rows 13.7, 65,536 rows 9.8.
+// them (BenchmarkAddRanksTallied4, ns a pair, medians of 3, with 32-bit
+// counts): 4,096 rows 27.9, 16,384 rows 13.7, 65,536 rows 9.8.
 const tallyRows = 1 << 16
 
 // rankTally adds rows to histogram rankings (a split of more rows than the
@@ -34,8 +33,8 @@ const tallyRows = 1 << 16
 // ranking's histogram is 1 MiB (two int64 counts for each of 65,536 bins) and
 // every row falls into a random bin of it, once per class: on 2M rows the rank
 // pass was the largest item of a run's profile, all of it waiting on memory.
-// The tally counts into 32-bit counts instead, a positive's next to a
-// negative's (512 KiB a class), from bins computed once per row and gathered
+// The tally counts into 16-bit counts instead, a positive's next to a
+// negative's (256 KiB a class), from bins computed once per row and gathered
 // tallyRows rows at a time, then counted one class at a time; the counts are
 // added to the rankings' histograms when the tally is flushed. The same pairs
 // land in the same bins, so the rankings are the same to the bit.
@@ -46,28 +45,29 @@ type rankTally struct {
 	chunk    int      // rows gathered before counting (tallyRows; less in tests)
 	bins     []uint16 // the gathered rows' bins, row by row: bins[j*width+class]
 	labels   []int32
-	counts   [][]uint32 // per ranking, bin*2 + positive
-	since    int        // rows counted since the last flush
-	warm     uint32     // warm's sums, kept so that its reads are not dropped
+	counts   [][]uint16      // per ranking, bin*2 + positive: each count's low 16 bits
+	wraps    []map[int]int64 // per ranking, by counts' index: times the count wrapped past 0xFFFF
+	warm     uint16          // warm's sums, kept so that its reads are not dropped
 }
 
 // warm reads one count of every cache line of counts, in order: the hardware
-// prefetcher brings in 512 KiB read in order several times faster than the
-// random increments that follow would miss their way through it. Forty
-// classes' counts (four classifiers of ten) are 20 MiB, so each class's come
-// from L3 or memory again at every count. In the 2M bench's profile (three
-// runs each) count took 0.48–0.58 CPU-s without it, 0.18–0.34 with it (warm
-// itself 0.05–0.07). The synthetic BenchmarkAddRanksTallied4 does not show
-// it: its random rows fill a fifth of the bins.
-func warm(counts []uint32) uint32 {
-	var s uint32
-	for i := 0; i < len(counts); i += 16 {
+// prefetcher brings in a class's 256 KiB read in order several times faster
+// than the random increments that follow would miss their way through it.
+// Forty classes' counts (four classifiers of ten) are 10 MiB, so each class's
+// come from L3 or memory again at every count. In the 2M bench's profile
+// (three runs each, 32-bit counts then) count took 0.48–0.58 CPU-s without it,
+// 0.18–0.34 with it (warm itself 0.05–0.07). The synthetic
+// BenchmarkAddRanksTallied4 does not show it: its random rows fill a fifth of
+// the bins.
+func warm(counts []uint16) uint16 {
+	var s uint16
+	for i := 0; i < len(counts); i += 32 {
 		s += counts[i]
 	}
 	return s
 }
 
-// tallies reuses rankTallies' 512 KiB a class from one evaluation to the next:
+// tallies reuses rankTallies' 256 KiB a class from one evaluation to the next:
 // a run evaluated in bucket groups evaluates hundreds of times.
 var tallies sync.Pool
 
@@ -98,14 +98,14 @@ func newRankTally(rankings []*Ranking, chunk int) *rankTally {
 	}
 	t.labels = t.labels[:0]
 	if more := len(rankings) - len(t.counts); more > 0 {
-		// One allocation for them all (5 MiB at ten classes), which bigmem
-		// backs with huge pages: 512 KiB apiece, each faulted in by 4 KiB.
-		all := bigmem.Make[uint32](more*2*rankBins, more*2*rankBins)
+		// One allocation for them all (2.5 MiB at ten classes), which bigmem
+		// backs with huge pages: 256 KiB apiece.
+		all := bigmem.Make[uint16](more*2*rankBins, more*2*rankBins)
 		for r := range more {
 			t.counts = append(t.counts, all[r*2*rankBins:(r+1)*2*rankBins:(r+1)*2*rankBins])
+			t.wraps = append(t.wraps, map[int]int64{})
 		}
 	}
-	t.since = 0
 	return t
 }
 
@@ -134,26 +134,32 @@ func (t *rankTally) added(label int32) {
 }
 
 // count adds the gathered rows to the counts, one ranking (class) at a time.
+// A count is 16 bits, half the memory of 32 (a 2M run's peak RSS ~20 MiB
+// lower: two workers' tallies of four classifiers) and half the lines for warm
+// to read, at the same speed (BenchmarkTallyCount medians 3.17 and 3.05 ns a
+// pair); the rare count that wraps past 0xFFFF (the bins near 0, where most
+// negatives fall) is carried in wraps.
 func (t *rankTally) count() {
 	n := len(t.labels)
 	if n == 0 {
 		return
 	}
-	if t.since > math.MaxUint32-n { // a count could wrap: move them to the rankings first
-		t.move()
-	}
 	w := t.width
 	for r, c := range t.classes {
 		counts := t.counts[r][:2*rankBins]
-		if n >= len(counts)/16 { // fewer rows than lines: each miss is one row's
+		if n >= len(counts)/32 { // fewer rows than lines: each miss is one row's
 			t.warm += warm(counts)
 		}
 		bins := t.bins[c : c+(n-1)*w+1]
 		for j, y := range t.labels[:n] {
-			counts[int(bins[j*w])<<1|b2i(int(y) == c)]++
+			i := int(bins[j*w])<<1 | b2i(int(y) == c)
+			v := counts[i] + 1
+			counts[i] = v
+			if v == 0 {
+				t.wraps[r][i]++
+			}
 		}
 	}
-	t.since += n
 	t.labels = t.labels[:0]
 }
 
@@ -174,9 +180,16 @@ func (t *rankTally) move() {
 			neg[b] += int64(counts[2*b])
 			pos[b] += int64(counts[2*b+1])
 		}
+		for i, n := range t.wraps[r] {
+			if i&1 == 1 {
+				pos[i>>1] += n << 16
+			} else {
+				neg[i>>1] += n << 16
+			}
+		}
 		clear(counts)
+		clear(t.wraps[r])
 	}
-	t.since = 0
 }
 
 // put gives the tally back for reuse; flush it first.
@@ -193,5 +206,5 @@ func RankTallyBytes(k int) int64 {
 	if k == 2 {
 		n = 1
 	}
-	return n*2*4*rankBins + int64(k)*2*tallyRows + 4*tallyRows
+	return n*2*2*rankBins + int64(k)*2*tallyRows + 4*tallyRows
 }
