@@ -324,7 +324,6 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 		go func() {
 			defer wg.Done()
 			weights := make([]uint8, reps)
-			preds := make([]int, len(scores))
 			terms := make([]rowTerms, len(scores)*termRows) // terms[si*termRows+j]: row lo+j's, of a stretch from lo
 			rowOf := make([][]float64, len(scores))         // each classifier's current row
 			rd := readers(scores, k, n)
@@ -429,20 +428,15 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							}
 							patternCounts[0]++
 						}
-						// One prediction per classifier and row, shared by every
-						// accumulator and by the comparison with the best baseline (a
-						// baseline has metrics on every split).
+						// One prediction per classifier and row (terms[…].pred), shared
+						// by every accumulator and by the comparison with the best
+						// baseline (a baseline has metrics on every split).
 						split := sinks[sp]
 						j := i - slo
 						for si := range split {
-							sk := &split[si]
-							if sk.acc == nil {
-								continue
-							}
-							if sk.p32 == nil {
+							if sk := &split[si]; sk.acc != nil && sk.p32 == nil {
 								rowOf[si] = sk.reader.row(i) // the range read above: no fill
 							}
-							preds[si] = terms[si*termRows+j].pred
 						}
 						// The classifiers' log loss terms, two logs at a time.
 						pending := -1
@@ -463,16 +457,15 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 							tp := &terms[pending*termRows+j]
 							tp.logLoss = -math.Log(tp.logLoss)
 						}
-						baseRight := e.BestBaseline >= 0 && preds[e.BestBaseline] == y
+						baseRight := e.BestBaseline >= 0 && terms[e.BestBaseline*termRows+j].pred == y
 						for si := range split {
 							sk := &split[si]
 							if sk.acc == nil {
 								continue
 							}
 							t := &terms[si*termRows+j]
-							pred := preds[si]
 							sk.acc.addTerms(rowOf[si], t, y)
-							right := pred == y
+							right := t.pred == y
 							if sk.folds != nil {
 								if fo := sk.foldOf[i]; fo >= 0 {
 									if right {
@@ -485,14 +478,14 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 								sk.interval.addTerms(weights, t, y)
 							}
 							if sk.present != nil && sk.has[i] {
-								sk.present.Add(y, pred)
+								sk.present.Add(y, t.pred)
 							}
 							if sk.paired != nil {
 								sk.paired.Add(weights, right, baseRight)
 							}
 							for b, pp := range sk.candidates {
 								if pp != nil {
-									pp.Add(weights, right, preds[baselines[b]] == y)
+									pp.Add(weights, right, terms[baselines[b]*termRows+j].pred == y)
 								}
 							}
 							if eval && right && sk.patterned {
