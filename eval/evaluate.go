@@ -325,7 +325,6 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 			defer wg.Done()
 			weights := make([]uint8, reps)
 			terms := make([]rowTerms, len(scores)*termRows) // terms[si*termRows+j]: row lo+j's, of a stretch from lo
-			rowOf := make([][]float64, len(scores))         // each classifier's current row
 			rd := readers(scores, k, n)
 			tallies := make([][]*rankTally, len(scores)) // per score and split, where tallied
 			for si := range tallies {
@@ -433,11 +432,6 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 						// baseline (a baseline has metrics on every split).
 						split := sinks[sp]
 						j := i - slo
-						for si := range split {
-							if sk := &split[si]; sk.acc != nil && sk.p32 == nil {
-								rowOf[si] = sk.reader.row(i) // the range read above: no fill
-							}
-						}
 						// The classifiers' log loss terms, two logs at a time.
 						pending := -1
 						for si := range split {
@@ -464,7 +458,11 @@ func Evaluate(rows Rows, scores []Scores, opts Options) *Evaluation {
 								continue
 							}
 							t := &terms[si*termRows+j]
-							sk.acc.addTerms(rowOf[si], t, y)
+							var probs []float64 // the row itself, for exact rankings
+							if sk.p32 == nil {
+								probs = sk.reader.row(i) // the range read above: no fill
+							}
+							sk.acc.addTerms(probs, t, y)
 							right := t.pred == y
 							if sk.folds != nil {
 								if fo := sk.foldOf[i]; fo >= 0 {
